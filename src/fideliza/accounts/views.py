@@ -1,0 +1,72 @@
+"""The owner's pages for API tokens: list, create (the secret is shown once), revoke."""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .forms import ApiTokenForm
+from .models import ApiToken, Role
+from .services import api_token_create, api_token_revoke
+
+
+def owner_required(view: Any) -> Any:
+    """Only the owner (or a superuser) manages the business's integrations."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if not (user.is_superuser or getattr(user, "role", None) == Role.OWNER):
+            raise PermissionDenied(_("Solo el propietario gestiona los tokens de API."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _list_context(form: ApiTokenForm | None = None) -> dict[str, Any]:
+    tokens = ApiToken.objects.select_related("user", "created_by").order_by("revoked_at", "-created_at")
+    return {"tokens": tokens, "form": form or ApiTokenForm()}
+
+
+@owner_required
+@require_http_methods(["GET"])
+def token_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/tokens.html", _list_context())
+
+
+@owner_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def token_create(request: HttpRequest) -> HttpResponse:
+    """On success the secret is rendered in this response and nowhere else: it is not
+    stored (only its digest is) and not put in the session or a message for a redirect."""
+    if request.method == "GET":
+        return redirect("accounts:tokens")
+    form = ApiTokenForm(request.POST)
+    if not form.is_valid():
+        return render(request, "accounts/tokens.html", _list_context(form), status=422)
+    token, plain = api_token_create(user=form.cleaned_data["user"], name=form.cleaned_data["name"],
+                                    created_by=request.user)  # type: ignore[arg-type]
+    # never_cache: no browser or proxy keeps a copy of this page.
+    return render(request, "accounts/token_created.html", {"token": token, "plain": plain})
+
+
+@owner_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, pk=token_id)
+    was_active = token.is_active
+    api_token_revoke(token=token, by=request.user)  # type: ignore[arg-type]
+    if was_active:
+        messages.success(request, _("Token «%(name)s» revocado: deja de funcionar ya.") % {"name": token.name})
+    return redirect("accounts:tokens")

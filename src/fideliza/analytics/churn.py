@@ -1,0 +1,153 @@
+"""Churn risk: 1 - P(alive), in bands, with a reason a shopkeeper can read.
+
+The risk comes from a purchase-count model (BG/NBD or Pareto/NBD): the probability that
+the customer has already left given how often and how recently they bought. Bands turn it
+into four words and the reason states the facts behind it in Spanish, e.g.
+"no compra hace 142 días; su intervalo habitual es 30".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+from numpy.typing import ArrayLike
+
+from fideliza.analytics.models._base import FloatArray
+
+__all__ = ["BANDS", "DEFAULT_THRESHOLDS", "churn_band", "churn_frame", "churn_reason"]
+
+#: Band codes from lowest to highest risk and their Spanish display words.
+BANDS: tuple[tuple[str, str], ...] = (
+    ("low", "bajo"),
+    ("medium", "medio"),
+    ("high", "alto"),
+    ("critical", "muy alto"),
+)
+#: Upper bounds of the first three bands on the risk scale [0, 1].
+DEFAULT_THRESHOLDS: tuple[float, float, float] = (0.3, 0.5, 0.7)
+
+
+def churn_band(risk: ArrayLike, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> np.ndarray:
+    """Band code per customer: ``low`` < t0 <= ``medium`` < t1 <= ``high`` < t2 <= ``critical``.
+
+    Parameters
+    ----------
+    risk : array_like
+        Churn risk in [0, 1].
+    thresholds : sequence of three floats
+        Increasing band boundaries.
+
+    Returns
+    -------
+    numpy.ndarray
+        Array of band codes (``str``).
+    """
+    bounds = np.asarray(thresholds, dtype=float)
+    if bounds.size != len(BANDS) - 1 or np.any(np.diff(bounds) <= 0):
+        raise ValueError(f"thresholds must be {len(BANDS) - 1} increasing numbers")
+    codes = np.array([code for code, _ in BANDS], dtype=object)
+    return codes[np.searchsorted(bounds, np.asarray(risk, dtype=float), side="right")]
+
+
+def _days(value: float) -> str:
+    n = round(value)
+    return "1 día" if n == 1 else f"{n} días"
+
+
+def churn_reason(frequency: float, days_since_last: float, interval_days: float | None) -> str:
+    """Plain Spanish reason for one customer (see :func:`churn_frame` for the rules)."""
+    if frequency <= 0 or interval_days is None or not np.isfinite(interval_days):
+        return f"una sola compra, hace {_days(days_since_last)}"
+    interval = max(round(interval_days), 1)
+    if days_since_last > interval:
+        return f"no compra hace {_days(days_since_last)}; su intervalo habitual es {interval}"
+    return f"compró hace {_days(days_since_last)}; su intervalo habitual es {interval}"
+
+
+def churn_frame(
+    p_alive: ArrayLike,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    *,
+    unit_days: float,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+) -> pl.DataFrame:
+    """Churn risk, band and reason for each customer.
+
+    The reason compares the days since the last purchase, ``(T - recency) * unit_days``,
+    with the customer's usual inter-purchase interval ``recency / frequency * unit_days``
+    (the mean gap between their purchases):
+
+    - one purchase only: "una sola compra, hace N días";
+    - overdue: "no compra hace N días; su intervalo habitual es K";
+    - otherwise: "compró hace N días; su intervalo habitual es K".
+
+    Parameters
+    ----------
+    p_alive : array_like
+        Model probability that the customer is still active.
+    frequency, recency, T : array_like
+        The BTYD summary, in the model's time unit.
+    unit_days : float
+        Days per model time unit (1, 7, 30.436875...).
+    thresholds : sequence of three floats
+        Band boundaries on the risk scale (see :func:`churn_band`).
+
+    Returns
+    -------
+    polars.DataFrame
+        Columns ``churn_risk`` (Float64), ``churn_band`` (code), ``churn_band_label``
+        (Spanish word), ``days_since_last_purchase`` (Int64), ``usual_interval_days``
+        (Float64, null with one purchase) and ``churn_reason`` (String), one row per input.
+    """
+    risk: FloatArray = np.clip(1.0 - np.asarray(p_alive, dtype=float), 0.0, 1.0)
+    x = np.asarray(frequency, dtype=float)
+    since = np.rint((np.asarray(T, dtype=float) - np.asarray(recency, dtype=float)) * unit_days)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        interval = np.where(x > 0, np.asarray(recency, dtype=float) * unit_days / x, np.nan)
+    bands = churn_band(risk, thresholds)
+    words = dict(BANDS)
+    frame = pl.DataFrame(
+        {
+            "churn_risk": risk,
+            "churn_band": pl.Series(bands, dtype=pl.String),
+            "days_since_last_purchase": since.astype(np.int64),
+            "usual_interval_days": np.round(interval, 2),
+            "_x": x,
+        }
+    ).with_columns(pl.col("usual_interval_days").fill_nan(None))
+    interval_int = pl.max_horizontal(pl.col("usual_interval_days").round(0), pl.lit(1.0)).cast(
+        pl.Int64
+    )
+    since_words = (
+        pl.when(pl.col("days_since_last_purchase") == 1)
+        .then(pl.lit("1 día"))
+        .otherwise(pl.format("{} días", pl.col("days_since_last_purchase")))
+    )
+    reason = (
+        pl.when(pl.col("usual_interval_days").is_null())
+        .then(pl.format("una sola compra, hace {}", since_words))
+        .when(pl.col("days_since_last_purchase") > interval_int)
+        .then(
+            pl.format("no compra hace {}; su intervalo habitual es {}", since_words, interval_int)
+        )
+        .otherwise(
+            pl.format("compró hace {}; su intervalo habitual es {}", since_words, interval_int)
+        )
+    )
+    return frame.with_columns(
+        pl.col("churn_band")
+        .replace_strict(words, return_dtype=pl.String)
+        .alias("churn_band_label"),
+        reason.alias("churn_reason"),
+    ).select(
+        "churn_risk",
+        "churn_band",
+        "churn_band_label",
+        "days_since_last_purchase",
+        "usual_interval_days",
+        "churn_reason",
+    )

@@ -1,0 +1,178 @@
+"""The REST API root: OpenAPI 3 at /api/docs. Each domain app contributes a router."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern, URLResolver, reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
+
+from fideliza.accounts.api import router as accounts_router
+from fideliza.accounts.auth import api_auth
+from fideliza.api_support import django_error_items, translate_error_items
+from fideliza.catalog.api import router as catalog_router
+from fideliza.customers.api import router as customers_router
+from fideliza.sales.api import router as sales_router
+from fideliza.sales.services import OrderAlreadyRecorded, ReturnAlreadyRecorded
+
+DESCRIPTION = """
+Customers, products and orders for points of sale, web shops and other integrations.
+
+**Authentication.** Send an API token (created by the owner under *Cuenta → Tokens de API*,
+or with `fideliza create_api_token`) as `Authorization: Bearer <token>` (`Token <token>` is
+accepted too). A token acts as its user: the user's role decides what it may do. Owner and
+marketing read and write everything; support reads everything and edits customers; a sales
+representative sees and edits only the customers assigned to them (anyone else's customer,
+and that customer's orders, answer 404). The web UI's logged-in session also works (with the
+CSRF token on writes).
+
+**Money** is always a string with two decimals (`"12.50"`), never a float. In requests, send
+a string or a JSON number; numbers are read as exact decimals.
+
+**Lists** return `{"items": [...], "next": "<cursor>"}`. Pass `next` back as `cursor` to get
+the following page; `next` is null on the last page. Cursors stay valid while rows are added.
+
+**Idempotency.** `POST` writes accept an `Idempotency-Key` header (e.g. a UUID per
+operation). A retry with the same key and the same body returns the first response unchanged
+plus `Idempotent-Replayed: true`; the same key with a different body is refused with 422
+(`type: idempotency_key_reused`). Keys are kept for 72 hours by default. Orders are also unique
+per (`source`, `external_id`): posting one again without the key answers 409 with the
+existing order's `id` and `url`.
+
+**Errors.** Invalid input answers **422** with field-level messages:
+`{"detail": [{"loc": ["body", "lines", 0, "quantity"], "msg": "…", "type": "greater_than"}]}`
+(`loc` starts with `body`, `query`, `path` or `header`). Other errors answer
+`{"detail": "…"}`: 401 (no or bad credentials), 403 (the role may not do this), 404 (not found
+or not visible), 409 (already recorded). Messages follow `Accept-Language` (`es` by default,
+`en`).
+""".strip()
+
+
+def with_request_language(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Speak the client's language (language cookie, then Accept-Language, else Spanish).
+
+    LocaleMiddleware cannot do it for /api/: with i18n_patterns(prefix_default_language=False)
+    it reads every unprefixed path as the default language and ignores Accept-Language.
+    """
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        language = translation.get_language_from_request(request, check_path=False)
+        with translation.override(language):
+            response = view(request, *args, **kwargs)
+        response["Content-Language"] = language
+        return response
+
+    return wrapped
+
+
+class FidelizaAPI(NinjaAPI):
+    def _get_urls(self) -> list[URLResolver | URLPattern]:
+        return [
+            URLPattern(p.pattern, with_request_language(p.callback), p.default_args, p.name)
+            if isinstance(p, URLPattern) else p
+            for p in super()._get_urls()
+        ]
+
+
+class DecimalJSONParser(Parser):
+    """JSON bodies with numbers read as Decimal: 0.1 stays 0.1, not 0.1000000000000000055."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return json.loads(request.body, parse_float=Decimal)
+
+
+api = FidelizaAPI(
+    title="Fideliza API",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="api",
+    auth=api_auth(),
+    parser=DecimalJSONParser(),
+)
+
+api.add_router("/v1/", accounts_router)
+api.add_router("/v1/customers", customers_router)
+api.add_router("/v1/products", catalog_router)
+api.add_router("/v1/orders", sales_router)
+
+
+# --- errors: every failure has the documented shape, and bad input is never a 500 ------------
+
+def _validation(request: HttpRequest, items: list[dict[str, Any]]) -> HttpResponse:
+    return api.create_response(request, {"detail": items}, status=422)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_ninja_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    return _validation(request, translate_error_items(exc.errors))
+
+
+@api.exception_handler(DjangoValidationError)
+def on_django_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    return _validation(request, django_error_items(exc))
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = api.create_response(
+        request,
+        {"detail": _("Credenciales ausentes o no válidas: envíe «Authorization: Bearer <token>».")},
+        status=401,
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="fideliza"'
+    return response
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    message = str(exc)
+    if exc.status_code == 400 and message.startswith("Cannot parse request body"):
+        # Malformed JSON is invalid input like any other: the same 422 shape.
+        return _validation(request, [{"loc": ["body"], "msg": _("El cuerpo de la petición no es JSON válido."),
+                                      "type": "json_invalid"}])
+    if exc.status_code == 403 and message.startswith("CSRF"):
+        message = _("Falta el token CSRF (cabecera X-CSRFToken) en una petición con sesión.")
+    return api.create_response(request, {"detail": message}, status=exc.status_code)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"detail": _("No encontrado.")}, status=404)
+
+
+@api.exception_handler(OrderAlreadyRecorded)
+def on_order_exists(request: HttpRequest, exc: OrderAlreadyRecorded) -> HttpResponse:
+    url = reverse("api:order_get", kwargs={"order_id": exc.order.pk})
+    return api.create_response(request, {"detail": str(exc), "id": exc.order.pk, "url": url}, status=409)
+
+
+@api.exception_handler(ReturnAlreadyRecorded)
+def on_return_exists(request: HttpRequest, exc: ReturnAlreadyRecorded) -> HttpResponse:
+    url = reverse("api:order_get", kwargs={"order_id": exc.ret.order_id})
+    return api.create_response(request, {"detail": str(exc), "id": exc.ret.pk, "url": url}, status=409)
+
+
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def on_out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A number the database cannot hold (e.g. an id beyond 64 bits) that slipped past
+    # the schemas' bounds: still the client's input, so a 422 and not a 500.
+    return _validation(request, [{"loc": ["body"], "msg": _("Un valor está fuera del rango admitido."),
+                                  "type": "out_of_range"}])
+
+api.add_router("/v1/insights", "fideliza.insights.api.router")  # analytics snapshot (insights app)
+api.add_router("/v1/loyalty", "fideliza.loyalty.api.router")
+api.add_router("/v1/segments", "fideliza.segments.api.router")  # segments (issue 4)

@@ -1,0 +1,364 @@
+"""Pieces every API router shares: money types, cursor pagination and the error shape.
+
+Kept apart from `fideliza.api` (the NinjaAPI root) so that routers can import them
+without importing the root, which imports the routers.
+
+Error shape (documented in the OpenAPI description, used by every endpoint):
+    {"detail": [{"loc": ["body", "lines", 0, "quantity"], "msg": "…", "type": "…"}]}
+for invalid input (422), and {"detail": "…"} for everything else (401, 403, 404, 409).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import Schema
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
+from pydantic import Field, PlainSerializer, WithJsonSchema
+
+from fideliza.accounts.auth import request_principal
+from fideliza.core.idempotency import (
+    IdempotencyKeyInvalid,
+    IdempotencyKeyReused,
+    idempotent_execute,
+    request_fingerprint,
+)
+from fideliza.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, quantize_money
+
+# --- money -------------------------------------------------------------------------------
+
+MONEY_JSON_SCHEMA = {
+    "type": "string",
+    "format": "decimal",
+    "pattern": r"^-?\d+\.\d{2}$",
+    "examples": ["12.50"],
+    "description": "Decimal amount as a string with exactly 2 decimals (never a float).",
+}
+
+# Output: always a string with two decimals ("12.50"), so no client parses money as a float.
+MoneyOut = Annotated[
+    Decimal,
+    PlainSerializer(lambda v: str(quantize_money(v)), return_type=str, when_used="always"),
+    WithJsonSchema(MONEY_JSON_SCHEMA),
+]
+QuantityOut = Annotated[
+    Decimal,
+    PlainSerializer(lambda v: _plain_decimal(v), return_type=str, when_used="always"),
+    WithJsonSchema({"type": "string", "format": "decimal", "examples": ["2", "0.75"]}),
+]
+
+# Input: a JSON number or a string; the request parser reads JSON numbers as Decimal, so
+# 0.1 arrives as Decimal("0.1") and not as the float 0.1000000000000000055…
+MoneyIn = Annotated[
+    Decimal,
+    Field(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, ge=0,
+          examples=["12.50"]),
+]
+# Ids fit a 64-bit column; larger numbers are a 422, not a database overflow.
+DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+QuantityIn = Annotated[Decimal, Field(max_digits=12, decimal_places=3, gt=0, examples=["1"])]
+
+
+def _plain_decimal(value: Decimal) -> str:
+    """'2.000' → '2', '0.750' → '0.75' (quantities are stored with three decimals)."""
+    text = format(value.normalize(), "f")
+    return text
+
+
+# --- cursor pagination -------------------------------------------------------------------
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One allowed ordering of a list: a field (plus the id as tie-breaker) and a direction.
+
+    A cursor remembers the (field value, id) of the last row it returned; the next page is
+    the rows strictly after that pair, so rows inserted meanwhile never shift a page.
+    """
+
+    name: str
+    field: str
+    descending: bool = False
+    kind: str = "int"  # int | datetime | str
+
+    def order_by(self) -> tuple[str, ...]:
+        sign = "-" if self.descending else ""
+        if self.field == "id":
+            return (f"{sign}id",)
+        return (f"{sign}{self.field}", f"{sign}id")
+
+    def encode(self, obj: Model) -> str:
+        value = getattr(obj, self.field)
+        raw = {"s": self.name, "i": obj.pk,
+               "v": value.isoformat() if isinstance(value, datetime) else value}
+        return base64.urlsafe_b64encode(json.dumps(raw, separators=(",", ":")).encode()).decode().rstrip("=")
+
+    def after(self, cursor: str) -> Q:
+        """The filter selecting the rows after `cursor`; a 422 when it is not one of ours."""
+        try:
+            padded = cursor + "=" * (-len(cursor) % 4)
+            raw = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+            if not isinstance(raw, dict) or raw.get("s") != self.name:
+                raise ValueError("cursor of another ordering")
+            last_id = raw["i"]
+            if not isinstance(last_id, int) or isinstance(last_id, bool):
+                raise ValueError("bad id")
+            value = self._parse(raw.get("v"))
+        except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
+            raise api_validation_error(
+                [(("query", "cursor"), _("El cursor no es válido; use el valor «next» de la respuesta anterior."),
+                  "cursor_invalid")]
+            ) from None
+        op = "lt" if self.descending else "gt"
+        if self.field == "id":
+            return Q(**{f"id__{op}": last_id})
+        return Q(**{f"{self.field}__{op}": value}) | Q(**{self.field: value, f"id__{op}": last_id})
+
+    def _parse(self, value: Any) -> Any:
+        if self.kind == "datetime":
+            if not isinstance(value, str):
+                raise ValueError("bad datetime")
+            parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is None:
+                raise ValueError("naive datetime")
+            return parsed
+        if self.kind == "str":
+            if not isinstance(value, str):
+                raise ValueError("bad str")
+            return value
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError("bad int")
+        return value
+
+
+def paginate(qs: QuerySet, *, sort: SortKey, cursor: str | None, limit: int) -> dict[str, Any]:
+    """One page of `qs` in `sort` order: {"items": [...], "next": cursor or None}."""
+    if cursor:
+        qs = qs.filter(sort.after(cursor))
+    rows = list(qs.order_by(*sort.order_by())[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": rows, "next": sort.encode(rows[-1]) if more and rows else None}
+
+
+def sort_key(keys: Sequence[SortKey], name: str) -> SortKey:
+    for key in keys:
+        if key.name == name:
+            return key
+    raise api_validation_error([(("query", "sort"), _("Orden no válido."), "enum")])
+
+
+# --- errors ------------------------------------------------------------------------------
+
+def api_validation_error(errors: Iterable[tuple[Sequence[Any], str, str]]) -> NinjaValidationError:
+    """A 422 with our error shape, from (loc, msg, type) triples."""
+    return NinjaValidationError(
+        [{"loc": list(loc), "msg": msg, "type": kind, "translated": True} for loc, msg, kind in errors]
+    )
+
+
+def _loc_from_key(key: str) -> list[Any]:
+    """'lines.0.quantity' → ['body', 'lines', 0, 'quantity']."""
+    if key == NON_FIELD_ERRORS:
+        return ["body"]
+    return ["body", *(int(part) if part.isdigit() else part for part in key.split("."))]
+
+
+def django_error_items(exc: DjangoValidationError) -> list[dict[str, Any]]:
+    """Field-level items from a Django ValidationError raised by a service or full_clean()."""
+    items: list[dict[str, Any]] = []
+    if hasattr(exc, "error_dict"):
+        for key, errors in exc.error_dict.items():
+            for error in errors:
+                for message in error:  # ValidationError iterates its formatted messages
+                    items.append({"loc": _loc_from_key(key), "msg": str(message),
+                                  "type": error.code or "invalid"})
+    else:
+        for error in exc.error_list:
+            for message in error:
+                items.append({"loc": ["body"], "msg": str(message), "type": error.code or "invalid"})
+    return items
+
+
+def _pydantic_messages() -> dict[str, str]:
+    # Built per call: gettext must run in the request's language.
+    return {
+        "missing": _("Este campo es obligatorio."),
+        "extra_forbidden": _("Campo desconocido."),
+        "string_type": _("Debe ser un texto."),
+        "string_too_short": _("Debe tener al menos %(min_length)s caracteres."),
+        "string_too_long": _("No puede tener más de %(max_length)s caracteres."),
+        "string_pattern_mismatch": _("El formato no es válido."),
+        "int_type": _("Debe ser un número entero."),
+        "int_parsing": _("Debe ser un número entero."),
+        "int_from_float": _("Debe ser un número entero."),
+        "int_parsing_size": _("El número es demasiado grande."),
+        "float_type": _("Debe ser un número."),
+        "float_parsing": _("Debe ser un número."),
+        "bool_type": _("Debe ser verdadero o falso."),
+        "bool_parsing": _("Debe ser verdadero o falso."),
+        "decimal_type": _("Debe ser un número decimal (por ejemplo \"12.50\")."),
+        "decimal_parsing": _("Debe ser un número decimal (por ejemplo \"12.50\"); use punto como separador decimal."),
+        "decimal_max_digits": _("Número demasiado grande: no más de %(max_digits)s cifras en total."),
+        "decimal_max_places": _("No más de %(decimal_places)s decimales."),
+        "decimal_whole_digits": _("Número demasiado grande: no más de %(whole_digits)s cifras enteras."),
+        "finite_number": _("Debe ser un número finito."),
+        "greater_than": _("Debe ser mayor que %(gt)s."),
+        "greater_than_equal": _("Debe ser mayor o igual que %(ge)s."),
+        "less_than": _("Debe ser menor que %(lt)s."),
+        "less_than_equal": _("Debe ser menor o igual que %(le)s."),
+        "date_type": _("Debe ser una fecha (AAAA-MM-DD)."),
+        "date_parsing": _("Debe ser una fecha (AAAA-MM-DD)."),
+        "date_from_datetime_parsing": _("Debe ser una fecha (AAAA-MM-DD)."),
+        "date_from_datetime_inexact": _("Debe ser una fecha sin hora (AAAA-MM-DD)."),
+        "datetime_type": _("Debe ser una fecha y hora ISO 8601 (AAAA-MM-DDTHH:MM:SS+01:00)."),
+        "datetime_parsing": _("Debe ser una fecha y hora ISO 8601 (AAAA-MM-DDTHH:MM:SS+01:00)."),
+        "datetime_from_date_parsing": _("Debe ser una fecha y hora ISO 8601 (AAAA-MM-DDTHH:MM:SS+01:00)."),
+        "enum": _("Valor no permitido; valores posibles: %(expected)s."),
+        "literal_error": _("Valor no permitido; valores posibles: %(expected)s."),
+        "list_type": _("Debe ser una lista."),
+        "too_short": _("Debe tener al menos %(min_length)s elementos."),
+        "too_long": _("No puede tener más de %(max_length)s elementos."),
+        "dict_type": _("Debe ser un objeto JSON."),
+        "model_type": _("Debe ser un objeto JSON."),
+        "model_attributes_type": _("Debe ser un objeto JSON."),
+        "json_invalid": _("El cuerpo de la petición no es JSON válido."),
+        "value_error": "%(error)s",
+    }
+
+
+def translate_error_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Ninja/pydantic error items → our shape, with messages in the request's language.
+
+    Pydantic only speaks English; its error *types* are stable, so each known type gets a
+    translated message (unknown types keep pydantic's text rather than failing).
+    """
+    messages = _pydantic_messages()
+    out = []
+    for item in items:
+        loc = list(item.get("loc", ()))
+        # Ninja puts the body parameter's name after "body"; every body param here is
+        # called "payload", which says nothing to the client.
+        if len(loc) >= 2 and loc[0] == "body" and loc[1] == "payload":
+            loc = ["body", *loc[2:]]
+        # Pydantic adds the union member it tried ("str-enum[Channel]", "literal['']"):
+        # noise for a client, and no field name contains a bracket.
+        loc = [part for part in loc if not (isinstance(part, str) and "[" in part)]
+        kind = str(item.get("type", "invalid"))
+        msg = str(item.get("msg", ""))
+        if not item.get("translated") and kind in messages:
+            ctx = {k: _ctx_text(v) for k, v in (item.get("ctx") or {}).items()}
+            try:
+                msg = messages[kind] % ctx if ctx or "%(" in messages[kind] else messages[kind]
+            except (KeyError, TypeError, ValueError):
+                msg = messages[kind].split("%(")[0].rstrip(" :;") or msg
+        if kind == "value_error" and msg.startswith("Value error, "):
+            msg = msg.removeprefix("Value error, ")
+        out.append({"loc": loc, "msg": msg, "type": kind})
+    return out
+
+
+def _ctx_text(value: Any) -> str:
+    return str(value)
+
+
+# --- response schemas of errors (for the OpenAPI document) -------------------------------
+
+class ErrorOut(Schema):
+    detail: str
+
+
+class ErrorItem(Schema):
+    loc: list[str | int] = Field(description='Where: ["body", "lines", 0, "quantity"], ["query", "cursor"], …')
+    msg: str = Field(description="What is wrong, in the request's language (Accept-Language; Spanish by default).")
+    type: str = Field(description="Stable machine-readable error type (pydantic's types plus ours).")
+
+
+class ValidationErrorOut(Schema):
+    detail: list[ErrorItem]
+
+
+class ConflictOut(Schema):
+    detail: str
+    id: int = Field(description="The existing object's id.")
+    url: str = Field(description="Where to read the existing object.")
+
+
+ERRORS_READ: dict[int, Any] = {401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
+ERRORS_WRITE: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
+
+
+# --- idempotent writes -------------------------------------------------------------------
+
+IDEMPOTENCY_HEADER_DOC = (
+    "Optional. A unique key per operation (e.g. a UUID). A retry with the same key and the same "
+    "body returns the first response unchanged, with the header `Idempotent-Replayed: true`; "
+    "the same key with a different body is refused with 422 (type `idempotency_key_reused`)."
+)
+
+
+def replay_header_doc(status: int = 201) -> dict[str, Any]:
+    """openapi_extra documenting the replay header on an idempotent write's success."""
+    # Ninja keys responses by int status; a str key would add a second, broken entry.
+    return {"responses": {status: {"headers": {"Idempotent-Replayed": {
+        "description": "`true` when this is the stored response of an earlier request with the same "
+                       "Idempotency-Key (nothing was written again).",
+        "schema": {"type": "string", "enum": ["true"]},
+    }}}}}
+
+
+def render_json(request: HttpRequest, data: Any, status: int) -> str:
+    """The same bytes ninja's default renderer would produce for `data`."""
+    return JSONRenderer().render(request, data, response_status=status)
+
+
+def idempotent_response(
+    request: HttpRequest,
+    *,
+    scope: str,
+    key: str | None,
+    write: Callable[[], tuple[int, Any]],
+) -> HttpResponse:
+    """Run `write` (→ status, JSON-able body) once per Idempotency-Key and respond.
+
+    The stored body is the exact JSON text of the first response, so a replay is byte for
+    byte the same response.
+    """
+    fingerprint = request_fingerprint(method=request.method or "POST", path=request.path, body=request.body)
+
+    def run() -> tuple[int, str]:
+        status, data = write()
+        return status, render_json(request, data, status)
+
+    try:
+        result = idempotent_execute(scope=scope, principal=request_principal(request), key=key,
+                                    fingerprint=fingerprint, write=run)
+    except IdempotencyKeyInvalid as exc:
+        raise api_validation_error([(("header", "Idempotency-Key"), str(exc), "idempotency_key_invalid")]) from None
+    except IdempotencyKeyReused as exc:
+        raise api_validation_error([(("header", "Idempotency-Key"), str(exc), "idempotency_key_reused")]) from None
+    response = HttpResponse(result.body, status=result.status, content_type="application/json; charset=utf-8")
+    if result.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def dump(schema: type[Schema], obj: Any) -> dict[str, Any]:
+    """`obj` shaped by an output schema, as ninja would send it."""
+    return schema.from_orm(obj).model_dump()

@@ -1,0 +1,172 @@
+"""Settings shared by every environment. Every knob comes from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from fideliza.config.env import env_bool, env_int, env_list, env_str
+
+# Data directory of the embedded default (SQLite, uploads); ./var/ of the working directory.
+VAR_DIR = Path(env_str("FIDELIZA_VAR_DIR", str(Path.cwd() / "var"))).resolve()
+PACKAGE_DIR = Path(__file__).resolve().parents[2]
+
+
+
+def _local_secret_key() -> str:
+    """A random key kept in var/ so local sessions survive restarts; production sets SECRET_KEY."""
+    import secrets
+
+    path = VAR_DIR / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key = "insecure-local-" + secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+SECRET_KEY = env_str("SECRET_KEY") or _local_secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "fideliza.core",
+    "fideliza.accounts",
+    "fideliza.customers",
+    "fideliza.catalog",
+    "fideliza.sales",
+    "fideliza.imports",
+    "fideliza.insights",
+    "fideliza.loyalty",
+    "fideliza.segments",
+    "fideliza.web",
+    "fideliza.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "fideliza.config.urls"
+WSGI_APPLICATION = "fideliza.config.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "fideliza.web.context_processors.navigation",
+            ],
+        },
+    }
+]
+
+
+def _database_config() -> dict:
+    url = env_str("DATABASE_URL", "")
+    if not url:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{VAR_DIR / 'fideliza.sqlite3'}"
+    config = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets the web process read while the worker writes; IMMEDIATE avoids the
+        # "database is locked" upgrade deadlock between two writers.
+        config["OPTIONS"] = {
+            "init_command": (
+                "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;"
+                "PRAGMA foreign_keys=ON;PRAGMA busy_timeout=10000;"
+            ),
+            "transaction_mode": "IMMEDIATE",
+        }
+    return config
+
+
+DATABASES = {"default": _database_config()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = env_str("LANGUAGE_CODE", "es")
+LANGUAGES = [("es", _("Español")), ("en", _("English"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+TIME_ZONE = env_str("TIME_ZONE", "Europe/Madrid")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
+
+# Background work: Django's tasks API. The database backend is the embedded default;
+# FIDELIZA_TASKS_BACKEND can name another (e.g. the RQ/Redis backend) to scale out.
+TASKS = {
+    "default": {
+        "BACKEND": env_str("FIDELIZA_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default", "imports", "analytics", "outbox"],
+    }
+}
+
+# Business defaults.
+FIDELIZA_DEFAULT_CURRENCY = env_str("FIDELIZA_DEFAULT_CURRENCY", "EUR")
+FIDELIZA_PHONE_REGION = env_str("FIDELIZA_PHONE_REGION", "ES")
+FIDELIZA_BUSINESS_NAME = env_str("FIDELIZA_BUSINESS_NAME", "Fideliza")
+FIDELIZA_IDEMPOTENCY_TTL_HOURS = env_int("FIDELIZA_IDEMPOTENCY_TTL_HOURS", 72)
+
+# Daily jobs: {name: {"task": dotted path of a django-tasks task, "at": "HH:MM" local time}}.
+FIDELIZA_SCHEDULE: dict[str, dict[str, str]] = {}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,27 @@
+"""Settings for the test suite. DATABASE_URL selects SQLite (default) or PostgreSQL."""
+
+import os
+
+from .base import *  # noqa: F403
+from .base import DATABASES
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast test logins
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+        "QUEUES": ["default", "imports", "analytics", "outbox"],
+    }
+}
+# One test database per test process, so that concurrent runs (developers, CI jobs) never
+# share or destroy each other's database.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # An on-disk file (not :memory:) so that live-server threads and worker processes in
+    # tests see the same data.
+    DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}.test-{os.getpid()}"}
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
+
+# Tests never run collectstatic; WhiteNoise would warn on every request about the missing
+# STATIC_ROOT (the live server serves static files itself).
+MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405

@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+
+from fideliza.api import api
+
+urlpatterns = [
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
+urlpatterns += i18n_patterns(
+    path("admin/", admin.site.urls),
+    path("panel/", include("fideliza.insights.urls")),
+    path("fidelizacion/", include("fideliza.loyalty.urls")),
+    path("segmentos/", include("fideliza.segments.urls")),
+    path("duplicados/", include("fideliza.customers.urls_dedup")),
+    path("privacidad/", include("fideliza.customers.urls_privacy")),
+    path("", include("fideliza.web.urls")),
+    prefix_default_language=False,
+)
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,279 @@
+"""Data-subject rights: the request log with legal deadlines, blocking, export and erasure.
+
+Deadlines (settings.FIDELIZA_DSR_DUE_DAYS, per country, overridable) follow the laws of the
+users' countries: España/UE RGPD art. 12.3 — one month (30 calendar days here); Argentina
+Ley 25.326 art. 14 — 10 calendar days for access; Colombia Ley 1581 art. 14–15 — 10 business
+days for queries, 15 for claims; México LFPDPPP art. 32 — 20 business days. Business days
+skip Saturdays and Sundays (public holidays are not known to the system: check them).
+
+Erasure anonymises the card and every copy of its personal data the system keeps (audit
+history, merge snapshots, consent proof details), while sales, ledger entries and their
+totals stay, attached to an anonymous card, so analytics and accounting remain right.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from importlib import import_module
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fideliza.accounts.models import AuditAction, AuditLog
+from fideliza.accounts.services import Actor, audit_record
+
+from .models import (
+    ConsentRecord,
+    Customer,
+    CustomerMerge,
+    CustomerSourceId,
+    DataSubjectRequest,
+    ErasureRecord,
+    RequestKind,
+    RequestStatus,
+)
+
+# (days, business_days?) per country and request kind; "*" is the default kind.
+DEFAULT_DUE: dict[str, dict[str, tuple[int, bool]]] = {
+    "ES": {"*": (30, False)},
+    "AR": {"access": (10, False), "*": (5, False)},  # rectification/erasure: 5 business days
+    "CO": {"access": (10, True), "*": (15, True)},
+    "MX": {"*": (20, True)},
+    "*": {"*": (30, False)},
+}
+
+ERASED = "[suprimido]"
+# Card fields that identify a person; blanked on erasure.
+PERSONAL_FIELDS = (
+    "first_name", "last_name", "company_name", "gender", "birth_date", "tax_id", "email", "phone",
+    "address", "postal_code", "city", "notes", "timezone", "preferred_channel",
+    "preferred_contact_time",
+)
+
+
+# Other apps' copies of personal data (outbox addresses, survey answers…): dotted paths of
+# functions handler(customer_ids: list[int], values: set[str]) -> int (rows scrubbed).
+ERASURE_HANDLERS: list[str] = [
+    "fideliza.customers.privacy.scrub_idempotency_responses",
+    "fideliza.customers.privacy.scrub_import_errors",
+]
+
+
+def _contains_any(text: str, values: set[str]) -> bool:
+    lowered = text.lower()
+    return any(v.lower() in lowered for v in values)
+
+
+def _scrub_json(value: Any, values: set[str]) -> Any:
+    if isinstance(value, str):
+        return ERASED if _contains_any(value, values) else value
+    if isinstance(value, list):
+        return [_scrub_json(v, values) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub_json(v, values) for k, v in value.items()}
+    return value
+
+
+def scrub_idempotency_responses(customer_ids: list[int], values: set[str]) -> int:
+    """Stored API responses (replayed on retries) may contain the card."""
+    import json
+
+    from fideliza.core.models import IdempotencyRecord
+
+    count = 0
+    for record in IdempotencyRecord.objects.all().iterator():
+        if _contains_any(json.dumps(record.response_body, ensure_ascii=False), values):
+            record.response_body = _scrub_json(record.response_body, values)
+            record.save(update_fields=["response_body"])
+            count += 1
+    return count
+
+
+def scrub_import_errors(customer_ids: list[int], values: set[str]) -> int:
+    """Import error reports quote cell values."""
+    import json
+
+    from fideliza.imports.models import ImportRun
+
+    count = 0
+    for run in ImportRun.objects.exclude(errors=[]).iterator():
+        if _contains_any(json.dumps(run.errors, ensure_ascii=False), values):
+            run.errors = _scrub_json(run.errors, values)
+            run.save(update_fields=["errors"])
+            count += 1
+    return count
+
+
+IDENTIFYING = ("email", "phone", "tax_id", "address")
+
+
+def _personal_values(family: list[Customer]) -> set[str]:
+    """Every identifying value these cards have or ever had (merge snapshots, audit history),
+    so that copies of an old e-mail or phone are found too."""
+    ids = [c.pk for c in family]
+    records: list[dict[str, Any]] = [{f: getattr(c, f) for f in (*IDENTIFYING, "first_name", "last_name")}
+                                     for c in family]
+    for merge in CustomerMerge.objects.filter(survivor_id__in=ids) | CustomerMerge.objects.filter(duplicate_id__in=ids):
+        records += [merge.survivor_before, merge.duplicate_before]
+    for changes in AuditLog.objects.filter(entity="customers.customer",
+                                           entity_id__in=[str(i) for i in ids]).values_list("changes", flat=True):
+        for field, pair in (changes or {}).items():
+            if field in IDENTIFYING or field in ("first_name", "last_name"):
+                records += [{field: v} for v in pair if isinstance(v, str)]
+    values: set[str] = set()
+    for record in records:
+        values.update(str(record[f]) for f in IDENTIFYING if record.get(f))
+        full = f"{record.get('first_name') or ''} {record.get('last_name') or ''}".strip()
+        values.add(full)
+    return {v for v in values if len(v) >= 5 and v != ERASED}
+
+
+def _due_table() -> dict[str, dict[str, tuple[int, bool]]]:
+    table = {k: dict(v) for k, v in DEFAULT_DUE.items()}
+    for country, kinds in getattr(settings, "FIDELIZA_DSR_DUE_DAYS", {}).items():
+        table.setdefault(country, {}).update({k: tuple(v) for k, v in kinds.items()})
+    return table
+
+
+def add_business_days(start: date, days: int) -> date:
+    current, left = start, days
+    while left > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            left -= 1
+    return current
+
+
+def due_date_for(*, country: str, kind: str, received: date) -> date:
+    table = _due_table()
+    rules = table.get(country.upper(), table["*"])
+    days, business = rules.get(kind, rules.get("*", table["*"]["*"]))
+    return add_business_days(received, days) if business else received + timedelta(days=days)
+
+
+def customer_is_blocked(customer: Customer) -> bool:
+    """Blocked while any data-subject request is open: kept, but not used for marketing."""
+    return DataSubjectRequest.objects.filter(customer=customer, status=RequestStatus.OPEN).exists()
+
+
+def blocked_customer_ids() -> set[int]:
+    return set(DataSubjectRequest.objects.filter(status=RequestStatus.OPEN).values_list("customer_id", flat=True))
+
+
+@transaction.atomic
+def dsr_open(*, actor: Actor, customer: Customer, kind: str, country: str = "", channel: str = "",
+             details: str = "", received_at: datetime | None = None) -> DataSubjectRequest:
+    if kind not in RequestKind.values:
+        raise ValidationError({"kind": _("Tipo de solicitud desconocido.")})
+    received_at = received_at or timezone.now()
+    country = (country or customer.country or getattr(settings, "FIDELIZA_PHONE_REGION", "ES")).upper()
+    request = DataSubjectRequest(
+        customer=customer, kind=kind, country=country, channel=channel, details=details,
+        received_at=received_at,
+        due_date=due_date_for(country=country, kind=kind, received=timezone.localtime(received_at).date()),
+        created_by=actor.user,
+    )
+    request.full_clean()
+    request.save()
+    audit_record(actor=actor, action=AuditAction.UPDATE, entity="customers.datasubjectrequest",
+                 entity_id=request.pk, changes={"status": (None, "open")},
+                 context={"customer": customer.pk, "kind": kind, "due_date": request.due_date.isoformat()})
+    return request
+
+
+@transaction.atomic
+def dsr_close(*, actor: Actor, request: DataSubjectRequest, status: str, resolution: str = "") -> DataSubjectRequest:
+    request = DataSubjectRequest.objects.select_for_update().get(pk=request.pk)
+    if request.status != RequestStatus.OPEN:
+        raise ValidationError(_("La solicitud ya está cerrada."))
+    if status not in (RequestStatus.DONE, RequestStatus.REJECTED):
+        raise ValidationError({"status": _("Estado de cierre no válido.")})
+    if status == RequestStatus.REJECTED and not resolution.strip():
+        raise ValidationError({"resolution": _("Explique al cliente por qué se deniega.")})
+    request.status = status
+    request.resolution = resolution
+    request.closed_at = timezone.now()
+    request.closed_by = actor.user
+    request.save()
+    audit_record(actor=actor, action=AuditAction.UPDATE, entity="customers.datasubjectrequest",
+                 entity_id=request.pk, changes={"status": ("open", status)})
+    return request
+
+
+def dsr_overdue():
+    return DataSubjectRequest.objects.filter(status=RequestStatus.OPEN, due_date__lt=timezone.localdate())
+
+
+def _merge_family(customer: Customer) -> list[Customer]:
+    """The card and every card merged into it (the same person, possibly several times)."""
+    family, frontier = {customer.pk: customer}, [customer.pk]
+    while frontier:
+        merged = list(Customer.objects.filter(merged_into_id__in=frontier).exclude(pk__in=family))
+        frontier = [c.pk for c in merged]
+        family.update({c.pk: c for c in merged})
+    return list(family.values())
+
+
+def _scrub_snapshot(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: (ERASED if k in PERSONAL_FIELDS and v not in (None, "") else v)
+            for k, v in data.items()} | ({"interests": []} if "interests" in data else {})
+
+
+@transaction.atomic
+def customer_erase(*, actor: Actor, customer: Customer,
+                   request: DataSubjectRequest | None = None) -> ErasureRecord:
+    """Anonymise a customer (and the cards merged into it) everywhere the system keeps a copy.
+
+    Orders, returns and ledger entries stay attached to the anonymous card: sales, margin
+    and points totals are unchanged. Irreversible: merges involving these cards can no
+    longer be undone (their snapshots are scrubbed).
+    """
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.merged_into_id:
+        raise ValidationError(_("Esta ficha está fusionada en otra: suprima la ficha que permanece."))
+    if hasattr(customer, "erasure"):
+        raise ValidationError(_("Los datos de este cliente ya se suprimieron."))
+    family = _merge_family(customer)
+    ids = [c.pk for c in family]
+    values = _personal_values(family)
+    summary: dict[str, Any] = {"cards": len(ids)}
+    blank = {name: (None if Customer._meta.get_field(name).null else "") for name in PERSONAL_FIELDS}
+    for card in family:
+        for name, value in blank.items():
+            setattr(card, name, value)
+        card.first_name = _("Cliente suprimido")
+        card.last_name = f"#{card.pk}"
+        card.is_active = False
+        card.save()
+        card.interests.clear()
+    summary["source_ids"] = CustomerSourceId.objects.filter(customer_id__in=ids).delete()[0]
+    # Consent proof keeps channel, status and date; the IP and free text may identify.
+    summary["consents"] = ConsentRecord.objects.filter(customer_id__in=ids).update(ip_address=None, wording="")
+    # Audit history keeps who changed what and when, not the old values.
+    entries = AuditLog.objects.filter(entity="customers.customer", entity_id__in=[str(i) for i in ids])
+    scrubbed = 0
+    for entry in entries:
+        entry.changes = {field: [ERASED, ERASED] for field in entry.changes}
+        entry.save(update_fields=["changes"])
+        scrubbed += 1
+    summary["audit_rows"] = scrubbed
+    for merge in CustomerMerge.objects.filter(survivor_id__in=ids) | CustomerMerge.objects.filter(duplicate_id__in=ids):
+        merge.survivor_before = _scrub_snapshot(merge.survivor_before)
+        merge.duplicate_before = _scrub_snapshot(merge.duplicate_before)
+        merge.undone_at = merge.undone_at or timezone.now()  # cannot be undone any more
+        merge.save(update_fields=["survivor_before", "duplicate_before", "undone_at"])
+    for path in ERASURE_HANDLERS:
+        module, _sep, name = path.rpartition(".")
+        summary[name] = getattr(import_module(module), name)(ids, values)
+    record = ErasureRecord.objects.create(customer=customer, erased_by=actor.user, request=request,
+                                          summary=summary)
+    audit_record(actor=actor, action=AuditAction.ERASE, entity="customers.customer", entity_id=customer.pk,
+                 context={"cards": ids, **{k: v for k, v in summary.items() if k != "cards"}})
+    if request is not None and request.status == RequestStatus.OPEN:
+        dsr_close(actor=actor, request=request, status=RequestStatus.DONE,
+                  resolution=_("Datos personales suprimidos."))
+    return record

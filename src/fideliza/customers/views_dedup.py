@@ -1,0 +1,131 @@
+"""Duplicate review: the queue, a pair side by side, merge history with undo."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from fideliza.accounts.models import Role
+from fideliza.accounts.services import Actor
+from fideliza.core.models import JobProgress
+
+from .dedup import match_candidate_decide, pending_candidates
+from .merging import MERGED_FIELDS, customer_merge_undo, survivorship
+from .models import Customer, CustomerMerge, MatchCandidate
+from .tasks import dedup_enqueue
+
+MERGE_ROLES = frozenset({Role.OWNER, Role.MARKETING, Role.SUPPORT})
+PAGE = 50
+
+
+def _can_merge(user) -> bool:
+    return bool(user.is_superuser or user.role in MERGE_ROLES)
+
+
+def _guard(request: HttpRequest) -> None:
+    if not _can_merge(request.user):
+        raise PermissionDenied
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    _guard(request)
+    # Ordered by score, so page numbers (a review queue is hundreds of rows, not millions).
+    page = Paginator(pending_candidates().order_by("-score", "pk"), PAGE).get_page(request.GET.get("page"))
+    job = JobProgress.objects.filter(kind="customers.dedup").first()
+    return render(request, "customers/dedup/queue.html", {
+        "candidates": page.object_list, "page": page, "job": job,
+        "pending": pending_candidates().count(),
+        "merged_total": CustomerMerge.objects.filter(undone_at__isnull=True).count(),
+    })
+
+
+@login_required
+@require_POST
+def run(request: HttpRequest) -> HttpResponse:
+    _guard(request)
+    dedup_enqueue(user=request.user)
+    messages.info(request, _("Búsqueda de duplicados en marcha."))
+    return redirect("dedup:queue")
+
+
+@login_required
+def job_status(request: HttpRequest, pk: int) -> HttpResponse:
+    _guard(request)
+    job = get_object_or_404(JobProgress, pk=pk, kind="customers.dedup")
+    return render(request, "customers/dedup/_job.html", {"job": job})
+
+
+def _card_stats(customer: Customer) -> dict:
+    return customer.orders.aggregate(orders=Count("pk"), total=Sum("total"))
+
+
+@login_required
+def pair(request: HttpRequest, pk: int) -> HttpResponse:
+    _guard(request)
+    candidate = get_object_or_404(MatchCandidate.objects.select_related("customer_a", "customer_b"), pk=pk)
+    a, b = candidate.customer_a, candidate.customer_b
+    origin = survivorship(a, b)  # if A survives: which value each field keeps
+    rows = []
+    for name in MERGED_FIELDS:
+        va, vb = getattr(a, name), getattr(b, name)
+        if va in (None, "") and vb in (None, ""):
+            continue
+        label = Customer._meta.get_field(name).verbose_name
+        rows.append({"label": label, "a": va, "b": vb, "differs": va != vb,
+                     "keeps": origin.get(name, "survivor")})
+    return render(request, "customers/dedup/pair.html", {
+        "candidate": candidate, "a": a, "b": b, "rows": rows,
+        "stats_a": _card_stats(a), "stats_b": _card_stats(b),
+        "sources_a": list(a.source_ids.all()), "sources_b": list(b.source_ids.all()),
+    })
+
+
+@login_required
+@require_POST
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    _guard(request)
+    candidate = get_object_or_404(MatchCandidate, pk=pk)
+    verdict = request.POST.get("verdict")
+    actor = Actor.of(request.user, via="web")
+    try:
+        if verdict == "distinct":
+            match_candidate_decide(actor=actor, candidate=candidate, same=False)
+            messages.success(request, _("Anotado: no son la misma persona."))
+        elif verdict in ("keep_a", "keep_b"):
+            survivor = candidate.customer_a if verdict == "keep_a" else candidate.customer_b
+            match_candidate_decide(actor=actor, candidate=candidate, same=True, survivor=survivor)
+            messages.success(request, _("Fichas fusionadas en «%(name)s».") % {"name": survivor.display_name})
+        else:
+            messages.error(request, _("Elija una opción."))
+            return redirect("dedup:pair", pk=pk)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("dedup:queue")
+
+
+@login_required
+def merges(request: HttpRequest) -> HttpResponse:
+    _guard(request)
+    rows = CustomerMerge.objects.select_related("survivor", "duplicate", "created_by").order_by("-created_at")[:200]
+    return render(request, "customers/dedup/merges.html", {"merges": rows})
+
+
+@login_required
+@require_POST
+def undo(request: HttpRequest, pk: int) -> HttpResponse:
+    _guard(request)
+    merge = get_object_or_404(CustomerMerge, pk=pk)
+    try:
+        customer_merge_undo(actor=Actor.of(request.user, via="web"), merge=merge)
+        messages.success(request, _("Fusión deshecha: las dos fichas vuelven a estar como antes."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("dedup:merges")

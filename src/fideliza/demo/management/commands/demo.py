@@ -1,0 +1,130 @@
+"""`fideliza demo`: create the demo business (Ferretería El Martillo) in an empty database."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+
+from fideliza.accounts.services import Actor
+from fideliza.customers.models import Customer
+from fideliza.demo.data import BUSINESS_NAME
+from fideliza.demo.services import (
+    DemoError,
+    DemoSummary,
+    database_is_empty,
+    demo_populate,
+    demo_reset,
+)
+from fideliza.sales.models import Order
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise CommandError(_("--today: «%(value)s» no es una fecha AAAA-MM-DD.") % {"value": value}) from exc
+
+
+class Command(BaseCommand):
+    help = ("Crea el negocio de demostración (una ferretería con tres tiendas y tienda online): "
+            "clientes de dos listas que se solapan, catálogo, años de ventas y usuarios por rol.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--customers", type=int, default=5000, help=_("clientes (personas y empresas)"))
+        parser.add_argument("--seed", type=int, default=42, help=_("semilla: misma semilla, mismos datos"))
+        parser.add_argument("--years", type=int, default=3, help=_("años de historial de ventas"))
+        parser.add_argument("--today", type=_date, default=None,
+                            help=_("fecha de referencia AAAA-MM-DD (por defecto, hoy)"))
+        parser.add_argument("--out-dir", type=Path, default=None,
+                            help=_("carpeta de los CSV generados (por defecto var/demo/)"))
+        parser.add_argument("--reset", action="store_true",
+                            help=_("borra antes todos los datos de negocio (no los usuarios)"))
+        parser.add_argument("--noinput", "--no-input", action="store_false", dest="interactive",
+                            help=_("no pedir confirmación para --reset"))
+
+    def handle(self, *args: Any, customers: int, seed: int, years: int, today: date | None,
+               out_dir: Path | None, reset: bool, interactive: bool, **options: Any) -> None:
+        if customers < 20:
+            raise CommandError(_("--customers debe ser al menos 20."))
+        if not 1 <= years <= 10:
+            raise CommandError(_("--years debe estar entre 1 y 10."))
+        if not database_is_empty():
+            if not reset:
+                raise CommandError(_(
+                    "La base de datos ya tiene datos de negocio. Use `fideliza demo --reset` para "
+                    "borrarlos (clientes, catálogo, ventas, importaciones) y cargar la demostración."))
+            if interactive and sys.stdin.isatty():
+                answer = input(_("Se borrarán %(customers)s clientes y %(orders)s pedidos (los usuarios "
+                                 "se conservan). ¿Continuar? [s/N] ")
+                               % {"customers": Customer.objects.count(), "orders": Order.objects.count()})
+                if answer.strip().lower() not in ("s", "si", "sí", "y", "yes"):
+                    raise CommandError(_("Cancelado."))
+            deleted = demo_reset(actor=Actor.system("fideliza demo --reset"))
+            self.stdout.write(_("· borradas %(rows)s filas de %(tables)s tablas")
+                              % {"rows": sum(deleted.values()), "tables": len(deleted)})
+
+        self.stdout.write(_("Creando «%(name)s»: %(customers)s clientes, %(years)s años, semilla %(seed)s…")
+                          % {"name": BUSINESS_NAME, "customers": customers, "years": years, "seed": seed})
+        try:
+            summary = demo_populate(customers=customers, seed=seed, years=years, today=today,
+                                    out_dir=out_dir, progress=self._progress())
+        except DemoError as exc:
+            raise CommandError(str(exc)) from exc
+        self._finish_line()
+        self._print_summary(summary)
+
+    def _print_summary(self, s: DemoSummary) -> None:
+        w = self.stdout.write
+        w(self.style.SUCCESS("\n" + _("Demostración creada en %(seconds).1f s (fecha de referencia %(today)s)")
+                             % {"seconds": s.seconds, "today": s.today}))
+
+        def row(label: str, value: str, note: str = "") -> None:
+            w(f"  {label:<24}{value:>14}  {note}".rstrip())
+
+        row(_("personas y empresas"), f"{s.customers:,}", _("(%(n)s empresas)") % {"n": f"{s.companies:,}"})
+        row(_("en el TPV"), f"{s.customers_by_source['tpv']:,}")
+        row(_("en la tienda online"), f"{s.customers_by_source['tienda_online']:,}")
+        row(_("en las dos listas"), f"{s.overlapping_people:,}",
+            _("(%(pct).1f %%, por fusionar)") % {"pct": 100 * s.overlapping_people / s.customers})
+        row(_("productos"), f"{s.products:,}")
+        row(_("pedidos"), f"{s.orders:,}")
+        row(_("líneas de pedido"), f"{s.order_lines:,}")
+        row(_("devoluciones"), f"{s.returns:,}")
+        row(_("ventas"), f"{s.revenue:,.2f} €", _("(reembolsado %(amount)s €)") % {"amount": f"{s.refunds:,.2f}"})
+        w(f"  {_('archivos'):<24}{s.out_dir}")
+        w("  " + _("tiempos") + ": " + ", ".join(f"{k} {v:.1f} s" for k, v in s.timings.items()))
+        w("\n" + _("Usuarios de demostración:"))
+        for username, role, password in s.users:
+            w(f"  {username:<12} {role:<26} {password or _('(ya existía: contraseña sin cambios)')}")
+
+    # A line per stage; on a terminal, a percentage that updates in place.
+    def _progress(self):  # -> DemoProgress
+        state = {"stage": None, "pct": -1}
+        tty = self.stdout.isatty()
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage != state["stage"]:
+                self._finish_line(state)
+                state["stage"], state["pct"] = stage, -1
+                self.stdout.write(f"· {stage}", ending="" if tty else "\n")
+                self.stdout.flush()
+            if tty and total:
+                pct = int(100 * done / total)
+                if pct != state["pct"]:
+                    state["pct"] = pct
+                    self.stdout.write(f"\r· {stage} {pct:3d} %", ending="")
+                    self.stdout.flush()
+
+        self._state = state
+        self._tty = tty
+        return report
+
+    def _finish_line(self, state: dict | None = None) -> None:
+        state = state if state is not None else getattr(self, "_state", None)
+        if state and state["stage"] is not None and getattr(self, "_tty", False):
+            self.stdout.write("")

@@ -1,0 +1,321 @@
+"""Loading the demo business into the database, through the same doors real data uses.
+
+The generated files go through `fideliza.imports.services.import_file` exactly as a shop
+owner's files would (products, then the till's and the web shop's customers, then their
+orders); returns through `sales.services.return_record`; sales representatives are
+assigned with `customers.services.customer_update`. Only the demo users and the stores'
+display names are written directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import polars as pl
+from django.apps import apps
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fideliza.accounts.models import AuditAction, Role, User
+from fideliza.accounts.services import Actor, audit_record
+from fideliza.catalog.models import Product
+from fideliza.core.money import quantize_money
+from fideliza.customers.models import Customer, CustomerSourceId
+from fideliza.customers.services import customer_update
+from fideliza.imports.models import ImportRun, ImportStatus
+from fideliza.imports.services import import_file
+from fideliza.sales.models import Order, OrderLine, Return, Store
+from fideliza.sales.services import return_record
+
+from .files import DemoFiles, files_digest, write_demo_files
+from .generator import TPV, WEB, DemoData, DemoSpec, generate
+
+logger = logging.getLogger(__name__)
+
+DEMO_PASSWORD = "fideliza-demo"
+CATALOG_SOURCE = "catalogo"
+# (username, role, first name, last name, staff)
+DEMO_USERS: tuple[tuple[str, str, str, str, bool], ...] = (
+    ("duena", Role.OWNER, "Carmen", "Ortega Soler", True),
+    ("marketing", Role.MARKETING, "Lucía", "Ferrer Climent", False),
+    ("comercial1", Role.SALES_REP, "Javier", "Sempere Mora", False),
+    ("comercial2", Role.SALES_REP, "Marta", "Monzó Pastor", False),
+    ("soporte", Role.SUPPORT, "Raúl", "Peñalver Gil", False),
+)
+# Apps whose rows are the business's data (wiped by a reset). Users, API tokens and the
+# audit log (accounts) survive a reset; so does everything outside Fideliza.
+KEEP_APPS = {"accounts", "demo"}
+
+# progress(stage, done, total): stage is a short Spanish label for people watching.
+DemoProgress = Callable[[str, int, int], None]
+
+
+class DemoError(Exception):
+    """The demo cannot be loaded (the database is not empty, or an import was refused)."""
+
+
+@dataclass
+class DemoSummary:
+    customers: int
+    seed: int
+    years: int
+    today: date
+    people_by_list: dict[str, int]
+    customers_by_source: dict[str, int]
+    overlapping_people: int
+    companies: int
+    products: int
+    orders: int
+    order_lines: int
+    returns: int
+    revenue: Decimal                             # sum of order totals
+    refunds: Decimal                             # sum of returns' refunds
+    seconds: float
+    out_dir: Path
+    files_digest: str
+    users: list[tuple[str, str, str]]           # (username, role label, password or "")
+    import_runs: list[int] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def business_models() -> list[type[models.Model]]:
+    """Every model holding business data, including automatic many-to-many tables."""
+    result = []
+    for model in apps.get_models(include_auto_created=True):
+        config = apps.get_app_config(model._meta.app_label)
+        if config.name.startswith("fideliza.") and model._meta.app_label not in KEEP_APPS \
+                and model._meta.managed and not model._meta.proxy:
+            result.append(model)
+    return result
+
+
+def database_is_empty() -> bool:
+    """True when there are no customers, products or orders (users alone do not count)."""
+    return not (Customer.objects.exists() or Product.objects.exists() or Order.objects.exists())
+
+
+@transaction.atomic
+def demo_reset(*, actor: Actor) -> dict[str, int]:
+    """Delete every business row (customers, catalog, sales, imports …); keep users and audit.
+
+    Foreign keys are checked at commit on both SQLite and PostgreSQL (Django declares them
+    DEFERRABLE INITIALLY DEFERRED), so whole tables can go in any order inside this one
+    transaction, without loading a million rows into Django's deletion collector.
+    """
+    deleted: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        existing = set(connection.introspection.table_names(cursor))
+        for model in business_models():
+            if model._meta.db_table not in existing:  # an app whose migration has not run
+                continue
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
+            if cursor.rowcount:
+                deleted[model._meta.label] = cursor.rowcount
+    audit_record(actor=actor, action=AuditAction.DELETE, entity="demo.reset", entity_id="*",
+                 context={"deleted": deleted})
+    return deleted
+
+
+def demo_users_ensure() -> list[tuple[User, str]]:
+    """The demo's staff, one per role; returns (user, password) - "" when the user existed."""
+    result = []
+    for username, role, first, last, staff in DEMO_USERS:
+        user = User.objects.filter(username=username).first()
+        if user is not None:
+            result.append((user, ""))
+            continue
+        user = User.objects.create_user(
+            username=username, password=DEMO_PASSWORD, role=role, first_name=first, last_name=last,
+            email=f"{username}@elmartillo.example", is_staff=staff, is_superuser=staff,
+        )
+        result.append((user, DEMO_PASSWORD))
+    return result
+
+
+def _stores_ensure(stores: pl.DataFrame) -> None:
+    # Stores have no service yet (they are not customer data): create them with their names
+    # so the order imports find them instead of creating bare codes.
+    for row in stores.iter_rows(named=True):
+        Store.objects.update_or_create(code=row["code"], defaults={
+            "name": row["name"], "city": row["city"], "is_online": row["is_online"]})
+
+
+def _import(*, path: Path, kind: str, source: str, actor: Actor, stage: str,
+            progress: DemoProgress | None) -> ImportRun:
+    def tick(done: int, total: int) -> None:
+        if progress:
+            progress(stage, done, total)
+
+    run = import_file(path=path, kind=kind, source=source, actor=actor, progress=tick)
+    if run.status != ImportStatus.DONE:
+        details = "; ".join(f"fila {e.get('row')}, {e.get('column')}: {e.get('message')}"
+                            for e in run.errors[:5])
+        raise DemoError(_("La importación de «%(file)s» no se completó (%(status)s): %(details)s")
+                        % {"file": path.name, "status": run.status, "details": details})
+    return run
+
+
+def _sales_rep_of(data: DemoData) -> dict[str, str]:
+    """{till customer id: username} for the company accounts the till assigns to a rep."""
+    wanted = data.tpv_customers.filter(pl.col("Comercial").is_not_null() & (pl.col("Comercial") != ""))
+    return dict(wanted.select("Código cliente", "Comercial").iter_rows())
+
+
+@transaction.atomic
+def _assign_sales_reps(*, by_id: dict[str, str], actor: Actor, reps: dict[str, User]) -> int:
+    """Company accounts of the till go to their sales representative (as the till says)."""
+    links = CustomerSourceId.objects.filter(source=TPV, external_id__in=list(by_id)).select_related("customer")
+    count = 0
+    for link in links:
+        rep = reps.get(by_id[link.external_id])
+        if rep is not None and link.customer.account_executive_id != rep.pk:
+            customer_update(actor=actor, customer=link.customer, data={"account_executive": rep})
+            count += 1
+    return count
+
+
+def _record_returns(*, returns: pl.DataFrame, actor: Actor, progress: DemoProgress | None) -> int:
+    tz = ZoneInfo(settings.TIME_ZONE)
+    rows = returns.to_dicts()
+    orders = {
+        (o.source, o.external_id): o
+        for source in (TPV, WEB)
+        for o in Order.objects.filter(
+            source=source,
+            external_id__in=[r["order_id"] for r in rows if r["source"] == source],
+        )
+    }
+    done = 0
+    # One transaction for all of them: a commit per return would cost a disk sync each.
+    with transaction.atomic():
+        done = _record_returns_rows(rows=rows, orders=orders, actor=actor, tz=tz, progress=progress)
+    return done
+
+
+def _record_returns_rows(*, rows: list[dict], orders: dict, actor: Actor, tz: ZoneInfo,
+                         progress: DemoProgress | None) -> int:
+    done = 0
+    for i, row in enumerate(rows):
+        order = orders.get((row["source"], row["order_id"]))
+        if order is None:
+            continue
+        returned_at: datetime = row["returned_at"].replace(tzinfo=tz)
+        return_record(actor=actor, order=order, external_id=row["return_id"], returned_at=returned_at,
+                      reason=row["reason"], lines=[{"line_no": row["line_no"], "quantity": row["quantity"]}])
+        done += 1
+        if progress and (i % 50 == 0 or i == len(rows) - 1):
+            progress(_("devoluciones"), i + 1, len(rows))
+    return done
+
+
+def demo_populate(
+    *,
+    customers: int = 5000,
+    seed: int = 42,
+    years: int = 3,
+    today: date | None = None,
+    out_dir: Path | None = None,
+    progress: DemoProgress | None = None,
+) -> DemoSummary:
+    """Generate the demo business, write its files and load them into an empty database.
+
+    Deterministic for (customers, seed, years, today): `today` defaults to the current
+    date in the business's time zone, so pass it to reproduce a run. Raises DemoError when
+    the database already holds customers, products or orders (call `demo_reset` first).
+    Runs several transactions (one per file, as imports do); do not wrap it in one.
+    """
+    if not database_is_empty():
+        raise DemoError(_("La base de datos ya tiene clientes, productos o pedidos; "
+                          "use --reset para borrarlos antes de cargar la demostración."))
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+    mark = [started]
+
+    def lap(name: str) -> None:
+        now = time.monotonic()
+        timings[name] = round(now - mark[0], 2)
+        mark[0] = now
+
+    def say(stage: str) -> None:
+        if progress:
+            progress(stage, 0, 0)
+
+    today = today or timezone.localdate()
+    spec = DemoSpec(customers=customers, seed=seed, years=years, today=today)
+    out_dir = Path(out_dir) if out_dir is not None else Path(settings.VAR_DIR) / "demo"
+    data = generate(spec, progress=lambda stage: say(_("generando %(what)s") % {"what": stage}))
+    lap("generate")
+    say(_("escribiendo archivos en %(dir)s") % {"dir": out_dir})
+    files: DemoFiles = write_demo_files(data, out_dir)
+    digest = files_digest(files)
+    # Keep only what the loading still needs: a 100,000-customer demo has a million lines.
+    lists = data.people["lists"].value_counts()
+    people_by_list = dict(zip(lists["lists"].to_list(), lists["count"].to_list(), strict=True))
+    companies = int((data.people["kind"] == "company").sum())
+    by_source = {TPV: data.tpv_customers.height, WEB: data.web_customers.height}
+    rep_of, returns_frame, stores = _sales_rep_of(data), data.returns, data.stores
+    del data
+    lap("write_files")
+
+    users = demo_users_ensure()
+    by_name = {u.username: u for u, _pw in users}
+    actor = Actor.of(by_name["duena"], via="demo")
+    _stores_ensure(stores)
+    runs = [
+        _import(path=files.products, kind="products", source=CATALOG_SOURCE, actor=actor,
+                stage=_("catálogo"), progress=progress),
+    ]
+    lap("import_products")
+    runs.append(_import(path=files.tpv_customers, kind="customers", source=TPV, actor=actor,
+                        stage=_("clientes del TPV"), progress=progress))
+    runs.append(_import(path=files.web_customers, kind="customers", source=WEB, actor=actor,
+                        stage=_("clientes de la tienda online"), progress=progress))
+    lap("import_customers")
+    say(_("asignando comerciales"))
+    _assign_sales_reps(by_id=rep_of, actor=actor, reps={n: u for n, u in by_name.items()
+                                                      if u.role == Role.SALES_REP})
+    lap("assign_sales_reps")
+    runs.append(_import(path=files.tpv_orders, kind="orders", source=TPV, actor=actor,
+                        stage=_("ventas del TPV"), progress=progress))
+    runs.append(_import(path=files.web_orders, kind="orders", source=WEB, actor=actor,
+                        stage=_("pedidos de la tienda online"), progress=progress))
+    lap("import_orders")
+    returns = _record_returns(returns=returns_frame, actor=actor, progress=progress)
+    lap("returns")
+
+    # SQLite sums decimals as floats: round back to cents (exact for any realistic total).
+    revenue = quantize_money(Order.objects.aggregate(s=Sum("total"))["s"] or 0)
+    refunds = quantize_money(Return.objects.aggregate(s=Sum("refund_amount"))["s"] or 0)
+    return DemoSummary(
+        customers=customers, seed=seed, years=years, today=today,
+        people_by_list=people_by_list,
+        customers_by_source=by_source,
+        overlapping_people=people_by_list.get("both", 0),
+        companies=companies,
+        products=Product.objects.count(),
+        orders=Order.objects.count(),
+        order_lines=OrderLine.objects.count(),
+        returns=returns,
+        revenue=revenue,
+        refunds=refunds,
+        seconds=round(time.monotonic() - started, 1),
+        out_dir=out_dir,
+        files_digest=digest,
+        users=[(u.username, str(u.get_role_display()), pw) for u, pw in users],
+        import_runs=[r.pk for r in runs],
+        timings=timings,
+    )
+
+
+__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "DemoError", "DemoSpec", "DemoSummary", "database_is_empty",
+           "demo_populate", "demo_reset", "demo_users_ensure"]

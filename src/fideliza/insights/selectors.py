@@ -1,0 +1,106 @@
+"""Reads of the stored snapshot, with each role's visibility applied."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from fideliza.accounts.models import User
+from fideliza.analytics import labels
+from fideliza.customers.models import Customer
+from fideliza.customers.selectors import customers_visible_to
+
+from .models import AnalyticsState, CustomerMetrics, RunStatus, SnapshotRun
+
+
+def lang() -> str:
+    return (get_language() or "es")[:2]
+
+
+def label(kind: str, code: str | None) -> str:
+    """Display name of an analytics code in the active language ("" for no code)."""
+    if not code:
+        return ""
+    return labels.label(kind, code, lang())
+
+
+def churn_band_label(code: str | None) -> str:
+    words = {
+        "es": {"low": "bajo", "medium": "medio", "high": "alto", "critical": "muy alto"},
+        "en": {"low": "low", "medium": "medium", "high": "high", "critical": "very high"},
+    }
+    return words.get(lang(), words["es"]).get(code or "", code or "")
+
+
+def analytics_state() -> AnalyticsState:
+    state = AnalyticsState.objects.select_related("current_run").filter(pk=1).first()
+    return state or AnalyticsState(pk=1)
+
+
+def current_run() -> SnapshotRun | None:
+    return analytics_state().current_run
+
+
+def active_run() -> SnapshotRun | None:
+    return (
+        SnapshotRun.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def snapshot_status() -> dict[str, Any]:
+    """What the dashboard header says about the data: date, staleness, a recompute under way."""
+    state = analytics_state()
+    run = state.current_run
+    return {
+        "run": run,
+        "as_of": run.as_of if run else None,
+        "computed_at": run.finished_at if run else None,
+        "stale_since": state.stale_since,
+        "is_stale": state.stale_since is not None,
+        "active_run": active_run(),
+        "last_failed": SnapshotRun.objects.filter(status=RunStatus.FAILED)
+        .filter(created_at__gt=run.created_at if run else timezone.now().replace(year=2000))
+        .order_by("-created_at")
+        .first(),
+    }
+
+
+def metrics_visible_to(user: User) -> QuerySet[CustomerMetrics]:
+    """Snapshot rows of the customers `user` may see (a sales rep: their own)."""
+    return CustomerMetrics.objects.filter(customer__in=customers_visible_to(user))
+
+
+def customer_insights_context(customer: Customer) -> dict[str, Any]:
+    """What the customer card shows from the snapshot (an empty dict: no purchases yet).
+
+    The caller has already checked that the user may see `customer`.
+    """
+    metrics = (
+        CustomerMetrics.objects.select_related("next_product", "run")
+        .filter(customer_id=customer.pk)
+        .first()
+    )
+    if metrics is None:
+        return {"insights": None, "insights_status": snapshot_status()}
+    return {
+        "insights": metrics,
+        "insights_labels": {
+            "rfm_segment": label("rfm_segment", metrics.rfm_segment),
+            "rfm_description": labels.RFM_SEGMENT_DESCRIPTIONS.get(metrics.rfm_segment, {}).get(
+                lang(), ""
+            ),
+            "value_tier": label("value_tier", metrics.value_tier),
+            "activity_state": label("activity_state", metrics.activity_state),
+            "abc_revenue": label("abc_class", metrics.abc_revenue),
+            "abc_margin": label("abc_class", metrics.abc_margin),
+            "churn_band": churn_band_label(metrics.churn_band),
+            "path_step": label("path_level", metrics.path_step),
+            "path_next_step": label("path_level", metrics.path_next_step),
+        },
+        "insights_status": snapshot_status(),
+    }

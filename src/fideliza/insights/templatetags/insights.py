@@ -1,0 +1,18 @@
+"""`{% load insights %}{% customer_insights customer %}`: the snapshot block of the card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from fideliza.customers.models import Customer
+from fideliza.insights.selectors import customer_insights_context
+
+register = template.Library()
+
+
+@register.inclusion_tag("insights/_customer_kpis.html")
+def customer_insights(customer: Customer) -> dict[str, Any]:
+    """The caller's view has already checked that the user may see `customer`."""
+    return customer_insights_context(customer)

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from fideliza.accounts.services import Actor
+from fideliza.loyalty.demo import loyalty_demo_program
+from fideliza.loyalty.services import orders_accrue, returns_clawback
+from fideliza.sales.models import Order, Return
+
+
+class Command(BaseCommand):
+    help = _("Acumula los puntos de los pedidos ya registrados (y descuenta sus devoluciones). "
+             "Con --crear-programa crea antes el programa por defecto si no hay ninguno.")
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--crear-programa", action="store_true", dest="create")
+
+    def handle(self, *args: object, create: bool = False, **options: object) -> None:
+        if create:
+            loyalty_demo_program(actor=Actor.system("loyalty_backfill"))
+        started = time.perf_counter()
+        ids = list(Order.objects.order_by("id").values_list("id", flat=True))
+        earned = 0
+        for start in range(0, len(ids), 20_000):
+            with transaction.atomic():  # the accrual is idempotent: an interrupted run can be resumed
+                earned += orders_accrue(ids[start:start + 20_000])
+        with transaction.atomic():
+            reversed_ = returns_clawback(list(Return.objects.values_list("id", flat=True)))
+        self.stdout.write(_("%(earned)s pedidos acumularon puntos y %(rev)s devoluciones los descontaron "
+                            "(%(secs).1f s).") % {"earned": earned, "rev": reversed_,
+                                                  "secs": time.perf_counter() - started})

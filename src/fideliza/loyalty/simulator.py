@@ -1,0 +1,89 @@
+"""The rule simulator: "if this rule had run last year: points issued, cost, members per
+tier". Replays the period's real orders through the same `order_earning` the accrual
+uses, with the program's current rules and with them plus a candidate rule. Reads only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from fideliza.core.money import quantize_money
+from fideliza.sales.models import Order, OrderLine
+
+from .earning import LineIn, OrderIn, RuleSpec, order_earning
+from .models import Program, Tier, TierBasis
+from .services import program_rule_specs
+from .tiers import qualified_tier
+
+CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class Scenario:
+    points: int
+    cost: Decimal
+    tiers: list[tuple[str, int]]
+
+
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    tz = timezone.get_current_timezone()
+    return (datetime.combine(start, time.min, tzinfo=tz), datetime.combine(end, time.max, tzinfo=tz))
+
+
+def simulate(*, program: Program, start: date, end: date, extra: RuleSpec | None = None) -> dict[str, Any]:
+    """Points, cost and tier distribution of [start, end] with the current rules and with
+    `extra` added. Tier multipliers are left out: they depend on the path, not the rule."""
+    base_rules = program_rule_specs(program)
+    scenarios = {"current": base_rules, "with_rule": [*base_rules, extra] if extra else None}
+    lo, hi = _bounds(start, end)
+    ids = list(Order.objects.filter(placed_at__gte=lo, placed_at__lte=hi).order_by("id").values_list("id", flat=True))
+    points = {"current": 0, "with_rule": 0}
+    per_customer: dict[str, dict[int, Decimal]] = {"current": defaultdict(Decimal), "with_rule": defaultdict(Decimal)}
+    revenue = Decimal(0)
+    customers = set()
+    for offset in range(0, len(ids), CHUNK):
+        chunk = ids[offset:offset + CHUNK]
+        lines: dict[int, list[LineIn]] = defaultdict(list)
+        for oid, pid, cid, qty, amount in OrderLine.objects.filter(order_id__in=chunk).values_list(
+                "order_id", "product_id", "product__category_id", "quantity", "line_total"):
+            lines[oid].append(LineIn(product_id=pid, category_id=cid, quantity=qty, amount=amount))
+        for oid, cust, placed, channel, store, total in Order.objects.filter(pk__in=chunk).values_list(
+                "id", "customer_id", "placed_at", "channel", "store_id", "total"):
+            revenue += total
+            customers.add(cust)
+            order = OrderIn(placed_on=timezone.localdate(placed), channel=channel, store_id=store, total=total,
+                            lines=lines.get(oid, ()))
+            for name, rules in scenarios.items():
+                if rules is None:
+                    continue
+                earned = order_earning(order, rules, rounding=program.rounding,
+                                       cap=program.max_points_per_order).points
+                points[name] += earned
+                per_customer[name][cust] += Decimal(earned) if program.tier_basis == TierBasis.POINTS else total
+    tiers = list(Tier.objects.filter(program=program).order_by("rank"))
+
+    def scenario(name: str) -> Scenario | None:
+        if scenarios[name] is None:
+            return None
+        counts: dict[str, int] = defaultdict(int)
+        for value in per_customer[name].values():
+            tier = qualified_tier(tiers, value)
+            counts[tier.name if tier else "—"] += 1
+        order_names = ["—", *[t.name for t in tiers]]
+        return Scenario(points=points[name], cost=quantize_money(Decimal(points[name]) * program.point_value),
+                        tiers=[(n, counts.get(n, 0)) for n in order_names if n in counts or n != "—"])
+
+    current, with_rule = scenario("current"), scenario("with_rule")
+    return {
+        "orders": len(ids), "customers": len(customers), "revenue": quantize_money(revenue),
+        "current": current, "with_rule": with_rule,
+        "extra_points": (with_rule.points - current.points) if with_rule and current else None,
+        "extra_cost": (with_rule.cost - current.cost) if with_rule and current else None,
+        "cost_share": (quantize_money((with_rule or current).cost * 100 / revenue) if revenue else None),
+    }

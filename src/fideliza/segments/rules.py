@@ -1,0 +1,479 @@
+"""Segment rules: a small JSON language compiled to one Django query.
+
+A rule set is a group::
+
+    {"op": "and" | "or", "negate": false, "rules": [rule or group, ...]}
+
+and a rule is ``{"field": "city", "cmp": "eq", "value": "Córdoba", "negate": false}``.
+Fields come from three sources — the customer card, the analytics snapshot
+(`insights.CustomerMetrics`) and behaviour (orders, products, points) — and each compiles
+to a `Q` over `Customer`, with `Exists`/`Subquery` for behaviour so that the whole segment is
+one SQL statement on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact, GreaterThanOrEqual, LessThan, LessThanOrEqual
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from fideliza.catalog.models import Category
+from fideliza.customers.models import Channel, ConsentRecord, ConsentStatus, CustomerKind, Gender
+from fideliza.sales.models import Order, OrderLine
+
+MAX_DEPTH = 5
+MAX_RULES = 50
+
+TEXT_OPS = ("eq", "ne", "in", "contains", "startswith", "empty", "not_empty")
+CHOICE_OPS = ("eq", "ne", "in", "not_in")
+NUMBER_OPS = ("eq", "gte", "lte", "between")
+DATE_OPS = ("before", "after", "between")
+FLAG_OPS = ("is_true", "is_false")
+
+OP_LABELS = {
+    "eq": gettext_lazy("es"), "ne": gettext_lazy("no es"), "in": gettext_lazy("es uno de"),
+    "not_in": gettext_lazy("no es ninguno de"), "contains": gettext_lazy("contiene"),
+    "startswith": gettext_lazy("empieza por"), "empty": gettext_lazy("está vacío"),
+    "not_empty": gettext_lazy("no está vacío"), "gte": gettext_lazy("≥"), "lte": gettext_lazy("≤"),
+    "between": gettext_lazy("entre"), "before": gettext_lazy("antes de"),
+    "after": gettext_lazy("después de"), "is_true": gettext_lazy("sí"), "is_false": gettext_lazy("no"),
+}
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    key: str
+    label: Any
+    group: str  # "card" | "analytics" | "behaviour"
+    kind: str  # text | choice | number | money | date | flag | days
+    ops: tuple[str, ...]
+    compile: Callable[[str, Any], Q]
+    choices: Callable[[], list[tuple[str, str]]] | None = None
+    help: Any = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _today() -> date:
+    return timezone.localdate()
+
+
+# ---------------------------------------------------------------- value parsing
+
+def _as_list(value: Any) -> list:
+    if isinstance(value, list | tuple):
+        return list(value)
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [value]
+
+
+def _number(value: Any, name: str) -> Decimal:
+    try:
+        return Decimal(str(value).replace(",", "."))
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationError({name: _("«%(v)s» no es un número.") % {"v": value}}) from exc
+
+
+def _date(value: Any, name: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ValidationError({name: _("«%(v)s» no es una fecha (AAAA-MM-DD).") % {"v": value}}) from exc
+
+
+def _pair(value: Any, name: str, parse: Callable[[Any, str], Any]) -> tuple[Any, Any]:
+    items = _as_list(value)
+    if len(items) != 2:
+        raise ValidationError({name: _("«entre» necesita dos valores.")})
+    return parse(items[0], name), parse(items[1], name)
+
+
+# ---------------------------------------------------------------- compilers
+
+def _text(path: str) -> Callable[[str, Any], Q]:
+    def compile_(op: str, value: Any) -> Q:
+        if op == "eq":
+            return Q(**{f"{path}__iexact": str(value).strip()})
+        if op == "ne":
+            return ~Q(**{f"{path}__iexact": str(value).strip()})
+        if op == "in":
+            q = Q()
+            for item in _as_list(value):
+                q |= Q(**{f"{path}__iexact": item})
+            return q
+        if op == "contains":
+            return Q(**{f"{path}__icontains": str(value).strip()})
+        if op == "startswith":
+            return Q(**{f"{path}__istartswith": str(value).strip()})
+        if op == "empty":
+            return Q(**{path: ""}) | Q(**{f"{path}__isnull": True})
+        return ~Q(**{path: ""}) & Q(**{f"{path}__isnull": False})
+    return compile_
+
+
+def _choice(path: str) -> Callable[[str, Any], Q]:
+    def compile_(op: str, value: Any) -> Q:
+        if op == "eq":
+            return Q(**{path: value})
+        if op == "ne":
+            return ~Q(**{path: value})
+        if op == "in":
+            return Q(**{f"{path}__in": _as_list(value)})
+        return ~Q(**{f"{path}__in": _as_list(value)})
+    return compile_
+
+
+def _numeric(path: str) -> Callable[[str, Any], Q]:
+    def compile_(op: str, value: Any) -> Q:
+        if op == "between":
+            low, high = _pair(value, path, _number)
+            return Q(**{f"{path}__gte": low, f"{path}__lte": high})
+        number = _number(value, path)
+        return Q(**{f"{path}__{'exact' if op == 'eq' else op}": number})
+    return compile_
+
+
+def _expression(expr_factory: Callable[[], Any]) -> Callable[[str, Any], Q]:
+    """Compare a per-customer subquery (orders, points…) with a number."""
+    def compile_(op: str, value: Any) -> Q:
+        expr = expr_factory()
+        if op == "between":
+            low, high = _pair(value, "value", _number)
+            return Q(GreaterThanOrEqual(expr, low)) & Q(LessThanOrEqual(expr, high))
+        number = _number(value, "value")
+        if op == "gte":
+            return Q(GreaterThanOrEqual(expr, number))
+        if op == "lte":
+            return Q(LessThanOrEqual(expr, number))
+        return Q(GreaterThanOrEqual(expr, number)) & Q(LessThanOrEqual(expr, number))
+    return compile_
+
+
+def _age(op: str, value: Any) -> Q:
+    today = _today()
+
+    def born_before_for_age(years: Decimal) -> date:  # age ≥ years  ⇔  born on/before this
+        y = int(years)
+        try:
+            return today.replace(year=today.year - y)
+        except ValueError:  # 29 February
+            return today.replace(year=today.year - y, day=28)
+
+    if op == "between":
+        low, high = _pair(value, "age", _number)
+        return Q(birth_date__lte=born_before_for_age(low),
+                 birth_date__gt=born_before_for_age(high + 1))
+    years = _number(value, "age")
+    if op == "gte":
+        return Q(birth_date__lte=born_before_for_age(years))
+    if op == "lte":
+        return Q(birth_date__gt=born_before_for_age(years + 1))
+    return Q(birth_date__lte=born_before_for_age(years), birth_date__gt=born_before_for_age(years + 1))
+
+
+def birthday_window(days: int, today: date | None = None) -> Q:
+    """Birthday (month/day) within the next `days` days, today included; 29 Feb counts on 28 Feb
+    in non-leap years."""
+    today = today or _today()
+    q = Q()
+    by_month: dict[int, list[int]] = {}
+    for offset in range(max(0, days) + 1):
+        d = today + timedelta(days=offset)
+        by_month.setdefault(d.month, []).append(d.day)
+        if d.month == 2 and d.day == 28 and not _leap(d.year):
+            by_month[2].append(29)
+    for month, days_ in by_month.items():
+        q |= Q(birth_date__month=month, birth_date__day__gte=min(days_), birth_date__day__lte=max(days_))
+    return q
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def _birthday(op: str, value: Any) -> Q:
+    return birthday_window(int(_number(value, "birthday_within_days")))
+
+
+def _consent(op: str, value: Any) -> Q:
+    """The latest consent record for the channel says granted (no record = not granted)."""
+    latest = Subquery(ConsentRecord.objects.filter(customer=OuterRef("pk"), channel=str(value))
+                      .order_by("-recorded_at", "-id").values("status")[:1])
+    granted = Q(Exact(Coalesce(latest, Value("")), ConsentStatus.GRANTED))
+    return granted if op == "is_true" else ~granted
+
+
+def _interest(op: str, value: Any) -> Q:
+    names = [n.lower() for n in _as_list(value)]
+    q = Q(Exists(_through().objects.filter(customer_id=OuterRef("pk"), tag__name__in=names)))
+    return q if op in ("eq", "in") else ~q
+
+
+def _through():
+    from fideliza.customers.models import Customer
+
+    return Customer.interests.through
+
+
+def _last_purchase_expr():
+    return Subquery(Order.objects.filter(customer=OuterRef("pk")).order_by("-placed_at")
+                    .values("placed_at")[:1])
+
+
+def _last_purchase(op: str, value: Any) -> Q:
+    expr = _last_purchase_expr()
+    tz = timezone.get_current_timezone()
+
+    def start(d: date):
+        from datetime import datetime, time
+
+        return datetime.combine(d, time.min, tzinfo=tz)
+
+    if op == "between":
+        low, high = _pair(value, "last_purchase", _date)
+        return Q(GreaterThanOrEqual(expr, start(low))) & Q(LessThan(expr, start(high + timedelta(days=1))))
+    d = _date(value, "last_purchase")
+    if op == "before":
+        return Q(LessThan(expr, start(d)))
+    return Q(GreaterThanOrEqual(expr, start(d + timedelta(days=1))))
+
+
+def _days_without_buying(op: str, value: Any) -> Q:
+    """Bought at least once, and not in the last N days ("no compra hace N días")."""
+    from datetime import datetime, time
+
+    expr = _last_purchase_expr()
+    tz = timezone.get_current_timezone()
+    at = lambda d: datetime.combine(d, time.min, tzinfo=tz)  # noqa: E731
+    today = _today()
+    if op == "between":
+        low, high = _pair(value, "days_without_buying", _number)
+        return (Q(LessThan(expr, at(today - timedelta(days=int(low) - 1))))
+                & Q(GreaterThanOrEqual(expr, at(today - timedelta(days=int(high))))))
+    n = int(_number(value, "days_without_buying"))
+    bought = Q(Exists(Order.objects.filter(customer=OuterRef("pk"))))
+    if op == "gte":  # last purchase more than n-1 whole days ago
+        return bought & Q(LessThan(expr, at(today - timedelta(days=n - 1))))
+    if op == "lte":
+        return Q(GreaterThanOrEqual(expr, at(today - timedelta(days=n))))
+    return (Q(LessThan(expr, at(today - timedelta(days=n - 1))))
+            & Q(GreaterThanOrEqual(expr, at(today - timedelta(days=n)))))
+
+
+def _category_ids(value: Any) -> list[int]:
+    """The categories named (by id or name) and all their descendants."""
+    roots: list[int] = []
+    for item in _as_list(value):
+        if str(item).isdigit():
+            roots.append(int(item))
+        else:
+            roots.extend(Category.objects.filter(name__iexact=str(item)).values_list("pk", flat=True))
+    parents = dict(Category.objects.values_list("pk", "parent_id"))
+    wanted = set(roots)
+    changed = True
+    while changed:
+        changed = False
+        for pk, parent in parents.items():
+            if parent in wanted and pk not in wanted:
+                wanted.add(pk)
+                changed = True
+    return sorted(wanted)
+
+
+def _bought(kind: str) -> Callable[[str, Any], Q]:
+    def compile_(op: str, value: Any) -> Q:
+        lines = OrderLine.objects.filter(order__customer=OuterRef("pk"))
+        if kind == "product":
+            skus = _as_list(value)
+            lines = lines.filter(Q(product__sku__in=skus) | Q(sku__in=skus))
+        else:
+            lines = lines.filter(product__category_id__in=_category_ids(value))
+        q = Q(Exists(lines))
+        return q if op == "is_true" else ~q
+    return compile_
+
+
+def _orders_count():
+    return Coalesce(Subquery(Order.objects.filter(customer=OuterRef("pk")).values("customer")
+                             .annotate(n=Count("pk")).values("n")[:1]), 0)
+
+
+def _points_balance():
+    from fideliza.loyalty.models import Member
+
+    return Coalesce(Subquery(Member.objects.filter(customer=OuterRef("pk")).values("customer")
+                             .annotate(total=Sum("points_balance")).values("total")[:1]), 0)
+
+
+def _share_of_wallet():
+    """Last 12 months' spend / the estimated annual potential on the card (null if unknown)."""
+    since = timezone.now() - timedelta(days=365)
+    spent = Subquery(Order.objects.filter(customer=OuterRef("pk"), placed_at__gte=since)
+                     .values("customer").annotate(s=Sum("total")).values("s")[:1])
+    return Coalesce(spent, Decimal(0)) / F("wallet_potential")
+
+
+def _choices_from(enum) -> Callable[[], list[tuple[str, str]]]:
+    return lambda: [(str(v), str(label)) for v, label in enum.choices if v != ""]
+
+
+def _analytics_choices(name: str) -> Callable[[], list[tuple[str, str]]]:
+    """Codes of the analytics core with their display name in the active language."""
+    def choices() -> list[tuple[str, str]]:
+        from django.utils.translation import get_language
+
+        from fideliza.analytics import churn, labels
+
+        lang = "en" if (get_language() or "es").startswith("en") else "es"
+        if name == "churn_band":
+            return [(code, str(label)) for code, label in churn.BANDS]
+        mapping = {"rfm_segment": labels.RFM_SEGMENTS, "value_tier": labels.VALUE_TIERS,
+                   "activity_state": labels.ACTIVITY_STATES}[name]
+        return [(code, names[lang]) for code, names in mapping.items()]
+    return choices
+
+
+def _abc() -> list[tuple[str, str]]:
+    return [("A", "A"), ("B", "B"), ("C", "C")]
+
+
+def _executives() -> list[tuple[str, str]]:
+    from fideliza.accounts.models import User
+
+    return [(str(u.pk), u.get_full_name() or u.get_username()) for u in User.objects.filter(is_active=True)]
+
+
+def _tags() -> list[tuple[str, str]]:
+    from fideliza.customers.models import Tag
+
+    return [(t, t) for t in Tag.objects.values_list("name", flat=True)]
+
+
+M = "metrics__"
+FIELDS: dict[str, FieldDef] = {f.key: f for f in (
+    # The card
+    FieldDef("city", gettext_lazy("Ciudad"), "card", "text", TEXT_OPS, _text("city")),
+    FieldDef("region", gettext_lazy("Provincia / región"), "card", "text", TEXT_OPS, _text("region")),
+    FieldDef("postal_code", gettext_lazy("Código postal"), "card", "text", TEXT_OPS, _text("postal_code")),
+    FieldDef("country", gettext_lazy("País"), "card", "text", TEXT_OPS, _text("country")),
+    FieldDef("kind", gettext_lazy("Tipo de cliente"), "card", "choice", CHOICE_OPS, _choice("kind"),
+             _choices_from(CustomerKind)),
+    FieldDef("gender", gettext_lazy("Género"), "card", "choice", CHOICE_OPS, _choice("gender"),
+             _choices_from(Gender)),
+    FieldDef("age", gettext_lazy("Edad"), "card", "number", NUMBER_OPS, _age),
+    FieldDef("birthday_within_days", gettext_lazy("Cumpleaños en los próximos N días"), "card", "days",
+             ("lte",), _birthday),
+    FieldDef("interest", gettext_lazy("Interés / afición"), "card", "choice", ("eq", "in", "ne", "not_in"),
+             _interest, _tags),
+    FieldDef("consent", gettext_lazy("Acepta comunicaciones por"), "card", "flag", FLAG_OPS, _consent,
+             _choices_from(Channel)),
+    FieldDef("account_executive", gettext_lazy("Ejecutivo de cuenta"), "card", "choice", CHOICE_OPS,
+             _choice("account_executive_id"), _executives),
+    FieldDef("acquisition_channel", gettext_lazy("Canal de captación"), "card", "text", TEXT_OPS,
+             _text("acquisition_channel")),
+    # The analytics snapshot
+    FieldDef("rfm_segment", gettext_lazy("Segmento RFM"), "analytics", "choice", CHOICE_OPS,
+             _choice(M + "rfm_segment"), _analytics_choices("rfm_segment")),
+    FieldDef("abc_revenue", gettext_lazy("Clase ABC por ventas"), "analytics", "choice", CHOICE_OPS,
+             _choice(M + "abc_revenue"), _abc),
+    FieldDef("abc_margin", gettext_lazy("Clase ABC por margen"), "analytics", "choice", CHOICE_OPS,
+             _choice(M + "abc_margin"), _abc),
+    FieldDef("value_tier", gettext_lazy("Nivel de valor"), "analytics", "choice", CHOICE_OPS,
+             _choice(M + "value_tier"), _analytics_choices("value_tier")),
+    FieldDef("activity_state", gettext_lazy("Estado de actividad"), "analytics", "choice", CHOICE_OPS,
+             _choice(M + "activity_state"), _analytics_choices("activity_state")),
+    FieldDef("churn_band", gettext_lazy("Banda de riesgo de abandono"), "analytics", "choice", CHOICE_OPS,
+             _choice(M + "churn_band"), _analytics_choices("churn_band")),
+    FieldDef("churn_risk", gettext_lazy("Riesgo de abandono (0–1)"), "analytics", "number", NUMBER_OPS,
+             _numeric(M + "churn_risk")),
+    FieldDef("p_alive", gettext_lazy("Probabilidad de seguir activo (0–1)"), "analytics", "number",
+             NUMBER_OPS, _numeric(M + "p_alive")),
+    FieldDef("clv_predicted", gettext_lazy("CLV previsto"), "analytics", "money", NUMBER_OPS,
+             _numeric(M + "clv_predicted")),
+    FieldDef("clv_historic", gettext_lazy("CLV histórico"), "analytics", "money", NUMBER_OPS,
+             _numeric(M + "clv_historic")),
+    FieldDef("share_of_wallet", gettext_lazy("Cuota de cliente (gasto 12 meses / potencial)"), "analytics",
+             "number", NUMBER_OPS, _expression(_share_of_wallet)),
+    # Behaviour
+    FieldDef("bought_product", gettext_lazy("Ha comprado el producto (SKU)"), "behaviour", "flag",
+             FLAG_OPS, _bought("product")),
+    FieldDef("bought_category", gettext_lazy("Ha comprado en la categoría"), "behaviour", "flag",
+             FLAG_OPS, _bought("category")),
+    FieldDef("last_purchase", gettext_lazy("Última compra"), "behaviour", "date", DATE_OPS, _last_purchase),
+    FieldDef("days_without_buying", gettext_lazy("Días sin comprar"), "behaviour", "number",
+             NUMBER_OPS, _days_without_buying),
+    FieldDef("orders_count", gettext_lazy("Número de pedidos"), "behaviour", "number", NUMBER_OPS,
+             _expression(_orders_count)),
+    FieldDef("points_balance", gettext_lazy("Saldo de puntos"), "behaviour", "number", NUMBER_OPS,
+             _expression(_points_balance)),
+)}
+
+
+def compile_rules(rules: dict, *, depth: int = 0, counter: list[int] | None = None) -> Q:
+    """The `Q` for a rule group; raises ValidationError with a message per bad rule."""
+    counter = counter if counter is not None else [0]
+    if depth > MAX_DEPTH:
+        raise ValidationError(_("Demasiados niveles de grupos (máximo %(n)s).") % {"n": MAX_DEPTH})
+    if not isinstance(rules, dict):
+        raise ValidationError(_("Las reglas deben ser un objeto JSON."))
+    if "field" in rules:
+        q = _compile_rule(rules, counter)
+    else:
+        op = rules.get("op", "and")
+        if op not in ("and", "or"):
+            raise ValidationError(_("Operador de grupo desconocido: %(op)s") % {"op": op})
+        children = rules.get("rules") or []
+        if not isinstance(children, list):
+            raise ValidationError(_("«rules» debe ser una lista."))
+        q = Q()
+        for child in children:
+            compiled = compile_rules(child, depth=depth + 1, counter=counter)
+            q = (q & compiled) if op == "and" else (q | compiled)
+        if not children and op == "or":
+            q = Q(pk__in=[])
+    return ~q if rules.get("negate") else q
+
+
+def _compile_rule(rule: dict, counter: list[int]) -> Q:
+    counter[0] += 1
+    if counter[0] > MAX_RULES:
+        raise ValidationError(_("Demasiadas reglas (máximo %(n)s).") % {"n": MAX_RULES})
+    key = rule.get("field")
+    definition = FIELDS.get(key)
+    if definition is None:
+        raise ValidationError(_("Campo desconocido: %(f)s") % {"f": key})
+    op = rule.get("cmp") or definition.ops[0]
+    if op not in definition.ops:
+        raise ValidationError(_("«%(op)s» no se puede usar con «%(f)s».") % {"op": op, "f": definition.label})
+    value = rule.get("value")
+    if op not in ("empty", "not_empty") and definition.kind != "flag" and value in (None, "", []):
+        raise ValidationError(_("Falta el valor de «%(f)s».") % {"f": definition.label})
+    if definition.kind == "flag" and definition.choices is not None and value in (None, ""):
+        raise ValidationError(_("Falta el valor de «%(f)s».") % {"f": definition.label})
+    return definition.compile(op, value)
+
+
+def describe(rules: dict) -> str:
+    """The rules in words, e.g. «Nivel de valor es oro y Ciudad es Córdoba»."""
+    if "field" in rules:
+        definition = FIELDS.get(rules["field"])
+        label = definition.label if definition else rules["field"]
+        text = f"{label} {OP_LABELS.get(rules.get('cmp', ''), rules.get('cmp', ''))} {rules.get('value', '')}".strip()
+    else:
+        joiner = f" {_('y')} " if rules.get("op", "and") == "and" else f" {_('o')} "
+        parts = [describe(r) for r in rules.get("rules") or []]
+        text = joiner.join(f"({p})" if " " in p and len(parts) > 1 and "rules" in r else p
+                           for p, r in zip(parts, rules.get("rules") or [], strict=True))
+    return f"{_('no')} ({text})" if rules.get("negate") else text

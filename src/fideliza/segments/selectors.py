@@ -1,0 +1,70 @@
+"""Reads for segments, always through the viewer's visibility (sales reps: their customers)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Avg, Count, QuerySet, Sum
+
+from fideliza.accounts.models import User
+from fideliza.customers.models import Customer
+from fideliza.customers.selectors import customers_visible_to
+
+from .models import Segment, SegmentKind
+from .rules import compile_rules
+
+
+def customers_matching(rules: dict, *, user: User | None = None) -> QuerySet[Customer]:
+    """Live query: active, unmerged customers matching `rules` (visible to `user` if given)."""
+    base = customers_visible_to(user) if user is not None else Customer.objects.filter(merged_into__isnull=True)
+    return base.filter(is_active=True).filter(compile_rules(rules))
+
+
+def segment_preview_count(rules: dict, *, user: User | None = None) -> int:
+    return customers_matching(rules, user=user).count()
+
+
+def segment_customers(segment: Segment, *, user: User | None = None, live: bool = False) -> QuerySet[Customer]:
+    """Members of a segment: the materialised list, or the live rule result with `live`."""
+    if live and segment.kind == SegmentKind.DYNAMIC:
+        return customers_matching(segment.rules, user=user)
+    base = customers_visible_to(user) if user is not None else Customer.objects.filter(merged_into__isnull=True)
+    return base.filter(segment_memberships__segment=segment)
+
+
+def segments_compare(segments: list[Segment], *, user: User | None = None) -> list[dict[str, Any]]:
+    """Size, revenue, margin, CLV and churn risk side by side (from the analytics snapshot)."""
+    rows = []
+    for segment in segments:
+        qs = segment_customers(segment, user=user)
+        stats = qs.aggregate(
+            size=Count("pk"),
+            with_metrics=Count("metrics"),
+            revenue=Sum("metrics__revenue"),
+            margin=Sum("metrics__margin"),
+            clv_historic=Avg("metrics__clv_historic"),
+            clv_predicted=Avg("metrics__clv_predicted"),
+            churn_risk=Avg("metrics__churn_risk"),
+            p_alive=Avg("metrics__p_alive"),
+        )
+        for key in ("revenue", "margin", "clv_historic", "clv_predicted"):
+            if stats[key] is not None:
+                stats[key] = Decimal(stats[key]).quantize(Decimal("0.01"))
+        rows.append({"segment": segment, **stats})
+    return rows
+
+
+EXPORT_FIELDS = (
+    "id", "kind", "first_name", "last_name", "company_name", "email", "phone", "city", "region",
+    "postal_code", "country", "birth_date", "metrics__rfm_segment", "metrics__value_tier",
+    "metrics__activity_state", "metrics__abc_revenue", "metrics__revenue", "metrics__clv_predicted",
+    "metrics__churn_risk",
+)
+
+
+def segment_export_rows(segment: Segment, *, user: User) -> tuple[list[str], list[tuple]]:
+    """Header and rows of a segment export; only the customers the user may see."""
+    rows = list(segment_customers(segment, user=user).order_by("pk").values_list(*EXPORT_FIELDS))
+    header = [f.replace("metrics__", "") for f in EXPORT_FIELDS]
+    return header, rows

@@ -1,0 +1,40 @@
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from fideliza.core.models import ScheduledRun
+from fideliza.core.scheduler import due_jobs, enqueue_due_jobs
+
+pytestmark = pytest.mark.django_db
+MADRID = ZoneInfo("Europe/Madrid")
+SCHEDULE = {"ping": {"task": "tests.core.jobs.ping", "at": "03:00"}}
+
+
+@pytest.fixture(autouse=True)
+def schedule(settings):
+    settings.FIDELIZA_SCHEDULE = SCHEDULE
+    settings.TIME_ZONE = "Europe/Madrid"
+    from tests.core import jobs
+
+    jobs.CALLS.clear()
+    return jobs
+
+
+def test_not_due_before_its_local_time(schedule):
+    assert due_jobs(datetime(2026, 3, 1, 2, 59, tzinfo=MADRID)) == []
+    assert enqueue_due_jobs(datetime(2026, 3, 1, 2, 59, tzinfo=MADRID)) == []
+
+
+def test_fires_once_per_local_day(schedule):
+    at = datetime(2026, 3, 1, 3, 5, tzinfo=MADRID)
+    assert enqueue_due_jobs(at) == ["ping"]
+    assert enqueue_due_jobs(at) == []  # a second scheduler (or tick) does not re-fire
+    assert schedule.CALLS == [1]  # immediate backend in tests: the task ran once
+    assert ScheduledRun.objects.get().run_date.isoformat() == "2026-03-01"
+    assert enqueue_due_jobs(datetime(2026, 3, 2, 3, 0, tzinfo=MADRID)) == ["ping"]
+
+
+def test_local_day_not_utc_day(schedule):
+    # 23:30 UTC on 1 March is 00:30 on 2 March in Madrid: not yet 03:00 there.
+    assert due_jobs(datetime(2026, 3, 1, 23, 30, tzinfo=ZoneInfo("UTC"))) == []
