@@ -38,3 +38,31 @@ def test_fires_once_per_local_day(schedule):
 def test_local_day_not_utc_day(schedule):
     # 23:30 UTC on 1 March is 00:30 on 2 March in Madrid: not yet 03:00 there.
     assert due_jobs(datetime(2026, 3, 1, 23, 30, tzinfo=ZoneInfo("UTC"))) == []
+
+
+def test_periodic_job_fires_once_per_slot(schedule, settings):
+    settings.FIDELIZA_SCHEDULE = {"tick": {"task": "tests.core.jobs.ping", "every_minutes": 15}}
+    assert enqueue_due_jobs(datetime(2026, 3, 1, 10, 0, tzinfo=MADRID)) == ["tick"]
+    assert enqueue_due_jobs(datetime(2026, 3, 1, 10, 14, tzinfo=MADRID)) == []  # same slot
+    assert enqueue_due_jobs(datetime(2026, 3, 1, 10, 15, tzinfo=MADRID)) == ["tick"]
+    assert sorted(ScheduledRun.objects.values_list("job", flat=True)) == ["tick@10:00", "tick@10:15"]
+    assert schedule.CALLS == [1, 1]
+
+
+def test_periodic_interval_must_divide_the_day(settings):
+    settings.FIDELIZA_SCHEDULE = {"odd": {"task": "tests.core.jobs.ping", "every_minutes": 7}}
+    with pytest.raises(ValueError, match="every_minutes"):
+        due_jobs(datetime(2026, 3, 1, 10, 0, tzinfo=MADRID))
+
+
+def test_every_configured_job_is_a_real_task(settings):
+    """The shipped schedule names tasks that exist (a typo would fail silently at night)."""
+    from django_tasks.task import Task
+
+    from fideliza.config.settings import base
+    from fideliza.core.scheduler import _resolve, schedule_jobs
+
+    settings.FIDELIZA_SCHEDULE = base.FIDELIZA_SCHEDULE
+    assert {"loyalty_daily", "analytics_recompute"} <= set(base.FIDELIZA_SCHEDULE)
+    for job in schedule_jobs():
+        assert isinstance(_resolve(job.task_path), Task), job.name

@@ -8,6 +8,9 @@ from fideliza.api import api
 urlpatterns = [
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Links inside messages (unsubscribe, preferences, open pixel, click redirect): no
+    # language prefix, so they never change once sent.
+    path("m/", include("fideliza.engagement.urls_public")),
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
@@ -15,6 +18,8 @@ urlpatterns += i18n_patterns(
     path("fidelizacion/", include("fideliza.loyalty.urls")),
     path("segmentos/", include("fideliza.segments.urls")),
     path("duplicados/", include("fideliza.customers.urls_dedup")),
+    path("comunicacion/", include("fideliza.engagement.urls")),
+    path("campanas/", include("fideliza.campaigns.urls")),
     path("privacidad/", include("fideliza.customers.urls_privacy")),
     path("", include("fideliza.web.urls")),
     prefix_default_language=False,

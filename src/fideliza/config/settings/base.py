@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -55,6 +56,8 @@ INSTALLED_APPS = [
     "fideliza.insights",
     "fideliza.loyalty",
     "fideliza.segments",
+    "fideliza.engagement",
+    "fideliza.campaigns",
     "fideliza.web",
     "fideliza.demo",
 ]
@@ -159,8 +162,14 @@ FIDELIZA_PHONE_REGION = env_str("FIDELIZA_PHONE_REGION", "ES")
 FIDELIZA_BUSINESS_NAME = env_str("FIDELIZA_BUSINESS_NAME", "Fideliza")
 FIDELIZA_IDEMPOTENCY_TTL_HOURS = env_int("FIDELIZA_IDEMPOTENCY_TTL_HOURS", 72)
 
-# Daily jobs: {name: {"task": dotted path of a django-tasks task, "at": "HH:MM" local time}}.
-FIDELIZA_SCHEDULE: dict[str, dict[str, str]] = {}
+# Periodic jobs run by `fideliza scheduler` (core.scheduler): {name: {"task": dotted path of
+# a django-tasks task, "at": "HH:MM" local time}} once a day, or {"every_minutes": N}.
+FIDELIZA_SCHEDULE: dict[str, dict[str, Any]] = {
+    "loyalty_daily": {"task": "fideliza.loyalty.tasks.loyalty_daily", "at": "02:30"},
+    "analytics_recompute": {"task": "fideliza.insights.tasks.nightly_recompute", "at": "03:00"},
+    "outbox_sweep": {"task": "fideliza.engagement.tasks.outbox_sweep", "every_minutes": 5},
+    "automations": {"task": "fideliza.campaigns.tasks.automations_run", "every_minutes": 15},
+}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class EngagementConfig(AppConfig):
+    """Messages to customers: channels, the outbox, consent gating and the contact budget."""
+
+    name = "fideliza.engagement"
+    label = "engagement"
+    verbose_name = _("Comunicación")
