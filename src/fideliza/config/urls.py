@@ -20,6 +20,7 @@ urlpatterns += i18n_patterns(
     path("duplicados/", include("fideliza.customers.urls_dedup")),
     path("comunicacion/", include("fideliza.engagement.urls")),
     path("campanas/", include("fideliza.campaigns.urls")),
+    path("automatizaciones/", include("fideliza.automations.urls")),
     path("privacidad/", include("fideliza.customers.urls_privacy")),
     path("", include("fideliza.web.urls")),
     prefix_default_language=False,

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "fideliza.segments",
     "fideliza.engagement",
     "fideliza.campaigns",
+    "fideliza.automations",
     "fideliza.web",
     "fideliza.demo",
 ]
@@ -168,7 +169,7 @@ FIDELIZA_SCHEDULE: dict[str, dict[str, Any]] = {
     "loyalty_daily": {"task": "fideliza.loyalty.tasks.loyalty_daily", "at": "02:30"},
     "analytics_recompute": {"task": "fideliza.insights.tasks.nightly_recompute", "at": "03:00"},
     "outbox_sweep": {"task": "fideliza.engagement.tasks.outbox_sweep", "every_minutes": 5},
-    "automations": {"task": "fideliza.campaigns.tasks.automations_run", "every_minutes": 15},
+    "automations": {"task": "fideliza.automations.tasks.automations_run", "every_minutes": 15},
 }
 
 LOGGING = {
