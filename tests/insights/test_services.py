@@ -126,3 +126,17 @@ def test_progress_during_a_large_bulk_write_does_not_block(small_business, monke
     run = snapshot_recompute(as_of=AS_OF, progress=lambda f, s: seen.append(s))
     assert run.status == RunStatus.SUCCEEDED
     assert seen.count("Guardando el resultado") >= 2
+
+
+def test_a_new_snapshot_refreshes_dynamic_segments(small_business):
+    """Membership follows the snapshot (issue 4): a segment on the tier fills after a run."""
+    from fideliza.segments.models import SegmentMember
+    from fideliza.segments.services import segment_create
+
+    segment = segment_create(user=None, name="Platino", rules={
+        "op": "and", "rules": [{"field": "value_tier", "cmp": "eq", "value": "platino"}]})
+    assert not SegmentMember.objects.filter(segment=segment).exists()
+    run = snapshot_recompute(as_of=AS_OF)
+    members = set(SegmentMember.objects.filter(segment=segment).values_list("customer_id", flat=True))
+    assert members == {small_business["ana"].pk}
+    assert "after.segments_refresh_all" in run.timings

@@ -7,6 +7,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
+from importlib import import_module
 from typing import TYPE_CHECKING
 
 from django.db import DatabaseError, transaction
@@ -28,6 +29,18 @@ Progress = Callable[[float, str], None]
 # A running run that has not reported progress for this long is considered dead (its
 # worker was killed), so that a new request is not refused for ever.
 STALE_RUN_AFTER = dt.timedelta(hours=2)
+
+
+# What depends on the snapshot and is refreshed right after a new one is stored, in order
+# (DESIGN.md: explicit reactions, not signals). Dotted paths of functions taking no arguments.
+SNAPSHOT_RECOMPUTED_HANDLERS: list[str] = [
+    "fideliza.segments.services.segments_refresh_all",  # dynamic segment membership
+]
+
+
+def _resolve(path: str) -> Callable[[], object]:
+    module, _sep, name = path.rpartition(".")
+    return getattr(import_module(module), name)
 
 
 def analytics_state() -> AnalyticsState:
@@ -176,6 +189,14 @@ def snapshot_recompute(
             run.warnings.append(_("historial RFM no guardado en este cálculo; se guardará en el próximo"))
         run.timings["store_history"] = round(time.perf_counter() - started, 3)
         run.timings["history_rows"] = history_rows
+        for path in SNAPSHOT_RECOMPUTED_HANDLERS:
+            started = time.perf_counter()
+            try:
+                _resolve(path)()
+            except Exception:  # the snapshot is stored; a dependent refresh retries next run
+                log.exception("after snapshot %s: %s failed", run.pk, path)
+                run.warnings.append(_("no se pudo actualizar: %(what)s") % {"what": path})
+            run.timings[f"after.{path.rsplit('.', 1)[-1]}"] = round(time.perf_counter() - started, 3)
         SnapshotRun.objects.filter(pk=run.pk).update(timings=run.timings, warnings=run.warnings)
         if progress is not None:
             progress(1.0, run.stage)
