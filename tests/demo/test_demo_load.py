@@ -87,6 +87,22 @@ def test_demo_loads_through_the_import_service(tmp_path):
     assert AuditLog.objects.filter(entity="customers.customer", action="update",
                                    changes__has_key="account_executive").exists()
 
+    # Brought to life: points for past orders, saved segments filled by a current snapshot.
+    from fideliza.insights.models import AnalyticsState, CustomerMetrics
+    from fideliza.loyalty.models import LedgerEntry, Program
+    from fideliza.loyalty.selectors import ledger_check
+    from fideliza.segments.models import Segment, SegmentMember
+
+    assert Program.objects.count() == 1
+    assert LedgerEntry.objects.filter(kind="earn", cause_type="order").exists()
+    assert ledger_check() == []
+    state = AnalyticsState.objects.get()
+    assert state.current_run is not None and state.current_run.as_of == TODAY
+    assert CustomerMetrics.objects.count() > 0
+    names = set(Segment.objects.values_list("name", flat=True))
+    assert "Cumpleaños este mes" in names and len(names) == 3
+    assert SegmentMember.objects.exists()
+
     # The demo refuses to run twice on the same data.
     with pytest.raises(DemoError):
         demo_populate(customers=300, seed=5, years=2, today=TODAY, out_dir=tmp_path)

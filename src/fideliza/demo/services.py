@@ -218,6 +218,50 @@ def _record_returns_rows(*, rows: list[dict], orders: dict, actor: Actor, tz: Zo
     return done
 
 
+# Saved segments the demo starts with: the owner sees what segments are for at once.
+DEMO_SEGMENTS: tuple[tuple[str, str, dict], ...] = (
+    ("Oro de Córdoba que no compran hace 90 días",
+     "Clientes valiosos de la tienda de Córdoba a los que conviene llamar.",
+     {"op": "and", "rules": [{"field": "value_tier", "cmp": "in", "value": ["oro", "platino"]},
+                             {"field": "city", "cmp": "eq", "value": "Córdoba"},
+                             {"field": "days_without_buying", "cmp": "gte", "value": 90}]}),
+    ("En riesgo con valor", "Riesgo de abandono alto y CLV previsto de más de 200 €, con e-mail aceptado.",
+     {"op": "and", "rules": [{"field": "churn_band", "cmp": "eq", "value": "high"},
+                             {"field": "clv_predicted", "cmp": "gte", "value": "200"},
+                             {"field": "consent", "cmp": "is_true", "value": "email"}]}),
+    ("Cumpleaños este mes", "Cumplen años en los próximos 30 días.",
+     {"op": "and", "rules": [{"field": "birthday_within_days", "cmp": "lte", "value": 30}]}),
+)
+
+
+def _bring_to_life(*, actor: Actor, today: date, say: Callable[[str], None],
+                   lap: Callable[[str], None]) -> None:
+    """What a real shop has after a while: a loyalty program with the points of past orders,
+    saved segments and a current analytics snapshot (which fills the segments)."""
+    from fideliza.insights.services import snapshot_recompute
+    from fideliza.loyalty.demo import loyalty_demo_program
+    from fideliza.loyalty.services import orders_accrue, returns_clawback
+    from fideliza.segments.models import Segment
+    from fideliza.segments.services import segment_create
+
+    say(_("programa de fidelización y puntos de las compras pasadas"))
+    loyalty_demo_program(actor=actor)
+    ids = list(Order.objects.order_by("id").values_list("id", flat=True))
+    for start in range(0, len(ids), 20_000):
+        with transaction.atomic():
+            orders_accrue(ids[start:start + 20_000])
+    with transaction.atomic():
+        returns_clawback(list(Return.objects.values_list("id", flat=True)))
+    lap("loyalty")
+    owner = actor.user
+    for name, description, rules in DEMO_SEGMENTS:
+        if not Segment.objects.filter(name=name).exists():
+            segment_create(user=owner, name=name, description=description, rules=rules)
+    say(_("calculando la analítica (RFM, ABC, CLV, riesgo de abandono)"))
+    snapshot_recompute(as_of=today, trigger="demo")
+    lap("analytics")
+
+
 def demo_populate(
     *,
     customers: int = 5000,
@@ -292,6 +336,7 @@ def demo_populate(
     lap("import_orders")
     returns = _record_returns(returns=returns_frame, actor=actor, progress=progress)
     lap("returns")
+    _bring_to_life(actor=actor, today=today, say=say, lap=lap)
 
     # SQLite sums decimals as floats: round back to cents (exact for any realistic total).
     revenue = quantize_money(Order.objects.aggregate(s=Sum("total"))["s"] or 0)
