@@ -1,0 +1,172 @@
+"""Reads: the dry run (who would receive what today), the list's figures, the uplift report."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    Count,
+    DateTimeField,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from fideliza.customers.models import Customer
+from fideliza.sales.models import Order
+
+from .models import Automation, AutomationStep, Enrollment, EnrollmentState, Group, StepRun
+from .services import _delay, _tier_changes_for, steps_decide
+from .triggers import trigger_hits
+
+
+@dataclass(frozen=True)
+class DryRunRow:
+    automation_id: int
+    automation: str
+    customer_id: int
+    customer: str
+    position: int
+    due_at: datetime
+    group: str  # "treated", "holdout" or "" (new enrolment: drawn when it is enrolled)
+    action: str  # "send", "holdout", "stop"
+    reason: str
+    channel: str | None
+    new: bool
+    subject: str
+
+
+def _end_of_day(now: datetime) -> datetime:
+    local = timezone.localtime(now)
+    return timezone.make_aware(datetime.combine(local.date() + timedelta(days=1), time.min), local.tzinfo)
+
+
+def automations_dry_run(*, now: datetime | None = None, automation_ids: list[int] | None = None,
+                        include_inactive: bool = False) -> list[DryRunRow]:
+    """Who would receive which step of which automation from `now` to the end of today.
+
+    Writes nothing: no enrolment, no coupon, no message, no remembered tier. New
+    enrolments' holdout draw happens when they are enrolled, so they show as undrawn; the
+    contact budget and quiet hours are decided by the delivery layer at send time.
+    """
+    from fideliza.engagement.services import channel_choose
+
+    now = now or timezone.now()
+    until = _end_of_day(now)
+    qs = Automation.objects.all() if include_inactive else Automation.objects.filter(is_active=True)
+    if automation_ids is not None:
+        qs = qs.filter(pk__in=automation_ids)
+    automations = list(qs.order_by("pk").prefetch_related("steps"))
+    changes = _tier_changes_for(automations, now)
+    rows: list[tuple[Automation, int, AutomationStep, datetime, str, str, str, bool]] = []
+    for automation in automations:
+        steps = {s.position: s for s in automation.steps.all()}
+        if not steps:
+            continue
+        first = steps[min(steps)]
+        known = set(Enrollment.objects.filter(automation=automation).values_list("customer_id", "trigger_key"))
+        for hit in trigger_hits(automation, now, tier_changes_now=changes):
+            due = now + _delay(first)
+            if (hit.customer_id, hit.trigger_key) not in known and due < until:
+                group = Group.TREATED if automation.holdout_share <= 0 else ""
+                action = "send" if group else "draw"
+                rows.append((automation, hit.customer_id, first, due, group, action, "", True))
+        due_rows = list(Enrollment.objects.filter(automation=automation, state=EnrollmentState.ACTIVE,
+                                                  next_due_at__lt=until).order_by("pk"))
+        for d in steps_decide(automation, steps, due_rows):
+            rows.append((automation, d.enrollment.customer_id, d.step, d.enrollment.next_due_at or now,
+                         d.enrollment.group, d.action, d.reason, False))
+    names = {c.pk: str(c) for c in Customer.objects.filter(pk__in={r[1] for r in rows})}
+    out: list[DryRunRow] = []
+    by_automation: dict[int, list] = defaultdict(list)
+    for r in rows:
+        by_automation[r[0].pk].append(r)
+    for items in by_automation.values():
+        automation = items[0][0]
+        reach = [r[1] for r in items if r[5] in ("send", "draw")]
+        channels = channel_choose(reach, list(automation.channels), kind="marketing") if reach else {}
+        for a, cid, step, due, group, action, reason, new in items:
+            channel = channels.get(cid) if action in ("send", "draw") else None
+            if action in ("send", "draw") and channel is None:
+                reason = "no_channel"
+            out.append(DryRunRow(a.pk, a.name, cid, names.get(cid, str(cid)), step.position, due, group,
+                                 action, reason, channel, new,
+                                 step.email_subject if channel == "email" else step.sms_text[:80]))
+    return out
+
+
+def automations_overview() -> list[dict[str, Any]]:
+    """Each automation with its enrolment counts by group and its step results."""
+    automations = list(Automation.objects.order_by("name", "pk"))
+    groups: dict[int, Counter] = defaultdict(Counter)
+    for aid, group, n in (Enrollment.objects.values_list("automation_id", "group")
+                          .annotate(n=Count("pk")).order_by()):
+        groups[aid][group] = n
+    statuses: dict[int, Counter] = defaultdict(Counter)
+    for aid, status, n in StepRun.objects.values_list("automation_id", "status").annotate(n=Count("pk")).order_by():
+        statuses[aid][status] = n
+    return [{"automation": a, "treated": groups[a.pk][Group.TREATED], "holdout": groups[a.pk][Group.HOLDOUT],
+             "statuses": dict(statuses[a.pk]), "last": a.last_run_stats or {}} for a in automations]
+
+
+def _outcomes(automation: Automation, now: datetime) -> list[tuple[str, bool, Decimal]]:
+    """(group, converted, revenue) of every enrolment whose conversion window has closed.
+
+    Converted = any order within `conversion_days` after enrolling; revenue = those orders'
+    totals. Windows still open are left out, or recent enrolments would read as failures.
+    """
+    window = timedelta(days=automation.conversion_days)
+    end = ExpressionWrapper(OuterRef("enrolled_at") + window, output_field=DateTimeField())
+    orders = Order.objects.filter(customer_id=OuterRef("customer_id"), placed_at__gt=OuterRef("enrolled_at"),
+                                  placed_at__lte=end)
+    revenue = orders.values("customer_id").annotate(s=Sum("total")).values("s")[:1]
+    rows = (Enrollment.objects.filter(automation=automation, enrolled_at__lte=now - window)
+            .annotate(converted=Exists(orders),
+                      revenue=Coalesce(Subquery(revenue, output_field=DecimalField(max_digits=14, decimal_places=2)),
+                                       Decimal(0), output_field=DecimalField(max_digits=14, decimal_places=2)))
+            .values_list("group", "converted", "revenue"))
+    return [(g, bool(c), Decimal(str(r or 0))) for g, c, r in rows]
+
+
+def automation_report(automation: Automation, *, now: datetime | None = None) -> dict[str, Any]:
+    """Step results, and conversion and revenue of the treated versus the holdout with
+    confidence intervals (fideliza.analytics.uplift)."""
+    import numpy as np
+
+    from fideliza.analytics.uplift import uplift_estimate
+
+    now = now or timezone.now()
+    outcomes = _outcomes(automation, now)
+    treated = [o for o in outcomes if o[0] == Group.TREATED]
+    holdout = [o for o in outcomes if o[0] == Group.HOLDOUT]
+    statuses = Counter(dict(StepRun.objects.filter(automation=automation).values_list("status")
+                            .annotate(n=Count("pk")).order_by()))
+    reasons = list(StepRun.objects.filter(automation=automation, status__in=["skipped", "deferred", "stopped"])
+                   .values("status", "reason").annotate(n=Count("pk")).order_by("-n")[:20])
+    open_windows = Enrollment.objects.filter(automation=automation,
+                                             enrolled_at__gt=now - timedelta(days=automation.conversion_days)).count()
+    uplift = None
+    if treated and holdout:
+        uplift = uplift_estimate(
+            treated_converted=np.array([o[1] for o in treated], dtype=bool),
+            holdout_converted=np.array([o[1] for o in holdout], dtype=bool),
+            treated_revenue=np.array([float(o[2]) for o in treated]),
+            holdout_revenue=np.array([float(o[2]) for o in holdout]),
+        )
+    return {
+        "automation": automation, "statuses": dict(statuses), "reasons": reasons,
+        "treated": len(treated), "holdout": len(holdout), "open_windows": open_windows,
+        "treated_conversions": sum(o[1] for o in treated), "holdout_conversions": sum(o[1] for o in holdout),
+        "treated_revenue": sum((o[2] for o in treated), Decimal(0)),
+        "holdout_revenue": sum((o[2] for o in holdout), Decimal(0)),
+        "uplift": uplift,
+    }

@@ -1,0 +1,431 @@
+"""Writing automations and running them.
+
+`automations_run` (every 15 minutes, settings.FIDELIZA_SCHEDULE) enrols the new
+occurrences of every active automation's trigger and runs the steps that are due, in
+batches, through the engagement layer's `messages_queue` (consent, the one contact
+budget across channels, quiet hours). Running it twice never enrols or sends twice:
+enrolments are unique per (automation, customer, trigger key), a step runs once per
+enrolment (`StepRun` unique), and each message's dedupe key is the enrolment and step.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fideliza.accounts.models import AuditAction
+from fideliza.accounts.services import Actor, audit_record
+from fideliza.customers.models import Channel
+from fideliza.insights.models import CustomerMetrics
+from fideliza.sales.models import Order
+
+from .models import (
+    Automation,
+    AutomationStep,
+    Enrollment,
+    EnrollmentState,
+    Group,
+    OfferKind,
+    RunStatus,
+    StepCondition,
+    StepRun,
+    TriggerKind,
+)
+from .triggers import (
+    Hit,
+    TierChange,
+    tier_changes,
+    tier_seen_update,
+    trigger_hits,
+    trigger_params_clean,
+)
+
+BATCH = 500
+CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.WHATSAPP)
+AUTOMATION_FIELDS = ("name", "description", "trigger_kind", "trigger_params", "channels", "topic",
+                     "holdout_share", "over_budget", "conversion_days", "is_active")
+STEP_FIELDS = ("position", "delay_days", "delay_hours", "condition", "email_subject", "email_text",
+               "email_html", "sms_text", "offer_kind", "offer_value", "offer_valid_days", "offer_min_purchase")
+
+
+# --- editing -----------------------------------------------------------------------------
+
+def _template_errors(step: AutomationStep) -> list[str]:
+    from fideliza.engagement.templating import template_validate
+
+    errors = []
+    for name in ("email_subject", "email_text", "sms_text", "email_html"):
+        source = getattr(step, name)
+        if source:
+            label = AutomationStep._meta.get_field(name).verbose_name
+            errors += [f"{label}: {e}" for e in template_validate(source, html=name == "email_html")]
+    return errors
+
+
+def _validate(automation: Automation, steps: Sequence[AutomationStep]) -> None:
+    automation.trigger_params = trigger_params_clean(automation.trigger_kind, automation.trigger_params)
+    channels = list(dict.fromkeys(automation.channels or []))
+    if not channels or any(c not in CHANNELS for c in channels):
+        raise ValidationError({"channels": _("Elija al menos un canal: e-mail, SMS o WhatsApp.")})
+    automation.channels = channels
+    automation.full_clean()
+    positions = [s.position for s in steps]
+    if len(set(positions)) != len(positions):
+        raise ValidationError({"steps": _("Dos pasos no pueden tener el mismo número.")})
+    if automation.is_active and not steps:
+        raise ValidationError({"steps": _("Una automatización activa necesita al menos un paso.")})
+    errors = []
+    for step in steps:
+        step.full_clean(exclude=["automation"])
+        label = _("Paso %(n)s") % {"n": step.position}
+        if Channel.EMAIL in channels and not (step.email_subject and (step.email_text or step.email_html)):
+            errors.append(_("%(step)s: falta el asunto o el texto del e-mail.") % {"step": label})
+        if any(c != Channel.EMAIL for c in channels) and not step.sms_text:
+            errors.append(_("%(step)s: falta el texto corto (SMS/WhatsApp).") % {"step": label})
+        if step.offer_kind == OfferKind.PERCENT and step.offer_value > 100:
+            errors.append(_("%(step)s: un descuento porcentual no puede superar el 100 %%.") % {"step": label})
+        if step.offer_kind and step.offer_value <= 0:
+            errors.append(_("%(step)s: indique el valor de la oferta.") % {"step": label})
+        errors += [f"{label}: {e}" for e in _template_errors(step)]
+    if errors:
+        raise ValidationError({"steps": errors})
+
+
+@transaction.atomic
+def automation_save(*, actor: Actor, data: dict[str, Any], steps: Sequence[dict[str, Any]],
+                    automation: Automation | None = None) -> Automation:
+    """Create or update an automation and replace its steps.
+
+    Steps already run keep their log (`StepRun` stores the position, not the row), and
+    active enrolments continue at the position they were due for.
+    """
+    creating = automation is None
+    automation = automation or Automation(created_by=actor.user)
+    for name in AUTOMATION_FIELDS:
+        if name in data:
+            setattr(automation, name, data[name])
+    new_steps = [AutomationStep(**{k: v for k, v in s.items() if k in STEP_FIELDS}) for s in steps]
+    new_steps.sort(key=lambda s: s.position)
+    _validate(automation, new_steps)
+    automation.save()
+    automation.steps.all().delete()
+    for step in new_steps:
+        step.automation = automation
+    AutomationStep.objects.bulk_create(new_steps)
+    audit_record(actor=actor, action=AuditAction.CREATE if creating else AuditAction.UPDATE,
+                 entity="automations.automation", entity_id=automation.pk,
+                 context={"name": automation.name, "active": automation.is_active, "steps": len(new_steps)})
+    return automation
+
+
+def automation_set_active(*, actor: Actor, automation: Automation, active: bool) -> Automation:
+    if active and not automation.steps.exists():
+        raise ValidationError({"steps": _("Una automatización activa necesita al menos un paso.")})
+    automation.is_active = active
+    automation.save(update_fields=["is_active", "updated_at"])
+    audit_record(actor=actor, action=AuditAction.UPDATE, entity="automations.automation",
+                 entity_id=automation.pk, context={"active": active})
+    return automation
+
+
+# --- enrolment ---------------------------------------------------------------------------
+
+def _delay(step: AutomationStep) -> timedelta:
+    return timedelta(days=step.delay_days, hours=step.delay_hours)
+
+
+def holdout_draw(automation: Automation, customer_ids: Sequence[int], now: datetime) -> np.ndarray:
+    """Random holdout membership for new enrolments (seeded by automation and instant, so a
+    rerun draws the same way)."""
+    from fideliza.analytics.uplift import holdout_assign
+
+    share = float(automation.holdout_share)
+    if not customer_ids or share <= 0:
+        return np.zeros(len(customer_ids), dtype=bool)
+    seed = zlib.crc32(f"automation:{automation.pk}:{now.isoformat()}".encode())
+    return np.asarray(holdout_assign(list(customer_ids), share, seed), dtype=bool)
+
+
+def _new_hits(automation: Automation, hits: Sequence[Hit]) -> list[Hit]:
+    """Hits not enrolled yet (looked up in chunks of customers)."""
+    if not hits:
+        return []
+    ids = sorted({h.customer_id for h in hits})
+    existing: set[tuple[int, str]] = set()
+    for start in range(0, len(ids), 5000):
+        existing |= set(Enrollment.objects.filter(automation=automation, customer_id__in=ids[start:start + 5000],
+                                                  trigger_key__in={h.trigger_key for h in hits})
+                        .values_list("customer_id", "trigger_key"))
+    return [h for h in hits if (h.customer_id, h.trigger_key) not in existing]
+
+
+def enrollments_create(*, automation: Automation, hits: Sequence[Hit], now: datetime) -> dict[str, int]:
+    """Enrol the hits not enrolled yet; returns {"treated": n, "holdout": n}."""
+    steps = list(automation.steps.order_by("position"))
+    new = _new_hits(automation, hits)
+    if not steps or not new:
+        return {"treated": 0, "holdout": 0}
+    first = steps[0]
+    holdout = holdout_draw(automation, [h.customer_id for h in new], now)
+    rows = [Enrollment(automation=automation, customer_id=h.customer_id, trigger_key=h.trigger_key,
+                       context=h.context, group=Group.HOLDOUT if out else Group.TREATED, enrolled_at=now,
+                       next_step=first.position, next_due_at=now + _delay(first))
+            for h, out in zip(new, holdout, strict=True)]
+    # ignore_conflicts: a concurrent run that enrolled the same occurrence wins, quietly.
+    Enrollment.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    n_holdout = int(holdout.sum())
+    return {"treated": len(rows) - n_holdout, "holdout": n_holdout}
+
+
+# --- running due steps -------------------------------------------------------------------
+
+def _purchased_since(enrollments: Sequence[Enrollment]) -> set[int]:
+    """Ids of the enrolments whose customer bought after enrolling."""
+    if not enrollments:
+        return set()
+    first = min(e.enrolled_at for e in enrollments)
+    latest = dict(Order.objects.filter(customer_id__in={e.customer_id for e in enrollments}, placed_at__gt=first)
+                  .values("customer_id").annotate(last=Max("placed_at")).values_list("customer_id", "last"))
+    return {e.pk for e in enrollments if e.customer_id in latest and latest[e.customer_id] > e.enrolled_at}
+
+
+def _active_again(enrollments: Sequence[Enrollment]) -> set[int]:
+    """Customers the current snapshot says are active (inactivity no longer holds)."""
+    return set(CustomerMetrics.objects.filter(customer_id__in={e.customer_id for e in enrollments},
+                                              activity_state="active").values_list("customer_id", flat=True))
+
+
+@dataclass
+class Decision:
+    """What a due step does for one enrolment (before the delivery layer is asked)."""
+
+    enrollment: Enrollment
+    step: AutomationStep
+    action: str  # "send", "holdout", "stop"
+    reason: str = ""
+    channel: str | None = None
+
+
+def steps_decide(automation: Automation, steps: dict[int, AutomationStep],
+                 enrollments: Sequence[Enrollment]) -> list[Decision]:
+    """Evaluate each due step's condition and the enrolment's group (reads only)."""
+    purchased = _purchased_since(enrollments)
+    needs_activity = [e for e in enrollments if steps.get(e.next_step or -1)
+                      and steps[e.next_step].condition == StepCondition.ONLY_IF_INACTIVE]
+    active_again = _active_again(needs_activity) if needs_activity else set()
+    decisions = []
+    for e in enrollments:
+        step = steps.get(e.next_step or -1) or _next_step(steps, (e.next_step or 0) - 1)
+        if step is None:
+            continue
+        stop = ""
+        if step.condition in (StepCondition.STOP_IF_PURCHASED, StepCondition.ONLY_IF_INACTIVE) and e.pk in purchased:
+            stop = "purchased"
+        elif step.condition == StepCondition.ONLY_IF_INACTIVE and e.customer_id in active_again:
+            stop = "active_again"
+        if stop:
+            decisions.append(Decision(e, step, "stop", stop))
+        elif e.group == Group.HOLDOUT:
+            decisions.append(Decision(e, step, "holdout", "holdout"))
+        else:
+            decisions.append(Decision(e, step, "send"))
+    return decisions
+
+
+def _next_step(steps: dict[int, AutomationStep], after: int) -> AutomationStep | None:
+    later = [p for p in steps if p > after]
+    return steps[min(later)] if later else None
+
+
+def _offer_description(step: AutomationStep) -> str:
+    if step.offer_kind == OfferKind.PERCENT:
+        return _("%(v)s %% de descuento") % {"v": step.offer_value.normalize()}
+    return _("%(v)s € de descuento") % {"v": step.offer_value}
+
+
+def _coupons_issue(automation: Automation, step: AutomationStep, customer_ids: Sequence[int],
+                   now: datetime) -> dict[int, Any]:
+    """One single-use coupon per recipient, through loyalty's coupon service."""
+    from fideliza.customers.models import Customer
+    from fideliza.loyalty.coupons import coupon_create
+    from fideliza.loyalty.models import CouponSource
+
+    source = {TriggerKind.WELCOME: CouponSource.WELCOME, TriggerKind.REFERRAL_THANKS: CouponSource.REFERRAL,
+              TriggerKind.INACTIVITY: CouponSource.RECOVERY, TriggerKind.WINBACK: CouponSource.RECOVERY
+              }.get(automation.trigger_kind, CouponSource.CAMPAIGN)
+    actor = Actor.system(f"automation:{automation.pk}")
+    until = now + timedelta(days=step.offer_valid_days)
+    return {c.pk: coupon_create(actor=actor, name=f"{automation.name} · {_('paso')} {step.position}"[:120],
+                                kind=step.offer_kind, value=step.offer_value, source=source, customer=c,
+                                max_uses=1, max_uses_per_customer=1, valid_from=now, valid_until=until,
+                                min_purchase=step.offer_min_purchase)
+            for c in Customer.objects.filter(pk__in=customer_ids)}
+
+
+def _render(step: AutomationStep, channel: str, context: dict[str, Any]) -> dict[str, str]:
+    from fideliza.engagement.templating import template_render
+
+    if channel == Channel.EMAIL:
+        return {"subject": template_render(step.email_subject, context),
+                "body_text": template_render(step.email_text, context) if step.email_text else "",
+                "body_html": template_render(step.email_html, context, html=True) if step.email_html else ""}
+    return {"body_text": template_render(step.sms_text, context)}
+
+
+def step_source(automation: Automation, position: int) -> str:
+    return f"automation:{automation.pk}:step:{position}"
+
+
+def step_dedupe_key(enrollment: Enrollment, position: int) -> str:
+    return f"automation:{enrollment.automation_id}:enrollment:{enrollment.pk}:step:{position}"
+
+
+def _send(automation: Automation, decisions: Sequence[Decision], now: datetime) -> list[StepRun]:
+    """Queue the messages of the treated decisions through the delivery layer."""
+    from fideliza.engagement.services import MessageRequest, channel_choose, messages_queue
+    from fideliza.engagement.templating import recipients_context
+
+    runs: list[StepRun] = []
+    chosen = channel_choose([d.enrollment.customer_id for d in decisions], list(automation.channels),
+                            kind="marketing")
+    by_step: dict[int, list[Decision]] = defaultdict(list)
+    for d in decisions:
+        d.channel = chosen.get(d.enrollment.customer_id)
+        if d.channel is None:
+            runs.append(_run(d, now, RunStatus.SKIPPED, "no_channel"))
+        else:
+            by_step[d.step.position].append(d)
+    for group in by_step.values():
+        step = group[0].step
+        ids = [d.enrollment.customer_id for d in group]
+        coupons = _coupons_issue(automation, step, ids, now) if step.offer_kind else {}
+        offer = ({"codes": {cid: c.code for cid, c in coupons.items()}, "description": _offer_description(step),
+                  "valid_until": now + timedelta(days=step.offer_valid_days)} if coupons else None)
+        contexts = recipients_context(ids, offer=offer, now=now)
+        requests, pending = [], []
+        for d in group:
+            context = {**contexts.get(d.enrollment.customer_id, {}), "disparador": d.enrollment.context}
+            try:
+                content = _render(step, d.channel or "", context)
+            except Exception as exc:  # a template that fails for this customer only: log it, go on
+                runs.append(_run(d, now, RunStatus.SKIPPED, f"render_error: {exc}"[:120]))
+                continue
+            requests.append(MessageRequest(
+                customer_id=d.enrollment.customer_id, channel=d.channel, kind="marketing",
+                source=step_source(automation, step.position), dedupe_key=step_dedupe_key(d.enrollment, step.position),
+                topic=automation.topic, over_budget=automation.over_budget, **content))
+            pending.append(d)
+        decisions_out = messages_queue(requests, now=now) if requests else []
+        unused = []
+        for d, out in zip(pending, decisions_out, strict=True):
+            coupon = coupons.get(d.enrollment.customer_id)
+            if out.status in ("skipped", "duplicate") and coupon is not None:
+                unused.append(coupon.pk)
+                coupon = None
+            runs.append(_run(d, now, out.status, out.reason or "", message_id=out.message_id,
+                             send_at=out.send_at, coupon=coupon))
+        if unused:  # nobody will receive these codes
+            from fideliza.loyalty.models import Coupon
+
+            Coupon.objects.filter(pk__in=unused).update(is_active=False)
+    return runs
+
+
+def _run(d: Decision, now: datetime, status: str, reason: str, **extra: Any) -> StepRun:
+    return StepRun(enrollment=d.enrollment, automation_id=d.enrollment.automation_id, position=d.step.position,
+                   channel=d.channel or "", status=status, reason=reason[:120], created_at=now, **extra)
+
+
+def _advance(e: Enrollment, step: AutomationStep, steps: dict[int, AutomationStep], stop: str = "") -> None:
+    if stop:
+        e.state, e.stop_reason, e.next_step, e.next_due_at = EnrollmentState.STOPPED, stop, None, None
+        return
+    following = _next_step(steps, step.position)
+    if following is None:
+        e.state, e.next_step, e.next_due_at = EnrollmentState.COMPLETED, None, None
+    else:
+        # From the due time, not the run time: a late run does not push later steps back.
+        e.next_step, e.next_due_at = following.position, (e.next_due_at or e.enrolled_at) + _delay(following)
+
+
+def steps_run_due(*, automation: Automation, now: datetime) -> dict[str, int]:
+    """Run every step of `automation` due at `now`, BATCH enrolments per transaction."""
+    steps = {s.position: s for s in automation.steps.all()}
+    counts: dict[str, int] = defaultdict(int)
+    last_id = 0
+    while True:
+        with transaction.atomic():
+            qs = (Enrollment.objects.filter(automation=automation, state=EnrollmentState.ACTIVE,
+                                            next_due_at__lte=now, pk__gt=last_id).order_by("pk"))
+            if connection.features.has_select_for_update_skip_locked:
+                qs = qs.select_for_update(skip_locked=True, of=("self",))
+            batch = list(qs[:BATCH])
+            if not batch:
+                break
+            last_id = batch[-1].pk
+            decisions = steps_decide(automation, steps, batch)
+            decided = {d.enrollment.pk for d in decisions}
+            for e in batch:
+                if e.pk not in decided:  # its step and every later one were deleted
+                    e.state, e.next_step, e.next_due_at = EnrollmentState.COMPLETED, None, None
+            runs = [_run(d, now, RunStatus.STOPPED, d.reason) for d in decisions if d.action == "stop"]
+            runs += [_run(d, now, RunStatus.HOLDOUT, "") for d in decisions if d.action == "holdout"]
+            sends = [d for d in decisions if d.action == "send"]
+            if sends:
+                runs += _send(automation, sends, now)
+            StepRun.objects.bulk_create(runs)
+            for d in decisions:
+                _advance(d.enrollment, d.step, steps, stop=d.reason if d.action == "stop" else "")
+            Enrollment.objects.bulk_update(batch, ["state", "stop_reason", "next_step", "next_due_at"])
+            for r in runs:
+                counts[r.status] += 1
+    return dict(counts)
+
+
+# --- the periodic job --------------------------------------------------------------------
+
+def automations_run(*, now: datetime | None = None, automation_ids: Iterable[int] | None = None) -> dict[int, dict]:
+    """Enrol new trigger occurrences and run due steps for every active automation.
+
+    Returns {automation id: counts}. Safe to run again at once or concurrently: nothing is
+    enrolled or sent twice (module docstring).
+    """
+    now = now or timezone.now()
+    automations = list(Automation.objects.filter(is_active=True).order_by("pk"))
+    if automation_ids is not None:
+        wanted = set(automation_ids)
+        automations = [a for a in automations if a.pk in wanted]
+    changes = _tier_changes_for(automations, now)
+    results: dict[int, dict] = {}
+    for automation in automations:
+        with transaction.atomic():
+            enrolled = enrollments_create(automation=automation,
+                                          hits=trigger_hits(automation, now, tier_changes_now=changes),
+                                          now=now)
+        counts = steps_run_due(automation=automation, now=now)
+        stats = {"enrolled": enrolled["treated"] + enrolled["holdout"], "holdout_enrolled": enrolled["holdout"],
+                 **counts}
+        Automation.objects.filter(pk=automation.pk).update(last_run_at=now, last_run_stats=stats)
+        results[automation.pk] = stats
+    if changes is not None and automation_ids is None:
+        tier_seen_update(changes, now)
+    return results
+
+
+def _tier_changes_for(automations: Sequence[Automation], now: datetime) -> list[TierChange] | None:
+    tiered = [a for a in automations if a.trigger_kind == TriggerKind.TIER_CHANGE]
+    if not tiered:
+        return None
+    lookback = max(trigger_params_clean(a.trigger_kind, a.trigger_params)["lookback_days"] for a in tiered)
+    return tier_changes(now, lookback)
