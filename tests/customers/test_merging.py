@@ -106,3 +106,45 @@ def test_export_contains_every_table_holding_the_customer(pair):
             "sales.OrderLine"} <= set(data)
     assert len(data["sales.OrderLine"]) == 2
     assert data["customer"]["email"] == "lucia@nuevo.es"
+
+
+def test_members_of_one_program_and_snapshot_rows_merge_and_undo(pair):
+    """Both cards earned points (and both got the welcome bonus) and both have a snapshot
+    row: the merge combines the ledgers, keeps every invariant, and undo restores all."""
+    from fideliza.insights.models import CustomerMetrics
+    from fideliza.insights.services import snapshot_recompute
+    from fideliza.loyalty.demo import loyalty_demo_program
+    from fideliza.loyalty.models import LedgerEntry, Member
+    from fideliza.loyalty.selectors import ledger_check
+    from fideliza.loyalty.services import member_enroll, orders_accrue
+
+    actor, a, b = pair
+    program = loyalty_demo_program(actor=actor)
+    for customer in (a, b):
+        member_enroll(program=program, customer=customer, actor=actor)
+    orders_accrue(list(Order.objects.values_list("pk", flat=True)))
+    snapshot_recompute(as_of=date(2025, 6, 1))
+    assert CustomerMetrics.objects.filter(customer__in=[a, b]).count() == 2
+    ma, mb = Member.objects.get(customer=a), Member.objects.get(customer=b)
+    balances = (ma.points_balance, mb.points_balance)
+    assert all(balances) and ledger_check() == []
+    entries_b = set(LedgerEntry.objects.filter(member=mb).values_list("pk", flat=True))
+    before = (customer_export_data(a), customer_export_data(b))
+
+    merge = customer_merge(actor=actor, survivor=a, duplicate=b)
+    ma.refresh_from_db()
+    mb.refresh_from_db()
+    assert (ma.points_balance, mb.points_balance) == (sum(balances), 0)
+    assert entries_b <= set(LedgerEntry.objects.filter(member=ma).values_list("pk", flat=True))
+    assert ledger_check() == []
+    assert list(CustomerMetrics.objects.filter(customer__in=[a, b]).values_list("customer_id", flat=True)) \
+        == [a.pk]  # the duplicate's row waits for the next snapshot
+
+    customer_merge_undo(actor=actor, merge=merge)
+    ma.refresh_from_db()
+    mb.refresh_from_db()
+    assert (ma.points_balance, mb.points_balance) == balances
+    assert ledger_check() == []
+    assert CustomerMetrics.objects.filter(customer__in=[a, b]).count() == 2
+    assert (customer_export_data(Customer.objects.get(pk=a.pk)),
+            customer_export_data(Customer.objects.get(pk=b.pk))) == before

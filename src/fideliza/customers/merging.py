@@ -89,6 +89,8 @@ def _colliding_ids(model: type[models.Model], field: models.ForeignKey,
                    survivor: Customer, duplicate: Customer) -> list[Any]:
     """The duplicate's rows that would break a unique constraint if re-pointed to the survivor."""
     manager = model._default_manager
+    if field.primary_key:  # one row per customer keyed by it (a snapshot): never re-pointed
+        return sorted(manager.filter(**{field.name: duplicate}).values_list("pk", flat=True))
     colliding: set[Any] = set()
     for group in _unique_groups(field):
         others = [name for name in group if name != field.name]
@@ -260,8 +262,10 @@ def customer_merge(
                 derived[label] = serializers.serialize("json", rows)
                 rows.delete()
             else:
+                # The handler combines them; they stay on the duplicate (for undo).
                 one_to_one[label] = _handler(str(policy))(survivor, duplicate, colliding)
-        ids = list(model._default_manager.filter(**{field.name: duplicate}).values_list("pk", flat=True))
+        ids = list(model._default_manager.filter(**{field.name: duplicate})
+                   .exclude(pk__in=colliding).values_list("pk", flat=True))
         if ids:
             model._default_manager.filter(pk__in=ids).update(**{field.name: survivor})
             moved[label] = ids

@@ -99,6 +99,10 @@ class CustomerMetrics(models.Model):
     refunds; model outputs (predicted CLV) are quantized to cents when stored.
     """
 
+    # A merge drops the duplicate's row (kept for undo); the next snapshot recomputes the
+    # survivor from the combined purchases (customers.merging).
+    MERGE_POLICY = "derived"
+
     customer = models.OneToOneField(Customer, primary_key=True, on_delete=models.CASCADE,
                                     related_name="metrics", verbose_name=_("cliente"))
     run = models.ForeignKey(SnapshotRun, on_delete=models.CASCADE, related_name="+",
@@ -171,6 +175,8 @@ class CustomerMetrics(models.Model):
 
 class RfmMonthly(models.Model):
     """The RFM scores and segment of one customer at one month end (history, append-only)."""
+
+    MERGE_POLICY = "derived"  # months both cards have: the survivor's history is kept
 
     period_end = models.DateField(_("fin de mes"))
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+",

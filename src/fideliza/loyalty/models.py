@@ -182,6 +182,9 @@ class Tier(models.Model):
 class Member(models.Model):
     """A customer's membership of a program. Lock this row before writing its ledger."""
 
+    # Two cards of one person, both members of a program: their ledgers are combined.
+    MERGE_POLICY = "fideliza.loyalty.merging.members_merge"
+
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="members",
                                 verbose_name=_("programa"))
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="loyalty_memberships",
