@@ -148,3 +148,15 @@ def test_members_of_one_program_and_snapshot_rows_merge_and_undo(pair):
     assert CustomerMetrics.objects.filter(customer__in=[a, b]).count() == 2
     assert (customer_export_data(Customer.objects.get(pk=a.pk)),
             customer_export_data(Customer.objects.get(pk=b.pk))) == before
+
+
+def test_a_merge_and_its_undo_mark_the_snapshot_stale(pair):
+    from fideliza.insights.models import AnalyticsState
+
+    actor, a, b = pair
+    AnalyticsState.objects.update_or_create(pk=1, defaults={"stale_since": None})
+    merge = customer_merge(actor=actor, survivor=a, duplicate=b)
+    assert AnalyticsState.objects.get(pk=1).stale_since is not None
+    AnalyticsState.objects.filter(pk=1).update(stale_since=None)
+    customer_merge_undo(actor=actor, merge=merge)
+    assert AnalyticsState.objects.get(pk=1).stale_since is not None

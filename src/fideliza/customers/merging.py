@@ -68,6 +68,15 @@ RULES = ("survivor", "most_recent", "most_complete", "earliest", "preferred_sour
 # A model may also declare it itself with a class attribute `MERGE_POLICY`.
 ONE_TO_ONE_MERGE_HANDLERS: dict[str, str] = {}
 
+# Called (no arguments) after every merge and undo, inside its transaction: purchase
+# histories changed owner, so per-customer analytics are out of date until recomputed.
+MERGE_REACTIONS: list[str] = ["fideliza.insights.services.snapshot_mark_stale"]
+
+
+def _react() -> None:
+    for path in MERGE_REACTIONS:
+        _handler(path)()
+
 
 def _merge_policy(model: type[models.Model]) -> str | None:
     return getattr(model, "MERGE_POLICY", None) or ONE_TO_ONE_MERGE_HANDLERS.get(model._meta.label)
@@ -296,6 +305,7 @@ def customer_merge(
     audit_record(actor=actor, action=AuditAction.MERGE, entity=AUDIT_ENTITY, entity_id=duplicate.pk,
                  changes={"merged_into": (None, survivor.pk), "is_active": (True, False)},
                  context={**context, "survivor": survivor.pk})
+    _react()
     return merge
 
 
@@ -349,5 +359,6 @@ def customer_merge_undo(*, actor: Actor, merge: CustomerMerge) -> CustomerMerge:
     for card, other in ((survivor, duplicate), (duplicate, survivor)):
         audit_record(actor=actor, action=AuditAction.UNMERGE, entity=AUDIT_ENTITY, entity_id=card.pk,
                      context={"merge": merge.pk, "other": other.pk})
+    _react()
     return merge
 
