@@ -18,6 +18,9 @@ The predictive half:
 - :mod:`fideliza.analytics.pipeline` -- :func:`~fideliza.analytics.pipeline.analyze`,
   the whole per-customer scoring in one call; :mod:`fideliza.analytics.cli` -- the
   ``fideliza analyze`` command.
+- :mod:`fideliza.analytics.uplift` -- incremental conversion and revenue of a campaign or
+  automation against its random holdout (Newcombe and Welch intervals), and the holdout
+  assignment.
 
 Importing this package imports nothing heavy and changes no global state; import the
 submodules you need.
