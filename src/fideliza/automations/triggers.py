@@ -189,7 +189,7 @@ def birthday_hits(automation: Automation, now: datetime) -> list[Hit]:
 
 # --- activity (from the analytics snapshot) ----------------------------------------------
 
-def _snapshot() -> tuple[Any, date | None]:
+def _snapshot(now: datetime) -> tuple[Any, date | None]:
     """Current snapshot rows, minus customers who bought after it was computed (they are
     active again whatever the snapshot says), and the date the snapshot is as of."""
     state = AnalyticsState.objects.select_related("current_run").filter(pk=1).first()
@@ -198,7 +198,8 @@ def _snapshot() -> tuple[Any, date | None]:
     if as_of is not None:
         start = datetime.combine(as_of + timedelta(days=1), datetime.min.time(),
                                  tzinfo=ZoneInfo(settings.TIME_ZONE))
-        rows = rows.exclude(Exists(Order.objects.filter(customer_id=OuterRef("customer_id"), placed_at__gte=start)))
+        rows = rows.exclude(Exists(Order.objects.filter(customer_id=OuterRef("customer_id"), placed_at__gte=start,
+                                                         placed_at__lte=now)))
     return rows, as_of
 
 
@@ -211,7 +212,7 @@ def inactivity_hits(automation: Automation, now: datetime) -> list[Hit]:
     their own and never fire here (the win-back trigger covers them through their state).
     """
     factor = _params(automation)["factor"]
-    rows, as_of = _snapshot()
+    rows, as_of = _snapshot(now)
     offset = max(0, (timezone.localdate(now) - as_of).days) if as_of else 0
     rows = (rows.filter(usual_interval_days__isnull=False)
             .annotate(days=F("days_since_last") + offset)
@@ -223,7 +224,7 @@ def inactivity_hits(automation: Automation, now: datetime) -> list[Hit]:
 
 def winback_hits(automation: Automation, now: datetime) -> list[Hit]:
     """Customers in one of the chosen activity states (default: dormant), once per lapse."""
-    rows, _as_of = _snapshot()
+    rows, _as_of = _snapshot(now)
     rows = rows.filter(activity_state__in=_params(automation)["states"])
     return [Hit(cid, f"lapsed:{last.isoformat()}", {"activity_state": state, "days_since_last": days})
             for cid, last, state, days in rows.values_list("customer_id", "last_purchase", "activity_state",

@@ -1,0 +1,66 @@
+"""Automation fixtures: customers, orders and analytics snapshot rows written directly, so
+each test states exactly the situation a trigger has to recognise."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from fideliza.automations.models import Automation, AutomationStep
+from fideliza.customers.models import ConsentRecord, Customer
+from fideliza.insights.models import AnalyticsState, CustomerMetrics, SnapshotRun
+from fideliza.sales.models import Order
+
+_seq = itertools.count(1)
+
+
+def make_customer(*, email: bool = True, consent: bool = True, **fields: Any) -> Customer:
+    n = next(_seq)
+    fields.setdefault("first_name", f"Cliente{n}")
+    if email:
+        fields.setdefault("email", f"cliente{n}@example.com")
+    customer = Customer.objects.create(**fields)
+    if consent:
+        ConsentRecord.objects.create(customer=customer, channel="email", status="granted",
+                                     recorded_at=timezone.now() - timedelta(days=400), source="tests")
+    return customer
+
+
+def make_order(customer: Customer, placed_at: datetime, total: str = "50.00") -> Order:
+    return Order.objects.create(customer=customer, source="tests", external_id=f"o{next(_seq)}",
+                                placed_at=placed_at, total=Decimal(total), subtotal=Decimal(total))
+
+
+def snapshot(as_of: date) -> SnapshotRun:
+    run = SnapshotRun.objects.create(status="succeeded", as_of=as_of)
+    AnalyticsState.objects.update_or_create(pk=1, defaults={"current_run": run})
+    return run
+
+
+def make_metrics(customer: Customer, run: SnapshotRun, *, days_since: int, interval: float | None,
+                 state: str = "at_risk") -> CustomerMetrics:
+    last = run.as_of - timedelta(days=days_since)
+    return CustomerMetrics.objects.create(
+        customer=customer, run=run, first_purchase=last - timedelta(days=300), last_purchase=last, orders=4,
+        revenue=Decimal(200), average_order_value=Decimal(50), frequency=3, recency=200, age=300,
+        monetary_value=Decimal(50), r_score=2, f_score=3, m_score=3, rfm_segment="at_risk",
+        abc_revenue="B", value_tier="plata", activity_state=state, days_since_last=days_since,
+        usual_interval_days=interval, clv_historic=Decimal(200))
+
+
+def make_automation(trigger: str, *, params: dict | None = None, holdout: str = "0", steps: int = 1,
+                    delay_days: int = 0, condition: str = "", active: bool = True, **fields: Any) -> Automation:
+    automation = Automation.objects.create(name=f"Auto {trigger} {next(_seq)}", trigger_kind=trigger,
+                                           trigger_params=params or {}, channels=["email"],
+                                           holdout_share=Decimal(holdout), is_active=active, **fields)
+    for position in range(1, steps + 1):
+        AutomationStep.objects.create(
+            automation=automation, position=position, delay_days=delay_days if position > 1 else 0,
+            condition=condition if position > 1 else "",
+            email_subject=f"Paso {position} para {{{{ cliente.nombre }}}}",
+            email_text=f"Hola {{{{ cliente.nombre }}}}, paso {position}.")
+    return automation
