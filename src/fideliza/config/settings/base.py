@@ -162,6 +162,8 @@ FIDELIZA_DEFAULT_CURRENCY = env_str("FIDELIZA_DEFAULT_CURRENCY", "EUR")
 FIDELIZA_PHONE_REGION = env_str("FIDELIZA_PHONE_REGION", "ES")
 FIDELIZA_BUSINESS_NAME = env_str("FIDELIZA_BUSINESS_NAME", "Fideliza")
 FIDELIZA_IDEMPOTENCY_TTL_HOURS = env_int("FIDELIZA_IDEMPOTENCY_TTL_HOURS", 72)
+# Match new customer cards of every import against the base (background job).
+FIDELIZA_MATCH_ON_IMPORT = env_bool("FIDELIZA_MATCH_ON_IMPORT", True)
 
 # Periodic jobs run by `fideliza scheduler` (core.scheduler): {name: {"task": dotted path of
 # a django-tasks task, "at": "HH:MM" local time}} once a day, or {"every_minutes": N}.
@@ -171,6 +173,57 @@ FIDELIZA_SCHEDULE: dict[str, dict[str, Any]] = {
     "outbox_sweep": {"task": "fideliza.engagement.tasks.outbox_sweep", "every_minutes": 5},
     "automations": {"task": "fideliza.automations.tasks.automations_run", "every_minutes": 15},
 }
+
+# --- Engagement: e-mail, SMS, webhooks, the outbox and the contact budget ------------------
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Fideliza <no-reply@localhost>")
+# Absolute base of the links inside messages (unsubscribe, preferences, pixel, clicks).
+FIDELIZA_PUBLIC_URL = env_str("FIDELIZA_PUBLIC_URL", "http://localhost:8000")
+# Optional mailbox for the mailto: form of List-Unsubscribe (empty = HTTPS one-click only).
+FIDELIZA_UNSUBSCRIBE_MAILTO = env_str("FIDELIZA_UNSUBSCRIBE_MAILTO", "")
+# DKIM signing happens only when all three are set.
+FIDELIZA_DKIM_KEY_FILE = env_str("FIDELIZA_DKIM_KEY_FILE", "")
+FIDELIZA_DKIM_SELECTOR = env_str("FIDELIZA_DKIM_SELECTOR", "")
+FIDELIZA_DKIM_DOMAIN = env_str("FIDELIZA_DKIM_DOMAIN", "")
+# SMS: an adapter name from engagement.channels.SMS_ADAPTERS, or a dotted class path.
+FIDELIZA_SMS_GATEWAY = env_str("FIDELIZA_SMS_GATEWAY", "generic_json")
+FIDELIZA_SMS_GATEWAY_URL = env_str("FIDELIZA_SMS_GATEWAY_URL", "")
+FIDELIZA_SMS_GATEWAY_TOKEN = env_str("FIDELIZA_SMS_GATEWAY_TOKEN", "")
+FIDELIZA_SMS_SENDER = env_str("FIDELIZA_SMS_SENDER", "")
+# Shared secret the SMS gateway / mail provider sends to the inbound endpoints (STOP, bounces).
+FIDELIZA_INBOUND_SECRET = env_str("FIDELIZA_INBOUND_SECRET", "")
+FIDELIZA_WEBHOOK_URL = env_str("FIDELIZA_WEBHOOK_URL", "")
+FIDELIZA_WEBHOOK_SECRET = env_str("FIDELIZA_WEBHOOK_SECRET", "")
+# Marketing sent by webhook (e.g. to a WhatsApp provider) needs consent for this channel.
+FIDELIZA_WEBHOOK_CONSENT_CHANNEL = env_str("FIDELIZA_WEBHOOK_CONSENT_CHANNEL", "whatsapp")
+FIDELIZA_HTTP_TIMEOUT = env_int("FIDELIZA_HTTP_TIMEOUT", 15)
+# Contact budget defaults (a global ContactBudget row, editable in the UI, overrides them).
+FIDELIZA_BUDGET_MAX_MESSAGES = env_int("FIDELIZA_BUDGET_MAX_MESSAGES", 3)
+FIDELIZA_BUDGET_WINDOW_DAYS = env_int("FIDELIZA_BUDGET_WINDOW_DAYS", 7)
+FIDELIZA_QUIET_HOURS_START = env_str("FIDELIZA_QUIET_HOURS_START", "21:00")
+FIDELIZA_QUIET_HOURS_END = env_str("FIDELIZA_QUIET_HOURS_END", "09:00")
+# A deferral further away than this is skipped instead (no offer arriving weeks late).
+FIDELIZA_BUDGET_MAX_DEFER_DAYS = env_int("FIDELIZA_BUDGET_MAX_DEFER_DAYS", 14)
+# Outbox worker: attempts, exponential back-off, and when a `sending` row counts as abandoned
+# (must exceed EMAIL_TIMEOUT and FIDELIZA_HTTP_TIMEOUT).
+FIDELIZA_OUTBOX_MAX_ATTEMPTS = env_int("FIDELIZA_OUTBOX_MAX_ATTEMPTS", 6)
+FIDELIZA_OUTBOX_RETRY_BASE_SECONDS = env_int("FIDELIZA_OUTBOX_RETRY_BASE_SECONDS", 60)
+FIDELIZA_OUTBOX_RETRY_MAX_SECONDS = env_int("FIDELIZA_OUTBOX_RETRY_MAX_SECONDS", 6 * 3600)
+FIDELIZA_OUTBOX_CLAIM_TIMEOUT = env_int("FIDELIZA_OUTBOX_CLAIM_TIMEOUT", 600)
+FIDELIZA_OUTBOX_SWEEP_GRACE = env_int("FIDELIZA_OUTBOX_SWEEP_GRACE", 120)
+# Topics a customer can opt out of on the preference page: "key:Label" pairs.
+FIDELIZA_MESSAGE_TOPICS = env_list(
+    "FIDELIZA_MESSAGE_TOPICS",
+    ["ofertas:Ofertas y descuentos", "novedades:Novedades", "fidelizacion:Puntos y club",
+     "eventos:Eventos", "consejos:Consejos de uso"],
+)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,69 @@
+"""Reads for messaging: the outbox, a message's history, suppressions, preferences."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Count, QuerySet
+
+from fideliza.customers.models import Customer
+
+from .models import ContactDecision, DeliveryEvent, Message, Suppression, TopicPreference
+
+
+def topic_choices() -> list[tuple[str, str]]:
+    """The topics offered on the preference page, from FIDELIZA_MESSAGE_TOPICS ("key:Label")."""
+    result = []
+    for item in settings.FIDELIZA_MESSAGE_TOPICS:
+        key, _sep, label = item.partition(":")
+        result.append((key.strip(), (label or key).strip()))
+    return result
+
+
+def topics_subscribed(customer: Customer) -> dict[str, bool]:
+    return dict(TopicPreference.objects.filter(customer=customer).values_list("topic", "subscribed"))
+
+
+def outbox_list(*, status: str = "", channel: str = "", source: str = "") -> QuerySet[Message]:
+    qs = Message.objects.select_related("customer").order_by("-id")
+    if status:
+        qs = qs.filter(status=status)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if source:
+        qs = qs.filter(source=source)
+    return qs
+
+
+def outbox_status_counts() -> dict[str, int]:
+    return dict(Message.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+
+
+def message_history(message: Message) -> dict:
+    return {
+        "attempts": list(message.delivery_attempts.order_by("number", "id")),
+        "events": list(message.events.order_by("at", "id")),
+        "decisions": list(message.decisions.order_by("decided_at", "id")),
+    }
+
+
+def suppressions_list(*, q: str = "") -> QuerySet[Suppression]:
+    qs = Suppression.objects.order_by("-created_at", "-id")
+    if q:
+        qs = qs.filter(address__icontains=q.strip())
+    return qs
+
+
+def decisions_for_source(source: str) -> QuerySet[ContactDecision]:
+    """Skips, deferrals and cancellations of one campaign or automation (its report shows them)."""
+    return ContactDecision.objects.filter(source=source)
+
+
+def events_for_source(source: str) -> QuerySet[DeliveryEvent]:
+    """Delivery events (sent, opened, clicked, …) of one campaign's or automation's messages."""
+    return DeliveryEvent.objects.filter(message__source=source)
+
+
+def message_counts_by_source(source: str) -> dict[str, int]:
+    """{status: count} of one source's messages."""
+    return dict(Message.objects.filter(source=source).values_list("status")
+                .annotate(n=Count("id")).values_list("status", "n"))

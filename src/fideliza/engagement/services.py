@@ -1,0 +1,593 @@
+"""Writes for messaging: queue messages (consent + budget gating), unsubscribe, preferences,
+suppression and inbound events. Campaigns, automations and loyalty call `messages_queue`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fideliza.customers.models import ConsentRecord, ConsentStatus, Customer, DataSubjectRequest
+from fideliza.customers.models import RequestStatus as DsrStatus
+from fideliza.customers.services import consent_record
+
+from .budget import Budget, budgets_resolve, customer_zone, slot_find
+from .models import (
+    COUNTED,
+    ContactDecision,
+    DecisionReason,
+    DecisionStatus,
+    DeliveryEvent,
+    EventKind,
+    Message,
+    MessageChannel,
+    MessageKind,
+    MessageStatus,
+    OverBudget,
+    Suppression,
+    SuppressionReason,
+    TopicPreference,
+)
+
+CHUNK = 2000          # customers per round of queries (keeps IN lists well below SQLite limits)
+SEND_BATCH = 500      # message ids per worker task
+LOCK_STRIPES = 512    # PostgreSQL advisory-lock stripes guarding the budget (see _budget_lock)
+LOCK_NAMESPACE = 0x6664  # "fd": first key of the two-int advisory lock, engagement budget
+
+
+@dataclass(frozen=True)
+class MessageRequest:
+    customer_id: int
+    channel: str              # "email" | "sms" | "webhook"
+    kind: str                 # "marketing" | "transactional"
+    source: str               # who decided: "campaign:12", "automation:3:step:1", "loyalty:coupon"
+    dedupe_key: str           # unique per intended message; a repeat returns status "duplicate"
+    subject: str = ""
+    body_text: str = ""
+    body_html: str = ""
+    topic: str = ""           # preference topic ("ofertas", "novedades", "fidelizacion", ...)
+    over_budget: str = "skip"  # or "defer"
+    not_before: datetime | None = None
+    tracking: bool = True     # e-mail: tracked links + open pixel
+
+
+@dataclass(frozen=True)
+class QueueDecision:
+    request: MessageRequest
+    status: str               # "queued" | "deferred" | "skipped" | "duplicate"
+    reason: str               # "" or a DecisionReason value
+    message_id: int | None
+    send_at: datetime | None
+
+
+def consent_channel(channel: str) -> str:
+    """The customers.Channel whose consent a message channel needs."""
+    if channel == MessageChannel.WEBHOOK:
+        return settings.FIDELIZA_WEBHOOK_CONSENT_CHANNEL
+    return channel
+
+
+def normalize_address(channel: str, address: str) -> str:
+    address = (address or "").strip()
+    return address.lower() if channel == MessageChannel.EMAIL else address
+
+
+def _address(channel: str, email: str, phone: str) -> str:
+    if channel == MessageChannel.EMAIL:
+        return normalize_address(channel, email)
+    if channel == MessageChannel.SMS:
+        return phone
+    return phone or normalize_address(MessageChannel.EMAIL, email)  # webhook: whatever the receiver can use
+
+
+def _validate(requests: Sequence[MessageRequest]) -> None:
+    for i, r in enumerate(requests):
+        errors = {}
+        if r.channel not in MessageChannel.values:
+            errors["channel"] = _("Canal desconocido: «%(v)s».") % {"v": r.channel}
+        if r.kind not in MessageKind.values:
+            errors["kind"] = _("Tipo desconocido: «%(v)s».") % {"v": r.kind}
+        if r.over_budget not in OverBudget.values:
+            errors["over_budget"] = _("Política desconocida: «%(v)s».") % {"v": r.over_budget}
+        if not r.dedupe_key or len(r.dedupe_key) > 200:
+            errors["dedupe_key"] = _("La clave única es obligatoria (máximo 200 caracteres).")
+        if not r.source or len(r.source) > 100:
+            errors["source"] = _("El origen es obligatorio (máximo 100 caracteres).")
+        if len(r.topic) > 40 or len(r.subject) > 300:
+            errors["subject"] = _("Asunto o tema demasiado largos.")
+        if errors:
+            raise ValidationError({f"{i}.{k}": v for k, v in errors.items()})
+
+
+def _budget_lock(customer_ids: Iterable[int]) -> None:
+    """Serialise budget decisions per customer until the transaction ends.
+
+    PostgreSQL: transaction-level advisory locks on stripes of the customer id, taken in
+    ascending order in one statement (no deadlock between two campaigns; at most
+    LOCK_STRIPES locks, so a 100 000-recipient campaign does not exhaust the lock table).
+    Held until commit, so a concurrent `messages_queue` waits and then counts our rows.
+    SQLite: writers are already serialised (BEGIN IMMEDIATE in settings), nothing to do.
+    """
+    if connection.vendor != "postgresql":
+        return
+    stripes = sorted({cid % LOCK_STRIPES for cid in customer_ids})
+    if not stripes:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(%s, s)) FROM unnest(%s::int[]) AS s",
+            [LOCK_NAMESPACE, stripes],
+        )
+
+
+@dataclass
+class _CustomerFacts:
+    email: str
+    phone: str
+    zone_name: str
+    preferred: str
+    marketable: bool          # active, not merged, no open data-subject request
+    consent: dict[str, bool] = field(default_factory=dict)
+    topics_out: set[str] = field(default_factory=set)
+    times: list[datetime] = field(default_factory=list)  # counted marketing send times, sorted
+
+
+def _facts(customer_ids: list[int], channels: set[str], since: datetime) -> dict[int, _CustomerFacts]:
+    """Everything the gate needs for a chunk of customers, in a fixed number of queries."""
+    facts: dict[int, _CustomerFacts] = {}
+    for cid, email, phone, tz, preferred, active, merged in Customer.objects.filter(
+        pk__in=customer_ids
+    ).values_list("id", "email", "phone", "timezone", "preferred_channel", "is_active", "merged_into"):
+        facts[cid] = _CustomerFacts(email=email, phone=phone, zone_name=tz, preferred=preferred,
+                                    marketable=bool(active and merged is None))
+    for cid in DataSubjectRequest.objects.filter(customer_id__in=customer_ids,
+                                                 status=DsrStatus.OPEN).values_list("customer_id", flat=True):
+        if cid in facts:
+            facts[cid].marketable = False
+    consent_channels = {consent_channel(c) for c in channels}
+    for cid, channel, status in (
+        ConsentRecord.objects.filter(customer_id__in=customer_ids, channel__in=consent_channels)
+        .order_by("customer_id", "channel", "-recorded_at", "-id")
+        .values_list("customer_id", "channel", "status")
+    ):
+        facts[cid].consent.setdefault(channel, status == ConsentStatus.GRANTED)
+    for cid, topic in TopicPreference.objects.filter(customer_id__in=customer_ids, subscribed=False
+                                                     ).values_list("customer_id", "topic"):
+        facts[cid].topics_out.add(topic)
+    for cid, at in (Message.objects.filter(customer_id__in=customer_ids, kind=MessageKind.MARKETING,
+                                           status__in=COUNTED, send_at__gt=since)
+                    .order_by("send_at").values_list("customer_id", "send_at")):
+        facts[cid].times.append(at)
+    return facts
+
+
+def _suppressed(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """{(channel, address): reason} for the suppressed pairs among `pairs`."""
+    by_channel: dict[str, list[str]] = defaultdict(list)
+    for channel, address in pairs:
+        by_channel[channel].append(address)
+    found: dict[tuple[str, str], str] = {}
+    for channel, addresses in by_channel.items():
+        for i in range(0, len(addresses), CHUNK):
+            for address, reason in Suppression.objects.filter(
+                channel=channel, address__in=addresses[i:i + CHUNK]
+            ).values_list("address", "reason"):
+                found[(channel, address)] = reason
+    return found
+
+
+def _max_window(budgets: dict[int, Budget]) -> timedelta:
+    return max((b.window for b in budgets.values()), default=timedelta(days=1))
+
+
+def messages_queue(requests: Sequence[MessageRequest], *, now: datetime | None = None) -> list[QueueDecision]:
+    """Gate and queue messages; returns one decision per request, in the same order.
+
+    Set-based and atomic: for each chunk of customers a fixed number of queries (cards,
+    consent, topics, budget counts, suppressions, existing dedupe keys), then bulk inserts.
+    Every skip or deferral is also written as a ContactDecision row. Sending is enqueued
+    (queue "outbox", one task per SEND_BATCH ids) only once the transaction commits, so a
+    worker never looks for a row that does not exist yet. May be called inside an outer
+    transaction: then the rows and the enqueue follow that transaction's fate.
+    """
+    requests = list(requests)
+    _validate(requests)
+    now = now or timezone.now()
+    if not requests:
+        return []
+    horizon = timedelta(days=settings.FIDELIZA_BUDGET_MAX_DEFER_DAYS)
+    decisions: list[QueueDecision | None] = [None] * len(requests)
+
+    with transaction.atomic():
+        by_customer: dict[int, list[int]] = defaultdict(list)
+        for i, r in enumerate(requests):
+            by_customer[r.customer_id].append(i)
+        customer_ids = sorted(by_customer)
+        _budget_lock(customer_ids)
+        seen_keys: set[str] = set()
+        due_ids: list[int] = []
+
+        for start in range(0, len(customer_ids), CHUNK):
+            chunk = customer_ids[start:start + CHUNK]
+            indices = [i for cid in chunk for i in by_customer[cid]]
+            budgets = budgets_resolve(chunk)
+            since = now - _max_window(budgets)
+            facts = _facts(chunk, {requests[i].channel for i in indices}, since)
+            keys = [requests[i].dedupe_key for i in indices]
+            existing = {k for j in range(0, len(keys), CHUNK)
+                        for k in Message.objects.filter(dedupe_key__in=keys[j:j + CHUNK])
+                        .values_list("dedupe_key", flat=True)}
+            pairs = set()
+            for i in indices:
+                f = facts.get(requests[i].customer_id)
+                if f is not None:
+                    address = _address(requests[i].channel, f.email, f.phone)
+                    if address:
+                        pairs.add((requests[i].channel, address))
+            suppressed = _suppressed(pairs)
+
+            new_messages: list[tuple[int, Message, str]] = []  # (index, row, defer reason)
+            skip_rows: list[tuple[int, str]] = []
+            for i in sorted(indices):  # request order decides who gets a budget slot first
+                r = requests[i]
+                if r.dedupe_key in existing or r.dedupe_key in seen_keys:
+                    decisions[i] = QueueDecision(r, "duplicate", "", None, None)
+                    continue
+                seen_keys.add(r.dedupe_key)
+                outcome = _gate(r, facts.get(r.customer_id), suppressed, budgets.get(r.customer_id),
+                                now=now, horizon=horizon)
+                if isinstance(outcome, str):
+                    skip_rows.append((i, outcome))
+                    decisions[i] = QueueDecision(r, "skipped", outcome, None, None)
+                    continue
+                send_at, defer_reason, address = outcome
+                status = MessageStatus.DEFERRED if defer_reason else MessageStatus.QUEUED
+                row = Message(
+                    customer_id=r.customer_id, channel=r.channel, kind=r.kind, topic=r.topic,
+                    source=r.source, dedupe_key=r.dedupe_key, address=address, subject=r.subject,
+                    body_text=r.body_text, body_html=r.body_html, tracking=r.tracking,
+                    over_budget=r.over_budget, status=status, send_at=send_at,
+                )
+                new_messages.append((i, row, defer_reason))
+
+            Message.objects.bulk_create([m for _i, m, _r in new_messages], batch_size=1000)
+            decision_rows = [
+                ContactDecision(customer_id=requests[i].customer_id, channel=requests[i].channel,
+                                kind=requests[i].kind, topic=requests[i].topic, source=requests[i].source,
+                                dedupe_key=requests[i].dedupe_key, status=DecisionStatus.SKIPPED,
+                                reason=reason, decided_at=now)
+                for i, reason in skip_rows
+            ]
+            for i, m, defer_reason in new_messages:
+                status = "deferred" if defer_reason else "queued"
+                decisions[i] = QueueDecision(requests[i], status, defer_reason, m.pk, m.send_at)
+                if defer_reason:
+                    decision_rows.append(ContactDecision(
+                        customer_id=m.customer_id, channel=m.channel, kind=m.kind, topic=m.topic,
+                        source=m.source, dedupe_key=m.dedupe_key, status=DecisionStatus.DEFERRED,
+                        reason=defer_reason, message=m, send_at=m.send_at, decided_at=now))
+                elif m.send_at <= now:
+                    due_ids.append(m.pk)
+            ContactDecision.objects.bulk_create(decision_rows, batch_size=1000)
+
+        if due_ids:
+            transaction.on_commit(lambda: outbox_enqueue(due_ids))
+    return [d for d in decisions if d is not None]
+
+
+def _gate(r: MessageRequest, f: _CustomerFacts | None, suppressed: dict[tuple[str, str], str],
+          budget: Budget | None, *, now: datetime, horizon: timedelta) -> str | tuple[datetime, str, str]:
+    """A skip reason, or (send_at, deferral reason or "", address). Appends to f.times."""
+    if f is None:
+        return DecisionReason.NO_ADDRESS
+    address = _address(r.channel, f.email, f.phone)
+    if not address:
+        return DecisionReason.NO_ADDRESS
+    start = max(now, r.not_before) if r.not_before else now
+    suppression = suppressed.get((r.channel, address))
+    if r.kind == MessageKind.TRANSACTIONAL:
+        # Only an address that cannot receive anything stops a transactional message.
+        if suppression == SuppressionReason.HARD_BOUNCE:
+            return DecisionReason.SUPPRESSED
+        return start, "", address
+    if not f.marketable:
+        return DecisionReason.BLOCKED
+    if not f.consent.get(consent_channel(r.channel), False):
+        return DecisionReason.NO_CONSENT
+    if suppression:
+        return DecisionReason.SUPPRESSED
+    if r.topic and r.topic in f.topics_out:
+        return DecisionReason.TOPIC_OPT_OUT
+    assert budget is not None
+    zone = customer_zone(f.zone_name)
+    slot = slot_find(f.times, start, budget, zone, horizon=horizon)
+    if slot.at is None or (slot.over_budget and r.over_budget == OverBudget.SKIP):
+        return DecisionReason.OVER_BUDGET
+    bisect.insort(f.times, slot.at)
+    reason = ""
+    if slot.over_budget:
+        reason = DecisionReason.OVER_BUDGET
+    elif slot.quiet_hours:
+        reason = DecisionReason.QUIET_HOURS
+    return slot.at, reason, address
+
+
+def outbox_enqueue(message_ids: Sequence[int]) -> None:
+    """Hand due message ids to the worker, SEND_BATCH ids per task."""
+    from .tasks import message_send_batch
+
+    ids = list(message_ids)
+    for i in range(0, len(ids), SEND_BATCH):
+        message_send_batch.enqueue(ids[i:i + SEND_BATCH])
+
+
+def channel_choose(customer_ids: Sequence[int], allowed: Sequence[str], *,
+                   kind: str = "marketing") -> dict[int, str | None]:
+    """Per customer: the first allowed channel it can receive, its preferred channel first.
+
+    "Can receive": an address for the channel, and for marketing also consent, no
+    suppression and a card usable for marketing. The budget is not considered here: it is
+    shared by all channels, so it never makes one channel better than another.
+    """
+    allowed = [c for c in allowed if c in MessageChannel.values]
+    result: dict[int, str | None] = {}
+    ids = list(dict.fromkeys(customer_ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        facts = _facts(chunk, set(allowed), timezone.now())
+        pairs = {(c, _address(c, f.email, f.phone)) for f in facts.values() for c in allowed}
+        suppressed = _suppressed({p for p in pairs if p[1]})
+        for cid in chunk:
+            f = facts.get(cid)
+            result[cid] = None
+            if f is None:
+                continue
+            order = sorted(allowed, key=lambda c, f=f: 0 if c == f.preferred else 1)
+            for channel in order:
+                address = _address(channel, f.email, f.phone)
+                if not address:
+                    continue
+                reason = suppressed.get((channel, address))
+                if kind == MessageKind.TRANSACTIONAL:
+                    if reason == SuppressionReason.HARD_BOUNCE:
+                        continue
+                elif (reason or not f.marketable
+                      or not f.consent.get(consent_channel(channel), False)):
+                    continue
+                result[cid] = channel
+                break
+    return result
+
+
+# --- public links ------------------------------------------------------------------------
+
+PREFERENCES_SALT = "fideliza.engagement.preferences"
+CLICK_SALT = "fideliza.engagement.click"
+
+
+def public_url(path: str) -> str:
+    return settings.FIDELIZA_PUBLIC_URL.rstrip("/") + path
+
+
+def unsubscribe_url(message_id: int) -> str:
+    token = Message.objects.values_list("token", flat=True).get(pk=message_id)
+    return _unsubscribe_url_for_token(token)
+
+
+def _unsubscribe_url_for_token(token: str) -> str:
+    from django.urls import reverse
+
+    return public_url(reverse("messages_public:unsubscribe", kwargs={"token": token}))
+
+
+def preferences_token(customer_id: int) -> str:
+    """A signed, non-expiring token naming one customer (the preference page needs no login)."""
+    return signing.dumps(customer_id, salt=PREFERENCES_SALT)
+
+
+def preferences_customer_id(token: str) -> int | None:
+    try:
+        value = signing.loads(token, salt=PREFERENCES_SALT)
+    except signing.BadSignature:
+        return None
+    return value if isinstance(value, int) else None
+
+
+def preferences_url(customer_id: int) -> str:
+    from django.urls import reverse
+
+    return public_url(reverse("messages_public:preferences",
+                              kwargs={"token": preferences_token(customer_id)}))
+
+
+def click_signature(token: str, target: str) -> str:
+    return signing.Signer(salt=CLICK_SALT).signature(f"{token}\n{target}")
+
+
+def click_url(token: str, target: str) -> str:
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    query = urlencode({"u": target, "s": click_signature(token, target)})
+    return public_url(reverse("messages_public:click", kwargs={"token": token})) + "?" + query
+
+
+def open_pixel_url(token: str) -> str:
+    from django.urls import reverse
+
+    return public_url(reverse("messages_public:open", kwargs={"token": token}))
+
+
+# --- events, suppression, consent ---------------------------------------------------------
+
+def event_record(*, message: Message, kind: str, at: datetime | None = None,
+                 detail: dict | None = None) -> DeliveryEvent:
+    return DeliveryEvent.objects.create(message=message, customer_id=message.customer_id, kind=kind,
+                                        at=at or timezone.now(), detail=detail or {})
+
+
+def suppression_add(*, channel: str, address: str, reason: str, note: str = "") -> Suppression:
+    """Add (or escalate) a suppression. A hard bounce outranks any other reason."""
+    address = normalize_address(channel, address)
+    row, created = Suppression.objects.get_or_create(
+        channel=channel, address=address, defaults={"reason": reason, "note": note[:300]})
+    if not created and reason == SuppressionReason.HARD_BOUNCE and row.reason != reason:
+        row.reason = reason
+        row.save(update_fields=["reason"])
+    return row
+
+
+def suppression_remove(*, suppression: Suppression) -> None:
+    suppression.delete()
+
+
+def _withdraw(customer: Customer, channel: str, source: str, ip: str | None = None) -> None:
+    consent_record(customer=customer, channel=channel, granted=False, source=source, ip_address=ip)
+
+
+def _cancel_pending_marketing(customer_id: int, channel: str, address: str, reason: str) -> int:
+    """Cancel this address's not-yet-sent marketing messages, recording why."""
+    now = timezone.now()
+    pending = list(Message.objects.filter(customer_id=customer_id, channel=channel, address=address,
+                                          kind=MessageKind.MARKETING,
+                                          status__in=(MessageStatus.QUEUED, MessageStatus.DEFERRED)))
+    for m in pending:
+        updated = Message.objects.filter(pk=m.pk, status=m.status).update(status=MessageStatus.CANCELLED)
+        if updated:
+            ContactDecision.objects.create(
+                customer_id=m.customer_id, channel=m.channel, kind=m.kind, topic=m.topic, source=m.source,
+                dedupe_key=m.dedupe_key, status=DecisionStatus.CANCELLED, reason=reason, message=m,
+                decided_at=now)
+    return len(pending)
+
+
+@transaction.atomic
+def message_unsubscribe(*, message: Message, ip: str | None = None, via: str = "link") -> bool:
+    """One-click unsubscribe from the link or header of `message`.
+
+    Withdraws marketing consent for the message's channel, suppresses the address for
+    marketing, cancels what is still pending and records an event. Idempotent: a second
+    call changes nothing and returns False.
+    """
+    customer = Customer.objects.select_for_update().get(pk=message.customer_id)
+    already = DeliveryEvent.objects.filter(message=message, kind=EventKind.UNSUBSCRIBED).exists()
+    if already:
+        return False
+    channel = consent_channel(message.channel)
+    _withdraw(customer, channel, source="enlace de baja", ip=ip)
+    suppression_add(channel=message.channel, address=message.address, reason=SuppressionReason.UNSUBSCRIBED,
+                    note=f"message {message.pk}")
+    _cancel_pending_marketing(customer.pk, message.channel, message.address, DecisionReason.NO_CONSENT)
+    event_record(message=message, kind=EventKind.UNSUBSCRIBED, detail={"via": via})
+    return True
+
+
+@transaction.atomic
+def preferences_update(*, customer: Customer, channels: dict[str, bool], topics: dict[str, bool],
+                       ip: str | None = None) -> None:
+    """Apply the preference page: consent per channel (only changes are recorded) and topics."""
+    from fideliza.customers.selectors import consent_current
+
+    current = consent_current(customer)
+    for channel, wanted in channels.items():
+        if current.get(channel, False) != wanted:
+            consent_record(customer=customer, channel=channel, granted=wanted,
+                           source="página de preferencias", ip_address=ip)
+        if not wanted:
+            for mchannel in MessageChannel.values:
+                if consent_channel(mchannel) == channel:
+                    address = _address(mchannel, customer.email, customer.phone)
+                    if address:
+                        _cancel_pending_marketing(customer.pk, mchannel, address, DecisionReason.NO_CONSENT)
+    for topic, subscribed in topics.items():
+        TopicPreference.objects.update_or_create(customer=customer, topic=topic,
+                                                 defaults={"subscribed": subscribed})
+
+
+STOP_WORDS = frozenset({"stop", "baja", "parar", "alta baja", "unsubscribe", "cancelar"})
+_WORD = re.compile(r"[^\wáéíóúñü ]+", re.IGNORECASE)
+
+
+def is_stop_reply(text: str) -> bool:
+    """"STOP", "Baja", "parar." … : the whole reply (ignoring punctuation, case) is a stop word."""
+    cleaned = " ".join(_WORD.sub(" ", text or "").lower().split())
+    return cleaned in STOP_WORDS
+
+
+@transaction.atomic
+def sms_inbound(*, phone: str, text: str) -> list[int]:
+    """An SMS reply. A stop word withdraws SMS consent of every card with that phone.
+
+    Returns the ids of the customers whose consent was withdrawn.
+    """
+    from fideliza.customers.normalize import normalize_phone
+
+    if not is_stop_reply(text):
+        return []
+    number = normalize_phone(phone, settings.FIDELIZA_PHONE_REGION) or phone.strip()
+    suppression_add(channel=MessageChannel.SMS, address=number, reason=SuppressionReason.SMS_STOP,
+                    note=text[:100])
+    withdrawn = []
+    for customer in Customer.objects.filter(phone=number):
+        _withdraw(customer, MessageChannel.SMS, source=f"respuesta SMS «{text.strip()[:40]}»")
+        _cancel_pending_marketing(customer.pk, MessageChannel.SMS, number, DecisionReason.NO_CONSENT)
+        withdrawn.append(customer.pk)
+    for message in Message.objects.filter(channel=MessageChannel.SMS, address=number,
+                                          status=MessageStatus.SENT).order_by("-sent_at")[:1]:
+        event_record(message=message, kind=EventKind.UNSUBSCRIBED, detail={"via": "sms", "text": text[:160]})
+    return withdrawn
+
+
+@transaction.atomic
+def bounce_record(*, address: str, hard: bool, message_token: str = "", provider_id: str = "",
+                  diagnostic: str = "", complaint: bool = False) -> Message | None:
+    """A bounce or spam complaint reported by the mail provider.
+
+    Hard bounce: suppress the address for everything, withdraw e-mail consent of the cards
+    using it, mark the message bounced. Complaint: suppress for marketing and withdraw
+    consent. Soft bounce: only an event (the provider retries).
+    """
+    address = normalize_address(MessageChannel.EMAIL, address)
+    message = None
+    if message_token:
+        message = Message.objects.filter(token=message_token).first()
+    if message is None and provider_id:
+        message = Message.objects.filter(provider_id=provider_id).first()
+    if message is None and address:
+        message = (Message.objects.filter(channel=MessageChannel.EMAIL, address=address,
+                                          status=MessageStatus.SENT).order_by("-sent_at").first())
+    if message is not None and not address:
+        address = message.address
+    if not address:
+        raise ValidationError({"address": _("Falta la dirección o el mensaje del rebote.")})
+    if hard or complaint:
+        suppression_add(channel=MessageChannel.EMAIL, address=address,
+                        reason=SuppressionReason.HARD_BOUNCE if hard else SuppressionReason.COMPLAINT,
+                        note=diagnostic)
+        for customer in Customer.objects.filter(email__iexact=address):
+            _withdraw(customer, MessageChannel.EMAIL,
+                      source="rebote permanente" if hard else "queja por spam")
+            _cancel_pending_marketing(customer.pk, MessageChannel.EMAIL, address, DecisionReason.SUPPRESSED)
+    if message is not None:
+        kind = EventKind.COMPLAINED if complaint else EventKind.BOUNCED
+        event_record(message=message, kind=kind, detail={"hard": hard, "diagnostic": diagnostic[:500]})
+        if hard and message.status == MessageStatus.SENT:
+            Message.objects.filter(pk=message.pk).update(status=MessageStatus.BOUNCED)
+    return message
+
+
+def tracking_event(*, message: Message, kind: str, detail: dict | None = None) -> DeliveryEvent:
+    """Opens and clicks (each one is recorded; reports count distinct messages)."""
+    return event_record(message=message, kind=kind, detail=detail)
