@@ -156,7 +156,10 @@ def _import(*, path: Path, kind: str, source: str, actor: Actor, stage: str,
         if progress:
             progress(stage, done, total)
 
-    run = import_file(path=path, kind=kind, source=source, actor=actor, progress=tick)
+    # The two lists stay unmerged: merging them is the first thing the owner does in the
+    # demo (Duplicados), so the demo shows it instead of hiding it.
+    run = import_file(path=path, kind=kind, source=source, actor=actor, progress=tick,
+                      match_duplicates=False)
     if run.status != ImportStatus.DONE:
         details = "; ".join(f"fila {e.get('row')}, {e.get('column')}: {e.get('message')}"
                             for e in run.errors[:5])

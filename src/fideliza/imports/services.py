@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -163,6 +164,7 @@ def import_file(
     dry_run: bool = False,
     import_run: ImportRun | None = None,
     file_name: str | None = None,
+    match_duplicates: bool | None = None,
 ) -> ImportRun:
     """Validate `path` as a `kind` file from `source`; unless `dry_run`, commit it atomically.
 
@@ -170,6 +172,9 @@ def import_file(
     messages in the active language) when anything is wrong, in which case nothing was
     written; "validated" after a clean dry run (counts say what would happen); "done" after
     a commit. `progress(done, total)` is called while validating and while writing.
+    New customer cards are matched against the base afterwards (a background job: sure
+    duplicates merged, the grey zone queued for review) unless `match_duplicates` is False
+    (default: settings.FIDELIZA_MATCH_ON_IMPORT).
     Do not call inside an outer transaction you expect to keep open for long: on SQLite the
     commit holds the database's write lock.
     """
@@ -256,6 +261,13 @@ def import_file(
     try:
         with transaction.atomic():
             importer.apply()
+            new_ids = getattr(importer, "created_ids", [])
+            if match_duplicates is None:
+                match_duplicates = getattr(settings, "FIDELIZA_MATCH_ON_IMPORT", True)
+            if new_ids and match_duplicates:
+                from fideliza.customers.tasks import dedup_enqueue
+
+                run.options["dedup_job"] = dedup_enqueue(user=actor.user, new_ids=new_ids).pk
     except DatabaseError as exc:
         logger.exception("import %s failed while writing", run.pk)
         run.rows_created = run.rows_updated = run.rows_unchanged = 0
