@@ -118,7 +118,7 @@ class AutomationStep(models.Model):
     email_subject = models.CharField(_("asunto del e-mail"), max_length=200, blank=True)
     email_text = models.TextField(_("e-mail (texto)"), blank=True)
     email_html = models.TextField(_("e-mail (HTML)"), blank=True)
-    sms_text = models.TextField(_("SMS / WhatsApp / webhook"), blank=True)
+    sms_text = models.TextField(_("texto corto (SMS, webhook)"), blank=True)
     offer_kind = models.CharField(_("oferta"), max_length=8, choices=OfferKind.choices, blank=True,
                                   default=OfferKind.NONE)
     offer_value = models.DecimalField(_("valor de la oferta"), max_digits=10, decimal_places=2, default=0)

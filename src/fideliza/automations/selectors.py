@@ -140,9 +140,7 @@ def _outcomes(automation: Automation, now: datetime) -> list[tuple[str, bool, De
 def automation_report(automation: Automation, *, now: datetime | None = None) -> dict[str, Any]:
     """Step results, and conversion and revenue of the treated versus the holdout with
     confidence intervals (fideliza.analytics.uplift)."""
-    import numpy as np
-
-    from fideliza.analytics.uplift import uplift_estimate
+    from fideliza.analytics.uplift import uplift
 
     now = now or timezone.now()
     outcomes = _outcomes(automation, now)
@@ -154,19 +152,15 @@ def automation_report(automation: Automation, *, now: datetime | None = None) ->
                    .values("status", "reason").annotate(n=Count("pk")).order_by("-n")[:20])
     open_windows = Enrollment.objects.filter(automation=automation,
                                              enrolled_at__gt=now - timedelta(days=automation.conversion_days)).count()
-    uplift = None
-    if treated and holdout:
-        uplift = uplift_estimate(
-            treated_converted=np.array([o[1] for o in treated], dtype=bool),
-            holdout_converted=np.array([o[1] for o in holdout], dtype=bool),
-            treated_revenue=np.array([float(o[2]) for o in treated]),
-            holdout_revenue=np.array([float(o[2]) for o in holdout]),
-        )
+    result = None
+    if outcomes:
+        result = uplift([o[0] == Group.TREATED for o in outcomes], [o[1] for o in outcomes],
+                        [float(o[2]) for o in outcomes])
     return {
         "automation": automation, "statuses": dict(statuses), "reasons": reasons,
         "treated": len(treated), "holdout": len(holdout), "open_windows": open_windows,
         "treated_conversions": sum(o[1] for o in treated), "holdout_conversions": sum(o[1] for o in holdout),
         "treated_revenue": sum((o[2] for o in treated), Decimal(0)),
         "holdout_revenue": sum((o[2] for o in holdout), Decimal(0)),
-        "uplift": uplift,
+        "uplift": result,
     }

@@ -10,7 +10,6 @@ enrolment (`StepRun` unique), and each message's dedupe key is the enrolment and
 
 from __future__ import annotations
 
-import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from fideliza.accounts.models import AuditAction
 from fideliza.accounts.services import Actor, audit_record
-from fideliza.customers.models import Channel
+from fideliza.engagement.models import MessageChannel as Channel
 from fideliza.insights.models import CustomerMetrics
 from fideliza.sales.models import Order
 
@@ -52,7 +51,7 @@ from .triggers import (
 )
 
 BATCH = 500
-CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.WHATSAPP)
+CHANNELS = tuple(Channel.values)
 AUTOMATION_FIELDS = ("name", "description", "trigger_kind", "trigger_params", "channels", "topic",
                      "holdout_share", "over_budget", "conversion_days", "is_active")
 STEP_FIELDS = ("position", "delay_days", "delay_hours", "condition", "email_subject", "email_text",
@@ -77,7 +76,7 @@ def _validate(automation: Automation, steps: Sequence[AutomationStep]) -> None:
     automation.trigger_params = trigger_params_clean(automation.trigger_kind, automation.trigger_params)
     channels = list(dict.fromkeys(automation.channels or []))
     if not channels or any(c not in CHANNELS for c in channels):
-        raise ValidationError({"channels": _("Elija al menos un canal: e-mail, SMS o WhatsApp.")})
+        raise ValidationError({"channels": _("Elija al menos un canal: e-mail, SMS o webhook.")})
     automation.channels = channels
     automation.full_clean()
     positions = [s.position for s in steps]
@@ -92,7 +91,7 @@ def _validate(automation: Automation, steps: Sequence[AutomationStep]) -> None:
         if Channel.EMAIL in channels and not (step.email_subject and (step.email_text or step.email_html)):
             errors.append(_("%(step)s: falta el asunto o el texto del e-mail.") % {"step": label})
         if any(c != Channel.EMAIL for c in channels) and not step.sms_text:
-            errors.append(_("%(step)s: falta el texto corto (SMS/WhatsApp).") % {"step": label})
+            errors.append(_("%(step)s: falta el texto corto (SMS o webhook).") % {"step": label})
         if step.offer_kind == OfferKind.PERCENT and step.offer_value > 100:
             errors.append(_("%(step)s: un descuento porcentual no puede superar el 100 %%.") % {"step": label})
         if step.offer_kind and step.offer_value <= 0:
@@ -145,16 +144,22 @@ def _delay(step: AutomationStep) -> timedelta:
     return timedelta(days=step.delay_days, hours=step.delay_hours)
 
 
-def holdout_draw(automation: Automation, customer_ids: Sequence[int], now: datetime) -> np.ndarray:
-    """Random holdout membership for new enrolments (seeded by automation and instant, so a
-    rerun draws the same way)."""
-    from fideliza.analytics.uplift import holdout_assign
+def holdout_draw(automation: Automation, hits: Sequence[Hit]) -> np.ndarray:
+    """Holdout membership of new enrolments, decided one by one.
+
+    Each occurrence (customer and trigger key) is hashed with the automation as the key
+    (`holdout_member`): the share holds on average even when a run enrols one customer
+    (an exact split of each run's batch would round a batch of one to nobody), the draw is
+    the same if the run is repeated, and one customer's birthdays are drawn independently
+    year by year.
+    """
+    from fideliza.analytics.uplift import holdout_member
 
     share = float(automation.holdout_share)
-    if not customer_ids or share <= 0:
-        return np.zeros(len(customer_ids), dtype=bool)
-    seed = zlib.crc32(f"automation:{automation.pk}:{now.isoformat()}".encode())
-    return np.asarray(holdout_assign(list(customer_ids), share, seed), dtype=bool)
+    if not hits or share <= 0:
+        return np.zeros(len(hits), dtype=bool)
+    keys = [f"{h.customer_id}:{h.trigger_key}" for h in hits]
+    return np.asarray(holdout_member(keys, share, automation.pk), dtype=bool)
 
 
 def _new_hits(automation: Automation, hits: Sequence[Hit]) -> list[Hit]:
@@ -177,7 +182,7 @@ def enrollments_create(*, automation: Automation, hits: Sequence[Hit], now: date
     if not steps or not new:
         return {"treated": 0, "holdout": 0}
     first = steps[0]
-    holdout = holdout_draw(automation, [h.customer_id for h in new], now)
+    holdout = holdout_draw(automation, new)
     rows = [Enrollment(automation=automation, customer_id=h.customer_id, trigger_key=h.trigger_key,
                        context=h.context, group=Group.HOLDOUT if out else Group.TREATED, enrolled_at=now,
                        next_step=first.position, next_due_at=now + _delay(first))
