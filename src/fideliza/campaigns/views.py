@@ -1,0 +1,253 @@
+"""Campaign pages: list, editor with a live preview, the send confirmation, results, and the
+saved message templates. Thin: parse, call one service or selector, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from fideliza.customers.models import Customer
+from fideliza.customers.selectors import customers_visible_to
+from fideliza.engagement.templating import FILTERS, VARIABLES, TemplateError
+from fideliza.segments.models import Segment
+from fideliza.segments.selectors import segment_customers
+
+from .forms import CampaignForm, TemplateForm
+from .models import Campaign, CampaignStatus, MessageTemplate, TemplateChannel
+from .permissions import can_edit_campaigns
+from .selectors import campaign_results, campaigns_list
+from .services import (
+    LaunchSummary,
+    campaign_cancel,
+    campaign_create,
+    campaign_messages,
+    campaign_preview,
+    campaign_reach,
+    campaign_send,
+    campaign_update,
+    template_save,
+)
+
+PREVIEW_CHOICES = 50
+
+
+def _editor(request: HttpRequest) -> None:
+    if not can_edit_campaigns(request.user):
+        raise PermissionDenied
+
+
+def _form_errors(form: CampaignForm | TemplateForm, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for key, errors in exc.message_dict.items():
+            field = key if key in form.fields else None
+            if key == "holdout_share":
+                field = "holdout_percent"
+            for message in errors:
+                form.add_error(field, message)
+    else:
+        for message in exc.messages:
+            form.add_error(None, message)
+
+
+def _preview_customers(request: HttpRequest, segment: Segment | None) -> list[Customer]:
+    if segment is None:
+        return []
+    return list(segment_customers(segment, user=request.user).order_by("pk")[:PREVIEW_CHOICES])
+
+
+def _variables() -> dict[str, list[dict[str, str]]]:
+    """The editor's help panel: every variable and filter a template may use."""
+    return {"names": [{"name": name, "help": _(description)} for name, description in VARIABLES],
+            "filters": [{"name": name, "help": _(description)} for name, description in FILTERS]}
+
+
+@login_required
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "campaigns/list.html", {
+        "campaigns": campaigns_list(), "can_edit": can_edit_campaigns(request.user)})
+
+
+@login_required
+def campaign_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    _editor(request)
+    campaign = get_object_or_404(Campaign, pk=pk) if pk else None
+    if campaign is not None and not campaign.is_editable:
+        messages.error(request, _("Una campaña enviada o cancelada ya no se puede modificar."))
+        return redirect("campaigns:detail", pk=campaign.pk)
+    if request.method == "POST":
+        form = CampaignForm(request.POST)
+        if form.is_valid():
+            try:
+                if campaign is None:
+                    campaign = campaign_create(user=request.user, name=form.cleaned_data["name"],
+                                               segment=form.cleaned_data["segment"],
+                                               channels=form.cleaned_data["channels"], messages=form.messages(),
+                                               **form.campaign_fields())
+                else:
+                    campaign = campaign_update(campaign=campaign, user=request.user, name=form.cleaned_data["name"],
+                                               segment=form.cleaned_data["segment"],
+                                               channels=form.cleaned_data["channels"], messages=form.messages(),
+                                               **form.campaign_fields())
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, _("Campaña «%(name)s» guardada.") % {"name": campaign.name})
+                return redirect("campaigns:detail", pk=campaign.pk)
+        segment = form.cleaned_data.get("segment") if hasattr(form, "cleaned_data") else None
+    else:
+        initial = CampaignForm.initial_for(campaign) if campaign else {}
+        form = CampaignForm(initial=initial)
+        segment = campaign.segment if campaign else None
+    return render(request, "campaigns/edit.html", {
+        "form": form, "campaign": campaign, "variables": _variables(),
+        "preview_customers": _preview_customers(request, segment),
+        "saved_templates": MessageTemplate.objects.filter(is_reusable=True),
+    })
+
+
+@login_required
+def preview_customers(request: HttpRequest) -> HttpResponse:
+    """The <option>s of the preview's customer picker for the chosen segment (htmx)."""
+    segment_id = request.GET.get("segment", "")
+    segment = Segment.objects.filter(pk=int(segment_id)).first() if segment_id.isdigit() else None
+    return render(request, "campaigns/_customer_options.html",
+                  {"preview_customers": _preview_customers(request, segment)})
+
+
+@login_required
+@require_POST
+def campaign_preview_form(request: HttpRequest) -> HttpResponse:
+    """The live preview beside the editor: the unsaved form rendered for one customer (htmx)."""
+    form = CampaignForm(request.POST)
+    form.is_valid()  # the preview renders whatever parts are valid so far
+    customer_id = request.POST.get("preview_customer", "")
+    customer = (customers_visible_to(request.user).filter(pk=int(customer_id)).first()
+                if customer_id.isdigit() else None)
+    if customer is None:
+        return render(request, "campaigns/_preview.html", {"empty": True})
+    data = form.cleaned_data
+    channel = request.POST.get("preview_channel") or (data.get("channels") or [TemplateChannel.EMAIL])[0]
+    draft = Campaign(name=data.get("name", ""), **_safe_fields(form))
+    try:
+        rendered = campaign_preview(draft, customer, channel=channel, messages=form.messages())
+    except TemplateError as exc:
+        return render(request, "campaigns/_preview.html", {"error": str(exc)})
+    return render(request, "campaigns/_preview.html", {"preview": rendered, "customer": customer})
+
+
+def _safe_fields(form: CampaignForm) -> dict:
+    """The offer fields of a possibly invalid form, with defaults where a value is missing."""
+    data = form.cleaned_data
+    defaults = Campaign()
+    return {"offer_kind": data.get("offer_kind") or "",
+            "offer_value": data.get("offer_value") or defaults.offer_value,
+            "offer_valid_days": data.get("offer_valid_days") or defaults.offer_valid_days,
+            "offer_min_purchase": data.get("offer_min_purchase") or defaults.offer_min_purchase,
+            "offer_description": data.get("offer_description") or ""}
+
+
+@login_required
+def template_load(request: HttpRequest) -> HttpResponse:
+    """A saved template's content into the editor's fields for its channel (htmx)."""
+    template = get_object_or_404(MessageTemplate, pk=request.GET.get("template") or 0, is_reusable=True)
+    return render(request, "campaigns/_channel_fields.html", {"template": template})
+
+
+@login_required
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign.objects.select_related("segment", "email_template", "sms_template"),
+                                 pk=pk)
+    customers = _preview_customers(request, campaign.segment)
+    chosen = request.GET.get("cliente", "")
+    customer = next((c for c in customers if str(c.pk) == chosen), customers[0] if customers else None)
+    channel = request.GET.get("canal") or (campaign.channels or [TemplateChannel.EMAIL])[0]
+    rendered, error = None, ""
+    if customer is not None and campaign.channels:
+        try:
+            rendered = campaign_preview(campaign, customer, channel=channel)
+        except TemplateError as exc:
+            error = str(exc)
+    context = {"campaign": campaign, "messages_by_channel": campaign_messages(campaign),
+               "preview_customers": customers, "customer": customer, "channel": channel,
+               "preview": rendered, "error": error, "can_edit": can_edit_campaigns(request.user)}
+    if request.htmx:
+        return render(request, "campaigns/_preview.html", context)
+    return render(request, "campaigns/detail.html", context)
+
+
+@login_required
+def campaign_send_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what a send would do (reach, holdout, unreachable); POST: send or schedule it."""
+    _editor(request)
+    campaign = get_object_or_404(Campaign.objects.select_related("segment"), pk=pk)
+    if campaign.status not in (CampaignStatus.DRAFT,):
+        return redirect("campaigns:results" if campaign.launched_at else "campaigns:detail", pk=pk)
+    if request.method == "POST":
+        try:
+            outcome = campaign_send(campaign=campaign, user=request.user)
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return redirect("campaigns:detail", pk=pk)
+        if isinstance(outcome, LaunchSummary):
+            messages.success(request, _("Campaña enviada: %(n)s mensajes en cola.")
+                             % {"n": outcome.counts.get("queued", 0) + outcome.counts.get("deferred", 0)})
+            return redirect("campaigns:results", pk=pk)
+        messages.success(request, _("Campaña programada."))
+        return redirect("campaigns:detail", pk=pk)
+    return render(request, "campaigns/send.html", {"campaign": campaign, "reach": campaign_reach(campaign)})
+
+
+@login_required
+@require_POST
+def campaign_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    _editor(request)
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        campaign_cancel(campaign=campaign, user=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Campaña cancelada."))
+    return redirect("campaigns:detail", pk=pk)
+
+
+@login_required
+def campaign_results_view(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign.objects.select_related("segment"), pk=pk)
+    return render(request, "campaigns/results.html", {"campaign": campaign, "r": campaign_results(campaign)})
+
+
+@login_required
+def template_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "campaigns/templates.html", {
+        "templates": MessageTemplate.objects.filter(is_reusable=True),
+        "can_edit": can_edit_campaigns(request.user)})
+
+
+@login_required
+def template_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    _editor(request)
+    template = get_object_or_404(MessageTemplate, pk=pk, is_reusable=True) if pk else None
+    if request.method == "POST":
+        form = TemplateForm(request.POST)
+        if form.is_valid():
+            try:
+                template = template_save(user=request.user, name=form.cleaned_data["name"],
+                                         channel=form.cleaned_data["channel"], content=form.content(),
+                                         template=template)
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, _("Plantilla «%(name)s» guardada.") % {"name": template.name})
+                return redirect("campaigns:templates")
+    else:
+        form = TemplateForm(initial=TemplateForm.initial_for(template) if template else {})
+    return render(request, "campaigns/template_edit.html", {"form": form, "template": template,
+                                                            "variables": _variables()})
