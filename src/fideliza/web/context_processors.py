@@ -85,6 +85,7 @@ def navigation(request: HttpRequest) -> dict:
         ("customers:list", _("Clientes"), namespace == "customers"),
         ("insights:dashboard", _("Panel de análisis"), namespace == "insights"),
         ("segments:list", _("Segmentos"), namespace == "segments"),
+        ("campaigns:list", _("Campañas"), namespace == "campaigns"),
         ("automations:list", _("Automatizaciones"), namespace == "automations"),
         ("loyalty:home", _("Fidelización"), namespace == "loyalty"),
         ("imports:list", _("Importaciones"), namespace == "imports"),
