@@ -61,6 +61,6 @@ def make_automation(trigger: str, *, params: dict | None = None, holdout: str = 
         AutomationStep.objects.create(
             automation=automation, position=position, delay_days=delay_days if position > 1 else 0,
             condition=condition if position > 1 else "",
-            email_subject=f"Paso {position} para {{{{ cliente.nombre }}}}",
-            email_text=f"Hola {{{{ cliente.nombre }}}}, paso {position}.")
+            email_subject=f"Paso {position} para {{{{ nombre }}}}",
+            email_text=f"Hola {{{{ nombre }}}}, paso {position}.")
     return automation

@@ -320,7 +320,7 @@ def _send(automation: Automation, decisions: Sequence[Decision], now: datetime) 
         contexts = recipients_context(ids, offer=offer, now=now)
         requests, pending = [], []
         for d in group:
-            context = {**contexts.get(d.enrollment.customer_id, {}), "disparador": d.enrollment.context}
+            context = contexts.get(d.enrollment.customer_id, {})
             try:
                 content = _render(step, d.channel or "", context)
             except Exception as exc:  # a template that fails for this customer only: log it, go on
