@@ -10,6 +10,7 @@ RCPT; `hold_after = n` makes the (n+1)-th transaction wait at RCPT until `releas
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import threading
 import time
@@ -18,6 +19,8 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 
 from aiosmtpd.controller import Controller
+
+logging.getLogger("mail.log").setLevel(logging.WARNING)  # one INFO line per SMTP command
 
 
 def free_port() -> int:
@@ -64,7 +67,7 @@ class SmtpSink:
         self._released = threading.Event()
         self._lock = threading.Lock()
         self.controller = Controller(_Handler(self), hostname=self.host, port=self.port,
-                                     decode_data=False)
+                                     decode_data=False, server_hostname="sink.localhost")
 
     def start(self) -> SmtpSink:
         self.controller.start()

@@ -40,3 +40,13 @@ def noon(settings):
     from zoneinfo import ZoneInfo
 
     return datetime(2026, 3, 10, 12, 0, tzinfo=ZoneInfo("Europe/Madrid"))
+
+
+@pytest.fixture(autouse=True)
+def _no_default_quiet_hours(settings):
+    """Send-time re-checks use the real clock: keep default quiet hours out of tests that do
+    not ask for them (tests of quiet hours create a ContactBudget row with them)."""
+    settings.FIDELIZA_QUIET_HOURS_START = ""
+    settings.FIDELIZA_QUIET_HOURS_END = ""
+    settings.FIDELIZA_PUBLIC_URL = "https://tienda.example"
+    settings.DEFAULT_FROM_EMAIL = "Tienda <hola@tienda.example>"
