@@ -91,7 +91,7 @@ def test_stop_when_the_customer_buys():
 
 
 def test_steps_follow_their_delays():
-    (c,) = _new_buyers(1, NOON)
+    _new_buyers(1, NOON)
     welcome = make_automation("welcome", steps=2, delay_days=2)
     automations_run(now=NOON)
     automations_run(now=NOON + timedelta(days=1, hours=23))
@@ -196,3 +196,20 @@ def test_dry_run_shows_stops_for_enrolled_customers():
     assert (rows[buyer.pk].action, rows[buyer.pk].reason) == ("stop", "purchased")
     assert rows[quiet.pk].action == "send" and rows[quiet.pk].position == 2
     assert Enrollment.objects.filter(automation=welcome, state="active").count() == 2
+
+
+def test_demo_automations_are_valid_and_run():
+    from fideliza.automations.demo import automations_demo_create
+
+    created = automations_demo_create()
+    assert [a.trigger_kind for a in created] == ["welcome", "birthday", "inactivity", "points_expiring"]
+    assert automations_demo_create() == []  # idempotent
+    buyer = make_customer(first_name="Lucía")
+    make_order(buyer, NOON - timedelta(hours=1))
+    automations_run(now=NOON)
+    welcome = created[0]
+    run = StepRun.objects.get(automation=welcome)
+    if run.status == "queued":
+        assert "Lucía" in Message.objects.get(pk=run.message_id).subject
+    else:
+        assert run.status == "holdout"

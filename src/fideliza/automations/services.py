@@ -73,32 +73,45 @@ def _template_errors(step: AutomationStep) -> list[str]:
 
 
 def _validate(automation: Automation, steps: Sequence[AutomationStep]) -> None:
-    automation.trigger_params = trigger_params_clean(automation.trigger_kind, automation.trigger_params)
+    """All the problems at once (parameters, channels, fields, each step's templates)."""
+    errors: dict[str, list[str]] = defaultdict(list)
+    try:
+        automation.trigger_params = trigger_params_clean(automation.trigger_kind, automation.trigger_params)
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors[field] += messages
     channels = list(dict.fromkeys(automation.channels or []))
     if not channels or any(c not in CHANNELS for c in channels):
-        raise ValidationError({"channels": _("Elija al menos un canal: e-mail, SMS o webhook.")})
+        errors["channels"].append(_("Elija al menos un canal: e-mail, SMS o webhook."))
     automation.channels = channels
-    automation.full_clean()
+    try:
+        automation.full_clean(exclude=list(errors))
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors[field] += messages
     positions = [s.position for s in steps]
     if len(set(positions)) != len(positions):
-        raise ValidationError({"steps": _("Dos pasos no pueden tener el mismo número.")})
+        errors["steps"].append(_("Dos pasos no pueden tener el mismo número."))
     if automation.is_active and not steps:
-        raise ValidationError({"steps": _("Una automatización activa necesita al menos un paso.")})
-    errors = []
+        errors["steps"].append(_("Una automatización activa necesita al menos un paso."))
     for step in steps:
-        step.full_clean(exclude=["automation"])
         label = _("Paso %(n)s") % {"n": step.position}
+        try:
+            step.full_clean(exclude=["automation"], validate_unique=False)
+        except ValidationError as exc:
+            errors["steps"] += [f"{label}: {m}" for m in exc.messages]
         if Channel.EMAIL in channels and not (step.email_subject and (step.email_text or step.email_html)):
-            errors.append(_("%(step)s: falta el asunto o el texto del e-mail.") % {"step": label})
+            errors["steps"].append(_("%(step)s: falta el asunto o el texto del e-mail.") % {"step": label})
         if any(c != Channel.EMAIL for c in channels) and not step.sms_text:
-            errors.append(_("%(step)s: falta el texto corto (SMS o webhook).") % {"step": label})
+            errors["steps"].append(_("%(step)s: falta el texto corto (SMS o webhook).") % {"step": label})
         if step.offer_kind == OfferKind.PERCENT and step.offer_value > 100:
-            errors.append(_("%(step)s: un descuento porcentual no puede superar el 100 %%.") % {"step": label})
+            errors["steps"].append(_("%(step)s: un descuento porcentual no puede superar el 100 %%.")
+                                   % {"step": label})
         if step.offer_kind and step.offer_value <= 0:
-            errors.append(_("%(step)s: indique el valor de la oferta.") % {"step": label})
-        errors += [f"{label}: {e}" for e in _template_errors(step)]
-    if errors:
-        raise ValidationError({"steps": errors})
+            errors["steps"].append(_("%(step)s: indique el valor de la oferta.") % {"step": label})
+        errors["steps"] += [f"{label}: {e}" for e in _template_errors(step)]
+    if any(errors.values()):
+        raise ValidationError({k: v for k, v in errors.items() if v})
 
 
 @transaction.atomic
