@@ -6,6 +6,9 @@ database), then times the live count of several rule sets, best of 5 runs each.
 
     .venv/bin/python benchmarks/segments.py [--customers 100000]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python benchmarks/segments.py
+
+`--keep NAME` keeps the built base (SQLite: the directory NAME; PostgreSQL: the database
+NAME) and reuses it on the next run with the same NAME, to time compiler changes quickly.
 """
 
 from __future__ import annotations
@@ -38,20 +41,25 @@ RULES = {
 }
 
 
-def setup_django(tmp: Path) -> str:
+def setup_django(tmp: Path, keep: str) -> tuple[str, bool]:
+    """Point Django at a fresh (or kept) database; returns (PostgreSQL database to drop, reused)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    os.environ["FIDELIZA_VAR_DIR"] = str(tmp)
     os.environ["DJANGO_SETTINGS_MODULE"] = "fideliza.config.settings.local"
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgres"):
         import psycopg
 
-        name = f"fideliza_bench_{os.getpid()}"
+        os.environ["FIDELIZA_VAR_DIR"] = str(tmp)
+        name = keep or f"fideliza_bench_{os.getpid()}"
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
         os.environ["DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + name
-        return name
-    return ""
+        return ("" if keep else name), bool(exists)
+    var = Path(keep).resolve() if keep else tmp
+    os.environ["FIDELIZA_VAR_DIR"] = str(var)
+    return "", (var / "fideliza.sqlite3").exists()
 
 
 def build(n: int) -> None:
@@ -117,24 +125,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--keep", default="", help="keep/reuse the built base (SQLite directory or "
+                        "PostgreSQL database name)")
+    parser.add_argument("--only", default="", help="time only the rule sets whose name contains this")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        pg_name = setup_django(Path(tmp))
+        pg_name, reused = setup_django(Path(tmp), args.keep)
         import django
 
         django.setup()
+        from django.core.management import call_command
         from django.db import connection
 
+        from fideliza.customers.models import Customer
         from fideliza.segments.selectors import segment_preview_count
 
         t0 = time.perf_counter()
-        build(args.customers)
-        print(f"database: {connection.vendor}; built {args.customers:,} customers with orders and "
-              f"snapshot in {time.perf_counter() - t0:.1f} s")
+        if reused:
+            call_command("migrate", verbosity=0)  # a compiler change may come with an index
+            print(f"database: {connection.vendor}; reused {Customer.objects.count():,} customers")
+        else:
+            build(args.customers)
+            print(f"database: {connection.vendor}; built {args.customers:,} customers with orders and "
+                  f"snapshot in {time.perf_counter() - t0:.1f} s")
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
         for name, rules in RULES.items():
+            if args.only and args.only.lower() not in name.lower():
+                continue
             timings = []
             for _ in range(args.repeat):
                 t = time.perf_counter()

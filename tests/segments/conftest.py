@@ -22,6 +22,7 @@ STATES = ["active", "at_risk", "dormant", "lost"]
 @pytest.fixture
 def shop(db):
     rng = random.Random(11)
+    gaps = random.Random(5)  # NULL model outputs on some snapshot rows (own stream: data above unchanged)
     today = timezone.localdate()
     tools = Category.objects.create(name="Herramientas")
     power = Category.objects.create(name="Eléctricas", parent=tools)
@@ -71,5 +72,8 @@ def shop(db):
                 churn_risk=round(rng.random(), 3), p_alive=round(rng.random(), 3),
                 clv_historic=Decimal(10 * n_orders), clv_predicted=Decimal(rng.randrange(0, 500)),
             )
+            if gaps.random() < 0.25:  # a model could not score this customer
+                c.metrics.churn_risk = c.metrics.p_alive = c.metrics.clv_predicted = None
+                c.metrics.save()
         people.append(c)
     return {"customers": people, "products": products, "categories": (tools, power, garden), "today": today}

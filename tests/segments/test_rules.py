@@ -1,11 +1,17 @@
-"""Segments against a hand-written evaluation in Python, on SQLite and PostgreSQL."""
+"""Segments against a hand-written evaluation in Python, on SQLite and PostgreSQL.
 
+The reference reads a rule about a value the customer lacks (no snapshot row, no birth date,
+no orders, a NULL column) as false, so its negation is true; the compiler must agree under
+any nesting of NOT (SQL's NULL would otherwise drop such customers).
+"""
+
+import os
 from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from fideliza.customers.models import Customer
@@ -34,6 +40,36 @@ def _age(birth: date, today: date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
+def _in_range(x, op: str, value) -> bool:
+    """`x` compared as the rule says; None (a missing value) never matches."""
+    if x is None:
+        return False
+    if op == "gte":
+        return x >= value
+    if op == "lte":
+        return x <= value
+    if op == "between":
+        return value[0] <= x <= value[1]
+    return x == value
+
+
+def _birthday_within(birth: date | None, days: int, today: date) -> bool:
+    if birth is None:
+        return False
+    for offset in range(days + 1):
+        d = today + timedelta(days=offset)
+        if (birth.month, birth.day) == (d.month, d.day):
+            return True
+        leap = d.year % 4 == 0 and (d.year % 100 != 0 or d.year % 400 == 0)
+        if (birth.month, birth.day) == (2, 29) and (d.month, d.day) == (2, 28) and not leap:
+            return True
+    return False
+
+
+def _metric(m, name: str):
+    return None if m is None else getattr(m, name)
+
+
 def _reference(rule: dict, f: dict, today: date) -> bool:
     if "rules" in rule:
         results = [_reference(r, f, today) for r in rule["rules"]]
@@ -43,16 +79,23 @@ def _reference(rule: dict, f: dict, today: date) -> bool:
         c, m = f["c"], f["m"]
         if key == "city":
             out = c.city.lower() == value.lower() if op == "eq" else c.city.lower() != value.lower()
-        elif key == "value_tier":
-            out = (m is not None and m.value_tier == value) if op == "eq" else not (m is not None and m.value_tier == value)
-        elif key == "activity_state":
-            out = m is not None and m.activity_state in value
-        elif key == "clv_predicted":
-            out = m is not None and m.clv_predicted is not None and m.clv_predicted >= value
+        elif key in ("value_tier", "rfm_segment", "activity_state"):
+            wanted = value if isinstance(value, list) else [value]
+            out = _metric(m, key) in wanted
+            out = out if op in ("eq", "in") else not out
+        elif key in ("clv_predicted", "churn_risk", "p_alive"):
+            out = _in_range(_metric(m, key), op, value)
         elif key == "days_without_buying":
-            out = f["last"] is not None and (today - f["last"]).days >= value
+            out = _in_range(None if f["last"] is None else (today - f["last"]).days, op, value)
+        elif key == "last_purchase":
+            out = f["last"] is not None and (
+                f["last"] < date.fromisoformat(value) if op == "before"
+                else f["last"] > date.fromisoformat(value) if op == "after"
+                else date.fromisoformat(value[0]) <= f["last"] <= date.fromisoformat(value[1]))
         elif key == "orders_count":
-            out = f["orders"] >= value
+            out = _in_range(f["orders"], op, value)
+        elif key == "birthday_within_days":
+            out = _birthday_within(c.birth_date, value, today)
         elif key == "bought_category":
             out = (value in f["cats"]) == (op == "is_true")
         elif key == "bought_product":
@@ -60,12 +103,30 @@ def _reference(rule: dict, f: dict, today: date) -> bool:
         elif key == "consent":
             out = f["consent"] == (op == "is_true")
         elif key == "age":
-            out = c.birth_date is not None and _age(c.birth_date, today) >= value
+            out = _in_range(None if c.birth_date is None else _age(c.birth_date, today), op, value)
         elif key == "interest":
-            out = value in f["tags"]
+            out = (value in f["tags"]) == (op == "eq")
         else:
             raise AssertionError(key)
     return not out if rule.get("negate") else out
+
+
+NUMBER_CMP = st.sampled_from(["gte", "lte", "eq", "between"])
+
+
+def _number_leaf(field: str, values: st.SearchStrategy) -> st.SearchStrategy:
+    return st.builds(lambda o, a, b: {"field": field, "cmp": o,
+                                      "value": sorted([a, b]) if o == "between" else a},
+                     NUMBER_CMP, values, values)
+
+
+def _date_leaf(today: date) -> st.SearchStrategy:
+    def build(o, a, b):
+        dates = sorted([today - timedelta(days=a), today - timedelta(days=b)])
+        return {"field": "last_purchase", "cmp": o,
+                "value": [d.isoformat() for d in dates] if o == "between" else dates[0].isoformat()}
+    return st.builds(build, st.sampled_from(["before", "after", "between"]),
+                     st.integers(0, 420), st.integers(0, 420))
 
 
 LEAVES = st.one_of(
@@ -73,21 +134,31 @@ LEAVES = st.one_of(
               st.sampled_from(["Córdoba", "córdoba", "Sevilla", "Madrid"]), st.sampled_from(["eq", "ne"])),
     st.builds(lambda v, o: {"field": "value_tier", "cmp": o, "value": v},
               st.sampled_from(["oro", "plata", "platino"]), st.sampled_from(["eq", "ne"])),
-    st.builds(lambda v: {"field": "activity_state", "cmp": "in", "value": v},
-              st.lists(st.sampled_from(["active", "at_risk", "dormant", "lost"]), min_size=1, unique=True)),
-    st.builds(lambda v: {"field": "clv_predicted", "cmp": "gte", "value": v}, st.integers(0, 500)),
-    st.builds(lambda v: {"field": "days_without_buying", "cmp": "gte", "value": v}, st.integers(1, 400)),
-    st.builds(lambda v: {"field": "orders_count", "cmp": "gte", "value": v}, st.integers(0, 5)),
+    st.builds(lambda v, o: {"field": "activity_state", "cmp": o, "value": v},
+              st.lists(st.sampled_from(["active", "at_risk", "dormant", "lost"]), min_size=1, unique=True),
+              st.sampled_from(["in", "not_in"])),
+    st.builds(lambda v, o: {"field": "rfm_segment", "cmp": o, "value": v},
+              st.sampled_from(["champions", "lost"]), st.sampled_from(["eq", "ne"])),
+    _number_leaf("clv_predicted", st.integers(0, 500)),
+    _number_leaf("churn_risk", st.sampled_from([0, 0.25, 0.5, 0.75, 1])),
+    _number_leaf("p_alive", st.sampled_from([0, 0.25, 0.5, 0.75, 1])),
+    _number_leaf("days_without_buying", st.integers(0, 400)),
+    _number_leaf("orders_count", st.integers(0, 5)),
+    _date_leaf(timezone.localdate()),
+    st.builds(lambda v: {"field": "birthday_within_days", "cmp": "lte", "value": v}, st.integers(0, 120)),
     st.builds(lambda v, o: {"field": "bought_category", "cmp": o, "value": v},
               st.sampled_from(["Herramientas", "Eléctricas", "Jardín"]), st.sampled_from(["is_true", "is_false"])),
     st.builds(lambda v, o: {"field": "bought_product", "cmp": o, "value": v},
               st.sampled_from(["TAL-1", "MAN-1"]), st.sampled_from(["is_true", "is_false"])),
     st.builds(lambda o: {"field": "consent", "cmp": o, "value": "email"}, st.sampled_from(["is_true", "is_false"])),
-    st.builds(lambda v: {"field": "age", "cmp": "gte", "value": v}, st.integers(18, 80)),
-    st.builds(lambda v: {"field": "interest", "cmp": "eq", "value": v}, st.sampled_from(["bricolaje", "jardinería"])),
+    _number_leaf("age", st.integers(18, 80)),
+    st.builds(lambda v, o: {"field": "interest", "cmp": o, "value": v},
+              st.sampled_from(["bricolaje", "jardinería"]), st.sampled_from(["eq", "ne"])),
 )
+# A leaf may carry its own "negate" too.
+NEGATABLE_LEAVES = st.builds(lambda leaf, neg: {**leaf, "negate": True} if neg else leaf, LEAVES, st.booleans())
 TREES = st.recursive(
-    LEAVES,
+    NEGATABLE_LEAVES,
     lambda children: st.builds(lambda op, rules, neg: {"op": op, "rules": rules, "negate": neg},
                                st.sampled_from(["and", "or"]), st.lists(children, min_size=1, max_size=3),
                                st.booleans()),
@@ -108,8 +179,45 @@ def test_oro_de_cordoba_sin_comprar_90_dias(shop):
     assert expected  # the fixture has such customers, so the check is not vacuous
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def _not(*rules: dict, op: str = "and") -> dict:
+    return {"op": op, "rules": list(rules), "negate": True}
+
+
+# Negations over values some customers lack: no snapshot row, NULL snapshot columns, no birth
+# date, no orders, no tags, no consent record. Each failed before leaves were made two-valued.
+NEGATED_EXAMPLES = [
+    _not({"field": "value_tier", "cmp": "ne", "value": "oro"}, {"field": "value_tier", "cmp": "eq", "value": "oro"}),
+    _not({"field": "value_tier", "cmp": "eq", "value": "oro"}),
+    _not(_not({"field": "value_tier", "cmp": "ne", "value": "oro"})),
+    _not({"field": "activity_state", "cmp": "not_in", "value": ["active"]}, {"field": "city", "cmp": "eq", "value": "Sevilla"}),
+    _not({"field": "clv_predicted", "cmp": "gte", "value": 100}),
+    _not({"field": "p_alive", "cmp": "between", "value": [0.25, 0.75]}, op="or"),
+    _not({"field": "churn_risk", "cmp": "lte", "value": 0.5}, {"field": "rfm_segment", "cmp": "ne", "value": "lost"}),
+    _not({"field": "age", "cmp": "gte", "value": 40}),
+    _not({"field": "birthday_within_days", "cmp": "lte", "value": 60}),
+    _not({"field": "interest", "cmp": "eq", "value": "bricolaje"}, {"field": "interest", "cmp": "ne", "value": "jardinería"}, op="or"),
+    _not({"field": "consent", "cmp": "is_true", "value": "email"}, {"field": "consent", "cmp": "is_false", "value": "email"}),
+    _not({"field": "days_without_buying", "cmp": "gte", "value": 90}),
+    _not({"field": "days_without_buying", "cmp": "lte", "value": 30}, {"field": "orders_count", "cmp": "lte", "value": 1}),
+    _not({"field": "orders_count", "cmp": "eq", "value": 0}),
+    _not({"field": "last_purchase", "cmp": "before", "value": (timezone.localdate() - timedelta(days=100)).isoformat()}),
+    _not({"field": "bought_category", "cmp": "is_false", "value": "Herramientas"},
+         {"field": "bought_product", "cmp": "is_true", "value": "MAN-1"}, op="or"),
+    {"op": "and", "rules": [{"field": "value_tier", "cmp": "eq", "value": "oro", "negate": True},
+                            _not({"field": "city", "cmp": "ne", "value": "Córdoba"})]},
+]
+
+
+def _with_examples(test):
+    for tree in NEGATED_EXAMPLES:
+        test = example(tree=tree)(test)
+    return test
+
+
+@settings(max_examples=int(os.environ.get("SEGMENT_RULE_EXAMPLES", "60")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(tree=TREES)
+@_with_examples
 def test_random_rule_trees_match_the_reference(shop, tree):
     today = shop["today"]
     if "_facts" not in shop:  # computed once; Hypothesis reuses the fixture across examples

@@ -7,9 +7,9 @@ personalised → repeat buyers → profitable → loyal.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -22,12 +22,31 @@ from fideliza.sales.models import Order
 from .models import SegmentMember
 
 
+def _personalised_customers() -> QuerySet | None:
+    """Ids of customers who received a personalised message, from the engagement app.
+
+    The engagement app provides `selectors.customers_personalised()` (a queryset of customer
+    ids) once it records deliveries; until then the stage is shown as not available rather
+    than as an empty stage.
+    """
+    try:
+        selectors = importlib.import_module("fideliza.engagement.selectors")
+    except ImportError:
+        return None
+    source = getattr(selectors, "customers_personalised", None)
+    return source() if source is not None else None
+
+
 @dataclass(frozen=True)
 class Stage:
     key: str
     title: Promise
     definition: Promise
-    available: bool = True
+    optional: bool = False  # depends on another app (see `available`)
+
+    @property
+    def available(self) -> bool:
+        return not self.optional or _personalised_customers() is not None
 
 
 STAGES = (
@@ -37,8 +56,7 @@ STAGES = (
     Stage("differentiated", _("Diferenciados"), _("Clasificados por el último cálculo (RFM, ABC, nivel).")),
     Stage("interacted", _("Con interacción"), _("Han comprado o dado su consentimiento alguna vez.")),
     Stage("segmented", _("Segmentados"), _("Pertenecen al menos a un segmento.")),
-    Stage("personalised", _("Personalizados"), _("Han recibido un mensaje personalizado."),
-          available=apps.is_installed("fideliza.engagement")),
+    Stage("personalised", _("Personalizados"), _("Han recibido un mensaje personalizado."), optional=True),
     Stage("repeat", _("Fidelizados"), _("Han comprado más de una vez.")),
     Stage("profitable", _("Rentables"), _("Dejan margen positivo.")),
     Stage("loyal", _("Leales"), _("Campeones o leales en el RFM: compran a menudo, hace poco y bastante.")),
@@ -59,7 +77,8 @@ def _stage_filter(key: str) -> Q:
     if key == "segmented":
         return Q(Exists(SegmentMember.objects.filter(customer=OuterRef("pk"))))
     if key == "personalised":
-        return Q(pk__in=[])  # reached only once the engagement app exists (see STAGES)
+        personalised = _personalised_customers()
+        return Q(pk__in=[]) if personalised is None else Q(pk__in=personalised)
     if key == "repeat":
         return Q(metrics__orders__gte=2)
     if key == "profitable":

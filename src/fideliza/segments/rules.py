@@ -7,8 +7,15 @@ A rule set is a group::
 and a rule is ``{"field": "city", "cmp": "eq", "value": "Córdoba", "negate": false}``.
 Fields come from three sources — the customer card, the analytics snapshot
 (`insights.CustomerMetrics`) and behaviour (orders, products, points) — and each compiles
-to a `Q` over `Customer`, with `Exists`/`Subquery` for behaviour so that the whole segment is
-one SQL statement on SQLite and PostgreSQL alike.
+to a `Q` over `Customer`, with `Exists`/`IN (subquery)` for behaviour so that the whole
+segment is one SQL statement on SQLite and PostgreSQL alike.
+
+A rule about a value the customer does not have (no snapshot row, no birth date, no
+orders) is *false*, so its negation is *true*: "nivel de valor no es oro" includes customers
+without a snapshot. SQL's three-valued logic would make such a rule NULL and drop the
+customer under any NOT, so every leaf compiles to a two-valued condition — an explicit
+``IS NOT NULL`` guard next to a comparison on a nullable column or a LEFT JOIN, `Exists`,
+`IN (subquery)` of non-null ids, or a `Coalesce` — and NOT is then plain SQL NOT.
 """
 
 from __future__ import annotations
@@ -20,14 +27,25 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
-from django.db.models.lookups import Exact, GreaterThanOrEqual, LessThan, LessThanOrEqual
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, NullIf
+from django.db.models.lookups import Exact, GreaterThanOrEqual, LessThanOrEqual, Range
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from fideliza.catalog.models import Category
+from fideliza.catalog.models import Category, Product
 from fideliza.customers.models import Channel, ConsentRecord, ConsentStatus, CustomerKind, Gender
 from fideliza.sales.models import Order, OrderLine
 
@@ -123,15 +141,18 @@ def _text(path: str) -> Callable[[str, Any], Q]:
     return compile_
 
 
+def _present(path: str) -> Q:
+    """The guard that keeps a comparison on `path` two-valued (see the module docstring)."""
+    return Q(**{f"{path}__isnull": False})
+
+
 def _choice(path: str) -> Callable[[str, Any], Q]:
     def compile_(op: str, value: Any) -> Q:
-        if op == "eq":
-            return Q(**{path: value})
-        if op == "ne":
-            return ~Q(**{path: value})
-        if op == "in":
-            return Q(**{f"{path}__in": _as_list(value)})
-        return ~Q(**{f"{path}__in": _as_list(value)})
+        if op in ("eq", "ne"):
+            q = Q(**{path: value}) & _present(path)
+        else:
+            q = Q(**{f"{path}__in": _as_list(value)}) & _present(path)
+        return q if op in ("eq", "in") else ~q
     return compile_
 
 
@@ -139,26 +160,38 @@ def _numeric(path: str) -> Callable[[str, Any], Q]:
     def compile_(op: str, value: Any) -> Q:
         if op == "between":
             low, high = _pair(value, path, _number)
-            return Q(**{f"{path}__gte": low, f"{path}__lte": high})
+            return Q(**{f"{path}__gte": low, f"{path}__lte": high}) & _present(path)
         number = _number(value, path)
-        return Q(**{f"{path}__{'exact' if op == 'eq' else op}": number})
+        return Q(**{f"{path}__{'exact' if op == 'eq' else op}": number}) & _present(path)
     return compile_
 
 
-def _expression(expr_factory: Callable[[], Any]) -> Callable[[str, Any], Q]:
-    """Compare a per-customer subquery (orders, points…) with a number."""
+def _expression(expr_factory: Callable[[], Any], guard: Q | None = None) -> Callable[[str, Any], Q]:
+    """Compare a per-customer expression (points, share of wallet…) with a number; `guard`
+    says when the expression is not NULL (None: it never is)."""
     def compile_(op: str, value: Any) -> Q:
         expr = expr_factory()
         if op == "between":
             low, high = _pair(value, "value", _number)
-            return Q(GreaterThanOrEqual(expr, low)) & Q(LessThanOrEqual(expr, high))
-        number = _number(value, "value")
-        if op == "gte":
-            return Q(GreaterThanOrEqual(expr, number))
-        if op == "lte":
-            return Q(LessThanOrEqual(expr, number))
-        return Q(GreaterThanOrEqual(expr, number)) & Q(LessThanOrEqual(expr, number))
+            q = Q(GreaterThanOrEqual(expr, low)) & Q(LessThanOrEqual(expr, high))
+        else:
+            number = _number(value, "value")
+            if op == "gte":
+                q = Q(GreaterThanOrEqual(expr, number))
+            elif op == "lte":
+                q = Q(LessThanOrEqual(expr, number))
+            else:
+                q = Q(GreaterThanOrEqual(expr, number)) & Q(LessThanOrEqual(expr, number))
+        return q & guard if guard is not None else q
     return compile_
+
+
+def _range(op: str, value: Any, name: str) -> tuple[Decimal | None, Decimal | None]:
+    """A number comparison as a closed interval [low, high] (None = unbounded)."""
+    if op == "between":
+        return _pair(value, name, _number)
+    number = _number(value, name)
+    return {"gte": (number, None), "lte": (None, number)}.get(op, (number, number))
 
 
 def _age(op: str, value: Any) -> Q:
@@ -171,32 +204,63 @@ def _age(op: str, value: Any) -> Q:
         except ValueError:  # 29 February
             return today.replace(year=today.year - y, day=28)
 
-    if op == "between":
-        low, high = _pair(value, "age", _number)
-        return Q(birth_date__lte=born_before_for_age(low),
-                 birth_date__gt=born_before_for_age(high + 1))
-    years = _number(value, "age")
-    if op == "gte":
-        return Q(birth_date__lte=born_before_for_age(years))
-    if op == "lte":
-        return Q(birth_date__gt=born_before_for_age(years + 1))
-    return Q(birth_date__lte=born_before_for_age(years), birth_date__gt=born_before_for_age(years + 1))
+    # Plain comparisons of the date column: two-valued once NULL birth dates are excluded.
+    low, high = _range(op, value, "age")
+    q = _present("birth_date")
+    if low is not None:
+        q &= Q(birth_date__lte=born_before_for_age(low))
+    if high is not None:
+        q &= Q(birth_date__gt=born_before_for_age(high + 1))
+    return q
+
+
+class MonthDay(Func):
+    """A date column's month × 100 + day (25 December → 1225), one native expression per row.
+
+    Django's `__month`/`__day` lookups call a Python function per row on SQLite; comparing
+    one integer against at most a few ranges keeps the birthday rule fast on both databases.
+    """
+
+    output_field = IntegerField()
+    arity = 1
+    template = "CAST(EXTRACT(MONTH FROM %(expressions)s) * 100 + EXTRACT(DAY FROM %(expressions)s) AS integer)"
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # A literal % must reach the driver doubled (Django's SQLite backend un-doubles it).
+        return super().as_sql(compiler, connection, template="CAST(strftime('%%%%m%%%%d', %(expressions)s) AS integer)",
+                              **extra_context)
 
 
 def birthday_window(days: int, today: date | None = None) -> Q:
     """Birthday (month/day) within the next `days` days, today included; 29 Feb counts on 28 Feb
     in non-leap years."""
     today = today or _today()
-    q = Q()
     by_month: dict[int, list[int]] = {}
-    for offset in range(max(0, days) + 1):
+    for offset in range(min(max(0, days), 366) + 1):
         d = today + timedelta(days=offset)
         by_month.setdefault(d.month, []).append(d.day)
         if d.month == 2 and d.day == 28 and not _leap(d.year):
             by_month[2].append(29)
-    for month, days_ in by_month.items():
-        q |= Q(birth_date__month=month, birth_date__day__gte=min(days_), birth_date__day__lte=max(days_))
-    return q
+    # Months the window covers in full merge with their neighbours into one range, so a
+    # window is at most two ranges (it may wrap around the year end).
+    spans: list[list[int]] = []
+    for month in sorted(by_month):
+        low, high = month * 100 + min(by_month[month]), month * 100 + max(by_month[month])
+        if spans and spans[-1][1] // 100 == month - 1 and low % 100 == 1 and _month_full(spans[-1][1]):
+            spans[-1][1] = high
+        else:
+            spans.append([low, high])
+    mmdd = MonthDay("birth_date")
+    q = Q(Range(mmdd, tuple(spans[0])))
+    for low, high in spans[1:]:
+        q |= Q(Range(mmdd, (low, high)))
+    return q & _present("birth_date")
+
+
+def _month_full(mmdd: int) -> bool:
+    """Whether month/day `mmdd` is the last day of its month (29 February in a leap year)."""
+    month, day = divmod(mmdd, 100)
+    return day == (31 if month in (1, 3, 5, 7, 8, 10, 12) else 30 if month != 2 else 29)
 
 
 def _leap(year: int) -> bool:
@@ -227,49 +291,65 @@ def _through():
     return Customer.interests.through
 
 
-def _last_purchase_expr():
-    return Subquery(Order.objects.filter(customer=OuterRef("pk")).order_by("-placed_at")
-                    .values("placed_at")[:1])
+# Behaviour reads the orders themselves, not the snapshot (which lags new sales until the
+# next recompute). Each rule is an `Exists` probe of the (customer, placed_at) index, run only
+# for the customers the cheaper conditions let through, or one uncorrelated
+# `customer IN (SELECT … GROUP BY customer)` where every customer needs a count anyway. Both
+# are two-valued: customers without orders simply do not match.
+
+def _day_start(d: date):
+    from datetime import datetime, time
+
+    return datetime.combine(d, time.min, tzinfo=timezone.get_current_timezone())
+
+
+def _last_order_in(since: date | None, until: date | None) -> Q:
+    """Customers whose last order falls on local days [since, until] (None = open end)."""
+    orders = Order.objects.filter(customer=OuterRef("pk"))
+    bought = orders.filter(placed_at__gte=_day_start(since)) if since is not None else orders
+    if until is None:
+        return Q(Exists(bought))
+    end = _day_start(until + timedelta(days=1))
+    return Q(Exists(bought.filter(placed_at__lt=end))) & ~Q(Exists(orders.filter(placed_at__gte=end)))
 
 
 def _last_purchase(op: str, value: Any) -> Q:
-    expr = _last_purchase_expr()
-    tz = timezone.get_current_timezone()
-
-    def start(d: date):
-        from datetime import datetime, time
-
-        return datetime.combine(d, time.min, tzinfo=tz)
-
     if op == "between":
         low, high = _pair(value, "last_purchase", _date)
-        return Q(GreaterThanOrEqual(expr, start(low))) & Q(LessThan(expr, start(high + timedelta(days=1))))
+        return _last_order_in(low, high)
     d = _date(value, "last_purchase")
     if op == "before":
-        return Q(LessThan(expr, start(d)))
-    return Q(GreaterThanOrEqual(expr, start(d + timedelta(days=1))))
+        return _last_order_in(None, d - timedelta(days=1))
+    return _last_order_in(d + timedelta(days=1), None)
 
 
 def _days_without_buying(op: str, value: Any) -> Q:
-    """Bought at least once, and not in the last N days ("no compra hace N días")."""
-    from datetime import datetime, time
-
-    expr = _last_purchase_expr()
-    tz = timezone.get_current_timezone()
-    at = lambda d: datetime.combine(d, time.min, tzinfo=tz)  # noqa: E731
+    """Bought at least once, and the last purchase was N whole days ago ("no compra hace N
+    días": N ≥ 90 means nothing bought in the last 89 days nor today)."""
+    low, high = _range(op, value, "days_without_buying")
     today = _today()
-    if op == "between":
-        low, high = _pair(value, "days_without_buying", _number)
-        return (Q(LessThan(expr, at(today - timedelta(days=int(low) - 1))))
-                & Q(GreaterThanOrEqual(expr, at(today - timedelta(days=int(high))))))
-    n = int(_number(value, "days_without_buying"))
-    bought = Q(Exists(Order.objects.filter(customer=OuterRef("pk"))))
-    if op == "gte":  # last purchase more than n-1 whole days ago
-        return bought & Q(LessThan(expr, at(today - timedelta(days=n - 1))))
-    if op == "lte":
-        return Q(GreaterThanOrEqual(expr, at(today - timedelta(days=n))))
-    return (Q(LessThan(expr, at(today - timedelta(days=n - 1))))
-            & Q(GreaterThanOrEqual(expr, at(today - timedelta(days=n)))))
+    since = today - timedelta(days=int(high)) if high is not None else None
+    until = today - timedelta(days=int(low) if int(low) == low else int(low) + 1) if low is not None else None
+    return _last_order_in(since, until)
+
+
+def _orders_count(op: str, value: Any) -> Q:
+    """Number of orders in [low, high]; customers without orders count 0."""
+    low, high = _range(op, value, "orders_count")
+    counts = Order.objects.values("customer_id").annotate(n=Count("pk"))
+    if (low is None or low <= 0) and (high is None or high >= 0):
+        # Zero is in range: everybody except those with a count outside it.
+        outside = [q for q in (Q(n__lt=low) if low is not None else None,
+                               Q(n__gt=high) if high is not None else None) if q is not None]
+        if not outside:
+            return Q(pk__isnull=False)
+        return ~Q(pk__in=counts.filter(outside[0] if len(outside) == 1 else outside[0] | outside[1])
+                  .values("customer_id"))
+    if low is not None:
+        counts = counts.filter(n__gte=low)
+    if high is not None:
+        counts = counts.filter(n__lte=high)
+    return Q(pk__in=counts.values("customer_id"))
 
 
 def _category_ids(value: Any) -> list[int]:
@@ -297,17 +377,13 @@ def _bought(kind: str) -> Callable[[str, Any], Q]:
         lines = OrderLine.objects.filter(order__customer=OuterRef("pk"))
         if kind == "product":
             skus = _as_list(value)
-            lines = lines.filter(Q(product__sku__in=skus) | Q(sku__in=skus))
-        else:
-            lines = lines.filter(product__category_id__in=_category_ids(value))
+            products = Product.objects.filter(sku__in=skus).values("pk")
+            lines = lines.filter(Q(product__in=products) | Q(sku__in=skus))
+        else:  # categories resolved once here; the products in them by an uncorrelated subquery
+            lines = lines.filter(product__in=Product.objects.filter(category_id__in=_category_ids(value)).values("pk"))
         q = Q(Exists(lines))
         return q if op == "is_true" else ~q
     return compile_
-
-
-def _orders_count():
-    return Coalesce(Subquery(Order.objects.filter(customer=OuterRef("pk")).values("customer")
-                             .annotate(n=Count("pk")).values("n")[:1]), 0)
 
 
 def _points_balance():
@@ -322,7 +398,7 @@ def _share_of_wallet():
     since = timezone.now() - timedelta(days=365)
     spent = Subquery(Order.objects.filter(customer=OuterRef("pk"), placed_at__gte=since)
                      .values("customer").annotate(s=Sum("total")).values("s")[:1])
-    return Coalesce(spent, Decimal(0)) / F("wallet_potential")
+    return Coalesce(spent, Decimal(0)) / NullIf(F("wallet_potential"), Decimal(0))
 
 
 def _choices_from(enum) -> Callable[[], list[tuple[str, str]]]:
@@ -405,7 +481,7 @@ FIELDS: dict[str, FieldDef] = {f.key: f for f in (
     FieldDef("clv_historic", gettext_lazy("CLV histórico"), "analytics", "money", NUMBER_OPS,
              _numeric(M + "clv_historic")),
     FieldDef("share_of_wallet", gettext_lazy("Cuota de cliente (gasto 12 meses / potencial)"), "analytics",
-             "number", NUMBER_OPS, _expression(_share_of_wallet)),
+             "number", NUMBER_OPS, _expression(_share_of_wallet, Q(wallet_potential__gt=0))),
     # Behaviour
     FieldDef("bought_product", gettext_lazy("Ha comprado el producto (SKU)"), "behaviour", "flag",
              FLAG_OPS, _bought("product")),
@@ -415,7 +491,7 @@ FIELDS: dict[str, FieldDef] = {f.key: f for f in (
     FieldDef("days_without_buying", gettext_lazy("Días sin comprar"), "behaviour", "number",
              NUMBER_OPS, _days_without_buying),
     FieldDef("orders_count", gettext_lazy("Número de pedidos"), "behaviour", "number", NUMBER_OPS,
-             _expression(_orders_count)),
+             _orders_count),
     FieldDef("points_balance", gettext_lazy("Saldo de puntos"), "behaviour", "number", NUMBER_OPS,
              _expression(_points_balance)),
 )}
