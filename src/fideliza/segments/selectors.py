@@ -33,6 +33,11 @@ def segment_customers(segment: Segment, *, user: User | None = None, live: bool 
     return base.filter(segment_memberships__segment=segment)
 
 
+def segments_of_customer(*, customer: Customer) -> list[Segment]:
+    """The saved segments (not archived) the customer is a member of, by name."""
+    return list(Segment.objects.filter(members__customer=customer, is_archived=False).order_by("name"))
+
+
 def segments_compare(segments: list[Segment], *, user: User | None = None) -> list[dict[str, Any]]:
     """Size, revenue, margin, CLV and churn risk side by side (from the analytics snapshot)."""
     rows = []
