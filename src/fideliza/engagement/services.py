@@ -591,3 +591,51 @@ def bounce_record(*, address: str, hard: bool, message_token: str = "", provider
 def tracking_event(*, message: Message, kind: str, detail: dict | None = None) -> DeliveryEvent:
     """Opens and clicks (each one is recorded; reports count distinct messages)."""
     return event_record(message=message, kind=kind, detail=detail)
+
+
+# --- contact budget settings (staff pages) ---------------------------------------------------
+
+BUDGET_AUDIT_ENTITY = "engagement.contact_budget"
+
+
+@transaction.atomic
+def budget_save(*, actor, scope: str, max_messages: int, window_days: int,
+                quiet_start=None, quiet_end=None, segment=None, customer=None):
+    """Create or change the global budget, or a segment's or a customer's override."""
+    from fideliza.accounts.models import AuditAction
+    from fideliza.accounts.services import audit_record
+
+    from .models import BudgetScope, ContactBudget
+
+    lookup = {"scope": scope}
+    if scope == BudgetScope.SEGMENT:
+        lookup["segment"] = segment
+    elif scope == BudgetScope.CUSTOMER:
+        lookup["customer"] = customer
+    row = ContactBudget.objects.select_for_update().filter(**lookup).first()
+    before = None if row is None else (row.max_messages, row.window_days, row.quiet_start, row.quiet_end)
+    row = row or ContactBudget(**lookup)
+    row.max_messages, row.window_days = max_messages, window_days
+    row.quiet_start, row.quiet_end = quiet_start, quiet_end
+    row.full_clean()
+    row.save()
+    after = (row.max_messages, row.window_days, row.quiet_start, row.quiet_end)
+    if before != after:
+        names = ("max_messages", "window_days", "quiet_start", "quiet_end")
+        audit_record(actor=actor, action=AuditAction.CREATE if before is None else AuditAction.UPDATE,
+                     entity=BUDGET_AUDIT_ENTITY, entity_id=row.pk,
+                     changes={n: (before[i] if before else None, after[i]) for i, n in enumerate(names)
+                              if (before[i] if before else None) != after[i]},
+                     context={"scope": scope})
+    return row
+
+
+@transaction.atomic
+def budget_delete(*, actor, budget) -> None:
+    """Remove a segment or customer override (its members fall back to the next level)."""
+    from fideliza.accounts.models import AuditAction
+    from fideliza.accounts.services import audit_record
+
+    audit_record(actor=actor, action=AuditAction.DELETE, entity=BUDGET_AUDIT_ENTITY, entity_id=budget.pk,
+                 context={"scope": budget.scope})
+    budget.delete()
