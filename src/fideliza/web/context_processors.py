@@ -33,6 +33,7 @@ NAMESPACE_ROLES: dict[str, set[str]] = {
     "loyalty": {Role.OWNER, Role.MARKETING},
     "dedup": {Role.OWNER, Role.MARKETING, Role.SUPPORT},
     "privacy": {Role.OWNER, Role.SUPPORT},
+    "engagement": {Role.OWNER, Role.MARKETING, Role.SUPPORT},  # outbox: addresses and bodies
 }
 
 
@@ -87,6 +88,7 @@ def navigation(request: HttpRequest) -> dict:
         ("segments:list", _("Segmentos"), namespace == "segments"),
         ("campaigns:list", _("Campañas"), namespace == "campaigns"),
         ("automations:list", _("Automatizaciones"), namespace == "automations"),
+        ("engagement:outbox", _("Comunicación"), namespace == "engagement"),
         ("loyalty:home", _("Fidelización"), namespace == "loyalty"),
         ("imports:list", _("Importaciones"), namespace == "imports"),
         ("dedup:queue", _("Duplicados"), namespace == "dedup"),
