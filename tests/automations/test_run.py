@@ -100,6 +100,13 @@ def test_steps_follow_their_delays():
     assert _messages(welcome).count() == 2
 
 
+def test_steps_without_delay_go_out_in_the_same_run():
+    _new_buyers(2, NOON)
+    welcome = make_automation("welcome", steps=3, delay_days=0)
+    assert automations_run(now=NOON)[welcome.pk]["queued"] == 6
+    assert set(Enrollment.objects.filter(automation=welcome).values_list("state", flat=True)) == {"completed"}
+
+
 def test_birthday_sends_once_on_the_local_birthday():
     born = date(1990, 5, 10)
     people = {name: make_customer(birth_date=born, timezone=tz) for name, tz in

@@ -378,20 +378,35 @@ def _advance(e: Enrollment, step: AutomationStep, steps: dict[int, AutomationSte
 
 
 def steps_run_due(*, automation: Automation, now: datetime) -> dict[str, int]:
-    """Run every step of `automation` due at `now`, BATCH enrolments per transaction."""
+    """Run every step of `automation` due at `now`, BATCH enrolments per transaction.
+
+    Passes over the due enrolments until none is left, so a step due right after the one
+    just run (no delay) goes out in the same run; at most one pass per step.
+    """
     steps = {s.position: s for s in automation.steps.all()}
     counts: dict[str, int] = defaultdict(int)
+    for _pass in range(len(steps)):
+        if not _steps_pass(automation, steps, now, counts):
+            break
+    return dict(counts)
+
+
+def _steps_pass(automation: Automation, steps: dict[int, AutomationStep], now: datetime,
+                counts: dict[str, int]) -> int:
+    processed = 0
     last_id = 0
     while True:
         with transaction.atomic():
             qs = (Enrollment.objects.filter(automation=automation, state=EnrollmentState.ACTIVE,
                                             next_due_at__lte=now, pk__gt=last_id).order_by("pk"))
             if connection.features.has_select_for_update_skip_locked:
+                # Another run holding some of these rows is sending them: skip, don't wait.
                 qs = qs.select_for_update(skip_locked=True, of=("self",))
             batch = list(qs[:BATCH])
             if not batch:
-                break
+                return processed
             last_id = batch[-1].pk
+            processed += len(batch)
             decisions = steps_decide(automation, steps, batch)
             decided = {d.enrollment.pk for d in decisions}
             for e in batch:
@@ -408,7 +423,6 @@ def steps_run_due(*, automation: Automation, now: datetime) -> dict[str, int]:
             Enrollment.objects.bulk_update(batch, ["state", "stop_reason", "next_step", "next_due_at"])
             for r in runs:
                 counts[r.status] += 1
-    return dict(counts)
 
 
 # --- the periodic job --------------------------------------------------------------------
