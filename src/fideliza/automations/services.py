@@ -67,7 +67,7 @@ def _template_errors(step: AutomationStep) -> list[str]:
     for name in ("email_subject", "email_text", "sms_text", "email_html"):
         source = getattr(step, name)
         if source:
-            label = AutomationStep._meta.get_field(name).verbose_name
+            label = getattr(AutomationStep._meta.get_field(name), "verbose_name", name)
             errors += [f"{label}: {e}" for e in template_validate(source, html=name == "email_html")]
     return errors
 
@@ -239,8 +239,8 @@ def steps_decide(automation: Automation, steps: dict[int, AutomationStep],
                  enrollments: Sequence[Enrollment]) -> list[Decision]:
     """Evaluate each due step's condition and the enrolment's group (reads only)."""
     purchased = _purchased_since(enrollments)
-    needs_activity = [e for e in enrollments if steps.get(e.next_step or -1)
-                      and steps[e.next_step].condition == StepCondition.ONLY_IF_INACTIVE]
+    needs_activity = [e for e in enrollments
+                      if getattr(steps.get(e.next_step or -1), "condition", "") == StepCondition.ONLY_IF_INACTIVE]
     active_again = _active_again(needs_activity) if needs_activity else set()
     decisions = []
     for e in enrollments:
@@ -279,9 +279,11 @@ def _coupons_issue(automation: Automation, step: AutomationStep, customer_ids: S
     from fideliza.loyalty.coupons import coupon_create
     from fideliza.loyalty.models import CouponSource
 
-    source = {TriggerKind.WELCOME: CouponSource.WELCOME, TriggerKind.REFERRAL_THANKS: CouponSource.REFERRAL,
-              TriggerKind.INACTIVITY: CouponSource.RECOVERY, TriggerKind.WINBACK: CouponSource.RECOVERY
-              }.get(automation.trigger_kind, CouponSource.CAMPAIGN)
+    sources: dict[str, str] = {
+        TriggerKind.WELCOME: CouponSource.WELCOME, TriggerKind.REFERRAL_THANKS: CouponSource.REFERRAL,
+        TriggerKind.INACTIVITY: CouponSource.RECOVERY, TriggerKind.WINBACK: CouponSource.RECOVERY,
+    }
+    source = sources.get(automation.trigger_kind, CouponSource.CAMPAIGN)
     actor = Actor.system(f"automation:{automation.pk}")
     until = now + timedelta(days=step.offer_valid_days)
     return {c.pk: coupon_create(actor=actor, name=f"{automation.name} · {_('paso')} {step.position}"[:120],
@@ -291,14 +293,15 @@ def _coupons_issue(automation: Automation, step: AutomationStep, customer_ids: S
             for c in Customer.objects.filter(pk__in=customer_ids)}
 
 
-def _render(step: AutomationStep, channel: str, context: dict[str, Any]) -> dict[str, str]:
+def _render(step: AutomationStep, channel: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    """(subject, text, html) of the step for one recipient on `channel`."""
     from fideliza.engagement.templating import template_render
 
     if channel == Channel.EMAIL:
-        return {"subject": template_render(step.email_subject, context),
-                "body_text": template_render(step.email_text, context) if step.email_text else "",
-                "body_html": template_render(step.email_html, context, html=True) if step.email_html else ""}
-    return {"body_text": template_render(step.sms_text, context)}
+        return (template_render(step.email_subject, context),
+                template_render(step.email_text, context) if step.email_text else "",
+                template_render(step.email_html, context, html=True) if step.email_html else "")
+    return "", template_render(step.sms_text, context), ""
 
 
 def step_source(automation: Automation, position: int) -> str:
@@ -333,16 +336,18 @@ def _send(automation: Automation, decisions: Sequence[Decision], now: datetime) 
         contexts = recipients_context(ids, offer=offer, now=now)
         requests, pending = [], []
         for d in group:
+            channel = d.channel or ""
             context = contexts.get(d.enrollment.customer_id, {})
             try:
-                content = _render(step, d.channel or "", context)
+                subject, text, html = _render(step, channel, context)
             except Exception as exc:  # a template that fails for this customer only: log it, go on
                 runs.append(_run(d, now, RunStatus.SKIPPED, f"render_error: {exc}"[:120]))
                 continue
             requests.append(MessageRequest(
-                customer_id=d.enrollment.customer_id, channel=d.channel, kind="marketing",
+                customer_id=d.enrollment.customer_id, channel=channel, kind="marketing",
                 source=step_source(automation, step.position), dedupe_key=step_dedupe_key(d.enrollment, step.position),
-                topic=automation.topic, over_budget=automation.over_budget, **content))
+                subject=subject, body_text=text, body_html=html, topic=automation.topic,
+                over_budget=automation.over_budget))
             pending.append(d)
         decisions_out = messages_queue(requests, now=now) if requests else []
         unused = []

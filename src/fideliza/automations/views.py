@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -10,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from fideliza.accounts.models import User
 from fideliza.accounts.services import Actor
 
 from .forms import AutomationForm, StepFormSet, params_help, step_initial
@@ -19,15 +22,20 @@ from .selectors import automation_report, automations_dry_run, automations_overv
 from .services import automation_save, automation_set_active
 
 
+def _user(request: HttpRequest) -> User:
+    """The logged-in user (every view here is behind login_required)."""
+    return cast(User, request.user)
+
+
 def _editor(request: HttpRequest) -> None:
-    if not can_edit_automations(request.user):
+    if not can_edit_automations(_user(request)):
         raise PermissionDenied
 
 
 @login_required
 def automation_list(request: HttpRequest) -> HttpResponse:
     return render(request, "automations/list.html", {"rows": automations_overview(),
-                                                     "can_edit": can_edit_automations(request.user)})
+                                                     "can_edit": can_edit_automations(_user(request))})
 
 
 @login_required
@@ -42,7 +50,7 @@ def automation_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse
                          if f.cleaned_data and not f.cleaned_data.get("DELETE")]
             data = {k: v for k, v in form.cleaned_data.items()}
             try:
-                saved = automation_save(actor=Actor.of(request.user, via="web"), data=data, steps=step_data,
+                saved = automation_save(actor=Actor.of(_user(request), via="web"), data=data, steps=step_data,
                                         automation=automation)
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
@@ -65,7 +73,7 @@ def automation_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     _editor(request)
     automation = get_object_or_404(Automation, pk=pk)
     try:
-        automation_set_active(actor=Actor.of(request.user, via="web"), automation=automation,
+        automation_set_active(actor=Actor.of(_user(request), via="web"), automation=automation,
                               active=not automation.is_active)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -83,7 +91,7 @@ def automation_report_view(request: HttpRequest, pk: int) -> HttpResponse:
               .order_by("-created_at", "-id")[:30])
     return render(request, "automations/report.html", {
         "report": report, "automation": automation, "steps": automation.steps.order_by("position"),
-        "recent": recent, "can_edit": can_edit_automations(request.user)})
+        "recent": recent, "can_edit": can_edit_automations(_user(request))})
 
 
 @login_required
@@ -92,10 +100,11 @@ def dry_run_view(request: HttpRequest) -> HttpResponse:
     automations = Automation.objects.order_by("name")
     selected = request.GET.get("automation", "")
     ids = [int(selected)] if selected.isdigit() else None
-    context = {"automations": automations, "selected": selected}
-    if request.htmx or request.GET.get("run"):
+    context: dict[str, Any] = {"automations": automations, "selected": selected}
+    htmx = bool(getattr(request, "htmx", False))
+    if htmx or request.GET.get("run"):
         rows = automations_dry_run(automation_ids=ids, include_inactive=ids is not None)
         context |= {"rows": rows, "sends": sum(1 for r in rows if r.action in ("send", "draw") and r.channel)}
-        if request.htmx:
+        if htmx:
             return render(request, "automations/_dry_run_rows.html", context)
     return render(request, "automations/dry_run.html", context)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
 
@@ -15,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--incluir-inactivas", dest="inactive", action="store_true",
                             help=_("También las automatizaciones desactivadas."))
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         rows = automations_dry_run(automation_ids=options["ids"], include_inactive=bool(options["inactive"]))
         actions = {"send": _("enviar"), "draw": _("enviar salvo si cae en el grupo de control"),
                    "holdout": _("nada (grupo de control)"), "stop": _("detener")}
