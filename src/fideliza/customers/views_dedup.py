@@ -9,12 +9,14 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fideliza.accounts.models import Role
 from fideliza.accounts.services import Actor
 from fideliza.core.models import JobProgress
+from fideliza.core.money import quantize_money
 
 from .dedup import match_candidate_decide, pending_candidates
 from .merging import MERGED_FIELDS, customer_merge_undo, survivorship
@@ -64,7 +66,16 @@ def job_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _card_stats(customer: Customer) -> dict:
-    return customer.orders.aggregate(orders=Count("pk"), total=Sum("total"))
+    stats = customer.orders.aggregate(orders=Count("pk"), total=Sum("total"))
+    # SQLite sums decimals as floats: back to cents for display.
+    stats["total"] = quantize_money(stats["total"] or 0)
+    return stats
+
+
+def _shown(field, value):
+    """A card value as people read it: the label of a choice, not its code."""
+    choices = dict(field.flatchoices) if field.choices else {}
+    return choices.get(value, value)
 
 
 @login_required
@@ -78,8 +89,9 @@ def pair(request: HttpRequest, pk: int) -> HttpResponse:
         va, vb = getattr(a, name), getattr(b, name)
         if va in (None, "") and vb in (None, ""):
             continue
-        label = Customer._meta.get_field(name).verbose_name
-        rows.append({"label": label, "a": va, "b": vb, "differs": va != vb,
+        field = Customer._meta.get_field(name)
+        rows.append({"label": capfirst(field.verbose_name), "a": _shown(field, va), "b": _shown(field, vb),
+                     "differs": va != vb,
                      "keeps": origin.get(name, "survivor")})
     return render(request, "customers/dedup/pair.html", {
         "candidate": candidate, "a": a, "b": b, "rows": rows,
