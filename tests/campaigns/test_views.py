@@ -104,3 +104,23 @@ def test_api_create_launch_results(client, marketing, support, segment):
     listed = client.get("/api/v1/campaigns?status=sending", **headers).json()
     assert [c["id"] for c in listed] == [data["id"]]
     assert Campaign.objects.get(pk=data["id"]).status == CampaignStatus.SENDING
+
+
+def test_results_page_explains_decisions_and_uplift(client, support, make_campaign):
+    from datetime import timedelta
+
+    from fideliza.campaigns.services import campaign_launch
+    from fideliza.engagement.models import ContactBudget
+
+    from .conftest import LAUNCH, customer_make, segment_make
+
+    ContactBudget.objects.create(scope="global", max_messages=1, window_days=7)
+    people = [customer_make(i) for i in range(20)] + [customer_make(99, consent=False)]
+    segment = segment_make("Veinte", people)
+    campaign_launch(make_campaign(segment, name="Antes", holdout="0"), now=LAUNCH)
+    campaign = make_campaign(segment, name="Después", holdout="0.5")
+    campaign_launch(campaign, now=LAUNCH + timedelta(hours=1))
+    client.force_login(support)
+    page = client.get(reverse("campaigns:results", args=[campaign.pk])).content.decode()
+    assert "Límite de contactos alcanzado" in page
+    assert "puntos" in page and "grupo de control" in page

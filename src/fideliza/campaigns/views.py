@@ -3,6 +3,8 @@ saved message templates. Thin: parse, call one service or selector, render."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,12 +15,19 @@ from django.views.decorators.http import require_POST
 
 from fideliza.customers.models import Customer
 from fideliza.customers.selectors import customers_visible_to
-from fideliza.engagement.templating import FILTERS, VARIABLES, TemplateError
+from fideliza.engagement.models import DecisionReason
+from fideliza.engagement.templating import (
+    FILTERS,
+    VARIABLES,
+    TemplateError,
+    format_money,
+    format_number,
+)
 from fideliza.segments.models import Segment
 from fideliza.segments.selectors import segment_customers
 
 from .forms import CampaignForm, TemplateForm
-from .models import Campaign, CampaignStatus, MessageTemplate, TemplateChannel
+from .models import Campaign, CampaignStatus, MessageTemplate, RecipientStatus, TemplateChannel
 from .permissions import can_edit_campaigns
 from .selectors import campaign_results, campaigns_list
 from .services import (
@@ -221,7 +230,36 @@ def campaign_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def campaign_results_view(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign.objects.select_related("segment"), pk=pk)
-    return render(request, "campaigns/results.html", {"campaign": campaign, "r": campaign_results(campaign)})
+    r = campaign_results(campaign)
+    reasons = [{"status_label": RecipientStatus(row["status"]).label,
+                "reason_label": (DecisionReason(row["reason"]).label if row["reason"] in DecisionReason.values
+                                 else row["reason"] or _("Sin consentimiento o sin dirección en sus canales")),
+                "n": row["n"]} for row in r["skip_reasons"]]
+    return render(request, "campaigns/results.html", {"campaign": campaign, "r": r, "reasons": reasons,
+                                                      "display": _uplift_display(r)})
+
+
+def _pct(fraction: float | None) -> str:
+    return "—" if fraction is None else f"{format_number(fraction * 100, 1)} %"
+
+
+def _uplift_display(r: dict) -> dict[str, str]:
+    """The uplift's numbers as the page prints them (percentage points, money)."""
+    u = r["uplift"]
+    out = {"treated_rate": _pct(r["treated_outcome"].rate), "holdout_rate": _pct(r["holdout_outcome"].rate)}
+    if u is None or u.status != "ok":
+        return out
+    points = _("%(v)s puntos")
+    low, high = u.conversion_diff_ci
+    out.update(diff=points % {"v": format_number(u.conversion_diff * 100, 1)},
+               diff_low=points % {"v": format_number(low * 100, 1)},
+               diff_high=points % {"v": format_number(high * 100, 1)})
+    if u.incremental_revenue is not None:
+        out["revenue"] = format_money(Decimal(str(round(u.incremental_revenue, 2))))
+        if u.incremental_revenue_ci is not None:
+            out["revenue_low"], out["revenue_high"] = (format_money(Decimal(str(round(v, 2))))
+                                                       for v in u.incremental_revenue_ci)
+    return out
 
 
 @login_required
