@@ -110,12 +110,25 @@ def generate(n_customers: int, seed: int = 20240601) -> pl.DataFrame:
     )
 
 
-def observation_end(frame: pl.DataFrame) -> dt.date:
-    return frame["ts"].max().date()  # type: ignore[union-attr]
+def observation_end(frame: pl.DataFrame | pl.LazyFrame) -> dt.date:
+    return frame.lazy().select(pl.col("ts").max()).collect().item().date()
 
 
 # -- workers (run in subprocesses) -------------------------------------------------------------
 def _peak_rss_mb() -> float:
+    """Peak resident memory of this process in MB.
+
+    ``VmHWM`` of the process's own address space: ``ru_maxrss`` survives ``exec`` on Linux,
+    so a worker started from a parent that held the 10M-row frame would report the
+    parent's peak instead of its own (both contenders once showed the same 1,496 MB).
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -208,6 +221,11 @@ def worker_floor(data: Path, out: Path | None = None) -> dict:
 
 LIFETIMES_SCRIPT = r"""
 import json, resource, sys, time, warnings
+def peak_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 warnings.filterwarnings("ignore")
 import numpy as np, pandas as pd
 from lifetimes import BetaGeoFitter, GammaGammaFitter
@@ -241,7 +259,7 @@ total, cpu = time.perf_counter() - t0, time.process_time() - c0
 s.reset_index().to_parquet(out)
 print(json.dumps({"load_s": t_load, "pipeline_s": total, "pipeline_cpu_s": cpu, "steps_s": times, "n_customers": len(s),
     "bgnbd": bgf.params_.to_dict(), "gammagamma": ggf.params_.to_dict(),
-    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
+    "peak_rss_mb": peak_mb()}))
 """
 
 
@@ -316,12 +334,13 @@ def main(argv: list[str] | None = None) -> int:
     data = OUT / f"transactions_{args.customers}_{args.seed}.parquet"
     t0 = time.perf_counter()
     if data.exists() and not args.regenerate:
-        frame = pl.read_parquet(data)
         how = "reused (same size and seed)"
     else:
-        frame = generate(args.customers, args.seed)
-        frame.write_parquet(data)
+        generate(args.customers, args.seed).write_parquet(data)
         how = f"generated in {time.perf_counter() - t0:.1f} s"
+    # Only metadata in this process: the workers measure their own peak memory.
+    frame = pl.scan_parquet(data)
+    n_rows = frame.select(pl.len()).collect().item()
     end = observation_end(frame)
     print(
         f"conditions: {platform.platform()}, {os.cpu_count()} CPUs, Python "
@@ -329,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         f"load average {tuple(round(v, 1) for v in os.getloadavg())} (other jobs share the CPUs)"
     )
     print(
-        f"data: {args.customers:,} customers, {frame.height:,} transactions (Decimal(12,2) "
+        f"data: {args.customers:,} customers, {n_rows:,} transactions (Decimal(12,2) "
         f"amounts), observation end {end}; {how} -> {data}"
     )
     del frame

@@ -235,3 +235,44 @@ def test_time_unit_only_rescales_alpha_and_beta():
             assert other["paretonbd"]["params"][name] * days == pytest.approx(
                 week["paretonbd"]["params"][name] * 7, rel=1e-4
             )
+
+
+def test_descriptive_scores_from_the_summary_equal_the_transaction_modules():
+    """RFM and ABC come from the summary's totals; same as scoring the transactions."""
+    from fideliza.analytics.abc import abc_classes
+    from fideliza.analytics.rfm import rfm_table
+
+    rng = np.random.default_rng(11)
+    n_rows = 3000
+    cust = rng.integers(0, 500, size=n_rows) * 3 + 10  # sparse-ish integer ids
+    days = rng.integers(0, 400, size=n_rows)
+    cents = rng.integers(-500, 20_000, size=n_rows)  # a few refunds
+    tx = pl.DataFrame(
+        {
+            "customer_id": cust,
+            "ts": [dt.datetime(2023, 3, 1, 10) + dt.timedelta(days=int(d)) for d in days],
+            "amount": (pl.Series(cents) / 100).cast(pl.Decimal(12, 2)),
+            "margin": (pl.Series(cents // 3) / 100).cast(pl.Decimal(12, 2)),
+        }
+    )
+    end = dt.date(2024, 2, 1)  # some transactions fall after it
+    result = analyze(
+        tx,
+        AnalysisConfig(
+            observation_end=end,
+            fit_paretonbd=False,
+            next_purchase=False,
+            descriptive=("rfm", "abc"),
+        ),
+    )
+    got = result.customers.sort("customer_id")
+    rfm = rfm_table(tx, as_of=end, order_col=None)
+    abc = abc_classes(tx, basis=("revenue", "margin"), end=end)
+    assert got["customer_id"].to_list() == rfm["customer_id"].to_list()
+    for col in ("r_score", "f_score", "m_score", "rfm_score"):
+        assert got[col].to_list() == rfm[col].to_list()
+    assert got["rfm_segment"].to_list() == rfm["segment"].to_list()
+    assert got["abc_revenue"].to_list() == abc["abc_revenue"].to_list()
+    assert got["abc_margin"].to_list() == abc["abc_margin"].to_list()
+    margin = abc["margin"].cast(pl.Float64) / abc["revenue"].cast(pl.Float64)
+    np.testing.assert_allclose(got["clv_margin"], got["clv"] * margin, rtol=1e-12)

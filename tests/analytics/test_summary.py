@@ -265,9 +265,10 @@ def test_summary_of_disjoint_union_is_union_of_summaries(a, b, period):
 def test_partitioned_summary_equals_single_pass(cdnow):
     one = summary_data_from_transaction_data(cdnow, freq_multiplier=7, partitions=1)
     many = summary_data_from_transaction_data(cdnow, freq_multiplier=7, partitions=5)
-    money = ["monetary_value", "total_amount"]  # float sums: order of addition may differ
-    assert one.drop(money).equals(many.drop(money))
-    for col in money:
+    # Float sums: order of addition may differ; times: see test_sorted_and_hashed_paths_agree.
+    inexact = ["monetary_value", "total_amount", "recency", "T"]
+    assert one.drop(inexact).equals(many.drop(inexact))
+    for col in inexact:
         np.testing.assert_allclose(one[col], many[col], rtol=1e-13)
 
 
@@ -280,7 +281,75 @@ def test_sorted_and_hashed_paths_agree(cdnow):
         period="week",
     )
     assert by_str["customer_id"].to_list() == [f"{i:05d}" for i in by_int["customer_id"]]
-    money = ["monetary_value", "total_amount"]
-    assert by_int.drop("customer_id", *money).equals(by_str.drop("customer_id", *money))
-    for col in money:
+    # Float sums depend on the order of addition; Polars may divide times by multiplying
+    # with 1/unit (last-bit differences from the dense path's true division).
+    inexact = ["monetary_value", "total_amount", "recency", "T"]
+    assert by_int.drop("customer_id", *inexact).equals(by_str.drop("customer_id", *inexact))
+    for col in inexact:
         np.testing.assert_allclose(by_int[col], by_str[col], rtol=1e-13)
+
+
+_dense_rows = st.lists(
+    st.tuples(
+        st.integers(0, 30),  # customer
+        st.integers(0, 200),  # day
+        st.integers(0, 23),  # hour
+        st.integers(-2_000, 50_000),  # cents
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=_dense_rows,
+    period=st.sampled_from(["day", "week", "month"]),
+    decimal=st.booleans(),
+    first=st.booleans(),
+)
+def test_dense_path_equals_lazy_query(rows, period, decimal, first):
+    """Integer ids take the NumPy path; it must give the lazy query's frame exactly."""
+    from fideliza.analytics.summary import _summary_lazy
+
+    start = dt.datetime(2023, 1, 1)
+    money = pl.Series([a for *_, a in rows]) / 100
+    tx = pl.DataFrame(
+        {
+            "customer_id": [7 + 5 * c for c, *_ in rows],
+            "ts": [start + dt.timedelta(days=d, hours=h) for _, d, h, _ in rows],
+            "amount": money.cast(pl.Decimal(12, 2)) if decimal else money,
+            "margin": (money / 3).round(2).cast(pl.Decimal(12, 2)) if decimal else money / 3,
+        },
+    )
+    kwargs = {
+        "period": period,
+        "freq_multiplier": 7.0,
+        "include_first_transaction": first,
+        "count_rows": True,
+        "sum_cols": ("margin",),
+    }
+    end = dt.date(2023, 5, 31)  # some rows fall after it
+    dense = summary_data_from_transaction_data(tx, observation_end=end, **kwargs)
+    lazy = (
+        _summary_lazy(
+            tx.lazy(),
+            customer_col="customer_id",
+            ts_col="ts",
+            amount_col="amount",
+            end=end,
+            **kwargs,
+        )
+        .collect()
+        .sort("customer_id")
+    )
+    # Times: Polars may divide by multiplying with 1/unit (last-bit differences); float
+    # money sums depend on the order of addition.
+    inexact = ["recency", "T"] + (
+        [] if decimal else ["monetary_value", "total_amount", "total_margin"]
+    )
+    assert dense.drop(inexact).equals(lazy.drop(inexact))
+    for col in inexact:
+        np.testing.assert_allclose(dense[col], lazy[col], rtol=1e-14, atol=1e-9)
+    if period == "day":
+        assert dense["n_transactions"].sum() == tx.filter(pl.col("ts").dt.date() <= end).height

