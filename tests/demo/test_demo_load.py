@@ -102,6 +102,9 @@ def test_demo_loads_through_the_import_service(tmp_path):
     names = set(Segment.objects.values_list("name", flat=True))
     assert "Cumpleaños este mes" in names and len(names) == 3
     assert SegmentMember.objects.exists()
+    from fideliza.automations.models import Automation
+
+    assert Automation.objects.filter(is_active=True).count() == 4
 
     # The demo refuses to run twice on the same data.
     with pytest.raises(DemoError):

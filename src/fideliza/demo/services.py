@@ -263,6 +263,11 @@ def _bring_to_life(*, actor: Actor, today: date, say: Callable[[str], None],
     say(_("calculando la analítica (RFM, ABC, CLV, riesgo de abandono)"))
     snapshot_recompute(as_of=today, trigger="demo")
     lap("analytics")
+    # The standard journeys, active: the worker runs them every 15 minutes (messages go to
+    # var/mail/ with the local settings, to a real SMTP server when one is configured).
+    from fideliza.automations.demo import automations_demo_create
+
+    automations_demo_create(active=True)
 
 
 def demo_populate(
