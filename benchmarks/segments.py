@@ -38,6 +38,10 @@ RULES = {
     "Cumpleaños en 7 días o 3+ pedidos (OR)": {"op": "or", "rules": [
         {"field": "birthday_within_days", "cmp": "lte", "value": 7},
         {"field": "orders_count", "cmp": "gte", "value": 3}]},
+    "Córdoba, ni oro ni platino (NOT de un grupo)": {"op": "and", "rules": [
+        {"field": "city", "cmp": "eq", "value": "Córdoba"},
+        {"op": "or", "negate": True, "rules": [{"field": "value_tier", "cmp": "eq", "value": "oro"},
+                                                {"field": "value_tier", "cmp": "eq", "value": "platino"}]}]},
 }
 
 

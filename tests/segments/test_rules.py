@@ -234,6 +234,24 @@ def test_birthday_window_wraps_the_year_end():
     assert birthday_window(0, date(2025, 2, 28))  # 29 February counts in a non-leap year
 
 
+@pytest.mark.django_db
+def test_birthday_window_on_the_database_year_end_and_29_february():
+    days = [(12, 29), (12, 31), (1, 1), (1, 2), (1, 3), (2, 28), (2, 29), (3, 1), (7, 15)]
+    for month, day in days:
+        Customer.objects.create(first_name=f"B{month}-{day}", birth_date=date(1992, month, day))
+    Customer.objects.create(first_name="Sin fecha")
+
+    def found(n: int, today: date) -> set[tuple[int, int]]:
+        return {(c.birth_date.month, c.birth_date.day) for c in Customer.objects.filter(birthday_window(n, today))}
+
+    assert found(3, date(2025, 12, 30)) == {(12, 31), (1, 1), (1, 2)}
+    assert found(0, date(2025, 2, 28)) == {(2, 28), (2, 29)}  # not a leap year: 29 Feb on the 28th
+    assert found(0, date(2024, 2, 28)) == {(2, 28)}  # a leap year: 29 Feb has its own day
+    assert found(1, date(2024, 2, 28)) == {(2, 28), (2, 29)}
+    assert found(60, date(2025, 12, 1)) == {(12, 29), (12, 31), (1, 1), (1, 2), (1, 3)}
+    assert found(400, date(2025, 6, 1)) == set(days)
+
+
 def test_birthday_rule_finds_the_next_days(shop):
     today = shop["today"]
     soon = Customer.objects.create(first_name="Cumple", birth_date=today.replace(year=1990) + timedelta(days=0))
