@@ -44,13 +44,11 @@ CLIENTS = 4  # client processes
 
 
 @pytest.fixture(scope="module")
-def server(request, tmp_path_factory):
-    # Module-scoped, so it runs before the function-scoped postgres_only skip: skip here too
-    # (before creating a test database only to skip).
+def server(django_db_setup, tmp_path_factory):
+    # Module-scoped, so it runs before the function-scoped postgres_only skip: skip here too.
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite has no row locks for concurrent writers, "
                     "and this test runs gunicorn worker processes on the test database")
-    request.getfixturevalue("django_db_setup")  # the test database's real name below
     gunicorn = Gunicorn(database_url=database_url(connection.settings_dict),
                         workdir=tmp_path_factory.mktemp("gunicorn"), workers=WORKERS, threads=4)
     try:
@@ -74,7 +72,8 @@ def fire(server: Gunicorn, calls: list[Call]) -> list[Reply]:
     broken = [r for r in replies if r.error or r.status >= 500 or r.status == 0]
     assert not broken, (
         f"{len(broken)} of {len(replies)} requests failed: "
-        + "; ".join(f"{r.status} {r.error or r.text[:300]}" for r in broken[:5]) + "\n" + server.log_tail())
+        + "; ".join(f"{r.status} {r.error or ' '.join(r.text.split())[:200]}" for r in broken[:3])
+        + "\n" + server.log_tail())
     posts = burst_access_lines(server, before, len(calls))
     spread = Counter(line[0] for line in posts)
     times = sorted(int(line[4]) / 1000 for line in posts)
