@@ -396,6 +396,16 @@ def steps_run_due(*, automation: Automation, now: datetime) -> dict[str, int]:
     return dict(counts)
 
 
+def _enrollments_save(batch: Sequence[Enrollment]) -> None:
+    """Write the advanced enrolments: one UPDATE per distinct new state (a batch enrolled
+    together moves together, so a handful), not bulk_update's CASE per row and column."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for e in batch:
+        groups[(e.state, e.stop_reason, e.next_step, e.next_due_at)].append(e.pk)
+    for (state, reason, step, due), ids in groups.items():
+        Enrollment.objects.filter(pk__in=ids).update(state=state, stop_reason=reason, next_step=step, next_due_at=due)
+
+
 def _steps_pass(automation: Automation, steps: dict[int, AutomationStep], now: datetime,
                 counts: dict[str, int]) -> int:
     processed = 0
@@ -425,9 +435,9 @@ def _steps_pass(automation: Automation, steps: dict[int, AutomationStep], now: d
             StepRun.objects.bulk_create(runs)
             for d in decisions:
                 _advance(d.enrollment, d.step, steps, stop=d.reason if d.action == "stop" else "")
-            Enrollment.objects.bulk_update(batch, ["state", "stop_reason", "next_step", "next_due_at"])
+            _enrollments_save(batch)
             for r in runs:
-                counts[r.status] += 1
+                counts[str(r.status)] += 1
 
 
 # --- the periodic job --------------------------------------------------------------------
