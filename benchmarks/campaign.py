@@ -53,7 +53,7 @@ def setup_django(tmp: Path, smtp_port: int) -> str:
     # Quiet hours would defer everything when the benchmark runs in the evening.
     os.environ["FIDELIZA_QUIET_HOURS_START"] = ""
     os.environ["FIDELIZA_QUIET_HOURS_END"] = ""
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")  # aiosmtpd logs every SMTP command at INFO
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgres"):
         import psycopg
@@ -110,8 +110,11 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print the launch's cProfile (top 30, cumulative)")
     args = parser.parse_args()
 
+    import logging
+
     from aiosmtpd.controller import Controller
 
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     port = free_port()
     handler = CountingHandler()
     controller = Controller(handler, hostname="127.0.0.1", port=port)

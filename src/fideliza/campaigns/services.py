@@ -392,7 +392,7 @@ def campaign_launch(campaign: Campaign, *, now: datetime | None = None, user: Us
     scheduled is returned unchanged with `launched=False`. A cancelled one is refused.
     """
     now = now or timezone.now()
-    campaign = Campaign.objects.select_for_update().select_related(
+    campaign = Campaign.objects.select_for_update(of=("self",)).select_related(
         "segment", "email_template", "sms_template").get(pk=campaign.pk)
     if campaign.status == CampaignStatus.CANCELLED:
         raise ValidationError(_("La campaña está cancelada."))
