@@ -108,42 +108,55 @@ def churn_frame(
     since = np.rint((np.asarray(T, dtype=float) - np.asarray(recency, dtype=float)) * unit_days)
     with np.errstate(divide="ignore", invalid="ignore"):
         interval = np.where(x > 0, np.asarray(recency, dtype=float) * unit_days / x, np.nan)
-    bands = churn_band(risk, thresholds)
-    words = dict(BANDS)
+    bounds = np.asarray(thresholds, dtype=float)
+    if bounds.size != len(BANDS) - 1 or np.any(np.diff(bounds) <= 0):
+        raise ValueError(f"thresholds must be {len(BANDS) - 1} increasing numbers")
+    # Band codes and words gathered from four-row tables, as churn_band() would give.
+    band = pl.Series(np.searchsorted(bounds, risk, side="right"), dtype=pl.UInt32)
     frame = pl.DataFrame(
         {
             "churn_risk": risk,
-            "churn_band": pl.Series(bands, dtype=pl.String),
+            "churn_band": pl.Series([c for c, _ in BANDS]).gather(band),
+            "churn_band_label": pl.Series([w for _, w in BANDS]).gather(band),
             "days_since_last_purchase": since.astype(np.int64),
             "usual_interval_days": np.round(interval, 2),
-            "_x": x,
         }
     ).with_columns(pl.col("usual_interval_days").fill_nan(None))
-    interval_int = pl.max_horizontal(pl.col("usual_interval_days").round(0), pl.lit(1.0)).cast(
-        pl.Int64
+    interval_int = pl.when(pl.col("usual_interval_days").is_not_null()).then(
+        pl.max_horizontal(pl.col("usual_interval_days").round(0), pl.lit(1.0)).cast(pl.Int64)
     )
+    # A reason depends on (days since, usual interval) only: each distinct pair is worded
+    # once and gathered (1M customers: a few thousand sentences instead of a million).
+    facts = frame.select(
+        pl.col("days_since_last_purchase"), interval_int.alias("_interval")
+    ).with_columns(
+        (
+            pl.col("days_since_last_purchase") * (1 << 32) + pl.col("_interval").fill_null(-1) + 1
+        ).alias("_key")
+    )
+    _, first, inverse = np.unique(facts["_key"].to_numpy(), return_index=True, return_inverse=True)
     since_words = (
         pl.when(pl.col("days_since_last_purchase") == 1)
         .then(pl.lit("1 día"))
         .otherwise(pl.format("{} días", pl.col("days_since_last_purchase")))
     )
     reason = (
-        pl.when(pl.col("usual_interval_days").is_null())
+        pl.when(pl.col("_interval").is_null())
         .then(pl.format("una sola compra, hace {}", since_words))
-        .when(pl.col("days_since_last_purchase") > interval_int)
+        .when(pl.col("days_since_last_purchase") > pl.col("_interval"))
         .then(
-            pl.format("no compra hace {}; su intervalo habitual es {}", since_words, interval_int)
+            pl.format(
+                "no compra hace {}; su intervalo habitual es {}", since_words, pl.col("_interval")
+            )
         )
         .otherwise(
-            pl.format("compró hace {}; su intervalo habitual es {}", since_words, interval_int)
+            pl.format(
+                "compró hace {}; su intervalo habitual es {}", since_words, pl.col("_interval")
+            )
         )
     )
-    return frame.with_columns(
-        pl.col("churn_band")
-        .replace_strict(words, return_dtype=pl.String)
-        .alias("churn_band_label"),
-        reason.alias("churn_reason"),
-    ).select(
+    words = facts[first].select(reason.alias("churn_reason")).to_series()
+    return frame.with_columns(words.gather(inverse.ravel())).select(
         "churn_risk",
         "churn_band",
         "churn_band_label",

@@ -501,7 +501,11 @@ def analyze(transactions: pl.DataFrame, config: AnalysisConfig | None = None) ->
     if descriptive is not None:
         frames, status = descriptive
         for frame in frames:
-            out = out.join(frame, on=CUSTOMER, how="left")
+            if frame[CUSTOMER].equals(out[CUSTOMER]):
+                # Scored from the summary itself: same customers in the same order.
+                out = out.hstack(frame.drop(CUSTOMER).get_columns())
+            else:
+                out = out.join(frame, on=CUSTOMER, how="left")
         if "tiers" in cfg.descriptive:
             out = _tiers(out, status)
         models["descriptive"] = status
