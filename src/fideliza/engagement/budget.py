@@ -137,6 +137,7 @@ def budgets_resolve(customer_ids: Iterable[int]) -> dict[int, Budget]:
     from fideliza.segments.models import SegmentMember
 
     from .models import BudgetScope, ContactBudget
+    from .services import _ids_q
 
     ids = list(customer_ids)
     rows = list(ContactBudget.objects.filter(scope=BudgetScope.GLOBAL)[:1])
@@ -146,15 +147,18 @@ def budgets_resolve(customer_ids: Iterable[int]) -> dict[int, Budget]:
                        for b in ContactBudget.objects.filter(scope=BudgetScope.SEGMENT)}
     if segment_budgets and ids:
         for customer_id, segment_id in SegmentMember.objects.filter(
-            customer_id__in=ids, segment_id__in=list(segment_budgets)
+            _ids_q("customer_id", ids), segment_id__in=list(segment_budgets)
         ).values_list("customer_id", "segment_id"):
+            if customer_id not in result:
+                continue
             candidate = segment_budgets[segment_id]
             current = result[customer_id]
             if current is base or _stricter(candidate, current):
                 result[customer_id] = candidate
     if ids:
-        for row in ContactBudget.objects.filter(scope=BudgetScope.CUSTOMER, customer_id__in=ids):
-            result[row.customer_id] = _to_budget(row)
+        for row in ContactBudget.objects.filter(_ids_q("customer_id", ids), scope=BudgetScope.CUSTOMER):
+            if row.customer_id in result:
+                result[row.customer_id] = _to_budget(row)
     return result
 
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -92,13 +93,18 @@ def _address(channel: str, email: str, phone: str) -> str:
 
 
 def _validate(requests: Sequence[MessageRequest]) -> None:
+    channels, kinds, policies = set(MessageChannel.values), set(MessageKind.values), set(OverBudget.values)
     for i, r in enumerate(requests):
+        if (r.channel in channels and r.kind in kinds and r.over_budget in policies and r.dedupe_key
+                and len(r.dedupe_key) <= 200 and r.source and len(r.source) <= 100
+                and len(r.topic) <= 40 and len(r.subject) <= 300):
+            continue
         errors = {}
-        if r.channel not in MessageChannel.values:
+        if r.channel not in channels:
             errors["channel"] = _("Canal desconocido: «%(v)s».") % {"v": r.channel}
-        if r.kind not in MessageKind.values:
+        if r.kind not in kinds:
             errors["kind"] = _("Tipo desconocido: «%(v)s».") % {"v": r.kind}
-        if r.over_budget not in OverBudget.values:
+        if r.over_budget not in policies:
             errors["over_budget"] = _("Política desconocida: «%(v)s».") % {"v": r.over_budget}
         if not r.dedupe_key or len(r.dedupe_key) > 200:
             errors["dedupe_key"] = _("La clave única es obligatoria (máximo 200 caracteres).")
@@ -106,8 +112,7 @@ def _validate(requests: Sequence[MessageRequest]) -> None:
             errors["source"] = _("El origen es obligatorio (máximo 100 caracteres).")
         if len(r.topic) > 40 or len(r.subject) > 300:
             errors["subject"] = _("Asunto o tema demasiado largos.")
-        if errors:
-            raise ValidationError({f"{i}.{k}": v for k, v in errors.items()})
+        raise ValidationError({f"{i}.{k}": v for k, v in errors.items()})
 
 
 def _budget_lock(customer_ids: Iterable[int]) -> None:
@@ -143,32 +148,51 @@ class _CustomerFacts:
     times: list[datetime] = field(default_factory=list)  # counted marketing send times, sorted
 
 
+def _ids_q(field_name: str, ids: Sequence[int]) -> Q:
+    """`field IN ids`, or a BETWEEN when the ids are dense (a campaign to most of the base).
+
+    Django prepares every element of an IN list on a foreign key one by one; for 2000-id
+    chunks a range is far cheaper and uses the same index. Callers ignore rows outside `ids`.
+    """
+    lo, hi = min(ids), max(ids)
+    if hi - lo + 1 <= 2 * len(ids):
+        return Q(**{f"{field_name}__gte": lo, f"{field_name}__lte": hi})
+    return Q(**{f"{field_name}__in": list(ids)})
+
+
 def _facts(customer_ids: list[int], channels: set[str], since: datetime) -> dict[int, _CustomerFacts]:
     """Everything the gate needs for a chunk of customers, in a fixed number of queries."""
     facts: dict[int, _CustomerFacts] = {}
+    if not customer_ids:
+        return facts
+    wanted = set(customer_ids)
     for cid, email, phone, tz, preferred, active, merged in Customer.objects.filter(
-        pk__in=customer_ids
+        _ids_q("pk", customer_ids)
     ).values_list("id", "email", "phone", "timezone", "preferred_channel", "is_active", "merged_into"):
-        facts[cid] = _CustomerFacts(email=email, phone=phone, zone_name=tz, preferred=preferred,
-                                    marketable=bool(active and merged is None))
-    for cid in DataSubjectRequest.objects.filter(customer_id__in=customer_ids,
+        if cid in wanted:
+            facts[cid] = _CustomerFacts(email=email, phone=phone, zone_name=tz, preferred=preferred,
+                                        marketable=bool(active and merged is None))
+    for cid in DataSubjectRequest.objects.filter(_ids_q("customer_id", customer_ids),
                                                  status=DsrStatus.OPEN).values_list("customer_id", flat=True):
         if cid in facts:
             facts[cid].marketable = False
     consent_channels = {consent_channel(c) for c in channels}
     for cid, channel, status in (
-        ConsentRecord.objects.filter(customer_id__in=customer_ids, channel__in=consent_channels)
+        ConsentRecord.objects.filter(_ids_q("customer_id", customer_ids), channel__in=consent_channels)
         .order_by("customer_id", "channel", "-recorded_at", "-id")
         .values_list("customer_id", "channel", "status")
     ):
-        facts[cid].consent.setdefault(channel, status == ConsentStatus.GRANTED)
-    for cid, topic in TopicPreference.objects.filter(customer_id__in=customer_ids, subscribed=False
+        if cid in facts:
+            facts[cid].consent.setdefault(channel, status == ConsentStatus.GRANTED)
+    for cid, topic in TopicPreference.objects.filter(_ids_q("customer_id", customer_ids), subscribed=False
                                                      ).values_list("customer_id", "topic"):
-        facts[cid].topics_out.add(topic)
-    for cid, at in (Message.objects.filter(customer_id__in=customer_ids, kind=MessageKind.MARKETING,
+        if cid in facts:
+            facts[cid].topics_out.add(topic)
+    for cid, at in (Message.objects.filter(_ids_q("customer_id", customer_ids), kind=MessageKind.MARKETING,
                                            status__in=COUNTED, send_at__gt=since)
                     .order_by("send_at").values_list("customer_id", "send_at")):
-        facts[cid].times.append(at)
+        if cid in facts:
+            facts[cid].times.append(at)
     return facts
 
 
@@ -237,7 +261,7 @@ def messages_queue(requests: Sequence[MessageRequest], *, now: datetime | None =
                         pairs.add((requests[i].channel, address))
             suppressed = _suppressed(pairs)
 
-            new_messages: list[tuple[int, Message, str]] = []  # (index, row, defer reason)
+            new_rows: list[tuple[int, datetime, str, str]] = []  # (index, send_at, defer reason, address)
             skip_rows: list[tuple[int, str]] = []
             for i in sorted(indices):  # request order decides who gets a budget slot first
                 r = requests[i]
@@ -252,38 +276,90 @@ def messages_queue(requests: Sequence[MessageRequest], *, now: datetime | None =
                     decisions[i] = QueueDecision(r, "skipped", outcome, None, None)
                     continue
                 send_at, defer_reason, address = outcome
-                status = MessageStatus.DEFERRED if defer_reason else MessageStatus.QUEUED
-                row = Message(
-                    customer_id=r.customer_id, channel=r.channel, kind=r.kind, topic=r.topic,
-                    source=r.source, dedupe_key=r.dedupe_key, address=address, subject=r.subject,
-                    body_text=r.body_text, body_html=r.body_html, tracking=r.tracking,
-                    over_budget=r.over_budget, status=status, send_at=send_at,
-                )
-                new_messages.append((i, row, defer_reason))
+                new_rows.append((i, send_at, defer_reason, address))
 
-            Message.objects.bulk_create([m for _i, m, _r in new_messages], batch_size=1000)
-            decision_rows = [
-                ContactDecision(customer_id=requests[i].customer_id, channel=requests[i].channel,
-                                kind=requests[i].kind, topic=requests[i].topic, source=requests[i].source,
-                                dedupe_key=requests[i].dedupe_key, status=DecisionStatus.SKIPPED,
-                                reason=reason, decided_at=now)
-                for i, reason in skip_rows
-            ]
-            for i, m, defer_reason in new_messages:
+            ids = _messages_insert(requests, new_rows, now)
+            decision_rows = [(requests[i], DecisionStatus.SKIPPED, reason, None, None)
+                             for i, reason in skip_rows]
+            for i, send_at, defer_reason, _addr in new_rows:
+                message_id = ids[requests[i].dedupe_key]
                 status = "deferred" if defer_reason else "queued"
-                decisions[i] = QueueDecision(requests[i], status, defer_reason, m.pk, m.send_at)
+                decisions[i] = QueueDecision(requests[i], status, defer_reason, message_id, send_at)
                 if defer_reason:
-                    decision_rows.append(ContactDecision(
-                        customer_id=m.customer_id, channel=m.channel, kind=m.kind, topic=m.topic,
-                        source=m.source, dedupe_key=m.dedupe_key, status=DecisionStatus.DEFERRED,
-                        reason=defer_reason, message=m, send_at=m.send_at, decided_at=now))
-                elif m.send_at <= now:
-                    due_ids.append(m.pk)
-            ContactDecision.objects.bulk_create(decision_rows, batch_size=1000)
+                    decision_rows.append((requests[i], DecisionStatus.DEFERRED, defer_reason, message_id,
+                                          send_at))
+                elif send_at <= now:
+                    due_ids.append(message_id)
+            _decisions_insert(decision_rows, now)
 
         if due_ids:
             transaction.on_commit(lambda: outbox_enqueue(due_ids))
     return [d for d in decisions if d is not None]
+
+
+# Plain multi-row INSERTs: a 100 000-recipient campaign spends most of its time building
+# model instances and preparing 20+ values per row through the ORM; these write the same
+# rows (all columns, defaults included) at a fraction of the cost. RETURNING works on
+# PostgreSQL and SQLite ≥ 3.35 (what Django's own bulk_create relies on).
+_MESSAGE_COLUMNS = (
+    "customer_id", "channel", "kind", "topic", "source", "dedupe_key", "address", "subject",
+    "body_text", "body_html", "tracking", "over_budget", "status", "send_at", "attempts",
+    "next_attempt_at", "claim_id", "claimed_at", "last_error", "sent_at", "provider_id", "token",
+    "created_at",
+)
+_DECISION_COLUMNS = (
+    "customer_id", "channel", "kind", "topic", "source", "dedupe_key", "status", "reason",
+    "message_id", "send_at", "decided_at",
+)
+_INSERT_BATCH = 500  # 23 columns × 500 rows stays under SQLite's 32 766 parameters
+
+
+def _messages_insert(requests: Sequence[MessageRequest], rows: list[tuple[int, datetime, str, str]],
+                     now: datetime) -> dict[str, int]:
+    """Insert the queued/deferred messages; returns {dedupe_key: id}."""
+    from .models import new_token
+
+    adapt = connection.ops.adapt_datetimefield_value
+    created = adapt(now)
+    values = []
+    for i, send_at, defer_reason, address in rows:
+        r = requests[i]
+        status = MessageStatus.DEFERRED if defer_reason else MessageStatus.QUEUED
+        values.append((r.customer_id, r.channel, r.kind, r.topic, r.source, r.dedupe_key, address,
+                       r.subject, r.body_text, r.body_html, bool(r.tracking), r.over_budget, str(status),
+                       adapt(send_at), 0, None, "", None, "", None, "", new_token(), created))
+    table = connection.ops.quote_name(Message._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in _MESSAGE_COLUMNS)
+    one = "(" + ", ".join(["%s"] * len(_MESSAGE_COLUMNS)) + ")"
+    ids: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), _INSERT_BATCH):
+            batch = values[start:start + _INSERT_BATCH]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(batch))} "
+                f"RETURNING id, dedupe_key",
+                [v for row in batch for v in row],
+            )
+            ids.update((key, pk) for pk, key in cursor.fetchall())
+    return ids
+
+
+def _decisions_insert(rows: list[tuple[MessageRequest, str, str, int | None, datetime | None]],
+                      now: datetime) -> None:
+    if not rows:
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    decided = adapt(now)
+    table = connection.ops.quote_name(ContactDecision._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in _DECISION_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(_DECISION_COLUMNS))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",
+            [(r.customer_id, r.channel, r.kind, r.topic, r.source, r.dedupe_key, str(status), str(reason),
+              message_id, adapt(send_at) if send_at else None, decided)
+             for r, status, reason, message_id, send_at in rows],
+        )
 
 
 def _gate(r: MessageRequest, f: _CustomerFacts | None, suppressed: dict[tuple[str, str], str],
