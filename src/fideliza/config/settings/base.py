@@ -171,6 +171,9 @@ FIDELIZA_SCHEDULE: dict[str, dict[str, Any]] = {
     "loyalty_daily": {"task": "fideliza.loyalty.tasks.loyalty_daily", "at": "02:30"},
     "analytics_recompute": {"task": "fideliza.insights.tasks.nightly_recompute", "at": "03:00"},
     "outbox_sweep": {"task": "fideliza.engagement.tasks.outbox_sweep", "every_minutes": 5},
+    # Launches scheduled campaigns whose time has come (also enqueued with run_after when the
+    # task backend can defer) and marks sent those whose messages have all left.
+    "campaigns": {"task": "fideliza.campaigns.tasks.campaigns_tick", "every_minutes": 5},
     "automations": {"task": "fideliza.automations.tasks.automations_run", "every_minutes": 15},
 }
 
