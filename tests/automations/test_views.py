@@ -106,3 +106,18 @@ def test_api_list_dry_run_and_report(django_user_model):
     report = client.get(f"/api/v1/automations/{automation.pk}/report")
     assert report.status_code == 200 and report.json()["treated"] == 0
     assert client.get("/api/v1/automations/999999/report").status_code == 404
+
+
+def test_sales_reps_see_only_their_customers_in_the_dry_run(django_user_model):
+    rep = django_user_model.objects.create_user(username="rep", password="clave-segura-1", role="sales_rep")
+    mine = make_customer(first_name="Mía", account_executive=rep)
+    other = make_customer(first_name="Otra")
+    for c in (mine, other):
+        make_order(c, timezone.now() - timedelta(hours=1))
+    make_automation("welcome")
+    client = Client()
+    client.force_login(rep)
+    page = client.get(reverse("automations:dry_run"), {"run": "1"}).content.decode()
+    assert "Mía" in page and "Otra" not in page
+    api = client.get("/api/v1/automations/dry-run").json()
+    assert [r["customer_id"] for r in api] == [mine.pk]

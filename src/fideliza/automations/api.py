@@ -10,10 +10,16 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
 
+from fideliza.accounts.auth import request_user
 from fideliza.api_support import ERRORS_READ
 
 from .models import Automation
-from .selectors import automation_report, automations_dry_run, automations_overview
+from .selectors import (
+    automation_report,
+    automations_dry_run,
+    automations_overview,
+    dry_run_visible_to,
+)
 
 router = Router(tags=["automations"])
 
@@ -78,8 +84,8 @@ def list_automations(request: HttpRequest) -> list[dict[str, Any]]:
 @router.get("/dry-run", response={200: list[DryRunOut], **ERRORS_READ},
             summary="Who would receive which step today (writes nothing)")
 def dry_run(request: HttpRequest, automation: int | None = None) -> list[dict[str, Any]]:
-    rows = automations_dry_run(automation_ids=[automation] if automation else None,
-                               include_inactive=automation is not None)
+    rows = dry_run_visible_to(automations_dry_run(automation_ids=[automation] if automation else None,
+                                                  include_inactive=automation is not None), request_user(request))
     return [{"automation_id": r.automation_id, "automation": r.automation, "customer_id": r.customer_id,
              "customer": r.customer, "step": r.position, "due_at": r.due_at, "group": r.group, "action": r.action,
              "reason": r.reason, "channel": r.channel, "new_enrollment": r.new} for r in rows]

@@ -104,6 +104,17 @@ def automations_dry_run(*, now: datetime | None = None, automation_ids: list[int
     return out
 
 
+def dry_run_visible_to(rows: list[DryRunRow], user: Any) -> list[DryRunRow]:
+    """The rows about customers `user` may see (a sales representative: only theirs)."""
+    from fideliza.customers.selectors import customers_visible_to
+
+    if not getattr(user, "is_sales_rep", False):
+        return rows
+    visible = set(customers_visible_to(user).filter(pk__in={r.customer_id for r in rows})
+                  .values_list("pk", flat=True))
+    return [r for r in rows if r.customer_id in visible]
+
+
 def automations_overview() -> list[dict[str, Any]]:
     """Each automation with its enrolment counts by group and its step results."""
     automations = list(Automation.objects.order_by("name", "pk"))

@@ -14,11 +14,17 @@ from django.views.decorators.http import require_POST
 
 from fideliza.accounts.models import User
 from fideliza.accounts.services import Actor
+from fideliza.customers.selectors import customers_visible_to
 
 from .forms import AutomationForm, StepFormSet, params_help, step_initial
 from .models import Automation, StepRun
 from .permissions import can_edit_automations
-from .selectors import automation_report, automations_dry_run, automations_overview
+from .selectors import (
+    automation_report,
+    automations_dry_run,
+    automations_overview,
+    dry_run_visible_to,
+)
 from .services import automation_save, automation_set_active
 
 
@@ -87,8 +93,10 @@ def automation_toggle(request: HttpRequest, pk: int) -> HttpResponse:
 def automation_report_view(request: HttpRequest, pk: int) -> HttpResponse:
     automation = get_object_or_404(Automation, pk=pk)
     report = automation_report(automation)
-    recent = (StepRun.objects.filter(automation=automation).select_related("enrollment__customer")
-              .order_by("-created_at", "-id")[:30])
+    recent = StepRun.objects.filter(automation=automation)
+    if _user(request).is_sales_rep:  # names of their own customers only
+        recent = recent.filter(enrollment__customer__in=customers_visible_to(_user(request)))
+    recent = recent.select_related("enrollment__customer").order_by("-created_at", "-id")[:30]
     return render(request, "automations/report.html", {
         "report": report, "automation": automation, "steps": automation.steps.order_by("position"),
         "recent": recent, "can_edit": can_edit_automations(_user(request))})
@@ -103,7 +111,8 @@ def dry_run_view(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"automations": automations, "selected": selected}
     htmx = bool(getattr(request, "htmx", False))
     if htmx or request.GET.get("run"):
-        rows = automations_dry_run(automation_ids=ids, include_inactive=ids is not None)
+        rows = dry_run_visible_to(automations_dry_run(automation_ids=ids, include_inactive=ids is not None),
+                                  _user(request))
         context |= {"rows": rows, "sends": sum(1 for r in rows if r.action in ("send", "draw") and r.channel)}
         if htmx:
             return render(request, "automations/_dry_run_rows.html", context)
