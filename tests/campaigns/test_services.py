@@ -230,3 +230,20 @@ def test_segment_members_at_launch_time_are_the_audience(customers, make_campaig
     segment.members.filter(customer__in=customers[:5]).delete()
     campaign_launch(campaign, now=LAUNCH)
     assert set(CampaignRecipient.objects.values_list("customer_id", flat=True)) == {c.pk for c in customers[5:10]}
+
+
+def test_schedule_enqueues_the_launch_for_its_time_when_the_backend_can_defer(
+        segment, make_campaign, marketing, settings, django_capture_on_commit_callbacks):
+    from django_tasks import task_backends
+
+    # django-tasks rebuilds its backends when TASKS changes (and back after the test).
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend",
+                                  "QUEUES": ["default", "outbox"]}}
+    when = LAUNCH + timedelta(days=2)
+    campaign = make_campaign(segment, scheduled_at=when)
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_send(campaign=campaign, user=marketing, now=LAUNCH)
+    [result] = task_backends["default"].results
+    assert result.task.name == "campaign_launch_scheduled"
+    assert result.task.run_after == when and list(result.args) == [campaign.pk]
+    assert not Message.objects.exists()
