@@ -231,3 +231,11 @@ def test_open_pixel_and_signed_click_redirect(smtp_sink):
     assert client.get(f"{parts.path}?u=https://evil.example/&s={sig}").status_code == 400
     kinds = sorted(message.events.values_list("kind", flat=True))
     assert kinds == ["clicked", "opened", "sent"]
+
+
+def test_transactional_queued_before_a_hard_bounce_is_cancelled_at_send_time(smtp_sink):
+    c = make_customer(email="muerta@example.com")
+    [d] = messages_queue([request(c, kind="transactional")])
+    Suppression.objects.create(channel="email", address="muerta@example.com", reason="hard_bounce")
+    assert messages_send([d.message_id]) == {"cancelled": 1}
+    assert smtp_sink.messages == []

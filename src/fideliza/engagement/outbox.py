@@ -46,6 +46,7 @@ from .models import (
     MessageKind,
     MessageStatus,
     OverBudget,
+    SuppressionReason,
 )
 from .services import _address, _facts, _suppressed, bounce_record, consent_channel, event_record
 
@@ -98,7 +99,15 @@ def _recheck(message: Message, claim: str, now: datetime) -> bool:
     queued. Returns False if the message was cancelled or put back (deferred).
     """
     if message.kind != MessageKind.MARKETING:
-        return True
+        # Only a dead address stops a transactional message (it may have bounced since).
+        if _suppressed({(message.channel, message.address)}).get(
+                (message.channel, message.address)) != SuppressionReason.HARD_BOUNCE:
+            return True
+        with transaction.atomic():
+            if _release(message, claim, status=MessageStatus.CANCELLED, claim_id=""):
+                _decision(message, DecisionStatus.CANCELLED, DecisionReason.SUPPRESSED, now)
+                event_record(message=message, kind=EventKind.CANCELLED, detail={"reason": "suppressed"})
+        return False
     cid = message.customer_id
     facts = _facts([cid], {message.channel}, now - timedelta(days=400)).get(cid)
     reason = ""
