@@ -121,3 +121,15 @@ def test_sales_reps_see_only_their_customers_in_the_dry_run(django_user_model):
     assert "Mía" in page and "Otra" not in page
     api = client.get("/api/v1/automations/dry-run").json()
     assert [r["customer_id"] for r in api] == [mine.pk]
+
+
+def test_report_page_explains_skips_in_words(django_user_model):
+    from fideliza.automations.services import automations_run
+
+    silent = make_customer(consent=False, first_name="Callada")
+    make_order(silent, timezone.now() - timedelta(hours=1))
+    automation = make_automation("welcome")
+    automations_run()
+    client = _login(django_user_model, "mk", "marketing")
+    page = client.get(reverse("automations:report", args=[automation.pk])).content.decode()
+    assert "Sin canal con consentimiento" in page and "Callada" in page

@@ -20,11 +20,20 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fideliza.customers.models import Customer
 from fideliza.sales.models import Order
 
-from .models import Automation, AutomationStep, Enrollment, EnrollmentState, Group, StepRun
+from .models import (
+    Automation,
+    AutomationStep,
+    Enrollment,
+    EnrollmentState,
+    Group,
+    RunStatus,
+    StepRun,
+)
 from .services import _delay, _tier_changes_for, steps_decide
 from .triggers import trigger_hits
 
@@ -148,6 +157,19 @@ def _outcomes(automation: Automation, now: datetime) -> list[tuple[str, bool, De
     return [(g, bool(c), Decimal(str(r or 0))) for g, c, r in rows]
 
 
+def reason_label(code: str) -> str:
+    """A step log reason in words (the delivery layer's reasons, and the automation's own)."""
+    from fideliza.engagement.models import DecisionReason
+
+    own = {"no_channel": _("Sin canal con consentimiento"), "purchased": _("Ha comprado desde la inscripción"),
+           "active_again": _("Vuelve a estar activo")}
+    if code in own:
+        return str(own[code])
+    if code in DecisionReason.values:
+        return str(DecisionReason(code).label)
+    return code or "—"
+
+
 def automation_report(automation: Automation, *, now: datetime | None = None) -> dict[str, Any]:
     """Step results, and conversion and revenue of the treated versus the holdout with
     confidence intervals (fideliza.analytics.uplift)."""
@@ -169,6 +191,9 @@ def automation_report(automation: Automation, *, now: datetime | None = None) ->
                         [float(o[2]) for o in outcomes])
     return {
         "automation": automation, "statuses": dict(statuses), "reasons": reasons,
+        "status_rows": [(RunStatus(k).label if k in RunStatus.values else k, n) for k, n in statuses.items()],
+        "reason_rows": [(RunStatus(r["status"]).label if r["status"] in RunStatus.values else r["status"],
+                         reason_label(r["reason"]), r["n"]) for r in reasons],
         "treated": len(treated), "holdout": len(holdout), "open_windows": open_windows,
         "treated_conversions": sum(o[1] for o in treated), "holdout_conversions": sum(o[1] for o in holdout),
         "treated_revenue": sum((o[2] for o in treated), Decimal(0)),
