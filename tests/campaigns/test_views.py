@@ -124,3 +124,21 @@ def test_results_page_explains_decisions_and_uplift(client, support, make_campai
     page = client.get(reverse("campaigns:results", args=[campaign.pk])).content.decode()
     assert "Límite de contactos alcanzado" in page
     assert "puntos" in page and "grupo de control" in page
+
+
+def test_saved_template_is_created_and_loaded_into_the_editor(client, marketing):
+    from fideliza.campaigns.models import MessageTemplate
+
+    client.force_login(marketing)
+    bad = client.post(reverse("campaigns:template_create"), {
+        "name": "Rota", "channel": "email", "language": "es", "topic": "", "subject": "Hola",
+        "body_text": "{% for x in y %}{% endfor %}", "body_html": ""})
+    assert bad.status_code == 200 and bad.context["form"].errors["body_text"]
+    response = client.post(reverse("campaigns:template_create"), {
+        "name": "Bienvenida", "channel": "email", "language": "es", "topic": "novedades",
+        "subject": "Bienvenida, {{ nombre }}", "body_text": "Hola {{ nombre }}", "body_html": ""})
+    assert response.status_code == 302
+    template = MessageTemplate.objects.get(name="Bienvenida", is_reusable=True)
+    loaded = client.get(reverse("campaigns:template_load"), {"template": template.pk})
+    assert 'value="Bienvenida, {{ nombre }}"' in loaded.content.decode()
+    assert "Bienvenida" in client.get(reverse("campaigns:templates")).content.decode()
