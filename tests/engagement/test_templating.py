@@ -78,6 +78,28 @@ def test_sandbox_refuses_attributes_even_past_the_static_check():
         env.from_string("{{ f() }}").render(f=lambda: "ran")
 
 
+@pytest.mark.parametrize("source", [
+    "{{ " + "(" * 300 + "puntos" + ")" * 300 + " }}",
+    "{% if puntos %}" * 3000 + "x" + "{% endif %}" * 3000,
+    "{{ " + " + ".join(["puntos"] * 3000) + " }}",
+])
+def test_deep_nesting_is_an_error_not_a_crash(source):
+    assert template_validate(source) == [
+        "La plantilla tiene demasiados niveles de paréntesis o bloques anidados."]
+    with pytest.raises(TemplateError, match="demasiados niveles"):
+        template_render(source, {})
+
+
+def test_long_chains_still_validate():
+    # Jinja's constant folding is off: it is cubic in this nesting.
+    assert template_validate("{{ " + "not " * 50 + "puntos }}") == []
+    assert template_validate("{{ puntos" + "|abs" * 50 + " }}") == []
+
+
+def test_overflow_is_reported():
+    assert template_validate("{{ 1e308 * 10 }}") == ["Línea 1: número fuera de rango."]
+
+
 def test_huge_templates_are_refused():
     errors = template_validate("a" * 100_001)
     assert errors and "demasiado larga" in errors[0]

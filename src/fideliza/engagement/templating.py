@@ -329,7 +329,10 @@ def _is_number(value: Any) -> bool:
 def _environment(html: bool) -> _Sandbox:
     env = _Sandbox(autoescape=html, undefined=_Empty, finalize=_finalize, trim_blocks=True,
                    lstrip_blocks=True, keep_trailing_newline=True, auto_reload=False,
-                   cache_size=0)
+                   cache_size=0,
+                   # Jinja's constant folding is cubic in the nesting of an expression
+                   # (`not not … not x` takes seconds); message templates gain nothing from it.
+                   optimized=False)
     env.globals.clear()  # no range, cycler, joiner, namespace, lipsum, dict
     builtin = env.filters
     env.filters = {name: builtin[name] for name in _BUILTIN_FILTERS}
@@ -338,12 +341,15 @@ def _environment(html: bool) -> _Sandbox:
     return env
 
 
-def _walk(node: nodes.Node) -> Iterator[nodes.Node]:
-    yield node
-    if isinstance(node, nodes.Stmt) and not isinstance(node, _ALLOWED_NODES):
-        return  # a refused tag is reported once, not once per construct inside it
-    for child in node.iter_child_nodes():
-        yield from _walk(child)
+def _walk(tree: nodes.Node, *, prune: bool = True) -> Iterator[nodes.Node]:
+    """Every node, depth first, without recursion (the nesting is the author's choice)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if prune and isinstance(node, nodes.Stmt) and not isinstance(node, _ALLOWED_NODES):
+            continue  # a refused tag is reported once, not once per construct inside it
+        stack.extend(reversed(list(node.iter_child_nodes())))
 
 
 def _line(lineno: int | None) -> str:
@@ -360,7 +366,7 @@ def _structure_errors(tree: nodes.Template, env: _Sandbox) -> list[TemplateError
     errors: list[TemplateError] = []
     for node in _walk(tree):
         lineno = getattr(node, "lineno", None) or next(
-            (n.lineno for n in node.find_all(nodes.Node) if getattr(n, "lineno", None)), None)
+            (n.lineno for n in _walk(node, prune=False) if getattr(n, "lineno", None)), None)
         if isinstance(node, nodes.Filter):
             if node.name not in env.filters:
                 errors.append(TemplateError(
@@ -419,6 +425,12 @@ def _parse(source: str, html: bool) -> tuple[_Sandbox, nodes.Template]:
         return env, env.parse(source)
     except TemplateSyntaxError as exc:
         raise _syntax_error(exc) from None
+    except RecursionError:
+        raise _too_deep() from None
+
+
+def _too_deep() -> TemplateError:
+    return TemplateError(_("La plantilla tiene demasiados niveles de paréntesis o bloques anidados."))
 
 
 @functools.lru_cache(maxsize=256)
@@ -435,6 +447,8 @@ def _compiled(source: str, html: bool) -> Any:
         return env.from_string(tree)
     except TemplateSyntaxError as exc:
         raise _syntax_error(exc) from None
+    except (RecursionError, SyntaxError, MemoryError):  # Python's own nesting limits
+        raise _too_deep() from None
 
 
 def _template_lineno(exc: BaseException) -> int | None:
@@ -474,6 +488,10 @@ def _render(template: Any, context: Mapping[str, Any]) -> str:
         lineno = _template_lineno(exc)
         if isinstance(exc, ZeroDivisionError):
             detail = _("división por cero.")
+        elif isinstance(exc, ArithmeticError):
+            detail = _("número fuera de rango.")
+        elif isinstance(exc, RecursionError):
+            detail = _("expresión demasiado anidada.")
         elif isinstance(exc, TypeError):
             detail = _("operación no válida entre valores de distinto tipo "
                        "(por ejemplo, sumar un texto y un número).")
@@ -500,14 +518,17 @@ def template_validate(source: str, *, html: bool = False) -> list[str]:
     found = _structure_errors(tree, env)
     known = [name for name, _description in VARIABLES]
     seen: set[str] = set()
-    for node in tree.find_all(nodes.Name):
-        if node.ctx == "load" and node.name not in known and node.name not in seen:
+    for node in _walk(tree):
+        if isinstance(node, nodes.Name) and node.ctx == "load" and node.name not in known and node.name not in seen:
             seen.add(node.name)
             found.append(TemplateError(f"{_line(node.lineno)}: " + _("variable desconocida «%(name)s».")
                                        % {"name": node.name} + _suggest(node.name, known), node.lineno))
     if found:
         return [e.message for e in sorted(found, key=lambda e: e.lineno or 0)]
-    template = _compiled(source, html)
+    try:
+        template = _compiled(source, html)
+    except TemplateError as exc:
+        return [exc.message]
     for sample in (_sample_context(), dict.fromkeys(known)):
         try:
             _render(template, sample)
