@@ -161,7 +161,7 @@ def main() -> None:
 
             profiler = cProfile.Profile()
             summary = profiler.runcall(campaign_launch, campaign)
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(os.environ.get("PROFILE_FILTER", ""), 30)
         else:
             summary = campaign_launch(campaign)
         launch_s = time.perf_counter() - t
