@@ -3,9 +3,9 @@ processes on the test database, and client processes that fire HTTP requests tog
 
 Stdlib only and free of Django, because this file is also the client program
 (`python processes.py`): it starts in milliseconds and shares nothing with the test
-process. Protocol with a client: the spec as one JSON line on stdin → it opens one
-connection per request and prints "ready" → "go" on stdin releases every request at once
-→ one JSON line of replies on stdout.
+process. Protocol with a client, once per burst: the spec as one JSON line on stdin → it starts one
+thread per request and prints "ready" → "go" on stdin releases every request at once
+→ one JSON line of replies on stdout. End of stdin ends it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import selectors
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -123,7 +124,13 @@ class Gunicorn:
             sys.executable, "-m", "gunicorn", "fideliza.config.wsgi:application",
             "--config", str(self.workdir / "gunicorn_conf.py"),
             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers), "--threads", str(self.threads),
-            "--timeout", "120", "--graceful-timeout", "5",
+            # Stopped only once every request has been answered: no need to linger (the
+            # master waits out the whole graceful timeout even when its workers are gone).
+            "--timeout", "120", "--graceful-timeout", "1",
+            # A worker takes only as many connections as it has threads, so a burst is
+            # spread over every worker (by default the first to wake could accept it all
+            # and queue it in its own thread pool: no overlap across processes).
+            "--worker-connections", str(self.threads),
             "--access-logfile", str(self.access_path), "--access-logformat", "%(p)s %(s)s %(m)s %(U)s %(D)s",
         ]
 
@@ -195,51 +202,74 @@ class Gunicorn:
         return [line.split() for line in text.splitlines() if line.strip()]
 
 
-def _readline(proc: subprocess.Popen, deadline: float) -> bytes:
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        if not sel.select(max(0.0, deadline - time.monotonic())):
-            return b""
-    return proc.stdout.readline()
+class Clients:
+    """`processes` client processes, kept for many bursts (starting Python is most of the
+    cost of a small burst on a busy machine). Close them with `close()`."""
 
+    def __init__(self, processes: int = 4) -> None:
+        self.procs: list[subprocess.Popen] = []
+        self.logs = []
+        for _n in range(processes):
+            log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process; close() closes it
+            self.logs.append(log)
+            self.procs.append(subprocess.Popen([sys.executable, "-I", "-S", __file__], stdin=subprocess.PIPE,
+                                               stdout=subprocess.PIPE, stderr=log))
 
-def burst(base_url: str, calls: list[Call], *, processes: int = 4, timeout: float = 120) -> list[Reply]:
-    """Send every call at the same instant from `processes` client processes (one thread
-    and one open connection per call); the replies in the order of `calls`."""
-    chunks = [list(range(n, len(calls), processes)) for n in range(processes)]
-    children = []
-    deadline = time.monotonic() + timeout
-    try:
-        for chunk in chunks:
-            proc = subprocess.Popen([sys.executable, "-I", "-S", __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE)
+    def burst(self, base_url: str, calls: list[Call], *, timeout: float = 120) -> list[Reply]:
+        """Send every call at the same instant (one thread and one connection per call,
+        spread over the processes); the replies in the order of `calls`."""
+        chunks = [list(range(n, len(calls), len(self.procs))) for n in range(len(self.procs))]
+        deadline = time.monotonic() + timeout
+        for proc, chunk in zip(self.procs, chunks, strict=True):
             spec = {"base_url": base_url, "timeout": timeout,
                     "calls": [{"method": calls[i].method, "path": calls[i].path, "body": calls[i].body,
                                "headers": calls[i].headers} for i in chunk]}
-            proc.stdin.write(json.dumps(spec).encode() + b"\n")
-            proc.stdin.flush()
-            children.append(proc)
-        for proc in children:
-            line = _readline(proc, deadline)
-            if line.strip() != b"ready":
-                proc.kill()
-                raise RuntimeError(f"client {proc.pid} not ready: {line!r} {proc.stderr.read().decode()[-2000:]}")
-        for proc in children:  # the barrier: every connection is open, release them all
-            proc.stdin.write(b"go\n")
-            proc.stdin.flush()  # communicate() closes it
+            self._send(proc, json.dumps(spec))
+        for proc in self.procs:
+            self._expect(proc, deadline, b"ready")
+        for proc in self.procs:  # the barrier: every thread is waiting, release them all
+            self._send(proc, "go")
         replies: dict[int, Reply] = {}
-        for proc, chunk in zip(children, chunks, strict=True):
-            out, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
-            if proc.returncode != 0:
-                raise RuntimeError(f"client {proc.pid} exited {proc.returncode}: {err.decode()[-2000:]}")
-            for i, raw in zip(chunk, json.loads(out), strict=True):
+        for proc, chunk in zip(self.procs, chunks, strict=True):
+            for i, raw in zip(chunk, json.loads(self._expect(proc, deadline)), strict=True):
                 replies[i] = Reply(call=calls[i], client_pid=proc.pid, **raw)
         return [replies[i] for i in range(len(calls))]
-    finally:
-        for proc in children:
+
+    def _send(self, proc: subprocess.Popen, line: str) -> None:
+        try:
+            proc.stdin.write(line.encode() + b"\n")
+            proc.stdin.flush()
+        except BrokenPipeError:
+            self._fail(proc, "exited")
+
+    def _expect(self, proc: subprocess.Popen, deadline: float, wanted: bytes | None = None) -> bytes:
+        # One line at a time: a client writes its next line only after our next message,
+        # so nothing waits in the reader's buffer where select() cannot see it.
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            ready = sel.select(max(0.0, deadline - time.monotonic()))
+        line = proc.stdout.readline() if ready else b""
+        if not line or (wanted is not None and line.strip() != wanted):
+            self._fail(proc, f"answered {line[:200]!r}" if line else "timed out or exited")
+        return line
+
+    def _fail(self, proc: subprocess.Popen, what: str) -> None:
+        log = self.logs[self.procs.index(proc)]
+        self.close()
+        log.seek(0)
+        raise RuntimeError(f"client process {proc.pid} {what}: {log.read().decode(errors='replace')[-2000:]}")
+
+    def close(self) -> None:
+        for proc in self.procs:
             if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+                try:
+                    proc.stdin.close()  # end of input: the client exits
+                    proc.wait(timeout=5)
+                except (OSError, subprocess.TimeoutExpired):
+                    proc.kill()
+                    proc.wait()
+        for log in self.logs:
+            log.close()
 
 
 def max_in_flight(replies: list[Reply]) -> int:
@@ -255,54 +285,57 @@ def max_in_flight(replies: list[Reply]) -> int:
 # --- the client program ------------------------------------------------------------------
 
 def _client() -> None:
+    for line in iter(sys.stdin.readline, ""):
+        results = _client_burst(json.loads(line))
+        if results is None:
+            return
+        sys.stdout.write(json.dumps(results) + "\n")
+        sys.stdout.flush()
+
+
+def _client_burst(spec: dict[str, Any]) -> list[dict[str, Any]] | None:
     import http.client
     from urllib.parse import urlsplit
 
-    spec = json.loads(sys.stdin.readline())
     url = urlsplit(spec["base_url"])
     go = threading.Event()
-    opened = threading.Barrier(len(spec["calls"]) + 1)
+    started_threads = threading.Barrier(len(spec["calls"]) + 1)
     results: list[dict[str, Any]] = [{} for _ in spec["calls"]]
 
     def one(n: int, call: dict[str, Any]) -> None:
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=spec["timeout"])
-        error = None
-        try:
-            conn.connect()
-        except OSError as exc:
-            error = repr(exc)
-        opened.wait()
+        # Connect only after "go", like a till per sale: a connection opened early and left
+        # idle would be closed by gunicorn after its keep-alive time on a slow machine.
+        body = None if call["body"] is None else json.dumps(call["body"]).encode()
+        headers = {"Content-Type": "application/json", "Connection": "close", **call["headers"]}
+        started_threads.wait()
         go.wait()
         started = time.time()
-        status, text, response_headers = 0, "", {}
-        if error is None:
-            body = None if call["body"] is None else json.dumps(call["body"]).encode()
-            headers = {"Content-Type": "application/json", "Connection": "close", **call["headers"]}
-            try:
-                conn.request(call["method"], call["path"], body=body, headers=headers)
-                response = conn.getresponse()
-                status, text = response.status, response.read().decode("utf-8", "replace")
-                response_headers = {name.lower(): value for name, value in response.getheaders()}
-            except OSError as exc:
-                error = repr(exc)
-            finally:
-                conn.close()
+        status, text, response_headers, error = 0, "", {}, None
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=spec["timeout"])
+        try:
+            conn.request(call["method"], call["path"], body=body, headers=headers)
+            response = conn.getresponse()
+            status, text = response.status, response.read().decode("utf-8", "replace")
+            response_headers = {name.lower(): value for name, value in response.getheaders()}
+        except OSError as exc:
+            error = repr(exc)
+        finally:
+            conn.close()
         results[n] = {"status": status, "text": text, "error": error, "headers": response_headers,
-                      "started": started,
-                      "finished": time.time()}
+                      "started": started, "finished": time.time()}
 
     threads = [threading.Thread(target=one, args=(n, call), daemon=True) for n, call in enumerate(spec["calls"])]
     for thread in threads:
         thread.start()
-    opened.wait()
+    started_threads.wait()
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     if sys.stdin.readline().strip() != "go":
-        sys.exit("no go")
+        return None
     go.set()
     for thread in threads:
         thread.join()
-    sys.stdout.write(json.dumps(results) + "\n")
+    return results
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from fideliza.loyalty.selectors import ledger_check
 from fideliza.loyalty.services import member_enroll, points_adjust
 
 from .conftest import make_customer
-from .processes import Call, Gunicorn, Reply, burst, database_url, max_in_flight
+from .processes import Call, Clients, Gunicorn, Reply, database_url, max_in_flight
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -52,10 +52,21 @@ def server(django_db_setup, tmp_path_factory):
     gunicorn = Gunicorn(database_url=database_url(connection.settings_dict),
                         workdir=tmp_path_factory.mktemp("gunicorn"), workers=WORKERS, threads=4)
     try:
+        started = time.monotonic()
         gunicorn.start()
+        print(f"\ngunicorn with {WORKERS} workers ready in {time.monotonic() - started:.1f}s")
         yield gunicorn
     finally:
         gunicorn.stop()
+
+
+@pytest.fixture(scope="module")
+def clients(server):
+    clients = Clients(CLIENTS)
+    try:
+        yield clients
+    finally:
+        clients.close()
 
 
 @pytest.fixture
@@ -63,11 +74,11 @@ def token(owner) -> str:
     return api_token_create(user=owner, name="TPV concurrente", created_by=owner)[1]
 
 
-def fire(server: Gunicorn, calls: list[Call]) -> list[Reply]:
+def fire(server: Gunicorn, clients: Clients, calls: list[Call]) -> list[Reply]:
     """The burst, failing loudly (with the server's log) on any transport error or 5xx."""
     before = len(server.access_lines())
     started = time.monotonic()
-    replies = burst(server.base_url, calls, processes=CLIENTS)
+    replies = clients.burst(server.base_url, calls)
     elapsed = time.monotonic() - started
     broken = [r for r in replies if r.error or r.status >= 500 or r.status == 0]
     assert not broken, (
@@ -79,7 +90,7 @@ def fire(server: Gunicorn, calls: list[Call]) -> list[Reply]:
     times = sorted(int(line[4]) / 1000 for line in posts)
     served = max(r.finished for r in replies) - min(r.started for r in replies)
     print(f"\n{len(calls)} requests from {CLIENTS} client processes: {served:.2f}s from release to last "
-          f"reply ({elapsed:.2f}s with process start); at most {max_in_flight(replies)} in flight; "
+          f"reply ({elapsed:.2f}s with the exchange with the client processes); at most {max_in_flight(replies)} in flight; "
           f"per server worker: {sorted(spread.values(), reverse=True)}; time in server "
           f"median {times[len(times) // 2]:.0f} ms, max {times[-1]:.0f} ms")
     # Several server processes took part (not one worker serialising everything).
@@ -133,7 +144,7 @@ class BalanceWatcher(threading.Thread):
             time.sleep(0.1)  # a till's refresh rate, not a load test of the read endpoint
 
 
-def test_200_redemptions_of_one_point_against_100_from_several_processes(server, token):
+def test_200_redemptions_of_one_point_against_100_from_several_processes(server, clients, token):
     member = member_with(100)
     path = f"/api/v1/loyalty/members/{member.customer_id}/redeem"
     auth = {"Authorization": f"Bearer {token}"}
@@ -142,7 +153,7 @@ def test_200_redemptions_of_one_point_against_100_from_several_processes(server,
     watcher = BalanceWatcher(f"{server.base_url}/api/v1/loyalty/members/{member.customer_id}", token)
     watcher.start()
     try:
-        replies = fire(server, calls)
+        replies = fire(server, clients, calls)
     finally:
         watcher.stop.set()
         watcher.join(timeout=35)
@@ -176,14 +187,14 @@ def _checkout(token: str, code: str, customer_id: int, reference: str) -> Call:
                 {"Authorization": f"Bearer {token}", "Idempotency-Key": f"k-{reference}"})
 
 
-def test_single_use_coupon_under_50_checkouts_from_several_processes_10_rounds(server, token):
+def test_single_use_coupon_under_50_checkouts_from_several_processes_10_rounds(server, clients, token):
     Product.objects.create(sku="CAF-1", name="Cafetera", list_price=Decimal("50.00"))
     customers = [make_customer() for _ in range(50)]
     for round_no in range(10):
         coupon = coupon_create(actor=ACTOR, name=f"Un solo uso {round_no}", value=Decimal("10"), max_uses=1,
                                max_uses_per_customer=None)
         calls = [_checkout(token, coupon.code, c.pk, f"r{round_no}-{i}") for i, c in enumerate(customers)]
-        replies = fire(server, calls)
+        replies = fire(server, clients, calls)
 
         assert statuses(replies) == {201: 1, 409: 49}, (round_no, statuses(replies))
         assert {r.json()["type"] for r in replies if r.status == 409} == {"coupon_exhausted"}
@@ -196,14 +207,14 @@ def test_single_use_coupon_under_50_checkouts_from_several_processes_10_rounds(s
         assert redemption.order_reference == won.call.body["order_reference"]
 
 
-def test_per_customer_limit_under_checkouts_from_several_processes(server, token):
+def test_per_customer_limit_under_checkouts_from_several_processes(server, clients, token):
     """Ten customers, six simultaneous checkouts each, two uses allowed per customer."""
     Product.objects.create(sku="CAF-1", name="Cafetera", list_price=Decimal("50.00"))
     customers = [make_customer() for _ in range(10)]
     coupon = coupon_create(actor=ACTOR, name="Dos por cliente", value=Decimal("5"), max_uses=None,
                            max_uses_per_customer=2)
     calls = [_checkout(token, coupon.code, c.pk, f"c{c.pk}-{n}") for n in range(6) for c in customers]
-    replies = fire(server, calls)
+    replies = fire(server, clients, calls)
 
     assert statuses(replies) == {201: 20, 409: 40}, statuses(replies)
     assert {r.json()["type"] for r in replies if r.status == 409} == {"coupon_customer_limit"}
@@ -214,13 +225,13 @@ def test_per_customer_limit_under_checkouts_from_several_processes(server, token
     assert Coupon.objects.get(pk=coupon.pk).uses_count == 20
 
 
-def test_one_redemption_retried_from_many_tills_at_once_spends_once(server, token):
+def test_one_redemption_retried_from_many_tills_at_once_spends_once(server, clients, token):
     """The same Idempotency-Key from 20 processes' requests at once (a till retrying over a
     flaky network, landing on different workers): one spend, 19 replays of the same body."""
     member = member_with(100)
     call = Call("POST", f"/api/v1/loyalty/members/{member.customer_id}/redeem", {"points": 40},
                 {"Authorization": f"Bearer {token}", "Idempotency-Key": "venta-42"})
-    replies = fire(server, [call] * 20)
+    replies = fire(server, clients, [call] * 20)
 
     assert statuses(replies) == {201: 20}, statuses(replies)
     assert len({r.text for r in replies}) == 1, {r.text for r in replies}
