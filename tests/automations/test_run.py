@@ -220,3 +220,21 @@ def test_demo_automations_are_valid_and_run():
         assert "Lucía" in Message.objects.get(pk=run.message_id).subject
     else:
         assert run.status == "holdout"
+
+
+def test_one_broken_automation_does_not_stop_the_others():
+    _new_buyers(2, NOON)
+    broken = make_automation("welcome")
+    # A template that passed no validation (written straight to the database) and fails to render.
+    AutomationStep.objects.filter(automation=broken).update(email_subject="{{ nombre")
+    sound = make_automation("welcome")
+    result = automations_run(now=NOON)
+    assert result[sound.pk]["queued"] == 2
+    assert result[broken.pk]["skipped"] == 2
+    assert all(r.startswith("render_error") for r in StepRun.objects.filter(automation=broken).values_list("reason", flat=True))
+    Automation.objects.filter(pk=broken.pk).update(trigger_params={"nonsense": 1})
+    _new_buyers(1, NOON + timedelta(hours=1))
+    result = automations_run(now=NOON + timedelta(hours=1, minutes=30))
+    assert "error" in result[broken.pk] and result[sound.pk]["queued"] == 1
+    broken.refresh_from_db()
+    assert "nonsense" in broken.last_run_stats["error"]

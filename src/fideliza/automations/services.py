@@ -10,6 +10,7 @@ enrolment (`StepRun` unique), and each message's dedupe key is the enrolment and
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -51,6 +52,8 @@ from .triggers import (
 )
 
 BATCH = 500
+SUBJECT_MAX = 300  # engagement's Message.subject
+logger = logging.getLogger(__name__)
 CHANNELS = tuple(Channel.values)
 AUTOMATION_FIELDS = ("name", "description", "trigger_kind", "trigger_params", "channels", "topic",
                      "holdout_share", "over_budget", "conversion_days", "is_active")
@@ -298,7 +301,8 @@ def _render(step: AutomationStep, channel: str, context: dict[str, Any]) -> tupl
     from fideliza.engagement.templating import template_render
 
     if channel == Channel.EMAIL:
-        return (template_render(step.email_subject, context),
+        subject = " ".join(template_render(step.email_subject, context).split())  # one line
+        return (subject[:SUBJECT_MAX],
                 template_render(step.email_text, context) if step.email_text else "",
                 template_render(step.email_html, context, html=True) if step.email_html else "")
     return "", template_render(step.sms_text, context), ""
@@ -456,13 +460,21 @@ def automations_run(*, now: datetime | None = None, automation_ids: Iterable[int
     changes = _tier_changes_for(automations, now)
     results: dict[int, dict] = {}
     for automation in automations:
-        with transaction.atomic():
-            enrolled = enrollments_create(automation=automation,
-                                          hits=trigger_hits(automation, now, tier_changes_now=changes),
-                                          now=now)
-        counts = steps_run_due(automation=automation, now=now)
-        stats = {"enrolled": enrolled["treated"] + enrolled["holdout"], "holdout_enrolled": enrolled["holdout"],
-                 **counts}
+        try:
+            with transaction.atomic():
+                enrolled = enrollments_create(automation=automation,
+                                              hits=trigger_hits(automation, now, tier_changes_now=changes),
+                                              now=now)
+            counts = steps_run_due(automation=automation, now=now)
+            stats: dict[str, Any] = {"enrolled": enrolled["treated"] + enrolled["holdout"],
+                                     "holdout_enrolled": enrolled["holdout"], **counts}
+        except DatabaseError:
+            raise  # the connection is unusable: stop the run, the next one retries
+        except Exception as exc:
+            # One broken automation must not stop the others; its batches rolled back and
+            # are retried by the next run. The error is shown on the list page.
+            logger.exception("automation %s failed", automation.pk)
+            stats = {"error": f"{type(exc).__name__}: {exc}"[:300]}
         Automation.objects.filter(pk=automation.pk).update(last_run_at=now, last_run_stats=stats)
         results[automation.pk] = stats
     if changes is not None and automation_ids is None:
