@@ -24,6 +24,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -31,11 +32,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .budget import budgets_resolve, customer_zone, slot_find, window_allows
+from .budget import Budget, budgets_resolve, customer_zone, slot_find, window_allows
 from .channels import ChannelAdapter, DeliveryError, adapter_for, render
 from .models import (
     CLAIMABLE,
-    COUNTED,
     AttemptOutcome,
     ContactDecision,
     DecisionReason,
@@ -48,9 +48,19 @@ from .models import (
     OverBudget,
     SuppressionReason,
 )
-from .services import _address, _facts, _suppressed, bounce_record, consent_channel, event_record
+from .services import (
+    _address,
+    _CustomerFacts,
+    _facts,
+    _suppressed,
+    bounce_record,
+    consent_channel,
+    event_record,
+)
 
 log = logging.getLogger(__name__)
+
+CONTEXT_BATCH = 500  # messages whose send-time facts are read together
 
 
 def _due(now: datetime) -> Q:
@@ -58,25 +68,21 @@ def _due(now: datetime) -> Q:
             & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)))
 
 
-def message_claim(message_id: int, *, now: datetime | None = None) -> tuple[Message, str] | None:
-    """Claim one due message for sending; None if it is not due or someone else has it.
+def _claim(message: Message, now: datetime) -> str | None:
+    """Claim one loaded message for sending; None if it is no longer due or someone else has it.
 
-    The UPDATE is conditional on the status, so of any number of workers exactly one
-    gets the row. Runs in its own (autocommit) transaction: the claim is durable before
-    anything leaves.
+    The UPDATE is conditional on the status seen when loading, so of any number of workers
+    exactly one gets the row. Runs in its own (autocommit) transaction: the claim is durable
+    before anything leaves.
     """
-    now = now or timezone.now()
     claim = uuid.uuid4().hex
-    current = Message.objects.filter(pk=message_id).values_list("status", flat=True).first()
-    if current not in CLAIMABLE:
-        return None
-    updated = Message.objects.filter(_due(now), pk=message_id, status=current).update(
+    updated = Message.objects.filter(_due(now), pk=message.pk, status=message.status).update(
         status=MessageStatus.SENDING, claim_id=claim, claimed_at=now, attempts=F("attempts") + 1)
     if not updated:
         return None
-    message = Message.objects.select_related("customer").get(pk=message_id)
-    message.claimed_from = current  # type: ignore[attr-defined]
-    return message, claim
+    message.status, message.claim_id, message.claimed_at = MessageStatus.SENDING, claim, now
+    message.attempts += 1
+    return claim
 
 
 def _release(message: Message, claim: str, **fields) -> bool:
@@ -92,48 +98,71 @@ def _decision(message: Message, status: str, reason: str, now: datetime,
         message=message, send_at=send_at, decided_at=now)
 
 
-def _recheck(message: Message, claim: str, now: datetime) -> bool:
-    """Marketing only: consent, suppression, topic, budget and quiet hours, again at send time.
+@dataclass
+class _Context:
+    """What the send-time re-check needs for a whole batch, read in a fixed number of queries."""
+
+    facts: dict[int, _CustomerFacts]
+    suppressed: dict[tuple[str, str], str]
+    budgets: dict[int, Budget]
+
+
+def _context(messages: list[Message]) -> _Context:
+    if not messages:
+        return _Context({}, {}, {})
+    cids = sorted({m.customer_id for m in messages})
+    budgets = budgets_resolve(cids)
+    window = max(b.window for b in budgets.values())
+    since = min(m.send_at for m in messages) - window
+    facts = _facts(cids, {m.channel for m in messages}, since)
+    return _Context(facts, _suppressed({(m.channel, m.address) for m in messages}), budgets)
+
+
+def _cancel(message: Message, claim: str, reason: str, now: datetime) -> None:
+    with transaction.atomic():
+        if _release(message, claim, status=MessageStatus.CANCELLED, claim_id=""):
+            _decision(message, DecisionStatus.CANCELLED, reason, now)
+            event_record(message=message, kind=EventKind.CANCELLED, detail={"reason": str(reason)})
+
+
+def _recheck(message: Message, claim: str, now: datetime, ctx: _Context) -> bool:
+    """Consent, suppression, topic, budget and quiet hours again, at send time (marketing).
 
     Someone may have unsubscribed, bounced or changed the budget since the message was
-    queued. Returns False if the message was cancelled or put back (deferred).
+    queued (the batch's facts are read when the batch starts). Returns False if the
+    message was cancelled or put back (deferred).
     """
+    suppression = ctx.suppressed.get((message.channel, message.address))
     if message.kind != MessageKind.MARKETING:
         # Only a dead address stops a transactional message (it may have bounced since).
-        if _suppressed({(message.channel, message.address)}).get(
-                (message.channel, message.address)) != SuppressionReason.HARD_BOUNCE:
+        if suppression != SuppressionReason.HARD_BOUNCE:
             return True
-        with transaction.atomic():
-            if _release(message, claim, status=MessageStatus.CANCELLED, claim_id=""):
-                _decision(message, DecisionStatus.CANCELLED, DecisionReason.SUPPRESSED, now)
-                event_record(message=message, kind=EventKind.CANCELLED, detail={"reason": "suppressed"})
+        _cancel(message, claim, DecisionReason.SUPPRESSED, now)
         return False
-    cid = message.customer_id
-    facts = _facts([cid], {message.channel}, now - timedelta(days=400)).get(cid)
+    facts = ctx.facts.get(message.customer_id)
     reason = ""
     if facts is None or not facts.marketable:
         reason = DecisionReason.BLOCKED
     elif not facts.consent.get(consent_channel(message.channel), False):
         reason = DecisionReason.NO_CONSENT
-    elif _suppressed({(message.channel, message.address)}):
+    elif suppression:
         reason = DecisionReason.SUPPRESSED
     elif message.topic and message.topic in facts.topics_out:
         reason = DecisionReason.TOPIC_OPT_OUT
     elif _address(message.channel, facts.email, facts.phone) == "":
         reason = DecisionReason.NO_ADDRESS
     if reason:
-        with transaction.atomic():
-            if _release(message, claim, status=MessageStatus.CANCELLED, claim_id=""):
-                _decision(message, DecisionStatus.CANCELLED, reason, now)
-                event_record(message=message, kind=EventKind.CANCELLED, detail={"reason": reason})
+        _cancel(message, claim, reason, now)
+        if facts is not None and message.send_at in facts.times:
+            facts.times.remove(message.send_at)
         return False
 
-    budget = budgets_resolve([cid])[cid]
+    assert facts is not None
+    budget = ctx.budgets[message.customer_id]
     zone = customer_zone(facts.zone_name)
-    others = sorted(t for pk, t in Message.objects.filter(
-        customer_id=cid, kind=MessageKind.MARKETING, status__in=COUNTED,
-        send_at__gt=message.send_at - budget.window,
-    ).values_list("pk", "send_at") if pk != message.pk)
+    others = list(facts.times)
+    if message.send_at in others:
+        others.remove(message.send_at)
     # Counted at its planned time (send_at), as every other message was planned around it.
     if window_allows(others, message.send_at, budget) and not _in_quiet_hours(now, budget, zone):
         return True
@@ -144,11 +173,13 @@ def _recheck(message: Message, claim: str, now: datetime) -> bool:
             if _release(message, claim, status=MessageStatus.CANCELLED, claim_id=""):
                 _decision(message, DecisionStatus.CANCELLED, DecisionReason.OVER_BUDGET, now)
                 event_record(message=message, kind=EventKind.CANCELLED, detail={"reason": "over_budget"})
+            facts.times = others
         else:
             why = DecisionReason.OVER_BUDGET if slot.over_budget else DecisionReason.QUIET_HOURS
             if _release(message, claim, status=MessageStatus.DEFERRED, send_at=slot.at, claim_id="",
                         attempts=F("attempts") - 1):
                 _decision(message, DecisionStatus.DEFERRED, why, now, send_at=slot.at)
+            facts.times = sorted([*others, slot.at])
     return False
 
 
@@ -164,10 +195,10 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.FIDELIZA_OUTBOX_RETRY_MAX_SECONDS))
 
 
-def message_deliver(message: Message, claim: str, adapter: ChannelAdapter) -> str:
+def message_deliver(message: Message, claim: str, adapter: ChannelAdapter, ctx: _Context) -> str:
     """Send one claimed message and record the outcome; returns the resulting status."""
     started = timezone.now()
-    if not _recheck(message, claim, started):
+    if not _recheck(message, claim, started, ctx):
         return Message.objects.values_list("status", flat=True).get(pk=message.pk)
     try:
         rendered = render(message)
@@ -214,28 +245,34 @@ def _failed(message: Message, claim: str, started: datetime, exc: DeliveryError)
 def messages_send(message_ids: Iterable[int]) -> dict[str, int]:
     """Send the due messages among `message_ids` (the body of the worker task).
 
-    Claims one message at a time, so a killed worker leaves at most one row in `sending`.
-    One adapter (one SMTP connection) per channel for the whole batch.
+    Claims one message at a time, right before sending it, so a killed worker leaves at
+    most one row in `sending`. One adapter (one SMTP connection) per channel per batch.
     """
     counts: dict[str, int] = defaultdict(int)
     adapters: dict[str, ChannelAdapter] = {}
+    ids = list(message_ids)
     try:
-        for message_id in message_ids:
-            claimed = message_claim(message_id)
-            if claimed is None:
-                counts["not_claimed"] += 1
-                continue
-            message, claim = claimed
-            adapter = adapters.get(message.channel)
-            if adapter is None:
-                adapter = adapters[message.channel] = adapter_for(message.channel)
-                try:
-                    adapter.open()
-                except DeliveryError as exc:
-                    counts[_failed(message, claim, timezone.now(), exc)] += 1
-                    del adapters[message.channel]
+        for start in range(0, len(ids), CONTEXT_BATCH):
+            chunk = ids[start:start + CONTEXT_BATCH]
+            now = timezone.now()
+            rows = {m.pk: m for m in Message.objects.filter(_due(now), pk__in=chunk).select_related("customer")}
+            ctx = _context(list(rows.values()))
+            for message_id in chunk:
+                message = rows.get(message_id)
+                claim = _claim(message, timezone.now()) if message is not None else None
+                if message is None or claim is None:
+                    counts["not_claimed"] += 1
                     continue
-            counts[message_deliver(message, claim, adapter)] += 1
+                adapter = adapters.get(message.channel)
+                if adapter is None:
+                    adapter = adapters[message.channel] = adapter_for(message.channel)
+                    try:
+                        adapter.open()
+                    except DeliveryError as exc:
+                        counts[_failed(message, claim, timezone.now(), exc)] += 1
+                        del adapters[message.channel]
+                        continue
+                counts[message_deliver(message, claim, adapter, ctx)] += 1
     finally:
         for adapter in adapters.values():
             adapter.close()
