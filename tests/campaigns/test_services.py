@@ -247,3 +247,13 @@ def test_schedule_enqueues_the_launch_for_its_time_when_the_backend_can_defer(
     assert result.task.name == "campaign_launch_scheduled"
     assert result.task.run_after == when and list(result.args) == [campaign.pk]
     assert not Message.objects.exists()
+
+
+def test_moving_a_scheduled_campaign_to_no_date_makes_it_a_draft_again(segment, make_campaign, marketing):
+    from django.utils import timezone
+
+    campaign = make_campaign(segment, scheduled_at=timezone.now() + timedelta(days=3))
+    campaign_send(campaign=campaign, user=marketing)
+    campaign = campaign_update(campaign=campaign, user=marketing, messages={"email": EMAIL}, scheduled_at=None)
+    assert campaign.status == CampaignStatus.DRAFT
+    assert campaigns_launch_due(now=timezone.now() + timedelta(days=4)) == []

@@ -213,6 +213,14 @@ def campaign_update(*, campaign: Campaign, user: User | None, messages: Mapping[
         setattr(campaign, key, value.strip() if key == "name" else value)
     _validate_campaign(campaign, messages)
     _store_messages(campaign, messages, user)
+    if campaign.status == CampaignStatus.SCHEDULED and "scheduled_at" in fields:
+        if campaign.scheduled_at is None or campaign.scheduled_at <= timezone.now():
+            campaign.status = CampaignStatus.DRAFT  # no future date: back to a draft to send by hand
+        else:
+            from .tasks import campaign_enqueue_at
+
+            pk, when = campaign.pk, campaign.scheduled_at
+            transaction.on_commit(lambda: campaign_enqueue_at(pk, when))
     campaign.save()
     audit_record(actor=Actor.of(user), action=AuditAction.UPDATE, entity="campaigns.campaign",
                  entity_id=campaign.pk, changes={k: (None, str(v)) for k, v in fields.items()})
