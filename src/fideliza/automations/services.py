@@ -185,8 +185,9 @@ def _new_hits(automation: Automation, hits: Sequence[Hit]) -> list[Hit]:
     ids = sorted({h.customer_id for h in hits})
     existing: set[tuple[int, str]] = set()
     for start in range(0, len(ids), 5000):
-        existing |= set(Enrollment.objects.filter(automation=automation, customer_id__in=ids[start:start + 5000],
-                                                  trigger_key__in={h.trigger_key for h in hits})
+        # By customer only: the keys of one customer's enrolments are few (one per birthday,
+        # per lapse …), while a list of every hit's key could outgrow SQLite's parameters.
+        existing |= set(Enrollment.objects.filter(automation=automation, customer_id__in=ids[start:start + 5000])
                         .values_list("customer_id", "trigger_key"))
     return [h for h in hits if (h.customer_id, h.trigger_key) not in existing]
 
