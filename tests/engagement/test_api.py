@@ -97,3 +97,16 @@ def test_suppression_api_roles(owner, client, django_user_model):
                        content_type="application/json")
     assert made.status_code == 201 and made.json()["address"] == "a@example.com"
     assert [s["address"] for s in client.get("/api/v1/messages/suppressions").json()] == ["a@example.com"]
+
+
+def test_delivery_receipt_records_delivered(inbound):
+    c = make_customer()
+    [d] = messages_queue([request(c, channel="sms")])
+    Message.objects.filter(pk=d.message_id).update(status="sent", provider_id="gw-77")
+    answer = inbound.post("/api/v1/messages/inbound/delivered", {"provider_id": "gw-77"},
+                          content_type="application/json", HTTP_X_FIDELIZA_SECRET=SECRET)
+    assert answer.json() == {"message_id": d.message_id}
+    assert DeliveryEvent.objects.get(message_id=d.message_id).kind == "delivered"
+    unknown = inbound.post("/api/v1/messages/inbound/delivered", {"provider_id": "nope"},
+                           content_type="application/json", HTTP_X_FIDELIZA_SECRET=SECRET)
+    assert unknown.json() == {"message_id": None}

@@ -31,7 +31,7 @@ from fideliza.api_support import (
 from fideliza.customers.selectors import customers_visible_to
 
 from .models import Message, MessageChannel, MessageStatus, Suppression, SuppressionReason
-from .services import bounce_record, is_stop_reply, sms_inbound, suppression_add
+from .services import bounce_record, delivery_report, is_stop_reply, sms_inbound, suppression_add
 
 router = Router(tags=["messages"])
 
@@ -227,3 +227,20 @@ def inbound_bounce(request: HttpRequest, payload: BounceIn) -> dict[str, Any]:
                             complaint=payload.type == "complaint", message_token=payload.message_token,
                             provider_id=payload.provider_id, diagnostic=payload.diagnostic)
     return {"message_id": message.pk if message else None, "suppressed": payload.type != "soft"}
+
+
+class DeliveryIn(Schema):
+    message_token: str = Field("", max_length=40)
+    provider_id: str = Field("", max_length=255, description="the id the gateway returned, or our Message-ID")
+
+
+class DeliveryOut(Schema):
+    message_id: int | None
+
+
+@router.post("/inbound/delivered", auth=INBOUND_AUTH, response={200: DeliveryOut, 401: ErrorOut, 422: Any},
+             url_name="inbound_delivered")
+def inbound_delivered(request: HttpRequest, payload: DeliveryIn) -> dict[str, Any]:
+    """A delivery receipt: records a "delivered" event on the message (unknown ids: null)."""
+    message = delivery_report(message_token=payload.message_token, provider_id=payload.provider_id)
+    return {"message_id": message.pk if message else None}

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.utils.translation import gettext as _
 
 from .models import Message, MessageChannel, MessageKind
 
@@ -73,13 +74,14 @@ def render(message: Message) -> Rendered:
     text, body_html = message.body_text, message.body_html
     is_marketing_email = message.kind == MessageKind.MARKETING and message.channel == MessageChannel.EMAIL
     if is_marketing_email:
+        unsubscribe_label, preferences_label = _("Darse de baja"), _("Preferencias")
         if UNSUBSCRIBE_MARKER not in text:
             text = (text.rstrip("\n") + "\n\n-- \n"
-                    + f"Darse de baja: {UNSUBSCRIBE_MARKER}\nPreferencias: {PREFERENCES_MARKER}\n")
+                    + f"{unsubscribe_label}: {UNSUBSCRIBE_MARKER}\n{preferences_label}: {PREFERENCES_MARKER}\n")
         if body_html and UNSUBSCRIBE_MARKER not in body_html:
             footer = (f'<p style="font-size:12px;color:#666">'
-                      f'<a href="{UNSUBSCRIBE_MARKER}">Darse de baja</a> · '
-                      f'<a href="{PREFERENCES_MARKER}">Preferencias</a></p>')
+                      f'<a href="{UNSUBSCRIBE_MARKER}">{html.escape(unsubscribe_label)}</a> · '
+                      f'<a href="{PREFERENCES_MARKER}">{html.escape(preferences_label)}</a></p>')
             body_html = (body_html.replace("</body>", footer + "</body>", 1)
                          if "</body>" in body_html else body_html + footer)
     if body_html and message.channel == MessageChannel.EMAIL and message.tracking:

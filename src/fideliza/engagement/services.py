@@ -664,6 +664,19 @@ def bounce_record(*, address: str, hard: bool, message_token: str = "", provider
     return message
 
 
+def delivery_report(*, message_token: str = "", provider_id: str = "", detail: dict | None = None
+                    ) -> Message | None:
+    """A provider's delivery receipt (SMS gateway, mail provider webhook): a "delivered" event."""
+    message = None
+    if message_token:
+        message = Message.objects.filter(token=message_token).first()
+    if message is None and provider_id:
+        message = Message.objects.filter(provider_id=provider_id).first()
+    if message is not None:
+        event_record(message=message, kind=EventKind.DELIVERED, detail=detail or {})
+    return message
+
+
 def tracking_event(*, message: Message, kind: str, detail: dict | None = None) -> DeliveryEvent:
     """Opens and clicks (each one is recorded; reports count distinct messages)."""
     return event_record(message=message, kind=kind, detail=detail)
