@@ -181,6 +181,12 @@ def main() -> None:
             time.sleep(0.05)
         print(f"send: {len(ids):,} messages through the worker to aiosmtpd on loopback in {send_s:.1f} s "
               f"= {len(ids) / send_s:,.0f} messages/s (outcomes {dict(counts)}; server received {handler.count:,})")
+        from fideliza.campaigns.selectors import campaign_results
+
+        t = time.perf_counter()
+        results = campaign_results(campaign)
+        print(f"results page figures (events, conversions, uplift over {results['segment_size']:,} recipients) "
+              f"in {time.perf_counter() - t:.1f} s")
         print(f"peak memory (max RSS) at the end: {peak_mb():.0f} MB")
         connection.close()
         controller.stop()
