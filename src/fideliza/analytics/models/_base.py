@@ -48,13 +48,14 @@ class _Attempt:
 
 
 def wdot(a: FloatArray, b: FloatArray) -> float:
-    """Dot product of two 1-D arrays without BLAS.
+    """Dot product of two 1-D arrays without BLAS and without a temporary.
 
     ``numpy.dot`` hands 1-D products to the threaded BLAS, whose thread start-up costs
-    milliseconds per call on a busy machine (measured: 7.6 ms CPU for 80,000 elements,
-    against 0.05 ms for this multiply-and-sum); the likelihoods call it dozens of times.
+    milliseconds per call on a busy machine (measured: 7.6 ms CPU for 80,000 elements);
+    ``einsum``'s own sum-of-products loop needs no temporary array and measured half the
+    time of ``(a * b).sum()`` on 600,000 elements. The likelihoods call it dozens of times.
     """
-    return float(np.multiply(a, b).sum())
+    return float(np.einsum("i,i->", a, b))
 
 
 def _no_worse(candidate: float, value: float) -> bool:
@@ -97,6 +98,17 @@ def hessian_of_gradient(
         else:
             hess[:, i] = (objective(phi + e)[1] - grad) / step
     return 0.5 * (hess + hess.T)
+
+
+def warm_start(objective: Objective, x0: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Optimum of a subsample's objective and the objective's Hessian there.
+
+    The optimum starts the Newton iterations on the full data and the Hessian serves
+    their first step (see :meth:`BaseFitter._newton_from`).
+    """
+    res = minimize(objective, x0, jac=True, method="L-BFGS-B", options={"gtol": 1e-7})
+    phi = np.asarray(res.x, dtype=float)
+    return phi, hessian_of_gradient(objective, phi, objective(phi)[1])
 
 
 class BaseFitter:
@@ -177,15 +189,17 @@ class BaseFitter:
         make_objective: Callable[[float], Objective],
         x0: FloatArray,
         n_customers: int,
-        warm_start: Callable[[float], FloatArray] | None = None,
+        warm_start: Callable[[float], tuple[FloatArray, FloatArray]] | None = None,
     ) -> _Attempt:
         """Fit with the penalty plan; return the accepted attempt and fill ``fit_info_``."""
         plan, reason = self._penalty_plan(n_customers)
         attempt: _Attempt | None = None
         for i, coef in enumerate(plan):
             objective = make_objective(coef)
-            start = warm_start(coef) if warm_start is not None else x0
-            attempt = self._minimize(objective, start, coef, newton_first=warm_start is not None)
+            start, hess0 = warm_start(coef) if warm_start is not None else (x0, None)
+            attempt = self._minimize(
+                objective, start, coef, newton_first=warm_start is not None, hess0=hess0
+            )
             if not attempt.problems or i == len(plan) - 1:
                 break
             reason = "; ".join(attempt.problems)
@@ -210,14 +224,19 @@ class BaseFitter:
         return attempt
 
     def _newton_from(
-        self, objective: Objective, x0: FloatArray, steps: int = 12
+        self,
+        objective: Objective,
+        x0: FloatArray,
+        steps: int = 12,
+        hess0: FloatArray | None = None,
     ) -> tuple[OptimizeResult | None, int]:
         """Newton iterations from a warm start; a result (with its Hessian) if they converge.
 
         A warm start (the optimum on a subsample) lies within sampling error of the
         optimum. The finite-difference Hessian (k + 1 gradient evaluations) is computed at
-        the start and once more after the first step, which lands within ~1e-5 of the
-        optimum; that second Hessian then serves every remaining step (a chord iteration:
+        the start (or is ``hess0``, the subsample's Hessian at its optimum: equal to the
+        full data's there up to sampling error, which is all the first step needs) and once
+        more after the first step, which lands within ~1e-5 of the optimum; that second Hessian then serves every remaining step (a chord iteration:
         one evaluation per step) and is returned as the Hessian at the optimum (standard
         errors, conditioning), so that :meth:`_minimize` need not compute another. It is
         recomputed only when a step fails to shrink the gradient fourfold. Stops at
@@ -226,9 +245,9 @@ class BaseFitter:
         phi = np.asarray(x0, dtype=float)
         value, grad = objective(phi)
         evaluations = 1
-        hess: FloatArray | None = None
+        hess: FloatArray | None = hess0
         hess_at = phi
-        refreshed = 0
+        refreshed = 0 if hess0 is None else 1
         norm = float(np.max(np.abs(grad)))
         stalled = False
 
@@ -279,10 +298,16 @@ class BaseFitter:
         return done(steps) if norm < max(self.tol, 1e-9) else (None, evaluations)
 
     def _minimize(
-        self, objective: Objective, x0: FloatArray, coef: float, *, newton_first: bool = False
+        self,
+        objective: Objective,
+        x0: FloatArray,
+        coef: float,
+        *,
+        newton_first: bool = False,
+        hess0: FloatArray | None = None,
     ) -> _Attempt:
         bounds = [(-LOG_BOUND, LOG_BOUND)] * x0.size
-        res, spent = self._newton_from(objective, x0) if newton_first else (None, 0)
+        res, spent = self._newton_from(objective, x0, hess0=hess0) if newton_first else (None, 0)
         hess: FloatArray | None = None
         if res is None:
             res = minimize(

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.optimize import minimize
 from scipy.special import expit, gammaln, hyp2f1, psi
 
-from fideliza.analytics.models._base import BaseFitter, FloatArray, wdot
+from fideliza.analytics.models._base import BaseFitter, FloatArray, warm_start, wdot
 from fideliza.analytics.models._special import (
     compress_rows,
     log1mexp,
@@ -36,21 +35,26 @@ class _Data:
     """Compressed BG/NBD data, split by x = 0 / x > 0.
 
     Terms that depend on x alone are summed once per distinct x (``xu`` with total weights
-    ``wx``); ``log(alpha + t)`` and ``1/(alpha + t)`` are evaluated once per distinct time
-    value (``tv``) and gathered through integer indices, leaving one ``exp`` and one
-    ``log1p`` per row of the x > 0 part.
+    ``wx``). ``log(alpha + t)`` and ``1/(alpha + t)`` are evaluated once per distinct time
+    value (``tv``); the terms in which they meet only fixed weights (every term of an
+    x = 0 customer, and the ``(alpha + T)^-(r + x)`` factor of the others) are sums over
+    the distinct times with the weights pre-aggregated per time (``wt0``, ``wt1``,
+    ``wxt1``). Per row of the x > 0 part remain the logistic terms in t_x and T: one
+    ``exp`` and one ``log1p``, and gathers through integer (intp) indices.
     """
 
     xu: FloatArray  # distinct frequencies
     wx: FloatArray  # total weight per distinct frequency
-    t0: FloatArray  # T of rows with x = 0
-    w0: FloatArray
+    tv: FloatArray  # distinct values of T (all rows) and t_x (x > 0 rows)
+    wt0: FloatArray  # weight of the x = 0 rows per distinct T
+    w0_total: float
     x1: FloatArray  # rows with x > 0
     ix1: np.ndarray  # index of x1 in xu
-    tv: FloatArray  # distinct values of t_x and T among x > 0 rows
     itx1: np.ndarray  # index of t_x in tv
     it1: np.ndarray  # index of T in tv
     w1: FloatArray
+    wt1: FloatArray  # weight of the x > 0 rows per distinct T
+    wxt1: FloatArray  # weight times x of the x > 0 rows per distinct T
     total: float
 
     @classmethod
@@ -59,20 +63,22 @@ class _Data:
         pos = ~zero
         xu, inv = unique_inverse(x)
         wx = np.bincount(inv, weights=w, minlength=xu.size)
-        tv, tinv = unique_inverse(np.concatenate([tx[pos], t[pos]]))
-        tinv = tinv.astype(np.int32)
         n1 = int(pos.sum())
+        tv, tinv = unique_inverse(np.concatenate([tx[pos], t[pos], t[zero]]))
+        x1, w1, it1 = x[pos], w[pos], tinv[n1 : 2 * n1]
         return cls(
             xu=xu,
             wx=wx,
-            t0=t[zero],
-            w0=w[zero],
-            x1=x[pos],
-            ix1=inv[pos].astype(np.int32),
             tv=tv,
+            wt0=np.bincount(tinv[2 * n1 :], weights=w[zero], minlength=tv.size),
+            w0_total=float(w[zero].sum()),
+            x1=x1,
+            ix1=inv[pos],
             itx1=tinv[:n1],
-            it1=tinv[n1:],
-            w1=w[pos],
+            it1=it1,
+            w1=w1,
+            wt1=np.bincount(it1, weights=w1, minlength=tv.size),
+            wxt1=np.bincount(it1, weights=w1 * x1, minlength=tv.size),
             total=float(w.sum()),
         )
 
@@ -83,18 +89,21 @@ class _Data:
         keep = np.sort(rng.choice(n1, size=min(size, n1), replace=False))
         w1 = self.w1[keep] * (self.w1.sum() / self.w1[keep].sum())
         wx = np.bincount(self.ix1[keep], weights=w1, minlength=self.xu.size)
-        wx[self.xu == 0] += self.w0.sum()
+        wx[self.xu == 0] += self.w0_total
+        x1, it1 = self.x1[keep], self.it1[keep]
         return _Data(
             xu=self.xu,
             wx=wx,
-            t0=self.t0,
-            w0=self.w0,
-            x1=self.x1[keep],
-            ix1=self.ix1[keep],
             tv=self.tv,
+            wt0=self.wt0,
+            w0_total=self.w0_total,
+            x1=x1,
+            ix1=self.ix1[keep],
             itx1=self.itx1[keep],
-            it1=self.it1[keep],
+            it1=it1,
             w1=w1,
+            wt1=np.bincount(it1, weights=w1, minlength=self.tv.size),
+            wxt1=np.bincount(it1, weights=w1 * x1, minlength=self.tv.size),
             total=float(wx.sum()),
         )
 
@@ -109,6 +118,7 @@ def _neg_mean_loglik(phi: FloatArray, d: _Data, coef: float) -> tuple[float, Flo
     ``A_3 = -(r+x) log(alpha+T)`` and
     ``A_4 = log(a) - log(b+x-1) - (r+x) log(alpha+t_x)``; the last term is
     ``A_3 + softplus(A_4 - A_3)``, whose derivative weights are ``sigmoid(A_4 - A_3)``.
+    ``A_3`` is summed per distinct T (see :class:`_Data`).
     """
     r, alpha, a, b = np.exp(phi)
     xu = d.xu
@@ -128,29 +138,32 @@ def _neg_mean_loglik(phi: FloatArray, d: _Data, coef: float) -> tuple[float, Flo
     g_alpha = float(d.wx.sum() * r / alpha)
     g_a = float(wdot(d.wx, psi(a + b) - psi(a + b + xu)))
     g_b = float(wdot(d.wx, psi(a + b) + psi(b + xu) - psi(b) - psi(a + b + xu)))
-    # x = 0: the likelihood's second term vanishes, leaving (alpha + T)^-(r).
-    if d.t0.size:
-        l0 = np.log(alpha + d.t0)
-        ll -= r * float(wdot(d.w0, l0))
-        g_r -= float(wdot(d.w0, l0))
-        g_alpha -= r * float(wdot(d.w0, 1.0 / (alpha + d.t0)))
+    log_tv = np.log(alpha + d.tv)
+    inv_tv = 1.0 / (alpha + d.tv)
+    # A_3 for every customer: -(r + x) log(alpha + T), summed per distinct T.
+    sum_log = wdot(d.wt0 + d.wt1, log_tv)
+    sum_x_log = wdot(d.wxt1, log_tv)
+    ll -= r * sum_log + sum_x_log
+    g_r -= sum_log
+    g_alpha -= r * wdot(d.wt0 + d.wt1, inv_tv) + wdot(d.wxt1, inv_tv)
     if d.x1.size:
-        log_tv = np.log(alpha + d.tv)
-        inv_tv = 1.0 / (alpha + d.tv)
         bx = b + np.maximum(xu, 1.0) - 1.0
-        l_t = log_tv[d.it1]
-        dl = log_tv[d.itx1] - l_t
-        u = r + d.x1
-        diff = (np.log(a) - np.log(bx))[d.ix1] - u * dl
+        dl = log_tv[d.itx1]
+        dl -= log_tv[d.it1]  # log(alpha + t_x) - log(alpha + T) <= 0
+        u = d.x1 + r
+        diff = (np.log(a) - np.log(bx))[d.ix1]
+        diff -= u * dl  # A_4 - A_3
         e = np.exp(-np.abs(diff))
-        softplus_diff = np.maximum(diff, 0.0) + np.log1p(e)
-        p = np.where(diff >= 0, 1.0, e) / (1.0 + e)
         w = d.w1
-        wp = w * p
-        ll += float(wdot(w, softplus_diff - u * l_t))
-        g_r -= float(wdot(w, l_t) + wdot(wp, dl))
-        i_t = inv_tv[d.it1]
-        g_alpha -= float(wdot(w * u, i_t) + wdot(wp * u, inv_tv[d.itx1] - i_t))
+        ll += wdot(w, np.maximum(diff, 0.0)) + wdot(w, np.log1p(e))
+        p = np.where(diff >= 0, 1.0, e)
+        p /= 1.0 + e  # sigmoid(A_4 - A_3)
+        wp = np.multiply(w, p, out=p)
+        g_r -= wdot(wp, dl)
+        di = inv_tv[d.itx1]
+        di -= inv_tv[d.it1]
+        u *= wp
+        g_alpha -= wdot(u, di)
         g_a += float(wp.sum() / a)
         g_b -= float(wdot(np.bincount(d.ix1, weights=wp, minlength=xu.size), 1.0 / bx))
     grad = -np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b]) / d.total
@@ -247,20 +260,16 @@ class BetaGeoFitter(BaseFitter):
         if data.x1.size > WARM_START_ROWS:
             sub = data.subsample(WARM_START_ROWS // 3, seed)
 
-            def warm(coef: float) -> FloatArray:
-                res = minimize(
-                    lambda phi: _neg_mean_loglik(phi, sub, coef),
-                    x0,
-                    jac=True,
-                    method="L-BFGS-B",
-                    options={"gtol": 1e-7},
-                )
-                return np.asarray(res.x)
+            def warm(coef: float) -> tuple[FloatArray, FloatArray]:
+                return warm_start(lambda phi: _neg_mean_loglik(phi, sub, coef), x0)
 
         attempt = self._run(make_objective, x0, round(w.sum()), warm)
         params = np.exp(attempt.phi)
         params[1] /= scale
-        ll = float(wdot(wu, _loglik_rows(params, xu, txu, tu)))
+        # The objective is the mean NLL in rescaled time; t -> s t, alpha -> s alpha
+        # multiplies each customer's likelihood by s^-x.
+        penalty = attempt.penalizer * float(attempt.phi @ attempt.phi)
+        ll = -(attempt.value - penalty) * data.total + np.log(scale) * float(wdot(wu, xu))
         self._finish(attempt, params, ll, data.total, np.ones(4))
         self.fit_info_["n_patterns"] = int(xu.size)
         return self

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.optimize import minimize
 from scipy.special import gammaln, psi
 
-from fideliza.analytics.models._base import BaseFitter, FloatArray, wdot
+from fideliza.analytics.models._base import BaseFitter, FloatArray, warm_start, wdot
+from fideliza.analytics.models._special import unique_inverse
 
 __all__ = ["GammaGammaFitter"]
 
@@ -35,9 +35,9 @@ def _neg_mean_loglik(
     xu: FloatArray,
     xi: np.ndarray,
     wx: FloatArray,
-    x: FloatArray,
-    m: FloatArray,
+    xm: FloatArray,
     w: FloatArray,
+    w_x: FloatArray,
     const: float,
     total: float,
     coef: float,
@@ -48,17 +48,23 @@ def _neg_mean_loglik(
               + (px-1)\\log m + px\\log x - (px+q)\\log(xm+v)
 
     ``const`` carries the parameter-free sums; terms in x alone are evaluated once per
-    distinct x (``xu`` with total weights ``wx``); only ``log(xm + v)`` is per customer.
+    distinct x (``xu`` with total weights ``wx``). Per customer only ``log(xm + v)`` and
+    ``1 / (xm + v)`` are evaluated, with ``xm = x m`` and ``w_x = w x`` precomputed, and
+    each enters the value and the gradient through two weighted sums (``w`` and ``w_x``).
     """
     p, q, v = np.exp(phi)
     pxu = p * xu
-    log_xm_v = np.log(x * m + v)
+    shifted = xm + v
+    log_s = np.log(shifted)
+    sum_wx_log, sum_w_log = wdot(w_x, log_s), wdot(w, log_s)
+    inv_s = np.reciprocal(shifted, out=shifted)
+    sum_wx_inv, sum_w_inv = wdot(w_x, inv_s), wdot(w, inv_s)
     ll = float(wdot(wx, gammaln(pxu + q) - gammaln(pxu) - gammaln(q) + q * np.log(v)))
-    ll += p * const - float(wdot(w * (p * x + q), log_xm_v))
+    ll += p * const - (p * sum_wx_log + q * sum_w_log)
     d_common = psi(pxu + q)
-    g_p = float(wdot(wx, xu * (d_common - psi(pxu)))) + const - float(wdot(w * x, log_xm_v))
-    g_q = float(wdot(wx, d_common - psi(q) + np.log(v))) - float(wdot(w, log_xm_v))
-    g_v = float(wx.sum() * q / v) - float(wdot(w * (p * x + q), 1.0 / (x * m + v)))
+    g_p = float(wdot(wx, xu * (d_common - psi(pxu)))) + const - sum_wx_log
+    g_q = float(wdot(wx, d_common - psi(q) + np.log(v))) - sum_w_log
+    g_v = float(wx.sum() * q / v) - (p * sum_wx_inv + q * sum_w_inv)
     value = -ll / total + coef * float(float(phi @ phi))
     if not np.isfinite(value):
         return float("inf"), np.zeros(3)
@@ -151,12 +157,11 @@ class GammaGammaFitter(BaseFitter):
         scale = float(wdot(w, m) / w.sum())
         ms = m / scale
         total = float(w.sum())
-        xu, xi = np.unique(x, return_inverse=True)
-        xi = xi.reshape(-1)
+        xu, xi = unique_inverse(x)
         wx = np.bincount(xi, weights=w, minlength=xu.size)
         const = float(wdot(w * x, np.log(ms) + np.log(x)))
         # (px - 1) log m = p * x log m - log m; the "- log m" part does not depend on params.
-        data = (xu, xi, wx, x, ms, w, const, total)
+        data = (xu, xi, wx, x * ms, w, w * x, const, total)
 
         def make_objective(coef: float):
             return lambda phi: _neg_mean_loglik(phi, *data, coef)
@@ -167,33 +172,28 @@ class GammaGammaFitter(BaseFitter):
             rng = np.random.default_rng(seed)
             idx = np.sort(rng.choice(x.size, WARM_START_ROWS // 3, replace=False))
             sx, sm, sw = x[idx], ms[idx], w[idx]
-            sxu, sxi = np.unique(sx, return_inverse=True)
-            sxi = sxi.reshape(-1)
+            sxu, sxi = unique_inverse(sx)
             sub = (
                 sxu,
                 sxi,
                 np.bincount(sxi, weights=sw, minlength=sxu.size),
-                sx,
-                sm,
+                sx * sm,
                 sw,
+                sw * sx,
                 float(wdot(sw * sx, np.log(sm) + np.log(sx))),
                 float(sw.sum()),
             )
 
-            def warm(coef: float) -> FloatArray:
-                res = minimize(
-                    lambda phi: _neg_mean_loglik(phi, *sub, coef),
-                    x0,
-                    jac=True,
-                    method="L-BFGS-B",
-                    options={"gtol": 1e-7},
-                )
-                return np.asarray(res.x)
+            def warm(coef: float) -> tuple[FloatArray, FloatArray]:
+                return warm_start(lambda phi: _neg_mean_loglik(phi, *sub, coef), x0)
 
         attempt = self._run(make_objective, x0, round(total), warm)
         params = np.exp(attempt.phi)
         params[2] *= scale
-        ll = float(wdot(w, _loglik_rows(params, x, m)))
+        # The objective is the mean NLL of the rescaled money without its parameter-free
+        # "- log m" part; the density of m is that of m / scale divided by scale.
+        penalty = attempt.penalizer * float(attempt.phi @ attempt.phi)
+        ll = -(attempt.value - penalty) * total - float(wdot(w, np.log(m)))
         self._finish(attempt, params, ll, total, np.ones(3))
         self.fit_info_["dropped_rows"] = dropped
         if dropped:
