@@ -34,7 +34,7 @@ from .models import (
     RunStatus,
     StepRun,
 )
-from .services import _delay, _tier_changes_for, steps_decide
+from .services import _delay, _new_hits, _tier_changes_for, steps_decide
 from .triggers import trigger_hits
 
 
@@ -82,10 +82,9 @@ def automations_dry_run(*, now: datetime | None = None, automation_ids: list[int
         if not steps:
             continue
         first = steps[min(steps)]
-        known = set(Enrollment.objects.filter(automation=automation).values_list("customer_id", "trigger_key"))
-        for hit in trigger_hits(automation, now, tier_changes_now=changes):
-            due = now + _delay(first)
-            if (hit.customer_id, hit.trigger_key) not in known and due < until:
+        due = now + _delay(first)
+        for hit in _new_hits(automation, trigger_hits(automation, now, tier_changes_now=changes)):
+            if due < until:
                 group = Group.TREATED if automation.holdout_share <= 0 else ""
                 action = "send" if group else "draw"
                 rows.append((automation, hit.customer_id, first, due, group, action, "", True))
