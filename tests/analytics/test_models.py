@@ -440,3 +440,19 @@ def test_expectation_function_matches_direct(bgnbd, paretonbd, cdnow):
         for horizon in (1.0, 13.0, 52.0):
             direct = model.conditional_expected_number_of_purchases_up_to_time(horizon, x, tx, t)
             np.testing.assert_allclose(at(horizon), direct, rtol=1e-12)
+
+
+@pytest.mark.parametrize("penalizer", [0.0, 0.05])
+def test_reported_log_likelihood_is_the_per_customer_sum(cdnow, penalizer):
+    """log_likelihood_ comes from the optimiser's objective (rescaled data, penalty
+    removed); it must equal the unpenalised per-customer sum at the fitted parameters."""
+    from fideliza.analytics.models.gammagamma import _loglik_rows as gg_rows
+
+    x, tx, t = _xtT(cdnow)
+    bg = BetaGeoFitter(penalizer).fit(x, tx, t)
+    assert bg.log_likelihood_ == pytest.approx(bg.log_likelihood(x, tx, t).sum(), rel=1e-10)
+    m = cdnow["monetary_value_cal"].to_numpy()
+    rep = (x > 0) & (m > 0)
+    gg = GammaGammaFitter(penalizer).fit(x[rep], m[rep])
+    params = np.array(list(gg.params_.values()))
+    assert gg.log_likelihood_ == pytest.approx(gg_rows(params, x[rep], m[rep]).sum(), rel=1e-10)
