@@ -142,3 +142,21 @@ def test_saved_template_is_created_and_loaded_into_the_editor(client, marketing)
     loaded = client.get(reverse("campaigns:template_load"), {"template": template.pk})
     assert 'value="Bienvenida, {{ nombre }}"' in loaded.content.decode()
     assert "Bienvenida" in client.get(reverse("campaigns:templates")).content.decode()
+
+
+def test_edit_page_shows_and_saves_the_campaign(client, marketing, segment, make_campaign):
+    campaign = make_campaign(segment, offer=True)
+    client.force_login(marketing)
+    page = client.get(reverse("campaigns:edit", args=[campaign.pk]))
+    assert page.status_code == 200
+    form = page.context["form"]
+    assert form.initial["holdout_percent"] == 10 and form.initial["offer_kind"] == "percent"
+    assert "Hola {{ nombre }}, una oferta para ti" in page.content.decode()
+    response = client.post(reverse("campaigns:edit", args=[campaign.pk]),
+                           {**FORM, "segment": segment.pk, "name": "Primavera 2"})
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.name == "Primavera 2" and campaign.offer_kind == "amount"
+    assert campaign.email_template.subject == "{{ nombre }}, vuelve"
+    detail = client.get(reverse("campaigns:detail", args=[campaign.pk]), {"cliente": segment.members.first().customer_id})
+    assert detail.status_code == 200 and detail.context["preview"]["subject"].endswith(", vuelve")
