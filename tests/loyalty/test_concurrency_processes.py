@@ -10,6 +10,7 @@ database connection), and each test writes its data through the services first.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import urllib.request
@@ -90,7 +91,8 @@ def fire(server: Gunicorn, clients: Clients, calls: list[Call]) -> list[Reply]:
     times = sorted(int(line[4]) / 1000 for line in posts)
     served = max(r.finished for r in replies) - min(r.started for r in replies)
     print(f"\n{len(calls)} requests from {CLIENTS} client processes: {served:.2f}s from release to last "
-          f"reply ({elapsed:.2f}s with the exchange with the client processes); at most {max_in_flight(replies)} in flight; "
+          f"reply ({elapsed:.2f}s including the exchange with the client processes); "
+          f"at most {max_in_flight(replies)} in flight; "
           f"per server worker: {sorted(spread.values(), reverse=True)}; time in server "
           f"median {times[len(times) // 2]:.0f} ms, max {times[-1]:.0f} ms")
     # Several server processes took part (not one worker serialising everything).
@@ -132,8 +134,6 @@ class BalanceWatcher(threading.Thread):
         self.errors: list[str] = []
 
     def run(self) -> None:
-        import json
-
         while not self.stop.is_set():
             try:
                 with urllib.request.urlopen(self.request, timeout=30) as response:
