@@ -279,8 +279,8 @@ def messages_queue(requests: Sequence[MessageRequest], *, now: datetime | None =
                 new_rows.append((i, send_at, defer_reason, address))
 
             ids = _messages_insert(requests, new_rows, now)
-            decision_rows = [(requests[i], DecisionStatus.SKIPPED, reason, None, None)
-                             for i, reason in skip_rows]
+            decision_rows: list[_DecisionRow] = [(requests[i], DecisionStatus.SKIPPED, reason, None, None)
+                                                 for i, reason in skip_rows]
             for i, send_at, defer_reason, _addr in new_rows:
                 message_id = ids[requests[i].dedupe_key]
                 status = "deferred" if defer_reason else "queued"
@@ -311,7 +311,9 @@ _DECISION_COLUMNS = (
     "customer_id", "channel", "kind", "topic", "source", "dedupe_key", "status", "reason",
     "message_id", "send_at", "decided_at",
 )
-_INSERT_BATCH = 500  # 23 columns × 500 rows stays under SQLite's 32 766 parameters
+_INSERT_BATCH = 500
+# (request, decision status, reason, message id, deferred until)
+_DecisionRow = tuple[MessageRequest, str, str, int | None, datetime | None]  # 23 columns × 500 rows stays under SQLite's 32 766 parameters
 
 
 def _messages_insert(requests: Sequence[MessageRequest], rows: list[tuple[int, datetime, str, str]],
@@ -344,8 +346,7 @@ def _messages_insert(requests: Sequence[MessageRequest], rows: list[tuple[int, d
     return ids
 
 
-def _decisions_insert(rows: list[tuple[MessageRequest, str, str, int | None, datetime | None]],
-                      now: datetime) -> None:
+def _decisions_insert(rows: Sequence[_DecisionRow], now: datetime) -> None:
     if not rows:
         return
     adapt = connection.ops.adapt_datetimefield_value
@@ -429,7 +430,8 @@ def channel_choose(customer_ids: Sequence[int], allowed: Sequence[str], *,
             result[cid] = None
             if f is None:
                 continue
-            order = sorted(allowed, key=lambda c, f=f: 0 if c == f.preferred else 1)
+            preferred = f.preferred
+            order = sorted(allowed, key=lambda c: 0 if c == preferred else 1)
             for channel in order:
                 address = _address(channel, f.email, f.phone)
                 if not address:

@@ -32,6 +32,10 @@ from .services import budget_delete, budget_save, suppression_add, suppression_r
 PAGE = 50
 
 
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.of(request.user if request.user.is_authenticated else None, via="web")  # type: ignore[arg-type]
+
+
 def _viewer(request: HttpRequest) -> None:
     if not can_view_outbox(request.user):
         raise PermissionDenied
@@ -130,7 +134,7 @@ def suppression_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def budgets(request: HttpRequest) -> HttpResponse:
     _viewer(request)
     can_edit = can_edit_messaging(request.user)
-    actor = Actor.of(request.user, via="web")
+    actor = _actor(request)
     global_row = ContactBudget.objects.filter(scope=BudgetScope.GLOBAL).first()
     from .budget import default_budget
 
@@ -182,6 +186,6 @@ def _limits(data: dict) -> dict:
 def budget_remove(request: HttpRequest, pk: int) -> HttpResponse:
     _editor(request)
     row = get_object_or_404(ContactBudget.objects.exclude(scope=BudgetScope.GLOBAL), pk=pk)
-    budget_delete(actor=Actor.of(request.user, via="web"), budget=row)
+    budget_delete(actor=_actor(request), budget=row)
     flash.success(request, _("Excepción eliminada."))
     return redirect("engagement:budgets")
