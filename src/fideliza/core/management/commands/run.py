@@ -32,6 +32,18 @@ class Child:
     started: list[float] = field(default_factory=list)
 
 
+def _gunicorn_control_socket_off() -> list[str]:
+    """gunicorn ≥ 25.1 opens a control socket at one fixed path per user, so two Fideliza
+    servers on one machine would fight over it; we do not use it."""
+    from importlib.metadata import version
+
+    try:
+        major, minor = (int(part) for part in version("gunicorn").split(".")[:2])
+    except ValueError:
+        return []
+    return ["--no-control-socket"] if (major, minor) >= (25, 1) else []
+
+
 class Command(BaseCommand):
     help = "Run Fideliza: web server + background worker + scheduler (and the demo business with --demo)."
 
@@ -57,7 +69,8 @@ class Command(BaseCommand):
         children = [
             Child("web", [python, "-m", "gunicorn", "fideliza.config.wsgi:application",
                           "--bind", f"{host}:{port}", "--workers", str(web_workers),
-                          "--threads", "4", "--timeout", "120", "--access-logfile", "-"],
+                          "--threads", "4", "--timeout", "120", "--access-logfile", "-",
+                          *_gunicorn_control_socket_off()],
                   essential=True),
             Child("scheduler", [python, "-m", "fideliza.cli", "scheduler"], essential=False),
         ]
