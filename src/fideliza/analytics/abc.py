@@ -91,7 +91,12 @@ def _classify_values(
     v: np.ndarray, a_cut: float, b_cut: float, nonpositive: Nonpositive
 ) -> tuple[np.ndarray, np.ndarray]:
     """Class codes (0=A, 1=B, 2=C, 3=N) and inclusive cumulative shares of one group."""
-    order = np.argsort(-v, kind="stable")
+    if np.isnan(v).any():
+        order = np.argsort(-v, kind="stable")
+    else:
+        # Polars' threaded sort: ~3x less CPU than NumPy's on a million values; the order
+        # among ties does not matter (a tie run shares its class and share, below).
+        order = pl.Series(v).arg_sort(descending=True).to_numpy()
     s = v[order]
     pos = np.clip(s, 0.0, None)
     cum = np.cumsum(pos)

@@ -15,6 +15,7 @@ import polars as pl
 from numpy.typing import ArrayLike
 
 from fideliza.analytics.models._base import FloatArray
+from fideliza.analytics.models._special import unique_inverse
 
 __all__ = ["BANDS", "DEFAULT_THRESHOLDS", "churn_band", "churn_frame", "churn_reason"]
 
@@ -127,14 +128,18 @@ def churn_frame(
     )
     # A reason depends on (days since, usual interval) only: each distinct pair is worded
     # once and gathered (1M customers: a few thousand sentences instead of a million).
-    facts = frame.select(
-        pl.col("days_since_last_purchase"), interval_int.alias("_interval")
-    ).with_columns(
-        (
-            pl.col("days_since_last_purchase") * (1 << 32) + pl.col("_interval").fill_null(-1) + 1
-        ).alias("_key")
+    facts = frame.select(pl.col("days_since_last_purchase"), interval_int.alias("_interval"))
+    days = facts["days_since_last_purchase"].to_numpy()
+    shifted = facts["_interval"].fill_null(0).to_numpy()  # 0: no interval (one purchase)
+    base = int(shifted.max(initial=0)) + 1
+    keys, inverse = unique_inverse(days * base + shifted)
+    keys = keys.astype(np.int64)
+    distinct = pl.DataFrame(
+        {
+            "days_since_last_purchase": keys // base,
+            "_interval": pl.Series(keys % base).replace(0, None),
+        }
     )
-    _, first, inverse = np.unique(facts["_key"].to_numpy(), return_index=True, return_inverse=True)
     since_words = (
         pl.when(pl.col("days_since_last_purchase") == 1)
         .then(pl.lit("1 día"))
@@ -155,8 +160,8 @@ def churn_frame(
             )
         )
     )
-    words = facts[first].select(reason.alias("churn_reason")).to_series()
-    return frame.with_columns(words.gather(inverse.ravel())).select(
+    words = distinct.select(reason.alias("churn_reason")).to_series()
+    return frame.with_columns(words.gather(inverse)).select(
         "churn_risk",
         "churn_band",
         "churn_band_label",

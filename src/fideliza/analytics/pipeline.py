@@ -419,15 +419,30 @@ def analyze(transactions: pl.DataFrame, config: AnalysisConfig | None = None) ->
 
     horizon_units = cfg.horizon * per_month
     columns: dict[str, Any] = {}
+    main = count_models[cfg.transaction_model]
+    # The CLV's discounted purchases end with the expected purchases over the horizon:
+    # one pass over the monthly steps gives both (per distinct history).
+    profile_u, expected_u = discount_profile(
+        main,
+        xu,
+        txu,
+        tu,
+        time=cfg.horizon,
+        discount_rate=cfg.discount_rate,
+        units_per_month=per_month,
+        distinct=True,
+        return_cumulative=True,
+    )
     for kind, model in count_models.items():
         tag = "" if kind == cfg.transaction_model else f"_{kind}"
         columns["p_alive" + tag] = model.conditional_probability_alive(xu, txu, tu)[inv]
         columns["predicted_purchases" + tag] = (
-            model.conditional_expected_number_of_purchases_up_to_time(horizon_units, xu, txu, tu)[
-                inv
-            ]
-        )
-    main = count_models[cfg.transaction_model]
+            expected_u
+            if model is main
+            else model.conditional_expected_number_of_purchases_up_to_time(
+                horizon_units, xu, txu, tu
+            )
+        )[inv]
     lap("predict")
 
     out = summary.with_columns(**{k: pl.Series(k, v) for k, v in columns.items()})
@@ -439,16 +454,7 @@ def analyze(transactions: pl.DataFrame, config: AnalysisConfig | None = None) ->
             models["gammagamma"] = _model_report(gg)
             lap("fit_gammagamma")
             spend = gg.conditional_expected_average_profit(x, mv)
-            profile = discount_profile(
-                main,
-                xu,
-                txu,
-                tu,
-                time=cfg.horizon,
-                discount_rate=cfg.discount_rate,
-                units_per_month=per_month,
-            )[inv]
-            clv = spend * profile
+            clv = spend * profile_u[inv]
             out = out.with_columns(pl.Series("expected_spend", spend), pl.Series("clv", clv))
             if margin_total is not None:
                 out = out.with_columns(

@@ -441,7 +441,8 @@ def _summary_dense(
     del repeats, cust
     repeat = periods if include_first_transaction else periods - 1
     columns: list[pl.Series] = [
-        pl.Series(customer_col, customers.astype(np.int64) + lo).cast(id_dtype),
+        # Ascending by construction; the flag spares later sorts and joins a check.
+        pl.Series(customer_col, customers.astype(np.int64) + lo).cast(id_dtype).set_sorted(),
         pl.Series("frequency", repeat, dtype=pl.Int64),
         # True division, as lifetimes; Polars sometimes multiplies by 1/unit instead, so
         # the lazy paths may differ from these times in the last bit.

@@ -149,10 +149,20 @@ def compress_rows(*columns: ArrayLike) -> tuple[list[FloatArray], NDArray[np.int
         return [a[:0] for a in arrays], np.zeros(0, dtype=np.intp), np.zeros(0)
     frame = pl.DataFrame({f"c{i}": a for i, a in enumerate(arrays)})
     # A 64-bit hash groups the rows in one pass; the check below makes it exact.
-    keys = frame.select(pl.struct(frame.columns).hash(seed=0)).to_series().to_numpy()
-    _, first, inverse, counts = np.unique(
-        keys, return_index=True, return_inverse=True, return_counts=True
-    )
+    hashes = frame.select(pl.struct(frame.columns).hash(seed=0)).to_series()
+    if hashes.n_unique() == n:
+        # Already distinct (e.g. histories compressed by the caller): nothing to group.
+        return arrays, np.arange(n, dtype=np.intp), np.ones(n)
+    # Polars' threaded arg-sort of the hashes; groups are the runs of equal hashes.
+    order = hashes.arg_sort().to_numpy().astype(np.intp)
+    keys = hashes.to_numpy()[order]
+    starts = np.empty(n, dtype=bool)
+    starts[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=starts[1:])
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = np.cumsum(starts) - 1
+    first = order[starts]
+    counts = np.diff(np.append(np.flatnonzero(starts), n))
     uniques = [a[first] for a in arrays]
     if not all(np.array_equal(u[inverse], a) for u, a in zip(uniques, arrays, strict=True)):
         # Hash collision (probability ~n^2 / 2^65): fall back to an exact lexicographic sort.

@@ -68,14 +68,19 @@ def discount_profile(
     time: int = 12,
     discount_rate: float = 0.01,
     units_per_month: float = 30.0,
-) -> FloatArray:
+    distinct: bool = False,
+    return_cumulative: bool = False,
+) -> FloatArray | tuple[FloatArray, FloatArray]:
     """Discounted expected number of purchases over ``time`` months, per customer.
 
     .. math:: D = \\sum_{k=1}^{time} \\frac{E[Y(k f) | \\cdot] - E[Y((k-1) f) | \\cdot]}
               {(1 + d)^k}
 
     with f = ``units_per_month``. It depends on the history (x, t_x, T) only, so it is
-    evaluated once per distinct history.
+    evaluated once per distinct history; ``distinct=True`` says the rows already are
+    distinct histories (skips the grouping). With ``return_cumulative`` the undiscounted
+    E[Y(time f)], the expected purchases over the whole horizon, is returned as well: it
+    is the last term of the sum, so predicted purchases cost nothing more.
     """
     x = np.asarray(frequency, dtype=float).ravel()
     tx = np.asarray(recency, dtype=float).ravel()
@@ -84,7 +89,10 @@ def discount_profile(
         raise ValueError("time must be at least one month")
     if discount_rate <= -1:
         raise ValueError("discount_rate must be greater than -1")
-    (xu, txu, tu), inv, _ = compress_rows(x, tx, t)
+    if distinct:
+        (xu, txu, tu), inv = (x, tx, t), None
+    else:
+        (xu, txu, tu), inv, _ = compress_rows(x, tx, t)
     total = np.zeros(xu.size)
     previous = np.zeros(xu.size)
     factory = getattr(transaction_model, "conditional_expectation_function", None)
@@ -101,7 +109,9 @@ def discount_profile(
         cumulative = expect(k * units_per_month)
         total += (cumulative - previous) / (1.0 + discount_rate) ** k
         previous = cumulative
-    return total[inv]
+    if inv is not None:
+        total, previous = total[inv], previous[inv]
+    return (total, previous) if return_cumulative else total
 
 
 def customer_lifetime_value(
