@@ -322,6 +322,8 @@ def _messages_insert(requests: Sequence[MessageRequest], rows: list[tuple[int, d
     from .models import new_token
 
     adapt = connection.ops.adapt_datetimefield_value
+    # created_at is the decision time: the sweep compares it with send_at to tell rows that
+    # got a task at commit (due then) from scheduled ones.
     created = adapt(now)
     values = []
     for i, send_at, defer_reason, address in rows:
