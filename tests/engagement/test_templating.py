@@ -358,13 +358,41 @@ def test_recipients_context_is_set_based(shop, now, django_assert_max_num_querie
         _order(customer, shop["drill"], 1 + i % 3, placed_at=now - timedelta(days=20 + i))
         _metrics(customer, last_purchase=(now - timedelta(days=20 + i)).date(), next_product=shop["drill"])
         ids.append(customer.pk)
-    with django_assert_max_num_queries(8) as few:
+    # programs, tiers (once); cards, memberships, spendable, first expiry, points expiring
+    # that day, tier values, snapshot (per chunk of 5,000)
+    with django_assert_max_num_queries(9) as few:
         t.recipients_context(ids[:2], now=now)
-    with django_assert_max_num_queries(8) as many:
+    with django_assert_max_num_queries(9) as many:
         big = t.recipients_context(ids, now=now)
     assert len(few.captured_queries) == len(many.captured_queries)
     assert len(big) == 40 and big[ids[5]]["producto_recomendado"] == "Taladro percutor"
     assert all(ctx["puntos"] > 0 and ctx["nivel"] for ctx in big.values())
+
+
+def test_dense_id_ranges_skip_the_customers_not_asked_for(shop, now):
+    """Over 100 dense ids the queries use a range instead of IN (…); customers inside the
+    range who are not recipients must not leak into the result or into anyone's values."""
+    program = shop["program"]
+    customers = [_customer(first_name=f"D{i}") for i in range(130)]
+    for i, customer in enumerate(customers):
+        member = member_enroll(program=program, customer=customer, actor=Actor.system("t"),
+                               at=now - timedelta(days=30))
+        bonus_award(member=member, cause_type="survey", cause_id=f"d{i}", actor=Actor.system("t"),
+                    points=i + 1, occurred_at=now - timedelta(days=300 - i))
+        _metrics(customer, last_purchase=(now - timedelta(days=i)).date())
+    asked = [c.pk for i, c in enumerate(customers) if i % 5]
+    assert len(asked) > 100 and asked[-1] - asked[0] < 2 * len(asked)  # the range path
+    got = t.recipients_context(list(reversed(asked)), now=now)
+    assert list(got) == list(reversed(asked))
+    for i, customer in enumerate(customers):
+        if i % 5 == 0:
+            assert customer.pk not in got
+            continue
+        ctx = got[customer.pk]
+        assert ctx["nombre"] == f"D{i}" and ctx["puntos"] == i + 1
+        assert ctx["puntos_que_caducan"] == i + 1
+        assert ctx["fecha_caducidad"] == (now - timedelta(days=300 - i) + timedelta(days=365)).date()
+        assert ctx["dias_sin_comprar"] == i
 
 
 def test_recipients_context_chunks_large_lists(shop, now, monkeypatch, django_assert_num_queries):

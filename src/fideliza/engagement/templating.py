@@ -31,8 +31,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.db.models import DateTimeField, F, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Min, Q, Sum
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -577,6 +576,23 @@ def _offer_date(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
+def _ids_filter(field: str, ids: Sequence[int]) -> Q:
+    """`field IN ids`, or a range when the sorted ids are dense (a big segment, everyone):
+    a range costs the database and the driver far less than thousands of parameters, and
+    the few rows in it that are not recipients are skipped by the caller."""
+    if len(ids) > 100 and ids[-1] - ids[0] < 2 * len(ids):
+        return Q(**{f"{field}__gte": ids[0], f"{field}__lte": ids[-1]})
+    return Q(**{f"{field}__in": ids})
+
+
+_LOYALTY_KEYS = ("puntos", "nivel", "siguiente_nivel", "puntos_para_siguiente_nivel",
+                 "importe_para_siguiente_nivel", "falta_para_siguiente_nivel",
+                 "puntos_que_caducan", "fecha_caducidad", "codigo_recomendacion")
+_ANALYTICS_KEYS = ("segmento_rfm", "nivel_valor", "estado_actividad", "ultima_compra",
+                   "dias_sin_comprar", "clv", "producto_recomendado", "categoria_recomendada",
+                   "producto_recomendado_nivel", "paso_sendero", "siguiente_paso_sendero")
+
+
 def recipients_context(
     customer_ids: Sequence[int],
     *,
@@ -586,14 +602,15 @@ def recipients_context(
     """The template variables of many recipients: {customer id: {variable: value}}.
 
     Set-based: per chunk of 5,000 customers a fixed handful of queries (card, membership,
-    spendable points, nearest expiry, snapshot, and the tier values of each program), never
-    one per customer. Ids with no customer row are left out. Values are plain (str, int,
-    Decimal, date, None); None means "does not apply" (no membership, no purchase yet).
+    spendable points, nearest expiry (two), snapshot, and the tier values of each program),
+    never one per customer. Ids with no customer row are left out; the result keeps the
+    order of `customer_ids`. Values are plain (str, int, Decimal, date, None); None means
+    "does not apply" (no membership, no purchase yet).
 
     `offer`: ``{"codes": {customer_id: code}, "description": str, "valid_until": date}``.
     Labels (segment, tier, path step) are in the active language.
     """
-    # Imported here: the templating module is also used where only rendering is needed.
+    # Imported here: rendering alone needs none of the models.
     from fideliza.customers.models import Customer, CustomerKind
     from fideliza.insights.models import CustomerMetrics
     from fideliza.loyalty.models import Member, PointLot, Program, Tier, TierBasis
@@ -604,63 +621,71 @@ def recipients_context(
     lang = (get_language() or "es")[:2]
     offer = offer or {}
     codes = offer.get("codes") or {}
-    offer_common = {"cupon_descripcion": offer.get("description") or None,
-                    "cupon_caduca": _offer_date(offer.get("valid_until"))}
+    common = {
+        **dict.fromkeys(_LOYALTY_KEYS), **dict.fromkeys(_ANALYTICS_KEYS),
+        "cupon_descripcion": offer.get("description") or None,
+        "cupon_caduca": _offer_date(offer.get("valid_until")),
+        "hoy": today, "enlace_baja": UNSUBSCRIBE_MARKER, "enlace_preferencias": PREFERENCES_MARKER,
+    }
     currency = settings.FIDELIZA_DEFAULT_CURRENCY
 
-    ids = list(dict.fromkeys(int(i) for i in customer_ids))
+    ordered = list(dict.fromkeys(int(i) for i in customer_ids))
+    ids = sorted(ordered)
     programs: dict[int, Program] | None = None
     tiers_by_program: dict[int, list[tuple[int, int, str, Decimal]]] = {}
     tier_names: dict[int, str] = {}
     out: dict[int, dict[str, Any]] = {}
+    label_cache: dict[tuple[str, str], str] = {}
 
     def label(kind: str, code: str | None) -> str | None:
-        return labels.label(kind, code, lang) if code else None
+        if not code:
+            return None
+        key = (kind, code)
+        if key not in label_cache:
+            label_cache[key] = labels.label(kind, code, lang)
+        return label_cache[key]
 
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
-        cards = Customer.objects.filter(pk__in=chunk).values(
-            "pk", "kind", "first_name", "last_name", "company_name", "email", "phone", "city",
-            "region", "country")
-        for c in cards:
-            full = f"{c['first_name']} {c['last_name']}".strip()
-            if c["kind"] == CustomerKind.COMPANY and c["company_name"]:
-                full = c["company_name"]
-            code = codes.get(c["pk"]) or codes.get(str(c["pk"]))
-            out[c["pk"]] = {
-                "nombre": c["first_name"] or c["company_name"] or None,
-                "apellidos": c["last_name"] or None,
-                "nombre_completo": full or c["company_name"] or None,
-                "empresa": c["company_name"] or None,
-                "email": c["email"] or None,
-                "telefono": c["phone"] or None,
-                "ciudad": c["city"] or None,
-                "region": c["region"] or None,
-                "pais": c["country"] or None,
-                **dict.fromkeys(("puntos", "nivel", "siguiente_nivel", "puntos_para_siguiente_nivel",
-                                 "importe_para_siguiente_nivel", "falta_para_siguiente_nivel",
-                                 "puntos_que_caducan", "fecha_caducidad", "codigo_recomendacion",
-                                 "segmento_rfm", "nivel_valor", "estado_actividad", "ultima_compra",
-                                 "dias_sin_comprar", "clv", "producto_recomendado",
-                                 "categoria_recomendada", "producto_recomendado_nivel",
-                                 "paso_sendero", "siguiente_paso_sendero")),
-                "cupon": code or None,
-                **offer_common,
-                "hoy": today,
-                "enlace_baja": UNSUBSCRIBE_MARKER,
-                "enlace_preferencias": PREFERENCES_MARKER,
+        wanted = set(chunk)
+        present: list[int] = []
+        for pk, kind, first, last, company, email, phone, city, region, country in (
+                Customer.objects.filter(_ids_filter("pk", chunk)).values_list(
+                    "pk", "kind", "first_name", "last_name", "company_name", "email", "phone",
+                    "city", "region", "country")):
+            if pk not in wanted:
+                continue
+            full = f"{first} {last}".strip()
+            if kind == CustomerKind.COMPANY and company:
+                full = company
+            present.append(pk)
+            out[pk] = {
+                **common,
+                "nombre": first or company or None,
+                "apellidos": last or None,
+                "nombre_completo": full or None,
+                "empresa": company or None,
+                "email": email or None,
+                "telefono": phone or None,
+                "ciudad": city or None,
+                "region": region or None,
+                "pais": country or None,
+                "cupon": codes.get(pk) or codes.get(str(pk)) or None,
             }
-        present = [cid for cid in chunk if cid in out]
         if not present:
             continue
+        present.sort()
+        present_set = set(present)
 
         # Loyalty: one membership per customer, the lowest program id (as member_for).
-        member_rows = (Member.objects.filter(customer_id__in=present)
-                       .order_by("customer_id", "program_id")
-                       .values("pk", "customer_id", "program_id", "tier_id", "referral_code"))
         members: dict[int, dict[str, Any]] = {}
-        for m in member_rows:
-            members.setdefault(m["customer_id"], m)
+        for mid, cid, program_id, tier_id, referral in (
+                Member.objects.filter(_ids_filter("customer_id", present))
+                .order_by("customer_id", "program_id")
+                .values_list("pk", "customer_id", "program_id", "tier_id", "referral_code")):
+            if cid in present_set and cid not in members:
+                members[cid] = {"pk": mid, "customer_id": cid, "program_id": program_id,
+                                "tier_id": tier_id, "referral_code": referral}
         if members:
             if programs is None:
                 programs = {p.pk: p for p in Program.objects.only("pk", "tier_basis", "tier_window")}
@@ -669,24 +694,17 @@ def recipients_context(
                     tiers_by_program.setdefault(t["program_id"], []).append(
                         (t["pk"], t["rank"], t["name"], t["threshold"]))
                     tier_names[t["pk"]] = t["name"]
-            by_member = {m["pk"]: m for m in members.values()}
-            spendable = dict(
-                PointLot.objects.filter(member_id__in=by_member, points_remaining__gt=0,
-                                        available_at__lte=now)
+            member_ids = sorted(m["pk"] for m in members.values())
+            member_set = set(member_ids)
+            open_lots = PointLot.objects.filter(_ids_filter("member_id", member_ids),
+                                                points_remaining__gt=0)
+            spendable = {
+                mid: total for mid, total in
+                open_lots.filter(available_at__lte=now)
                 .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-                .values("member_id").annotate(s=Sum("points_remaining")).values_list("member_id", "s"))
-            nearest = (PointLot.objects.filter(member_id=OuterRef("member_id"), points_remaining__gt=0,
-                                               expires_at__gt=now)
-                       .order_by("expires_at").values("expires_at")[:1])
-            expiring = {
-                r["member_id"]: (r["day"], r["points"])
-                for r in PointLot.objects.filter(member_id__in=by_member, points_remaining__gt=0,
-                                                 expires_at__gt=now)
-                .annotate(day=TruncDate("expires_at"),
-                          first_day=TruncDate(Subquery(nearest, output_field=DateTimeField())))
-                .filter(day=F("first_day"))
-                .values("member_id", "day").annotate(points=Sum("points_remaining"))
-            }
+                .values("member_id").annotate(s=Sum("points_remaining")).values_list("member_id", "s")
+                if mid in member_set}
+            expiring = _nearest_expiry(open_lots, member_set, now)
             # What is missing for the next tier, per program (as loyalty.selectors.tier_progress).
             by_program: dict[int, list[dict[str, Any]]] = {}
             for m in members.values():
@@ -697,8 +715,8 @@ def recipients_context(
                 need_value = []
                 for m in program_members:
                     current = rank_of.get(m["tier_id"], -1) if m["tier_id"] else -1
-                    m["_next"] = next((t for t in tiers if t[1] > current), None)
-                    if m["_next"] is not None:
+                    m["next"] = next((t for t in tiers if t[1] > current), None)
+                    if m["next"] is not None:
                         need_value.append(m["pk"])
                 program = programs[program_id]
                 values = qualifying_values(program, need_value, now) if need_value else {}
@@ -708,10 +726,9 @@ def recipients_context(
                     ctx["puntos"] = int(spendable.get(m["pk"]) or 0)
                     ctx["nivel"] = tier_names.get(m["tier_id"]) if m["tier_id"] else None
                     ctx["codigo_recomendacion"] = m["referral_code"] or None
-                    day_points = expiring.get(m["pk"])
-                    if day_points is not None:
-                        ctx["fecha_caducidad"], ctx["puntos_que_caducan"] = day_points[0], int(day_points[1])
-                    nxt = m["_next"]
+                    if m["pk"] in expiring:
+                        ctx["fecha_caducidad"], ctx["puntos_que_caducan"] = expiring[m["pk"]]
+                    nxt = m["next"]
                     if nxt is None:
                         continue
                     missing = max(Decimal(0), Decimal(nxt[3]) - values.get(m["pk"], Decimal(0)))
@@ -724,27 +741,56 @@ def recipients_context(
                         ctx["falta_para_siguiente_nivel"] = format_money(missing, currency)
 
         # The analytics snapshot (customers who have bought).
-        for r in CustomerMetrics.objects.filter(customer_id__in=present).values(
-                "customer_id", "rfm_segment", "value_tier", "activity_state", "last_purchase",
-                "clv_predicted", "clv_historic", "next_product__name", "next_product__path_level",
-                "next_category", "path_step", "path_next_step"):
-            ctx = out[r["customer_id"]]
-            clv = r["clv_predicted"] if r["clv_predicted"] is not None else r["clv_historic"]
-            ctx.update(
-                segmento_rfm=label("rfm_segment", r["rfm_segment"]),
-                nivel_valor=label("value_tier", r["value_tier"]),
-                estado_actividad=label("activity_state", r["activity_state"]),
-                ultima_compra=r["last_purchase"],
+        for (cid, segment, value_tier, activity, last_purchase, clv_predicted, clv_historic,
+             product, product_level, category, path_step, path_next) in (
+                CustomerMetrics.objects.filter(_ids_filter("customer_id", present)).values_list(
+                    "customer_id", "rfm_segment", "value_tier", "activity_state", "last_purchase",
+                    "clv_predicted", "clv_historic", "next_product__name",
+                    "next_product__path_level", "next_category", "path_step", "path_next_step")):
+            if cid not in present_set:
+                continue
+            out[cid].update(
+                segmento_rfm=label("rfm_segment", segment),
+                nivel_valor=label("value_tier", value_tier),
+                estado_actividad=label("activity_state", activity),
+                ultima_compra=last_purchase,
                 # From the purchase date, not the snapshot's count: the snapshot may be days old.
-                dias_sin_comprar=max(0, (today - r["last_purchase"]).days),
-                clv=clv,
-                producto_recomendado=r["next_product__name"] or None,
-                categoria_recomendada=r["next_category"] or None,
-                producto_recomendado_nivel=label("path_level", r["next_product__path_level"]),
-                paso_sendero=label("path_level", r["path_step"]),
-                siguiente_paso_sendero=label("path_level", r["path_next_step"]),
+                dias_sin_comprar=max(0, (today - last_purchase).days),
+                clv=clv_predicted if clv_predicted is not None else clv_historic,
+                producto_recomendado=product or None,
+                categoria_recomendada=category or None,
+                producto_recomendado_nivel=label("path_level", product_level),
+                paso_sendero=label("path_level", path_step),
+                siguiente_paso_sendero=label("path_level", path_next),
             )
-    return {cid: out[cid] for cid in ids if cid in out}
+    return {cid: out[cid] for cid in ordered if cid in out}
+
+
+def _nearest_expiry(open_lots: Any, member_ids: set[int], now: datetime) -> dict[int, tuple[date, int]]:
+    """{member id: (local date, points)} of the next day on which points expire.
+
+    Two plain queries, no per-row date functions (SQLite runs those in Python): the first
+    expiry instant per member, then the points of the lots expiring before the end of that
+    instant's local day, with one bound per distinct day (at most a few hundred).
+    """
+    future = open_lots.filter(expires_at__gt=now)
+    firsts = {mid: first for mid, first in
+              future.values("member_id").annotate(first=Min("expires_at")).values_list("member_id", "first")
+              if mid in member_ids}
+    if not firsts:
+        return {}
+    zone = timezone.get_current_timezone()
+    days = {mid: first.astimezone(zone).date() for mid, first in firsts.items()}
+    by_day: dict[date, list[int]] = {}
+    for mid, day in days.items():
+        by_day.setdefault(day, []).append(mid)
+    condition = Q()
+    for day, mids in by_day.items():
+        end = timezone.make_aware(datetime.combine(day + timedelta(days=1), datetime.min.time()), zone)
+        condition |= Q(member_id__in=mids, expires_at__lt=end)
+    points = dict(future.filter(condition).values("member_id").annotate(s=Sum("points_remaining"))
+                  .values_list("member_id", "s"))
+    return {mid: (day, int(points.get(mid) or 0)) for mid, day in days.items()}
 
 
 _PREVIEW_CODE = "CUPON-EJEMPLO"
