@@ -188,6 +188,11 @@ def test_html_is_autoescaped_and_text_is_not():
     assert text == 'Hola <script>alert("x")</script> & Cía'
 
 
+def test_subject_is_one_line():
+    ctx = {"nombre": "Ana\r\nBcc: todos@example.com"}
+    assert t.subject_render("Hola {{ nombre }},\n  tu oferta", ctx) == "Hola Ana Bcc: todos@example.com, tu oferta"
+
+
 def test_if_blocks_leave_no_blank_lines_in_text():
     source = "Hola {{ nombre }}:\n{% if puntos > 100 %}\nTienes {{ puntos }} puntos.\n{% endif %}\nUn saludo\n"
     assert template_render(source, {"nombre": "Ana", "puntos": 150}) == "Hola Ana:\nTienes 150 puntos.\nUn saludo\n"

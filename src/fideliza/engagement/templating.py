@@ -49,8 +49,12 @@ __all__ = [
     "UNSUBSCRIBE_MARKER",
     "VARIABLES",
     "TemplateError",
+    "format_date",
+    "format_money",
+    "format_number",
     "preview",
     "recipients_context",
+    "subject_render",
     "template_render",
     "template_validate",
 ]
@@ -546,6 +550,12 @@ def template_render(source: str, context: Mapping[str, Any], *, html: bool = Fal
     return _render(_compiled(source, html), context)
 
 
+def subject_render(source: str, context: Mapping[str, Any]) -> str:
+    """A subject (or any one-line header): rendered as text, whitespace collapsed to single
+    spaces, so a line break in a customer's data can never start a new header."""
+    return " ".join(template_render(source, context).split())
+
+
 def _sample_context() -> dict[str, Any]:
     today = timezone.localdate()
     return {
@@ -832,6 +842,6 @@ def preview(
             errors += [f"{name}: {p}" for p in problems]
             continue
         result[key] = template_render(source, context, html=html)
-    result["subject"] = " ".join(result["subject"].split())
+    result["subject"] = " ".join(result["subject"].split())  # as subject_render
     result["errors"] = "\n".join(errors)
     return result
