@@ -7,7 +7,14 @@ from django.db.models import Count, QuerySet
 
 from fideliza.customers.models import Customer
 
-from .models import ContactDecision, DeliveryEvent, Message, Suppression, TopicPreference
+from .models import (
+    ContactDecision,
+    DeliveryEvent,
+    Message,
+    MessageStatus,
+    Suppression,
+    TopicPreference,
+)
 
 
 def topic_choices() -> list[tuple[str, str]]:
@@ -67,3 +74,10 @@ def message_counts_by_source(source: str) -> dict[str, int]:
     """{status: count} of one source's messages."""
     return dict(Message.objects.filter(source=source).values_list("status")
                 .annotate(n=Count("id")).values_list("status", "n"))
+
+
+def customers_personalised() -> QuerySet:
+    """Ids of customers who were sent at least one personalised (marketing) message — the
+    «personalizados» stage of the loyalty funnel (segments.funnel)."""
+    return (Message.objects.filter(kind="marketing", status=MessageStatus.SENT)
+            .values("customer_id").distinct())

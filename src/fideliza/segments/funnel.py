@@ -7,7 +7,6 @@ personalised → repeat buyers → profitable → loyal.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -22,19 +21,11 @@ from fideliza.sales.models import Order
 from .models import SegmentMember
 
 
-def _personalised_customers() -> QuerySet | None:
-    """Ids of customers who received a personalised message, from the engagement app.
+def _personalised_customers() -> QuerySet:
+    """Ids of customers who received a personalised message (the engagement app)."""
+    from fideliza.engagement.selectors import customers_personalised
 
-    The engagement app provides `selectors.customers_personalised()` (a queryset of customer
-    ids) once it records deliveries; until then the stage is shown as not available rather
-    than as an empty stage.
-    """
-    try:
-        selectors = importlib.import_module("fideliza.engagement.selectors")
-    except ImportError:
-        return None
-    source = getattr(selectors, "customers_personalised", None)
-    return source() if source is not None else None
+    return customers_personalised()
 
 
 @dataclass(frozen=True)
