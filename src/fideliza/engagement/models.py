@@ -245,6 +245,9 @@ class Suppression(models.Model):
 class TopicPreference(models.Model):
     """A customer's choice about one topic; no row means subscribed."""
 
+    # Two merged cards with a row for the same topic: an opt-out on either wins.
+    MERGE_POLICY = "fideliza.engagement.services.topic_preferences_merge"
+
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="topic_preferences")
     topic = models.CharField(_("tema"), max_length=40)
     subscribed = models.BooleanField(_("suscrito"), default=True)
@@ -272,6 +275,9 @@ class ContactBudget(models.Model):
     belongs to, else the global row, else the settings defaults. Quiet hours are local to
     the customer's time zone; start > end spans midnight (21:00–09:00).
     """
+
+    # Merging two cards that both have an override keeps the survivor's (undo restores it).
+    MERGE_POLICY = "derived"
 
     scope = models.CharField(_("ámbito"), max_length=10, choices=BudgetScope.choices)
     segment = models.OneToOneField("segments.Segment", null=True, blank=True, on_delete=models.CASCADE,

@@ -732,3 +732,41 @@ def budget_delete(*, actor, budget) -> None:
     audit_record(actor=actor, action=AuditAction.DELETE, entity=BUDGET_AUDIT_ENTITY, entity_id=budget.pk,
                  context={"scope": budget.scope})
     budget.delete()
+
+
+# --- customer merges and erasure (called by fideliza.customers) ----------------------------
+
+def topic_preferences_merge(survivor: Customer, duplicate: Customer, colliding: list[int]) -> dict:
+    """Merge handler for TopicPreference: an opt-out on either card wins.
+
+    `colliding` are the duplicate's rows for topics the survivor also has a row for; they
+    stay on the duplicate (for undo). Returns what `undo` needs.
+    """
+    changed = []
+    for topic in TopicPreference.objects.filter(pk__in=colliding, subscribed=False).values_list("topic", flat=True):
+        row = TopicPreference.objects.get(customer=survivor, topic=topic)
+        if row.subscribed:
+            row.subscribed = False
+            row.save(update_fields=["subscribed", "updated_at"])
+            changed.append(row.pk)
+    return {"opted_out": changed}
+
+
+def _topic_preferences_unmerge(payload: dict) -> None:
+    TopicPreference.objects.filter(pk__in=payload.get("opted_out", [])).update(subscribed=True)
+
+
+topic_preferences_merge.undo = _topic_preferences_unmerge  # type: ignore[attr-defined]
+
+
+def messages_erase(customer_ids: list[int], values: set[str]) -> int:
+    """Erasure handler: the outbox keeps that messages were sent, not to whom or what they said.
+
+    Addresses, subjects and bodies of the customers' messages are blanked and event details
+    (clicked URLs, user agents) dropped. Suppressions stay: they exist so that the address
+    is never contacted again.
+    """
+    erased = Message.objects.filter(customer_id__in=customer_ids).update(
+        address="[suprimido]", subject="", body_text="", body_html="", last_error="")
+    DeliveryEvent.objects.filter(customer_id__in=customer_ids).update(detail={})
+    return erased
