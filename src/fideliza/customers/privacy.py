@@ -60,6 +60,7 @@ PERSONAL_FIELDS = (
 ERASURE_HANDLERS: list[str] = [
     "fideliza.customers.privacy.scrub_idempotency_responses",
     "fideliza.customers.privacy.scrub_import_errors",
+    "fideliza.engagement.services.messages_erase",
 ]
 
 
