@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from fideliza.analytics import uplift as u
@@ -285,3 +287,53 @@ def test_holdout_member_one_at_a_time():
     assert u.holdout_member(ids[:1], 0.1, seed=9)[0] == member[0]
     assert np.array_equal(u.holdout_member(ids[5000:6000], 0.1, seed=9), member[5000:6000])
 
+
+
+# -- invariants (Hypothesis) ---------------------------------------------------------------
+
+@st.composite
+def _counts(draw):
+    n1 = draw(st.integers(1, 5000))
+    n2 = draw(st.integers(1, 5000))
+    return draw(st.integers(0, n1)), n1, draw(st.integers(0, n2)), n2
+
+
+@settings(max_examples=300, deadline=None)
+@given(_counts(), st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+def test_newcombe_interval_invariants(counts, confidence):
+    x1, n1, x2, n2 = counts
+    low, high = u.newcombe_interval(x1, n1, x2, n2, confidence)
+    d = x1 / n1 - x2 / n2
+    assert -1 <= low <= d <= high <= 1
+    # a higher confidence never gives a narrower interval
+    wider = u.newcombe_interval(x1, n1, x2, n2, min(0.999, confidence + 0.009))
+    assert wider[0] <= low + 1e-12 and wider[1] >= high - 1e-12
+    # swapping the groups mirrors the interval
+    m_low, m_high = u.newcombe_interval(x2, n2, x1, n1, confidence)
+    assert m_low == pytest.approx(-high, abs=1e-12) and m_high == pytest.approx(-low, abs=1e-12)
+    assert 0 <= u.proportions_score_pvalue(x1, n1, x2, n2) <= 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 3000), st.floats(0, 1), st.integers(0, 2**63 - 1))
+def test_holdout_size_invariant(n, share, seed):
+    out = u.holdout_assign(np.arange(n) * 3 + 1, share, seed)
+    assert out.sum() == round(share * n)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.booleans(), st.floats(0, 1e5)), max_size=60))
+def test_uplift_never_fails_on_any_recipients(rows):
+    treated = [r[0] for r in rows]
+    converted = [r[1] for r in rows]
+    revenue = [r[2] if r[1] else 0.0 for r in rows]
+    res = u.uplift(treated, converted, revenue)
+    assert res.explanation
+    if res.status == "ok":
+        low, high = res.conversion_diff_ci
+        assert low <= res.conversion_diff <= high
+        if res.revenue_diff_ci is not None:
+            r_low, r_high = res.revenue_diff_ci
+            assert r_low <= res.revenue_diff_per_recipient + 1e-6 and res.revenue_diff_per_recipient <= r_high + 1e-6
+    else:
+        assert res.conversion_diff is None

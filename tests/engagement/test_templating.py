@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fideliza.accounts.services import Actor
 from fideliza.catalog.models import Category, PathLevel, Product
@@ -429,3 +431,30 @@ def test_preview_for_one_customer(shop, now):
 
     with pytest.raises(Customer.DoesNotExist):
         t.preview("x", "y", "", 999_999)
+
+
+# -- fuzzing: whatever staff type, the answer is a message, never a crash --------------------
+
+_TOKENS = ["{{", "}}", "{%", "%}", "{#", "#}", " ", "\n", "if", "elif", "else", "endif", "for",
+           "in", "range", "set", "=", "not", "and", "or", "is", "defined", "nombre", "puntos",
+           "clv", "hoy", "cycler", "x", "(", ")", "[", "]", ".", "__class__", "__globals__",
+           "|", "dinero", "fecha", "upper", "default", "truncate", "round", "+", "-", "*", "/",
+           "//", "%", "**", "~", "==", "<", ">", ",", "'a'", '"b"', "1", "0", "10**9", "1e308",
+           "Hola", "<b>", "&"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_TOKENS), max_size=40), st.booleans())
+def test_any_token_soup_gives_messages_or_text_never_a_crash(tokens, html):
+    source = "".join(tokens)
+    errors = template_validate(source, html=html)
+    assert isinstance(errors, list) and all(isinstance(e, str) and e for e in errors)
+    for ctx in ({}, {"nombre": "Ana <b>", "puntos": 1250, "clv": Decimal("12.5"), "hoy": date(2026, 1, 2)}):
+        try:
+            out = template_render(source, ctx, html=html)
+        except TemplateError as exc:
+            assert str(exc)
+        else:
+            assert isinstance(out, str)
+            # no Python object ever reaches the output
+            assert not any(leak in out for leak in ("<class", "built-in", "object at 0x", "<function"))
