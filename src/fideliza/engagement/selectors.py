@@ -81,3 +81,9 @@ def customers_personalised() -> QuerySet:
     «personalizados» stage of the loyalty funnel (segments.funnel)."""
     return (Message.objects.filter(kind="marketing", status=MessageStatus.SENT)
             .values("customer_id").distinct())
+
+
+def customer_messages(customer: Customer, *, limit: int = 50) -> list[Message]:
+    """The customer's latest messages with their events, for the customer's timeline."""
+    return list(Message.objects.filter(customer=customer).prefetch_related("events")
+                .order_by("-created_at", "-id")[:limit])
