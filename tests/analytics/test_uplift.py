@@ -98,10 +98,19 @@ def test_significant_result_explained_in_spanish():
     assert r.explanation.startswith("Compró el 8,0 % de quienes recibieron los mensajes frente al 5,0 %")
     assert "3,0 puntos porcentuales" in r.explanation
     assert "es estadísticamente significativa (p < 0,001)" in r.explanation
-    assert "unas 300 compras más" in r.explanation
+    assert "unas 300 compras más de las que habría habido sin ellos (un 60 % más)." in r.explanation
     # 4.0 - 2.5 = 1.5 per recipient x 10,000 treated
     assert r.incremental_revenue == pytest.approx(15_000.0)
     assert "Ingresos incrementales estimados: 15.000,00 €" in r.explanation
+
+
+def test_significance_needs_the_interval_and_the_test_to_agree():
+    # 26/40 vs 4/12: Newcombe's interval just excludes 0, the score test's p is 0.0515.
+    low, _high = u.newcombe_interval(26, 40, 4, 12)
+    p = u.proportions_score_pvalue(26, 40, 4, 12)
+    assert low > 0 and p > 0.05
+    r = u.uplift_from_stats(u.GroupStats(40, 26), u.GroupStats(12, 4))
+    assert not r.significant and "no es estadísticamente significativa" in r.explanation
 
 
 def test_negative_effect_is_reported_as_fewer_purchases():

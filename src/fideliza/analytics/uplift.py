@@ -26,7 +26,9 @@ The core works on sufficient statistics (:class:`GroupStats`: size, conversions,
 sum and sum of squares), so a caller can aggregate in SQL; :func:`uplift` builds them from
 per-recipient arrays. Money is float inside; the caller turns results into ``Decimal``
 (``Decimal(str(round(value, 2)))``). A result is "significant" when the conversion
-interval excludes zero.
+interval excludes zero *and* the score test rejects equal rates at the same level: at
+small counts the two can disagree (about 2 % of cases), and the results page must not
+call a difference significant next to a p-value above 0.05.
 
 Holdout assignment
     :func:`holdout_assign` marks exactly ``round(share * n)`` ids (Python's ``round``) as
@@ -225,7 +227,7 @@ class UpliftResult:
     incremental_revenue, incremental_revenue_ci
         Per-recipient difference (and interval) times ``treated_n``.
     significant : bool
-        The conversion interval excludes zero.
+        The conversion interval excludes zero and ``p_value < 1 - confidence``.
     confidence : float
     explanation : str
         One or two plain Spanish sentences for the results page.
@@ -282,6 +284,7 @@ def uplift_from_stats(
     x_t, n_t, x_h, n_h = treated.conversions, treated.n, holdout.conversions, holdout.n
     diff = x_t / n_t - x_h / n_h
     ci = newcombe_interval(x_t, n_t, x_h, n_h, confidence)
+    p_value = proportions_score_pvalue(x_t, n_t, x_h, n_h)
     rev_diff = treated.revenue_sum / n_t - holdout.revenue_sum / n_h
     rev_ci: Interval | None = None
     rev_p: float | None = None
@@ -296,13 +299,13 @@ def uplift_from_stats(
         relative_lift=diff / (x_h / n_h) if x_h else None,
         incremental_conversions=diff * n_t,
         incremental_conversions_ci=(ci[0] * n_t, ci[1] * n_t),
-        p_value=proportions_score_pvalue(x_t, n_t, x_h, n_h),
+        p_value=p_value,
         revenue_diff_per_recipient=rev_diff,
         revenue_diff_ci=rev_ci,
         revenue_p_value=rev_p,
         incremental_revenue=rev_diff * n_t,
         incremental_revenue_ci=None if rev_ci is None else (rev_ci[0] * n_t, rev_ci[1] * n_t),
-        significant=ci[0] > 0 or ci[1] < 0,
+        significant=(ci[0] > 0 or ci[1] < 0) and p_value < 1 - confidence,
     )
     return _with_explanation(result, currency_symbol)
 
@@ -402,7 +405,10 @@ def _explain(r: UpliftResult, symbol: str) -> str:
         direction = "más" if r.conversion_diff > 0 else "menos"
         second = (f"La diferencia es estadísticamente significativa ({_pvalue(r.p_value)}): "
                   f"los mensajes consiguieron unas {_num(abs(r.incremental_conversions or 0))} "
-                  f"compras {direction} de las que habría habido sin ellos.")
+                  f"compras {direction} de las que habría habido sin ellos")
+        if r.relative_lift is not None:
+            second += f" (un {_num(abs(r.relative_lift) * 100)} % {direction})"
+        second += "."
     else:
         second = (f"La diferencia no es estadísticamente significativa ({_pvalue(r.p_value)}): "
                   "puede deberse al azar.")
