@@ -7,11 +7,12 @@ Templates use Jinja2's syntax in its sandbox, cut down to what a message needs: 
 comparisons and arithmetic. Everything else is refused before rendering, with a Spanish
 message and the line: loops, macros, ``set``, includes, function or method calls and
 attribute or item access. Without loops, calls and recursion a template runs in time
-linear in its length, and every allowed filter returns at most a constant more than it
-receives, so a template can neither reach Python objects (``''.__class__``) nor run code
-nor exhaust memory or CPU (``range(10**9)``, ``'x' * 10**9``). The context holds only
-plain values (str, int, Decimal, date); the sandbox itself (no attributes, no calls) is a
-second line of defence.
+linear in its length, and no allowed filter repeats, pads or formats (its output is
+bounded by its input and arguments), so a template can neither reach Python objects
+(``''.__class__``) nor run code nor exhaust memory or CPU (``range(10**9)``,
+``'x' * 10**9``, ``|center(10**9)``); a rendered message is capped at a million characters
+all the same. The context holds only plain values (str, int, Decimal, date); the sandbox
+itself (no attributes, no calls) is a second line of defence.
 
 HTML bodies are autoescaped (a customer named ``<b>`` stays text); text bodies and
 subjects are not. :func:`template_validate` reports unknown variables, filters and
