@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 
 from fideliza.analytics.churn import DEFAULT_THRESHOLDS, churn_frame
-from fideliza.analytics.models._special import compress_rows
+from fideliza.analytics.models._special import compress_rows, group_keys
 from fideliza.analytics.models.bgnbd import BetaGeoFitter
 from fideliza.analytics.models.clv import discount_profile, lifetimes_units_per_month
 from fideliza.analytics.models.evaluation import cumulative_repeat_purchases, holdout_errors
@@ -162,6 +162,25 @@ def _fit_count_model(
     tx = summary["recency" + suffix].to_numpy()
     t = summary["T" + suffix].to_numpy()
     return _fit_histories(kind, x, tx, t, None, cfg)
+
+
+def _distinct_histories(
+    summary: pl.DataFrame, x: np.ndarray, tx: np.ndarray, t: np.ndarray, obs_end: dt.date
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Distinct (x, t_x, T) histories, as :func:`compress_rows` returns them.
+
+    A day-collapsed summary's history is exactly (x, days from first to last purchase,
+    days from first purchase to the end): packed into one integer it groups without
+    hashing or checking (1M customers: ~0.1 s of CPU instead of ~0.25 s).
+    """
+    first = summary["first_purchase"].to_numpy()
+    rec_days = (summary["last_purchase"].to_numpy() - first).astype(np.int64)
+    age_days = (np.datetime64(obs_end, "D") - first).astype(np.int64)
+    if x.size == 0 or x.max() >= 2**22 or age_days.max() >= 2**20:
+        return compress_rows(x, tx, t)
+    keys = (x.astype(np.int64) << 40) | (rec_days << 20) | age_days
+    first_rows, inverse, counts = group_keys(keys)
+    return [x[first_rows], tx[first_rows], t[first_rows]], inverse, counts
 
 
 def _fit_histories(
@@ -411,7 +430,7 @@ def analyze(transactions: pl.DataFrame, config: AnalysisConfig | None = None) ->
     if cfg.transaction_model not in kinds:
         kinds.append(cfg.transaction_model)
     # The models depend on (x, t_x, T) only: fit on, and evaluate once per, distinct history.
-    (xu, txu, tu), inv, counts = compress_rows(x, tx_, big_t)
+    (xu, txu, tu), inv, counts = _distinct_histories(summary, x, tx_, big_t, obs_end)
     for kind in kinds:
         count_models[kind] = _fit_histories(kind, xu, txu, tu, counts, cfg)
         models[kind] = _model_report(count_models[kind])

@@ -7,7 +7,14 @@ import polars as pl
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import hyp2f1
 
-__all__ = ["compress_rows", "log1mexp", "log_hyp2f1_a_b_aplus1", "softplus", "unique_inverse"]
+__all__ = [
+    "compress_rows",
+    "group_keys",
+    "log1mexp",
+    "log_hyp2f1_a_b_aplus1",
+    "softplus",
+    "unique_inverse",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -123,6 +130,26 @@ def unique_inverse(values: ArrayLike) -> tuple[FloatArray, NDArray[np.intp]]:
     return uniques, np.searchsorted(uniques, v).astype(np.intp)
 
 
+def group_keys(keys: np.ndarray) -> tuple[NDArray[np.intp], NDArray[np.intp], FloatArray]:
+    """Group equal integer keys: (a member of each group, group of each key, group sizes).
+
+    Groups come in ascending key order; Polars' threaded arg-sort orders the keys and a
+    group is a run of equal keys.
+    """
+    n = keys.size
+    if n == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), np.zeros(0)
+    order = pl.Series(keys).arg_sort().to_numpy().astype(np.intp)
+    ordered = keys[order]
+    starts = np.empty(n, dtype=bool)
+    starts[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = np.cumsum(starts) - 1
+    counts = np.diff(np.append(np.flatnonzero(starts), n)).astype(float)
+    return order[starts], inverse, counts
+
+
 def compress_rows(*columns: ArrayLike) -> tuple[list[FloatArray], NDArray[np.intp], FloatArray]:
     """Group identical rows of several equally long numeric columns.
 
@@ -153,16 +180,7 @@ def compress_rows(*columns: ArrayLike) -> tuple[list[FloatArray], NDArray[np.int
     if hashes.n_unique() == n:
         # Already distinct (e.g. histories compressed by the caller): nothing to group.
         return arrays, np.arange(n, dtype=np.intp), np.ones(n)
-    # Polars' threaded arg-sort of the hashes; groups are the runs of equal hashes.
-    order = hashes.arg_sort().to_numpy().astype(np.intp)
-    keys = hashes.to_numpy()[order]
-    starts = np.empty(n, dtype=bool)
-    starts[0] = True
-    np.not_equal(keys[1:], keys[:-1], out=starts[1:])
-    inverse = np.empty(n, dtype=np.intp)
-    inverse[order] = np.cumsum(starts) - 1
-    first = order[starts]
-    counts = np.diff(np.append(np.flatnonzero(starts), n))
+    first, inverse, counts = group_keys(hashes.to_numpy())
     uniques = [a[first] for a in arrays]
     if not all(np.array_equal(u[inverse], a) for u, a in zip(uniques, arrays, strict=True)):
         # Hash collision (probability ~n^2 / 2^65): fall back to an exact lexicographic sort.
