@@ -34,9 +34,22 @@ def test_funnel_narrows_and_matches_hand_counts(shop, owner):
     for key in ("registered", "identified", "differentiated", "interacted"):
         assert rows[key]["count"] == len(hand[key]), key
         assert set(stage_customers(key).values_list("pk", flat=True)) == hand[key]
-    counts = [r["count"] for r in rows.values() if r["count"] is not None]
+    counts = [r["count"] for r in rows.values() if not r["stage"].side]
     assert counts == sorted(counts, reverse=True)  # a funnel only narrows
-    assert rows["personalised"]["count"] is None  # no messages exist yet: shown as not available
+    assert rows["personalised"]["count"] == 0  # no message sent yet
+    # A sent marketing message makes a segmented customer "personalised"; a queued one does not.
+    from django.utils import timezone
+
+    from fideliza.engagement.models import Message
+
+    segmented = sorted(stage_customers("segmented").values_list("pk", flat=True))
+    assert len(segmented) >= 2
+    for pk, status in ((segmented[0], "sent"), (segmented[1], "queued")):
+        Message.objects.create(customer_id=pk, channel="email", kind="marketing", source="test",
+                               dedupe_key=f"t{pk}", address="x@ejemplo.es", status=status,
+                               send_at=timezone.now())
+    assert list(stage_customers("personalised").values_list("pk", flat=True)) == [segmented[0]]
+    assert {r["stage"].key: r["count"] for r in funnel()}["personalised"] == 1
     repeat = set(stage_customers("repeat").values_list("pk", flat=True))
     assert repeat == {pk for pk in hand["interacted"] if Customer.objects.get(pk=pk).orders.count() >= 2}
 
@@ -47,4 +60,4 @@ def test_funnel_pages(shop, owner):
     page = client.get(reverse("segments:funnel"))
     assert page.status_code == 200 and b"Registrados" in page.content
     assert client.get(reverse("segments:funnel_stage", args=["registered"])).status_code == 200
-    assert client.get(reverse("segments:funnel_stage", args=["personalised"])).status_code == 404
+    assert client.get(reverse("segments:funnel_stage", args=["personalised"])).status_code == 200

@@ -33,11 +33,9 @@ class Stage:
     key: str
     title: Promise
     definition: Promise
-    optional: bool = False  # depends on another app (see `available`)
-
-    @property
-    def available(self) -> bool:
-        return not self.optional or _personalised_customers() is not None
+    # A side stage is counted within the stages before it, but the stages after it do not
+    # require it: a shop that sends no messages still has repeat buyers.
+    side: bool = False
 
 
 STAGES = (
@@ -47,7 +45,7 @@ STAGES = (
     Stage("differentiated", _("Diferenciados"), _("Clasificados por el último cálculo (RFM, ABC, nivel).")),
     Stage("interacted", _("Con interacción"), _("Han comprado o dado su consentimiento alguna vez.")),
     Stage("segmented", _("Segmentados"), _("Pertenecen al menos a un segmento.")),
-    Stage("personalised", _("Personalizados"), _("Han recibido un mensaje personalizado."), optional=True),
+    Stage("personalised", _("Personalizados"), _("Han recibido un mensaje personalizado."), side=True),
     Stage("repeat", _("Fidelizados"), _("Han comprado más de una vez.")),
     Stage("profitable", _("Rentables"), _("Dejan margen positivo.")),
     Stage("loyal", _("Leales"), _("Campeones o leales en el RFM: compran a menudo, hace poco y bastante.")),
@@ -68,8 +66,7 @@ def _stage_filter(key: str) -> Q:
     if key == "segmented":
         return Q(Exists(SegmentMember.objects.filter(customer=OuterRef("pk"))))
     if key == "personalised":
-        personalised = _personalised_customers()
-        return Q(pk__in=[]) if personalised is None else Q(pk__in=personalised)
+        return Q(pk__in=_personalised_customers())
     if key == "repeat":
         return Q(metrics__orders__gte=2)
     if key == "profitable":
@@ -80,32 +77,33 @@ def _stage_filter(key: str) -> Q:
 
 
 def stage_customers(key: str, *, user: User | None = None) -> QuerySet[Customer]:
-    """Customers who reached stage `key` (and every stage before it that is available)."""
+    """Customers who reached stage `key` (and every main stage before it)."""
     base = customers_visible_to(user) if user is not None else Customer.objects.filter(merged_into__isnull=True)
     q = Q(is_active=True)
     for stage in STAGES:
-        if stage.available:
-            q &= _stage_filter(stage.key)
         if stage.key == key:
-            return base.filter(q)
+            return base.filter(q & _stage_filter(stage.key))
+        if not stage.side:
+            q &= _stage_filter(stage.key)
     raise KeyError(key)
 
 
 def funnel(*, user: User | None = None) -> list[dict]:
-    """One row per stage: count, share of registered and of the previous available stage."""
+    """One row per stage: count, share of registered and of the previous main stage."""
     base = customers_visible_to(user) if user is not None else Customer.objects.filter(merged_into__isnull=True)
     q, aggregates = Q(is_active=True), {}
     for stage in STAGES:
-        if stage.available:
-            q &= _stage_filter(stage.key)
-            aggregates[stage.key] = Count("pk", filter=q, distinct=True)
+        here = q & _stage_filter(stage.key)
+        aggregates[stage.key] = Count("pk", filter=here, distinct=True)
+        if not stage.side:
+            q = here
     counts = base.aggregate(**aggregates)
     rows, top, previous = [], counts.get("registered") or 0, None
     for stage in STAGES:
-        n = counts.get(stage.key) if stage.available else None
+        n = counts[stage.key]
         rows.append({"stage": stage, "count": n,
-                     "share": (n / top) if (n is not None and top) else None,
-                     "step": (n / previous) if (n is not None and previous) else None})
-        if n is not None:
+                     "share": (n / top) if top else None,
+                     "step": (n / previous) if previous else None})
+        if not stage.side:
             previous = n
     return rows
