@@ -102,6 +102,13 @@ def test_overflow_is_reported():
     assert template_validate("{{ 1e308 * 10 }}") == ["Línea 1: número fuera de rango."]
 
 
+def test_output_is_capped(monkeypatch):
+    monkeypatch.setattr(t, "_MAX_OUTPUT", 20)
+    assert template_render("{{ nombre }}" * 2, {"nombre": "x" * 10}) == "x" * 20
+    with pytest.raises(TemplateError, match="demasiado largo"):
+        template_render("{{ nombre }}" * 3, {"nombre": "x" * 10})
+
+
 def test_huge_templates_are_refused():
     errors = template_validate("a" * 100_001)
     assert errors and "demasiado larga" in errors[0]

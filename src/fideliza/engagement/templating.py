@@ -281,10 +281,10 @@ class _Empty(Undefined):
     __mod__ = __rmod__ = __pos__ = __neg__ = __abs__ = __round__ = _empty  # type: ignore[assignment]
     __lt__ = __le__ = __gt__ = __ge__ = _false  # type: ignore[assignment]
 
-    def __int__(self) -> int:
+    def __int__(self) -> int:  # type: ignore[override]
         return 0
 
-    def __float__(self) -> float:
+    def __float__(self) -> float:  # type: ignore[override]
         return 0.0
 
     def __eq__(self, other: Any) -> bool:
