@@ -184,7 +184,7 @@ def main() -> None:
         from fideliza.campaigns.selectors import campaign_results
 
         t = time.perf_counter()
-        results = campaign_results(campaign)
+        results = campaign_results(summary.campaign)
         print(f"results page figures (events, conversions, uplift over {results['segment_size']:,} recipients) "
               f"in {time.perf_counter() - t:.1f} s")
         print(f"peak memory (max RSS) at the end: {peak_mb():.0f} MB")
