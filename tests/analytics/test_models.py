@@ -456,3 +456,28 @@ def test_reported_log_likelihood_is_the_per_customer_sum(cdnow, penalizer):
     gg = GammaGammaFitter(penalizer).fit(x[rep], m[rep])
     params = np.array(list(gg.params_.values()))
     assert gg.log_likelihood_ == pytest.approx(gg_rows(params, x[rep], m[rep]).sum(), rel=1e-10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(st.integers(0, 50).map(float), st.sampled_from([0.5, 1 / 7, 2 / 7, 1e9])),
+        max_size=60,
+    )
+)
+def test_unique_inverse_and_group_keys_match_numpy(values):
+    from fideliza.analytics.models._special import group_keys, unique_inverse
+
+    v = np.array(values, dtype=float)
+    uniques, inverse = unique_inverse(v)
+    expected, expected_inverse = np.unique(v, return_inverse=True)
+    assert np.array_equal(uniques, expected)
+    assert np.array_equal(inverse, expected_inverse.ravel())
+    keys = np.rint(v * 7).astype(np.int64)
+    first, groups, counts = group_keys(keys)
+    distinct, expected_groups, expected_counts = np.unique(
+        keys, return_inverse=True, return_counts=True
+    )
+    assert np.array_equal(keys[first], distinct)
+    assert np.array_equal(groups, expected_groups.ravel())
+    assert np.array_equal(counts, expected_counts)

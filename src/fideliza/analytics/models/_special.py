@@ -113,10 +113,11 @@ def log_hyp2f1_a_b_aplus1(a: ArrayLike, b: ArrayLike, z: ArrayLike) -> FloatArra
 def unique_inverse(values: ArrayLike) -> tuple[FloatArray, NDArray[np.intp]]:
     """Sorted distinct values and each value's index among them (``np.unique``'s pair).
 
-    The distinct values come from a hash (Polars) and the indices from a binary search
-    among them, which is 2-3x cheaper than ``np.unique(..., return_inverse=True)``'s
-    argsort of the whole column when values repeat a lot (times in days: 1.4M values,
-    a few hundred distinct). Exact: every value is found among the distinct ones.
+    The distinct values come from a hash (Polars) and each value's index from a hash join
+    with them, about 3x cheaper than ``np.unique(..., return_inverse=True)``'s argsort of
+    the whole column when values repeat a lot (times in days: 1.4M values, a few hundred
+    distinct). Exact: every value is found among the distinct ones (-0.0 and 0.0 are
+    one value, as for ``np.unique``).
     """
     v = np.asarray(values, dtype=float).ravel()
     if v.size and v.min() >= 0 and v.max() < 4 * v.size + 1024:
@@ -126,8 +127,14 @@ def unique_inverse(values: ArrayLike) -> tuple[FloatArray, NDArray[np.intp]]:
             present = np.bincount(as_int) > 0
             position = np.cumsum(present) - 1
             return np.flatnonzero(present).astype(float), position[as_int]
-    uniques = pl.Series(v).unique().sort().to_numpy()
-    return uniques, np.searchsorted(uniques, v).astype(np.intp)
+    if np.isnan(v).any():
+        uniques = np.unique(v)
+        return uniques, np.searchsorted(uniques, v).astype(np.intp)
+    # Hash join of each value to its rank among the distinct ones (Polars, threaded).
+    frame = pl.DataFrame({"v": v})
+    distinct = frame.select(pl.col("v").unique().sort())
+    ranks = frame.join(distinct.with_row_index("i"), on="v", how="left", maintain_order="left")
+    return distinct["v"].to_numpy(), ranks["i"].to_numpy().astype(np.intp)
 
 
 def group_keys(keys: np.ndarray) -> tuple[NDArray[np.intp], NDArray[np.intp], FloatArray]:
