@@ -219,6 +219,19 @@ def score_pairs(prepared: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
     sim = np.maximum(sim, np.where(present("company"), company_sim, 0.0))
     cross_only = (sim < 0.8) & (cross >= 0.9)
     sim = np.where(cross_only, 0.85, sim)  # "Reformas García SL" ~ "Juan García": some evidence
+    # Spanish cards often drop the second surname ("Clara Sanz" / "Clara Sanz Castro"): the
+    # same first name and the shorter surname list leading the longer one agree like a name
+    # with one typo, not like a different name.
+    surnames_a = [v.split() for v in cols["last"][0]]
+    surnames_b = [v.split() for v in cols["last"][1]]
+    dropped = np.array([
+        len(a) != len(b) and min(len(a), len(b)) >= 1
+        and (a[:len(b)] == b if len(a) > len(b) else b[:len(a)] == a)
+        for a, b in zip(surnames_a, surnames_b, strict=True)], dtype=bool) if n else np.zeros(0, bool)
+    second_dropped = both_person & dropped & (first_sim >= 0.9) & (sim < 0.9)
+    sim = np.where(second_dropped, 0.92, sim)
+    for i in np.flatnonzero(second_dropped):
+        reasons[i].append("sin segundo apellido")
     banded = np.zeros(n, dtype=bool)
     for threshold, weight in NAME_BANDS:
         mask = ~banded & (sim >= threshold)
