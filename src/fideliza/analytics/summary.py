@@ -381,13 +381,13 @@ def _summary_dense(
     unit = _unit_days(period, freq_multiplier)
     end_no = (_period_start_of(end, period) - dt.date(1970, 1, 1)).days
     day = pl.col(ts_col).dt.date() if isinstance(schema[ts_col], pl.Datetime) else pl.col(ts_col)
-    rows = lazy.select(
+    query = lazy.select(
         pl.col(customer_col).cast(pl.Int64).alias("_id"),
         _period_start(day, period).cast(pl.Int32).alias("_p"),
         *(expr.alias(f"_m_{c}") for c, expr in money.items()),  # type: ignore[union-attr]
     ).filter(pl.col("_id").is_not_null() & (pl.col("_p") <= end_no))
     try:
-        rows = rows.collect(engine="streaming")  # the casts and the filter run in morsels
+        rows = query.collect(engine="streaming")  # the casts and the filter run in morsels
     except pl.exceptions.InvalidOperationError:
         return None  # Decimal units beyond Int64: the lazy query sums them as Decimal
     n = rows.height
@@ -402,7 +402,7 @@ def _summary_dense(
     for c in money:
         if isinstance(schema[c], pl.Decimal):
             units = rows[f"_m_{c}"]
-            bound = max(abs(units.min()), abs(units.max())) * n  # type: ignore[arg-type]
+            bound = float(units.abs().max()) * n  # type: ignore[arg-type]
             if bound >= _EXACT_UNITS and units.abs().sum() >= _EXACT_UNITS:
                 return None  # a float64 sum of the units might not be exact
     period_no = rows.drop_in_place("_p").to_numpy()
@@ -465,9 +465,10 @@ def _summary_dense(
     ]
     if amount_col is not None:
         total = sums[amount_col]
-        numerator = total if first_amount is None else total - first_amount
-        if isinstance(schema[amount_col], pl.Decimal):
-            numerator = numerator / 10.0 ** (schema[amount_col].scale or 0)  # type: ignore[attr-defined]
+        numerator: np.ndarray = total if first_amount is None else total - first_amount
+        amount_dtype = schema[amount_col]
+        if isinstance(amount_dtype, pl.Decimal):
+            numerator = numerator / 10.0 ** (amount_dtype.scale or 0)
         mean = np.where(repeat > 0, numerator / np.maximum(repeat, 1), 0.0)
         columns += [
             pl.Series("monetary_value", mean, dtype=pl.Float64),

@@ -14,6 +14,7 @@ __all__ = [
     "log_hyp2f1_a_b_aplus1",
     "softplus",
     "unique_inverse",
+    "weighted_counts",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -110,6 +111,11 @@ def log_hyp2f1_a_b_aplus1(a: ArrayLike, b: ArrayLike, z: ArrayLike) -> FloatArra
     return ((1.0 - b) * log1m_z + inner).reshape(shape)
 
 
+def weighted_counts(index: NDArray[np.intp], weights: ArrayLike, size: int) -> FloatArray:
+    """``np.bincount(index, weights, minlength=size)``, typed as the float array it is."""
+    return np.asarray(np.bincount(index, weights=weights, minlength=size), dtype=np.float64)
+
+
 def unique_inverse(values: ArrayLike) -> tuple[FloatArray, NDArray[np.intp]]:
     """Sorted distinct values and each value's index among them (``np.unique``'s pair).
 
@@ -126,7 +132,7 @@ def unique_inverse(values: ArrayLike) -> tuple[FloatArray, NDArray[np.intp]]:
             # Small non-negative integers (purchase counts): a table lookup, no search.
             present = np.bincount(as_int) > 0
             position = np.cumsum(present) - 1
-            return np.flatnonzero(present).astype(float), position[as_int]
+            return np.flatnonzero(present).astype(np.float64), position[as_int]
     if np.isnan(v).any():
         uniques = np.unique(v)
         return uniques, np.searchsorted(uniques, v).astype(np.intp)
@@ -153,7 +159,7 @@ def group_keys(keys: np.ndarray) -> tuple[NDArray[np.intp], NDArray[np.intp], Fl
     np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
     inverse = np.empty(n, dtype=np.intp)
     inverse[order] = np.cumsum(starts) - 1
-    counts = np.diff(np.append(np.flatnonzero(starts), n)).astype(float)
+    counts = np.diff(np.append(np.flatnonzero(starts), n)).astype(np.float64)
     return order[starts], inverse, counts
 
 
@@ -192,8 +198,9 @@ def compress_rows(*columns: ArrayLike) -> tuple[list[FloatArray], NDArray[np.int
     if not all(np.array_equal(u[inverse], a) for u, a in zip(uniques, arrays, strict=True)):
         # Hash collision (probability ~n^2 / 2^65): fall back to an exact lexicographic sort.
         stacked = np.column_stack(arrays)
-        _, first, inverse, counts = np.unique(
+        _, first, inverse, sizes = np.unique(
             stacked, axis=0, return_index=True, return_inverse=True, return_counts=True
         )
+        counts = sizes.astype(np.float64)
         uniques = [a[first] for a in arrays]
-    return uniques, inverse.reshape(-1).astype(np.intp), counts.astype(float)
+    return uniques, inverse.reshape(-1).astype(np.intp), counts

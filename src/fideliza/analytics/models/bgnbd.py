@@ -21,6 +21,7 @@ from fideliza.analytics.models._special import (
     log1mexp,
     softplus,
     unique_inverse,
+    weighted_counts,
 )
 
 __all__ = ["BetaGeoFitter"]
@@ -62,7 +63,7 @@ class _Data:
         zero = x == 0
         pos = ~zero
         xu, inv = unique_inverse(x)
-        wx = np.bincount(inv, weights=w, minlength=xu.size)
+        wx = weighted_counts(inv, w, xu.size)
         n1 = int(pos.sum())
         tv, tinv = unique_inverse(np.concatenate([tx[pos], t[pos], t[zero]]))
         x1, w1, it1 = x[pos], w[pos], tinv[n1 : 2 * n1]
@@ -70,15 +71,15 @@ class _Data:
             xu=xu,
             wx=wx,
             tv=tv,
-            wt0=np.bincount(tinv[2 * n1 :], weights=w[zero], minlength=tv.size),
+            wt0=weighted_counts(tinv[2 * n1 :], w[zero], tv.size),
             w0_total=float(w[zero].sum()),
             x1=x1,
             ix1=inv[pos],
             itx1=tinv[:n1],
             it1=it1,
             w1=w1,
-            wt1=np.bincount(it1, weights=w1, minlength=tv.size),
-            wxt1=np.bincount(it1, weights=w1 * x1, minlength=tv.size),
+            wt1=weighted_counts(it1, w1, tv.size),
+            wxt1=weighted_counts(it1, w1 * x1, tv.size),
             total=float(w.sum()),
         )
 
@@ -88,7 +89,7 @@ class _Data:
         n1 = self.x1.size
         keep = np.sort(rng.choice(n1, size=min(size, n1), replace=False))
         w1 = self.w1[keep] * (self.w1.sum() / self.w1[keep].sum())
-        wx = np.bincount(self.ix1[keep], weights=w1, minlength=self.xu.size)
+        wx = weighted_counts(self.ix1[keep], w1, self.xu.size)
         wx[self.xu == 0] += self.w0_total
         x1, it1 = self.x1[keep], self.it1[keep]
         return _Data(
@@ -102,8 +103,8 @@ class _Data:
             itx1=self.itx1[keep],
             it1=it1,
             w1=w1,
-            wt1=np.bincount(it1, weights=w1, minlength=self.tv.size),
-            wxt1=np.bincount(it1, weights=w1 * x1, minlength=self.tv.size),
+            wt1=weighted_counts(it1, w1, self.tv.size),
+            wxt1=weighted_counts(it1, w1 * x1, self.tv.size),
             total=float(wx.sum()),
         )
 
@@ -165,7 +166,7 @@ def _neg_mean_loglik(phi: FloatArray, d: _Data, coef: float) -> tuple[float, Flo
         u *= wp
         g_alpha -= wdot(u, di)
         g_a += float(wp.sum() / a)
-        g_b -= float(wdot(np.bincount(d.ix1, weights=wp, minlength=xu.size), 1.0 / bx))
+        g_b -= float(wdot(weighted_counts(d.ix1, wp, xu.size), 1.0 / bx))
     grad = -np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b]) / d.total
     value = -ll / d.total + coef * float(float(phi @ phi))
     grad = grad + 2.0 * coef * phi
@@ -248,7 +249,7 @@ class BetaGeoFitter(BaseFitter):
         """
         x, tx, t, w = _validate(frequency, recency, T, weights)
         (xu, txu, tu), inv, counts = compress_rows(x, tx, t)
-        wu = np.bincount(inv, weights=w, minlength=xu.size) if weights is not None else counts
+        wu = weighted_counts(inv, w, xu.size) if weights is not None else counts
         scale = 1.0 / float(tu.max())
         data = _Data.build(xu, txu * scale, tu * scale, wu)
 

@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike
 from scipy.special import gammaln, psi
 
 from fideliza.analytics.models._base import BaseFitter, FloatArray, warm_start, wdot
-from fideliza.analytics.models._special import unique_inverse
+from fideliza.analytics.models._special import unique_inverse, weighted_counts
 
 __all__ = ["GammaGammaFitter"]
 
@@ -158,7 +158,7 @@ class GammaGammaFitter(BaseFitter):
         ms = m / scale
         total = float(w.sum())
         xu, xi = unique_inverse(x)
-        wx = np.bincount(xi, weights=w, minlength=xu.size)
+        wx = weighted_counts(xi, w, xu.size)
         const = float(wdot(w * x, np.log(ms) + np.log(x)))
         # (px - 1) log m = p * x log m - log m; the "- log m" part does not depend on params.
         data = (xu, xi, wx, x * ms, w, w * x, const, total)
@@ -176,7 +176,7 @@ class GammaGammaFitter(BaseFitter):
             sub = (
                 sxu,
                 sxi,
-                np.bincount(sxi, weights=sw, minlength=sxu.size),
+                weighted_counts(sxi, sw, sxu.size),
                 sx * sm,
                 sw,
                 sw * sx,
