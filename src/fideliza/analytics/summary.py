@@ -432,10 +432,13 @@ def _summary_dense(
     del units_of
     # The only sort, of one Int64 key with nothing riding along (Polars, threaded): each
     # customer's keys form one run, in period order. The row arrays go first (peak memory).
-    keys = cust << _DAY_BITS
+    keys = np.left_shift(cust, _DAY_BITS, out=cust)  # in place: the codes are done with
     keys += off
     del cust, off
-    keys = pl.Series(keys).sort().to_numpy()
+    unsorted = pl.Series(keys)
+    del keys  # freed now if Polars copied it
+    keys = unsorted.sort().to_numpy()
+    del unsorted
     key_cust = keys >> _DAY_BITS
     new_customer = np.empty(n, dtype=bool)
     new_customer[0] = True
