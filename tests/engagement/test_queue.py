@@ -124,3 +124,21 @@ def test_channel_choose_prefers_the_customers_channel(noon):
     chosen = channel_choose([prefers_sms.pk, email_only.pk, nothing.pk], ["email", "sms"])
     assert chosen == {prefers_sms.pk: "sms", email_only.pk: "email", nothing.pk: None}
     assert channel_choose([nothing.pk], ["email", "sms"], kind="transactional") == {nothing.pk: "email"}
+
+
+def test_a_large_call_crosses_insert_batches_and_maps_every_id(noon):
+    """1 500 recipients: several INSERT batches on SQLite, the COPY path on PostgreSQL."""
+    from fideliza.customers.models import ConsentRecord, Customer
+
+    customers = Customer.objects.bulk_create(
+        [Customer(first_name=f"M{i}", email=f"m{i}@example.com") for i in range(1500)])
+    ConsentRecord.objects.bulk_create([ConsentRecord(customer=c, channel="email", status="granted",
+                                                     recorded_at=noon, source="tests")
+                                       for c in customers if c.pk % 7])
+    decisions = messages_queue([request(c, key=f"big:{c.pk}") for c in customers], now=noon)
+    queued = [d for d in decisions if d.status == "queued"]
+    assert len(queued) + sum(d.reason == "no_consent" for d in decisions) == 1500
+    rows = dict(Message.objects.values_list("id", "dedupe_key"))
+    assert all(rows[d.message_id] == d.request.dedupe_key for d in queued)
+    assert len({m.token for m in Message.objects.only("token")}) == len(queued)
+    assert Message.objects.filter(created_at=noon, send_at=noon, attempts=0, claim_id="").count() == len(queued)

@@ -60,9 +60,9 @@ class Message(models.Model):
     channel = models.CharField(_("canal"), max_length=10, choices=MessageChannel.choices)
     kind = models.CharField(_("tipo"), max_length=16, choices=MessageKind.choices)
     topic = models.CharField(_("tema"), max_length=40, blank=True)
-    source = models.CharField(_("origen"), max_length=100, db_index=True,
+    source = models.CharField(_("origen"), max_length=100,
                               help_text=_("who decided to send it, e.g. campaign:12"))
-    dedupe_key = models.CharField(_("clave única"), max_length=200, unique=True)
+    dedupe_key = models.CharField(_("clave única"), max_length=200)
     address = models.CharField(_("dirección"), max_length=254,
                                help_text=_("e-mail or phone at the time of queuing"))
     subject = models.CharField(_("asunto"), max_length=300, blank=True)
@@ -81,18 +81,23 @@ class Message(models.Model):
     last_error = models.TextField(_("último error"), blank=True)
     sent_at = models.DateTimeField(_("enviado"), null=True, blank=True)
     provider_id = models.CharField(_("id del proveedor"), max_length=255, blank=True)
-    token = models.CharField(_("token público"), max_length=40, unique=True, default=new_token)
+    token = models.CharField(_("token público"), max_length=40, default=new_token)
     created_at = models.DateTimeField(_("creado"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("mensaje")
         verbose_name_plural = _("mensajes")
         ordering = ["-id"]
+        # Declared here rather than with unique=/db_index= on the fields, so that PostgreSQL
+        # does not add a second (LIKE-pattern) index to each: equality is all we look up.
         indexes = [
             models.Index(fields=["status", "send_at"], name="message_due_idx"),
             models.Index(fields=["customer", "kind", "send_at"], name="message_budget_idx"),
+            models.Index(fields=["source"], name="message_source_idx"),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], name="message_dedupe_key_unique"),
+            models.UniqueConstraint(fields=["token"], name="message_token_unique"),
             models.CheckConstraint(condition=models.Q(channel__in=MessageChannel.values),
                                    name="message_channel_valid"),
             models.CheckConstraint(condition=models.Q(kind__in=MessageKind.values),

@@ -311,9 +311,10 @@ _DECISION_COLUMNS = (
     "customer_id", "channel", "kind", "topic", "source", "dedupe_key", "status", "reason",
     "message_id", "send_at", "decided_at",
 )
-_INSERT_BATCH = 500
+# Rows per INSERT: SQLite allows 32 766 parameters per statement, PostgreSQL 65 535.
+_INSERT_BATCH = {"sqlite": 1400, "postgresql": 2800}
 # (request, decision status, reason, message id, deferred until)
-_DecisionRow = tuple[MessageRequest, str, str, int | None, datetime | None]  # 23 columns × 500 rows stays under SQLite's 32 766 parameters
+_DecisionRow = tuple[MessageRequest, str, str, int | None, datetime | None]
 
 
 def _messages_insert(requests: Sequence[MessageRequest], rows: list[tuple[int, datetime, str, str]],
@@ -336,14 +337,34 @@ def _messages_insert(requests: Sequence[MessageRequest], rows: list[tuple[int, d
     columns = ", ".join(connection.ops.quote_name(c) for c in _MESSAGE_COLUMNS)
     one = "(" + ", ".join(["%s"] * len(_MESSAGE_COLUMNS)) + ")"
     ids: dict[str, int] = {}
+    if connection.vendor == "postgresql" and len(values) > 1000:
+        return _messages_copy(table, columns, values)
     with connection.cursor() as cursor:
-        for start in range(0, len(values), _INSERT_BATCH):
-            batch = values[start:start + _INSERT_BATCH]
+        size = _INSERT_BATCH.get(connection.vendor, 500)
+        for start in range(0, len(values), size):
+            batch = values[start:start + size]
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(batch))} "
                 f"RETURNING id, dedupe_key",
                 [v for row in batch for v in row],
             )
+            ids.update((key, pk) for pk, key in cursor.fetchall())
+    return ids
+
+
+def _messages_copy(table: str, columns: str, values: list[tuple]) -> dict[str, int]:
+    """PostgreSQL: COPY the rows (several times faster than INSERT for big campaigns), then
+    read their ids back by dedupe key."""
+    key_index = _MESSAGE_COLUMNS.index("dedupe_key")
+    ids: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in values:
+                copy.write_row(row)
+        keys = [row[key_index] for row in values]
+        for start in range(0, len(keys), 10_000):
+            cursor.execute(f"SELECT id, dedupe_key FROM {table} WHERE dedupe_key = ANY(%s)",
+                           [keys[start:start + 10_000]])
             ids.update((key, pk) for pk, key in cursor.fetchall())
     return ids
 
