@@ -100,3 +100,24 @@ def test_preference_page_changes_channels_and_topics_without_login():
     assert (later.status, later.reason) == ("skipped", "topic_opt_out")
     # A tampered token is a 404, never another customer's page.
     assert client.get(url[:-2] + "xx").status_code == 404
+
+
+def test_opting_in_again_lifts_the_unsubscribe_and_the_old_link_works_again():
+    from fideliza.engagement.services import message_unsubscribe
+
+    c = make_customer()
+    [d] = messages_queue([request(c)])
+    message = Message.objects.get(pk=d.message_id)
+    assert message_unsubscribe(message=message) is True
+    assert message_unsubscribe(message=message) is False
+    client = Client()
+    url = preferences_url(c.pk).replace("https://tienda.example", "")
+    client.post(url, {"channel_email": "on", "channel_sms": "on"})
+    assert consent_current(c)["email"] is True and not Suppression.objects.exists()
+    [again] = messages_queue([request(c, source="campaign:2")])
+    assert again.status == "queued"
+    assert message_unsubscribe(message=message) is True
+    assert consent_current(c)["email"] is False
+    Suppression.objects.filter(address=c.email).update(reason="hard_bounce")
+    client.post(url, {"channel_email": "on"})
+    assert Suppression.objects.filter(address=c.email, reason="hard_bounce").exists()

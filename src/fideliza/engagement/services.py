@@ -579,16 +579,22 @@ def message_unsubscribe(*, message: Message, ip: str | None = None, via: str = "
     """One-click unsubscribe from the link or header of `message`.
 
     Withdraws marketing consent for the message's channel, suppresses the address for
-    marketing, cancels what is still pending and records an event. Idempotent: a second
-    call changes nothing and returns False.
+    marketing, cancels what is still pending and records an event. Idempotent: while the
+    customer stays unsubscribed a repeat changes nothing and returns False; after they
+    opted in again (preference page), the old link unsubscribes them again.
     """
+    from fideliza.customers.selectors import consent_current
+
     customer = Customer.objects.select_for_update().get(pk=message.customer_id)
-    already = DeliveryEvent.objects.filter(message=message, kind=EventKind.UNSUBSCRIBED).exists()
-    if already:
-        return False
     channel = consent_channel(message.channel)
-    _withdraw(customer, channel, source="enlace de baja", ip=ip)
-    suppression_add(channel=message.channel, address=message.address, reason=SuppressionReason.UNSUBSCRIBED,
+    address = normalize_address(message.channel, message.address)
+    granted = consent_current(customer).get(channel, False)
+    suppressed = Suppression.objects.filter(channel=message.channel, address=address).exists()
+    if not granted and suppressed:
+        return False
+    if granted:
+        _withdraw(customer, channel, source="enlace de baja", ip=ip)
+    suppression_add(channel=message.channel, address=address, reason=SuppressionReason.UNSUBSCRIBED,
                     note=f"message {message.pk}")
     _cancel_pending_marketing(customer.pk, message.channel, message.address, DecisionReason.NO_CONSENT)
     event_record(message=message, kind=EventKind.UNSUBSCRIBED, detail={"via": via})
@@ -606,7 +612,16 @@ def preferences_update(*, customer: Customer, channels: dict[str, bool], topics:
         if current.get(channel, False) != wanted:
             consent_record(customer=customer, channel=channel, granted=wanted,
                            source="página de preferencias", ip_address=ip)
-        if not wanted:
+        if wanted:
+            # Opting in again lifts the customer's own unsubscribe (never a hard bounce).
+            for mchannel in MessageChannel.values:
+                if consent_channel(mchannel) == channel:
+                    address = _address(mchannel, customer.email, customer.phone)
+                    Suppression.objects.filter(
+                        channel=mchannel, address=address,
+                        reason__in=(SuppressionReason.UNSUBSCRIBED, SuppressionReason.SMS_STOP),
+                    ).delete()
+        else:
             for mchannel in MessageChannel.values:
                 if consent_channel(mchannel) == channel:
                     address = _address(mchannel, customer.email, customer.phone)
