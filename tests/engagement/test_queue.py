@@ -142,3 +142,28 @@ def test_a_large_call_crosses_insert_batches_and_maps_every_id(noon):
     assert all(rows[d.message_id] == d.request.dedupe_key for d in queued)
     assert len({m.token for m in Message.objects.only("token")}) == len(queued)
     assert Message.objects.filter(created_at=noon, send_at=noon, attempts=0, claim_id="").count() == len(queued)
+
+
+def test_a_newer_opt_in_overrides_the_customers_own_unsubscribe_but_not_a_bounce(noon):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from fideliza.customers.services import consent_record
+    from fideliza.engagement.services import message_unsubscribe
+
+    c = make_customer()
+    [d] = messages_queue([request(c)], now=noon)
+    message_unsubscribe(message=Message.objects.get(pk=d.message_id))
+    assert messages_queue([request(c)], now=noon)[0].reason in ("no_consent", "suppressed")
+    # An old consent imported with its original date does not undo the unsubscribe...
+    consent_record(customer=c, channel="email", granted=True, source="importación",
+                   at=timezone.now() - timedelta(days=30))
+    assert messages_queue([request(c)], now=noon)[0].reason == "no_consent"
+    # ...a new sign-up at the till does.
+    consent_record(customer=c, channel="email", granted=True, source="tpv")
+    assert messages_queue([request(c)], now=noon)[0].status == "queued"
+    assert channel_choose([c.pk], ["email"]) == {c.pk: "email"}
+    Suppression.objects.filter(address=c.email).update(reason="hard_bounce")
+    consent_record(customer=c, channel="email", granted=True, source="tpv")
+    assert messages_queue([request(c)], now=noon)[0].reason == "suppressed"

@@ -53,6 +53,8 @@ from .services import (
     _CustomerFacts,
     _facts,
     _suppressed,
+    _suppression_reason,
+    _Suppressions,
     bounce_record,
     consent_channel,
     event_record,
@@ -103,7 +105,7 @@ class _Context:
     """What the send-time re-check needs for a whole batch, read in a fixed number of queries."""
 
     facts: dict[int, _CustomerFacts]
-    suppressed: dict[tuple[str, str], str]
+    suppressed: _Suppressions
     budgets: dict[int, Budget]
 
 
@@ -132,7 +134,8 @@ def _recheck(message: Message, claim: str, now: datetime, ctx: _Context) -> bool
     queued (the batch's facts are read when the batch starts). Returns False if the
     message was cancelled or put back (deferred).
     """
-    suppression = ctx.suppressed.get((message.channel, message.address))
+    suppression = _suppression_reason(ctx.suppressed, message.channel, message.address,
+                                      ctx.facts.get(message.customer_id))
     if message.kind != MessageKind.MARKETING:
         # Only a dead address stops a transactional message (it may have bounced since).
         if suppression != SuppressionReason.HARD_BOUNCE:

@@ -144,6 +144,7 @@ class _CustomerFacts:
     preferred: str
     marketable: bool          # active, not merged, no open data-subject request
     consent: dict[str, bool] = field(default_factory=dict)
+    consent_at: dict[str, datetime] = field(default_factory=dict)  # when the current state was recorded
     topics_out: set[str] = field(default_factory=set)
     times: list[datetime] = field(default_factory=list)  # counted marketing send times, sorted
 
@@ -177,13 +178,14 @@ def _facts(customer_ids: list[int], channels: set[str], since: datetime) -> dict
         if cid in facts:
             facts[cid].marketable = False
     consent_channels = {consent_channel(c) for c in channels}
-    for cid, channel, status in (
+    for cid, channel, status, recorded_at in (
         ConsentRecord.objects.filter(_ids_q("customer_id", customer_ids), channel__in=consent_channels)
         .order_by("customer_id", "channel", "-recorded_at", "-id")
-        .values_list("customer_id", "channel", "status")
+        .values_list("customer_id", "channel", "status", "recorded_at")
     ):
-        if cid in facts:
-            facts[cid].consent.setdefault(channel, status == ConsentStatus.GRANTED)
+        if cid in facts and channel not in facts[cid].consent:
+            facts[cid].consent[channel] = status == ConsentStatus.GRANTED
+            facts[cid].consent_at[channel] = recorded_at
     for cid, topic in TopicPreference.objects.filter(_ids_q("customer_id", customer_ids), subscribed=False
                                                      ).values_list("customer_id", "topic"):
         if cid in facts:
@@ -196,19 +198,41 @@ def _facts(customer_ids: list[int], channels: set[str], since: datetime) -> dict
     return facts
 
 
-def _suppressed(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """{(channel, address): reason} for the suppressed pairs among `pairs`."""
+_Suppressions = dict[tuple[str, str], tuple[str, datetime]]
+# Suppressions the customer caused by opting out: a later explicit opt-in (a newer consent
+# record, from the shop's till, a form or the preference page) overrides them. Bounces and
+# complaints are never overridden by consent.
+_OWN_OPT_OUTS = frozenset({SuppressionReason.UNSUBSCRIBED, SuppressionReason.SMS_STOP})
+
+
+def _suppressed(pairs: set[tuple[str, str]]) -> _Suppressions:
+    """{(channel, address): (reason, since)} for the suppressed pairs among `pairs`."""
     by_channel: dict[str, list[str]] = defaultdict(list)
     for channel, address in pairs:
         by_channel[channel].append(address)
-    found: dict[tuple[str, str], str] = {}
+    found: _Suppressions = {}
     for channel, addresses in by_channel.items():
         for i in range(0, len(addresses), CHUNK):
-            for address, reason in Suppression.objects.filter(
+            for address, reason, since in Suppression.objects.filter(
                 channel=channel, address__in=addresses[i:i + CHUNK]
-            ).values_list("address", "reason"):
-                found[(channel, address)] = reason
+            ).values_list("address", "reason", "created_at"):
+                found[(channel, address)] = (reason, since)
     return found
+
+
+def _suppression_reason(suppressed: _Suppressions, channel: str, address: str,
+                        f: _CustomerFacts | None) -> str:
+    """The suppression that applies to this customer's address, or ""."""
+    entry = suppressed.get((channel, address))
+    if entry is None:
+        return ""
+    reason, since = entry
+    if reason in _OWN_OPT_OUTS and f is not None:
+        cc = consent_channel(channel)
+        granted_at = f.consent_at.get(cc)
+        if f.consent.get(cc) and granted_at is not None and granted_at > since:
+            return ""
+    return reason
 
 
 def _max_window(budgets: dict[int, Budget]) -> timedelta:
@@ -386,7 +410,7 @@ def _decisions_insert(rows: Sequence[_DecisionRow], now: datetime) -> None:
         )
 
 
-def _gate(r: MessageRequest, f: _CustomerFacts | None, suppressed: dict[tuple[str, str], str],
+def _gate(r: MessageRequest, f: _CustomerFacts | None, suppressed: _Suppressions,
           budget: Budget | None, *, now: datetime, horizon: timedelta) -> str | tuple[datetime, str, str]:
     """A skip reason, or (send_at, deferral reason or "", address). Appends to f.times."""
     if f is None:
@@ -395,7 +419,7 @@ def _gate(r: MessageRequest, f: _CustomerFacts | None, suppressed: dict[tuple[st
     if not address:
         return DecisionReason.NO_ADDRESS
     start = max(now, r.not_before) if r.not_before else now
-    suppression = suppressed.get((r.channel, address))
+    suppression = _suppression_reason(suppressed, r.channel, address, f)
     if r.kind == MessageKind.TRANSACTIONAL:
         # Only an address that cannot receive anything stops a transactional message.
         if suppression == SuppressionReason.HARD_BOUNCE:
@@ -459,7 +483,7 @@ def channel_choose(customer_ids: Sequence[int], allowed: Sequence[str], *,
                 address = _address(channel, f.email, f.phone)
                 if not address:
                     continue
-                reason = suppressed.get((channel, address))
+                reason = _suppression_reason(suppressed, channel, address, f)
                 if kind == MessageKind.TRANSACTIONAL:
                     if reason == SuppressionReason.HARD_BOUNCE:
                         continue
