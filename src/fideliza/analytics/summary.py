@@ -424,12 +424,19 @@ def _summary_dense(
         # Amounts in the customer's first period are not repeat purchases.
         first_full = np.full(size, np.iinfo(np.int32).max, dtype=np.int32)
         np.minimum.at(first_full, cust, off)
-        in_first = off == first_full[cust]
-        del first_full
-        first_amount = np.bincount(
-            cust[in_first], weights=units_of[amount_col][in_first], minlength=size
-        )[customers]
-        del in_first
+        units = units_of[amount_col]
+        first_amount = np.zeros(size)
+        # In slices of 2M rows: small temporaries, reused by the allocator (peak memory
+        # and page faults).
+        for lo_row in range(0, n, 1 << 21):
+            rows_slice = slice(lo_row, lo_row + (1 << 21))
+            part = cust[rows_slice]
+            in_first = off[rows_slice] == first_full[part]
+            first_amount += np.bincount(
+                part[in_first], weights=units[rows_slice][in_first], minlength=size
+            )
+        first_amount = first_amount[customers]
+        del first_full, units, part, in_first
     del units_of
     # The only sort, of one Int64 key with nothing riding along (Polars, threaded): each
     # customer's keys form one run, in period order. The row arrays go first (peak memory).
