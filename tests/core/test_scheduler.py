@@ -57,12 +57,12 @@ def test_periodic_interval_must_divide_the_day(settings):
 
 def test_every_configured_job_is_a_real_task(settings):
     """The shipped schedule names tasks that exist (a typo would fail silently at night)."""
-    from django_tasks.task import Task
+    from django_tasks.base import Task
 
     from fideliza.config.settings import base
     from fideliza.core.scheduler import _resolve, schedule_jobs
 
     settings.FIDELIZA_SCHEDULE = base.FIDELIZA_SCHEDULE
-    assert {"loyalty_daily", "analytics_recompute"} <= set(base.FIDELIZA_SCHEDULE)
+    assert {"loyalty_daily", "analytics_recompute", "outbox_sweep", "automations"} <= set(base.FIDELIZA_SCHEDULE)
     for job in schedule_jobs():
         assert isinstance(_resolve(job.task_path), Task), job.name
