@@ -18,7 +18,10 @@ from .conftest import make_customer, make_order
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_create_simulate_run_and_report(page, log_in, owner, live_server):  # noqa: F811
+def test_create_simulate_run_and_report(page, log_in, owner, live_server, settings):  # noqa: F811
+    # The step is sent "now", which may fall in the default quiet hours (21:00-09:00).
+    settings.FIDELIZA_QUIET_HOURS_START = ""
+    settings.FIDELIZA_QUIET_HOURS_END = ""
     buyer = make_customer(first_name="Inés", last_name="Moreno")
     make_order(buyer, timezone.now() - timedelta(hours=1))
     log_in("duena", "clave-segura-1")
