@@ -34,6 +34,7 @@ from fideliza.engagement.templating import (
     format_number,
     preview,
     recipients_context,
+    subject_render,
     template_render,
     template_validate,
 )
@@ -393,7 +394,7 @@ def _issue_coupons(campaign: Campaign, customer_ids: list[int], now: datetime) -
 
 
 def _render(template: MessageTemplate, context: dict[str, Any]) -> tuple[str, str, str]:
-    subject = template_render(template.subject, context) if template.subject else ""
+    subject = subject_render(template.subject, context) if template.subject else ""
     text = template_render(template.body_text, context) if template.body_text else ""
     html = template_render(template.body_html, context, html=True) if template.body_html else ""
     return subject, text, html
