@@ -32,10 +32,9 @@ from fideliza.engagement.templating import (
     TemplateError,
     format_money,
     format_number,
+    message_render,
     preview,
     recipients_context,
-    subject_render,
-    template_render,
     template_validate,
 )
 from fideliza.loyalty.coupons import coupon_code
@@ -394,10 +393,7 @@ def _issue_coupons(campaign: Campaign, customer_ids: list[int], now: datetime) -
 
 
 def _render(template: MessageTemplate, context: dict[str, Any]) -> tuple[str, str, str]:
-    subject = subject_render(template.subject, context) if template.subject else ""
-    text = template_render(template.body_text, context) if template.body_text else ""
-    html = template_render(template.body_html, context, html=True) if template.body_html else ""
-    return subject, text, html
+    return message_render(template.subject, template.body_text, template.body_html, context)
 
 
 @transaction.atomic

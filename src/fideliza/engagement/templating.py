@@ -473,10 +473,14 @@ def _prepare(context: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _render(template: Any, context: Mapping[str, Any]) -> str:
+    return _render_prepared(template, _prepare(context))
+
+
+def _render_prepared(template: Any, prepared: dict[str, Any]) -> str:
     parts: list[str] = []
     size = 0
     try:
-        for part in template.generate(_prepare(context)):
+        for part in template.generate(prepared):
             size += len(part)
             if size > _MAX_OUTPUT:
                 raise TemplateError(_("El mensaje generado es demasiado largo (más de %(n)s caracteres).")
@@ -555,6 +559,19 @@ def subject_render(source: str, context: Mapping[str, Any]) -> str:
     """A subject (or any one-line header): rendered as text, whitespace collapsed to single
     spaces, so a line break in a customer's data can never start a new header."""
     return " ".join(template_render(source, context).split())
+
+
+def message_render(subject: str, text: str, html: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
+    """The subject (as :func:`subject_render`), text and HTML parts of one recipient's
+    message, as three separate calls would render them; an empty source gives "".
+
+    The context is prepared once for the three parts: a campaign renders 100,000 of them
+    and preparing it cost about as much as the rendering.
+    """
+    prepared = _prepare(context)
+    return (" ".join(_render_prepared(_compiled(subject, False), prepared).split()) if subject else "",
+            _render_prepared(_compiled(text, False), prepared) if text else "",
+            _render_prepared(_compiled(html, True), prepared) if html else "")
 
 
 def _sample_context() -> dict[str, Any]:
