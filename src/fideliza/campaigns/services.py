@@ -386,6 +386,15 @@ def _issue_coupons(campaign: Campaign, customer_ids: list[int], now: datetime) -
     _insert(Coupon, constant, ["code", "customer"], list(codes.items()))
     issued: dict[int, tuple[int, str]] = {}
     code_list = list(codes)
+    if connection.vendor == "postgresql":
+        # One array parameter: an IN list of 5,000 codes cost more to compile and convert
+        # than to run.
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id, code FROM {connection.ops.quote_name(Coupon._meta.db_table)} "
+                           f"WHERE code = ANY(%s)", [code_list])
+            for pk, code in cursor.fetchall():
+                issued[codes[code]] = (pk, code)
+        return issued
     for i in range(0, len(code_list), BATCH):
         for pk, code in Coupon.objects.filter(code__in=code_list[i:i + BATCH]).values_list("pk", "code"):
             issued[codes[code]] = (pk, code)

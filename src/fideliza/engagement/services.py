@@ -211,6 +211,17 @@ def _suppressed(pairs: set[tuple[str, str]]) -> _Suppressions:
     for channel, address in pairs:
         by_channel[channel].append(address)
     found: _Suppressions = {}
+    if connection.vendor == "postgresql":
+        # One array parameter instead of an IN list: compiling and converting thousands of
+        # placeholders cost more than the query itself (~2 s per 100,000 recipients).
+        table = connection.ops.quote_name(Suppression._meta.db_table)
+        with connection.cursor() as cursor:
+            for channel, addresses in by_channel.items():
+                cursor.execute(f"SELECT address, reason, created_at FROM {table} "
+                               f"WHERE channel = %s AND address = ANY(%s)", [channel, addresses])
+                for address, reason, since in cursor.fetchall():
+                    found[(channel, address)] = (reason, since)
+        return found
     for channel, addresses in by_channel.items():
         for i in range(0, len(addresses), CHUNK):
             for address, reason, since in Suppression.objects.filter(
@@ -273,9 +284,7 @@ def messages_queue(requests: Sequence[MessageRequest], *, now: datetime | None =
             since = now - _max_window(budgets)
             facts = _facts(chunk, {requests[i].channel for i in indices}, since)
             keys = [requests[i].dedupe_key for i in indices]
-            existing = {k for j in range(0, len(keys), CHUNK)
-                        for k in Message.objects.filter(dedupe_key__in=keys[j:j + CHUNK])
-                        .values_list("dedupe_key", flat=True)}
+            existing = _existing_keys(keys)
             pairs = set()
             for i in indices:
                 f = facts.get(requests[i].customer_id)
@@ -319,6 +328,17 @@ def messages_queue(requests: Sequence[MessageRequest], *, now: datetime | None =
         if due_ids:
             transaction.on_commit(lambda: outbox_enqueue(due_ids))
     return [d for d in decisions if d is not None]
+
+
+def _existing_keys(keys: list[str]) -> set[str]:
+    """The dedupe keys among `keys` that the outbox already has."""
+    if connection.vendor == "postgresql":  # one array parameter (see _suppressed)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT dedupe_key FROM {connection.ops.quote_name(Message._meta.db_table)} "
+                           f"WHERE dedupe_key = ANY(%s)", [keys])
+            return {k for (k,) in cursor.fetchall()}
+    return {k for j in range(0, len(keys), CHUNK)
+            for k in Message.objects.filter(dedupe_key__in=keys[j:j + CHUNK]).values_list("dedupe_key", flat=True)}
 
 
 # Plain multi-row INSERTs: a 100 000-recipient campaign spends most of its time building
