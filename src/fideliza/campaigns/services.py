@@ -27,7 +27,7 @@ from fideliza.accounts.models import AuditAction, User
 from fideliza.accounts.services import Actor, audit_record
 from fideliza.analytics.uplift import holdout_assign
 from fideliza.customers.models import Customer
-from fideliza.engagement.services import MessageRequest, channel_choose, messages_queue
+from fideliza.engagement.services import GateFacts, MessageRequest, channel_choose, messages_queue
 from fideliza.engagement.templating import (
     TemplateError,
     format_money,
@@ -428,7 +428,8 @@ def campaign_launch(campaign: Campaign, *, now: datetime | None = None, user: Us
     treated = [cid for cid, held in zip(ids, holdout, strict=True) if not held]
     held_out = [cid for cid, held in zip(ids, holdout, strict=True) if held]
     clock.lap("members")
-    chosen = channel_choose(treated, list(campaign.channels), kind=MESSAGE_KIND) if treated else {}
+    known = GateFacts()  # what channel_choose reads, messages_queue reuses
+    chosen = channel_choose(treated, list(campaign.channels), kind=MESSAGE_KIND, known=known) if treated else {}
     reachable = [cid for cid in treated if chosen.get(cid)]
     clock.lap("channels")
 
@@ -449,7 +450,7 @@ def campaign_launch(campaign: Campaign, *, now: datetime | None = None, user: Us
                 dedupe_key=f"{source}:{cid}", subject=subject, body_text=text, body_html=html,
                 topic=template.topic, over_budget=campaign.over_budget))
     clock.lap("render")
-    decisions = messages_queue(requests, now=now) if requests else []
+    decisions = messages_queue(requests, now=now, known=known) if requests else []
     clock.lap("queue")
     by_customer = {d.request.customer_id: d for d in decisions}
 

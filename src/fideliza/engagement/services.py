@@ -8,7 +8,7 @@ import bisect
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -163,6 +163,13 @@ def _ids_q(field_name: str, ids: Sequence[int]) -> Q:
 
 def _facts(customer_ids: list[int], channels: set[str], since: datetime) -> dict[int, _CustomerFacts]:
     """Everything the gate needs for a chunk of customers, in a fixed number of queries."""
+    facts = _card_facts(customer_ids, channels)
+    _times_load(facts, customer_ids, since)
+    return facts
+
+
+def _card_facts(customer_ids: list[int], channels: set[str]) -> dict[int, _CustomerFacts]:
+    """The facts of `_facts` except the budget's send times."""
     facts: dict[int, _CustomerFacts] = {}
     if not customer_ids:
         return facts
@@ -190,15 +197,37 @@ def _facts(customer_ids: list[int], channels: set[str], since: datetime) -> dict
                                                      ).values_list("customer_id", "topic"):
         if cid in facts:
             facts[cid].topics_out.add(topic)
+    return facts
+
+
+def _times_load(facts: dict[int, _CustomerFacts], customer_ids: list[int], since: datetime) -> None:
+    """Append each customer's counted marketing send times after `since` (sorted)."""
+    if not facts:
+        return
     for cid, at in (Message.objects.filter(_ids_q("customer_id", customer_ids), kind=MessageKind.MARKETING,
                                            status__in=COUNTED, send_at__gt=since)
                     .order_by("send_at").values_list("customer_id", "send_at")):
         if cid in facts:
             facts[cid].times.append(at)
-    return facts
 
 
 _Suppressions = dict[tuple[str, str], tuple[str, datetime]]
+
+
+@dataclass
+class GateFacts:
+    """What `channel_choose` read about its customers (cards, consent, topics,
+    suppressions of every allowed channel's address), for a `messages_queue` call in the
+    same transaction to reuse instead of reading it all again. The budget's send times are
+    not kept: `messages_queue` reads them after taking the budget lock, as always."""
+
+    ids: set[int] = field(default_factory=set)
+    channels: frozenset[str] = frozenset()
+    customers: dict[int, _CustomerFacts] = field(default_factory=dict)
+    suppressed: _Suppressions = field(default_factory=dict)
+
+    def covers(self, customer_ids: Iterable[int], channels: set[str]) -> bool:
+        return channels <= self.channels and self.ids.issuperset(customer_ids)
 # Suppressions the customer caused by opting out: a later explicit opt-in (a newer consent
 # record, from the shop's till, a form or the preference page) overrides them. Bounces and
 # complaints are never overridden by consent.
@@ -250,8 +279,12 @@ def _max_window(budgets: dict[int, Budget]) -> timedelta:
     return max((b.window for b in budgets.values()), default=timedelta(days=1))
 
 
-def messages_queue(requests: Sequence[MessageRequest], *, now: datetime | None = None) -> list[QueueDecision]:
+def messages_queue(requests: Sequence[MessageRequest], *, now: datetime | None = None,
+                   known: GateFacts | None = None) -> list[QueueDecision]:
     """Gate and queue messages; returns one decision per request, in the same order.
+
+    `known`: what a `channel_choose(..., known=...)` call earlier in the same transaction
+    read about these customers; chunks it covers are not read again (a campaign launch).
 
     Set-based and atomic: for each chunk of customers a fixed number of queries (cards,
     consent, topics, budget counts, suppressions, existing dedupe keys), then bulk inserts.
@@ -282,17 +315,25 @@ def messages_queue(requests: Sequence[MessageRequest], *, now: datetime | None =
             indices = [i for cid in chunk for i in by_customer[cid]]
             budgets = budgets_resolve(chunk)
             since = now - _max_window(budgets)
-            facts = _facts(chunk, {requests[i].channel for i in indices}, since)
+            chunk_channels = {requests[i].channel for i in indices}
+            if known is not None and known.covers(chunk, chunk_channels):
+                # Fresh copies: the gate appends to `times`, read now, under the lock.
+                facts = {cid: replace(known.customers[cid], times=[])
+                         for cid in chunk if cid in known.customers}
+                _times_load(facts, chunk, since)
+                suppressed = known.suppressed
+            else:
+                facts = _facts(chunk, chunk_channels, since)
+                pairs = set()
+                for i in indices:
+                    f = facts.get(requests[i].customer_id)
+                    if f is not None:
+                        address = _address(requests[i].channel, f.email, f.phone)
+                        if address:
+                            pairs.add((requests[i].channel, address))
+                suppressed = _suppressed(pairs)
             keys = [requests[i].dedupe_key for i in indices]
             existing = _existing_keys(keys)
-            pairs = set()
-            for i in indices:
-                f = facts.get(requests[i].customer_id)
-                if f is not None:
-                    address = _address(requests[i].channel, f.email, f.phone)
-                    if address:
-                        pairs.add((requests[i].channel, address))
-            suppressed = _suppressed(pairs)
 
             new_rows: list[tuple[int, datetime, str, str]] = []  # (index, send_at, defer reason, address)
             skip_rows: list[tuple[int, str]] = []
@@ -477,21 +518,28 @@ def outbox_enqueue(message_ids: Sequence[int]) -> None:
 
 
 def channel_choose(customer_ids: Sequence[int], allowed: Sequence[str], *,
-                   kind: str = "marketing") -> dict[int, str | None]:
+                   kind: str = "marketing", known: GateFacts | None = None) -> dict[int, str | None]:
     """Per customer: the first allowed channel it can receive, its preferred channel first.
 
     "Can receive": an address for the channel, and for marketing also consent, no
     suppression and a card usable for marketing. The budget is not considered here: it is
     shared by all channels, so it never makes one channel better than another.
+    `known`, an empty GateFacts, receives what was read, for `messages_queue` to reuse.
     """
     allowed = [c for c in allowed if c in MessageChannel.values]
     result: dict[int, str | None] = {}
     ids = list(dict.fromkeys(customer_ids))
+    if known is not None:
+        known.channels = frozenset(allowed)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        facts = _facts(chunk, set(allowed), timezone.now())
+        facts = _card_facts(chunk, set(allowed))
         pairs = {(c, _address(c, f.email, f.phone)) for f in facts.values() for c in allowed}
         suppressed = _suppressed({p for p in pairs if p[1]})
+        if known is not None:
+            known.ids.update(chunk)
+            known.customers.update(facts)
+            known.suppressed.update(suppressed)
         for cid in chunk:
             f = facts.get(cid)
             result[cid] = None
