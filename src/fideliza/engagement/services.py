@@ -8,7 +8,7 @@ import bisect
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -147,6 +147,11 @@ class _CustomerFacts:
     consent_at: dict[str, datetime] = field(default_factory=dict)  # when the current state was recorded
     topics_out: set[str] = field(default_factory=set)
     times: list[datetime] = field(default_factory=list)  # counted marketing send times, sorted
+
+    def without_times(self) -> _CustomerFacts:
+        # Positional: dataclasses.replace costs ~10 µs a call, 1 s for a 100,000 campaign.
+        return _CustomerFacts(self.email, self.phone, self.zone_name, self.preferred, self.marketable,
+                              self.consent, self.consent_at, self.topics_out, [])
 
 
 def _ids_q(field_name: str, ids: Sequence[int]) -> Q:
@@ -318,8 +323,7 @@ def messages_queue(requests: Sequence[MessageRequest], *, now: datetime | None =
             chunk_channels = {requests[i].channel for i in indices}
             if known is not None and known.covers(chunk, chunk_channels):
                 # Fresh copies: the gate appends to `times`, read now, under the lock.
-                facts = {cid: replace(known.customers[cid], times=[])
-                         for cid in chunk if cid in known.customers}
+                facts = {cid: known.customers[cid].without_times() for cid in chunk if cid in known.customers}
                 _times_load(facts, chunk, since)
                 suppressed = known.suppressed
             else:
@@ -438,20 +442,18 @@ def _messages_insert(requests: Sequence[MessageRequest], rows: list[tuple[int, d
 
 
 def _messages_copy(table: str, columns: str, values: list[tuple]) -> dict[str, int]:
-    """PostgreSQL: COPY the rows (several times faster than INSERT for big campaigns), then
-    read their ids back by dedupe key."""
+    """PostgreSQL: COPY the rows (several times faster than INSERT for big campaigns) with
+    ids taken from the table's sequence beforehand (COPY returns nothing; reading the ids
+    back by dedupe key cost ~0.7 s per 100,000 rows)."""
     key_index = _MESSAGE_COLUMNS.index("dedupe_key")
-    ids: dict[str, int] = {}
     with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for row in values:
-                copy.write_row(row)
-        keys = [row[key_index] for row in values]
-        for start in range(0, len(keys), 10_000):
-            cursor.execute(f"SELECT id, dedupe_key FROM {table} WHERE dedupe_key = ANY(%s)",
-                           [keys[start:start + 10_000]])
-            ids.update((key, pk) for pk, key in cursor.fetchall())
-    return ids
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                       [Message._meta.db_table, len(values)])
+        new_ids = [pk for (pk,) in cursor.fetchall()]
+        with cursor.cursor.copy(f"COPY {table} (id, {columns}) FROM STDIN") as copy:
+            for pk, row in zip(new_ids, values, strict=True):
+                copy.write_row((pk, *row))
+    return {row[key_index]: pk for pk, row in zip(new_ids, values, strict=True)}
 
 
 def _decisions_insert(rows: Sequence[_DecisionRow], now: datetime) -> None:
