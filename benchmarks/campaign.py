@@ -153,6 +153,14 @@ def main() -> None:
         campaign = campaign_create(user=None, name="Benchmark", segment=Segment.objects.get(pk=segment_id),
                                    channels=["email"], messages={"email": email}, offer_kind="percent",
                                    offer_value=Decimal(10), holdout_share=Decimal("0.1"))
+        # The launch logs the seconds of each phase (members, channels, coupons, render,
+        # queue, recipients); the rest of the launch's time is mostly the final commit.
+        phases = logging.getLogger("fideliza.campaigns.services")
+        phases.setLevel(logging.INFO)
+        handler_phases = logging.StreamHandler(sys.stdout)
+        handler_phases.setFormatter(logging.Formatter("phases: %(message)s"))
+        phases.addHandler(handler_phases)
+        phases.propagate = False
         rss_before = peak_mb()
         t = time.perf_counter()
         if args.profile:
