@@ -243,18 +243,13 @@ def _bring_to_life(*, actor: Actor, today: date, say: Callable[[str], None],
     saved segments and a current analytics snapshot (which fills the segments)."""
     from fideliza.insights.services import snapshot_recompute
     from fideliza.loyalty.demo import loyalty_demo_program
-    from fideliza.loyalty.services import orders_accrue, returns_clawback
+    from fideliza.loyalty.services import points_backfill
     from fideliza.segments.models import Segment
     from fideliza.segments.services import segment_create
 
     say(_("programa de fidelización y puntos de las compras pasadas"))
     loyalty_demo_program(actor=actor)
-    ids = list(Order.objects.order_by("id").values_list("id", flat=True))
-    for start in range(0, len(ids), 20_000):
-        with transaction.atomic():
-            orders_accrue(ids[start:start + 20_000])
-    with transaction.atomic():
-        returns_clawback(list(Return.objects.values_list("id", flat=True)))
+    points_backfill()
     lap("loyalty")
     owner = actor.user
     for name, description, rules in DEMO_SEGMENTS:

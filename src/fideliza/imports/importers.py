@@ -88,6 +88,7 @@ class Importer:
         self.bad = pl.Series([False] * len(self.frame))
         self.counts = PlanCounts()
         self.time_zone = settings.TIME_ZONE
+        self.created_ids: list[int] = []  # customer cards created by `apply` (matched after commit)
 
     # -- helpers -------------------------------------------------------------------
     def tick(self, fraction: float) -> None:
@@ -435,7 +436,7 @@ class CustomerImporter(Importer):
         context = {"source": self.source, "file": self.file_name, "import_run": self.run_id}
         cards = [c for _k, _x, c, _t, _co in self.creates]
         insert_objects(Customer, cards)
-        self.created_ids = [c.pk for c in cards]  # matched against the base after commit
+        self.created_ids = [c.pk for c in cards]
         insert_objects(CustomerSourceId, [CustomerSourceId(customer_id=c.pk, source=self.source, external_id=k)
                                           for k, _x, c, _t, _co in self.creates])
         tag_rows: list[tuple[Customer, list[str]]] = [(c, t) for _k, _x, c, t, _co in self.creates if t]

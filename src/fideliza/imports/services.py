@@ -261,9 +261,9 @@ def import_file(
     try:
         with transaction.atomic():
             importer.apply()
-            new_ids = getattr(importer, "created_ids", [])
+            new_ids = importer.created_ids
             if match_duplicates is None:
-                match_duplicates = getattr(settings, "FIDELIZA_MATCH_ON_IMPORT", True)
+                match_duplicates = settings.FIDELIZA_MATCH_ON_IMPORT
             if new_ids and match_duplicates:
                 from fideliza.customers.tasks import dedup_enqueue
 

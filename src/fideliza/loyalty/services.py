@@ -641,6 +641,22 @@ def _clawback_chunk(return_ids: Sequence[int]) -> int:
 # --- configuration (programs, rules, tiers, rewards) ----------------------------------
 
 @transaction.atomic
+def points_backfill(*, batch: int = 20_000) -> tuple[int, int]:
+    """Accrue every recorded order and claw back every return (a new program, the demo).
+
+    Idempotent and resumable: each batch is its own transaction and accrual skips orders
+    that already earned. Returns (earn entries written, returns clawed back).
+    """
+    ids = list(Order.objects.order_by("id").values_list("id", flat=True))
+    earned = 0
+    for start in range(0, len(ids), batch):
+        with transaction.atomic():
+            earned += orders_accrue(ids[start:start + batch])
+    with transaction.atomic():
+        reversed_ = returns_clawback(list(Return.objects.values_list("id", flat=True)))
+    return earned, reversed_
+
+
 def loyalty_config_save(*, obj: models.Model, actor: Actor) -> models.Model:
     """Validate and save a program, rule, tier or reward, with an audit row of what changed."""
     creating = obj.pk is None

@@ -3,13 +3,11 @@ from __future__ import annotations
 import time
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from fideliza.accounts.services import Actor
 from fideliza.loyalty.demo import loyalty_demo_program
-from fideliza.loyalty.services import orders_accrue, returns_clawback
-from fideliza.sales.models import Order, Return
+from fideliza.loyalty.services import points_backfill
 
 
 class Command(BaseCommand):
@@ -23,13 +21,7 @@ class Command(BaseCommand):
         if create:
             loyalty_demo_program(actor=Actor.system("loyalty_backfill"))
         started = time.perf_counter()
-        ids = list(Order.objects.order_by("id").values_list("id", flat=True))
-        earned = 0
-        for start in range(0, len(ids), 20_000):
-            with transaction.atomic():  # the accrual is idempotent: an interrupted run can be resumed
-                earned += orders_accrue(ids[start:start + 20_000])
-        with transaction.atomic():
-            reversed_ = returns_clawback(list(Return.objects.values_list("id", flat=True)))
+        earned, reversed_ = points_backfill()
         self.stdout.write(_("%(earned)s pedidos acumularon puntos y %(rev)s devoluciones los descontaron "
                             "(%(secs).1f s).") % {"earned": earned, "rev": reversed_,
                                                   "secs": time.perf_counter() - started})
