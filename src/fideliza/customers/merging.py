@@ -22,6 +22,7 @@ from django.core import serializers
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from fideliza.accounts.models import AuditAction
@@ -75,7 +76,7 @@ MERGE_REACTIONS: list[str] = ["fideliza.insights.services.snapshot_mark_stale"]
 
 def _react() -> None:
     for path in MERGE_REACTIONS:
-        _handler(path)()
+        import_string(path)()
 
 
 def _merge_policy(model: type[models.Model]) -> str | None:

@@ -7,12 +7,12 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from importlib import import_module
 from typing import TYPE_CHECKING
 
 from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from fideliza.accounts.models import User
@@ -36,11 +36,6 @@ STALE_RUN_AFTER = dt.timedelta(hours=2)
 SNAPSHOT_RECOMPUTED_HANDLERS: list[str] = [
     "fideliza.segments.services.segments_refresh_all",  # dynamic segment membership
 ]
-
-
-def _resolve(path: str) -> Callable[[], object]:
-    module, _sep, name = path.rpartition(".")
-    return getattr(import_module(module), name)
 
 
 def analytics_state() -> AnalyticsState:
@@ -192,7 +187,7 @@ def snapshot_recompute(
         for path in SNAPSHOT_RECOMPUTED_HANDLERS:
             started = time.perf_counter()
             try:
-                _resolve(path)()
+                import_string(path)()
             except Exception:  # the snapshot is stored; a dependent refresh retries next run
                 log.exception("after snapshot %s: %s failed", run.pk, path)
                 run.warnings.append(_("no se pudo actualizar: %(what)s") % {"what": path})
