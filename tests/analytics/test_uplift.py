@@ -346,3 +346,9 @@ def test_uplift_never_fails_on_any_recipients(rows):
             assert r_low <= res.revenue_diff_per_recipient + 1e-6 and res.revenue_diff_per_recipient <= r_high + 1e-6
     else:
         assert res.conversion_diff is None
+
+
+def test_welch_interval_with_vanishing_variance_does_not_divide_by_zero():
+    """The case Hypothesis found: one group's variance so small its square underflows."""
+    ci, p = u.welch_interval(0.0, 0.0, 2, 3.784661543183767e-98, 2.8647325992908267e-195, 2)
+    assert ci[0] <= -3.78e-98 <= ci[1] and 0.0 <= p <= 1.0

@@ -138,7 +138,10 @@ def welch_interval(
     se2 = a + b
     if se2 <= 0:
         return (d, d), (1.0 if d == 0 else 0.0)
-    df = se2 * se2 / (a * a / (n1 - 1) + b * b / (n2 - 1))
+    # Welch–Satterthwaite in shares of se² (each in [0, 1]): the textbook form squares tiny
+    # variances and underflows to 0/0 (found by Hypothesis with revenues near 1e-98).
+    wa, wb = a / se2, b / se2
+    df = 1.0 / (wa * wa / (n1 - 1) + wb * wb / (n2 - 1))
     se = math.sqrt(se2)
     t = float(stats.t.ppf(0.5 + confidence / 2, df))
     p = float(2 * stats.t.sf(abs(d / se), df))
