@@ -94,9 +94,15 @@ def _classify_values(
     if np.isnan(v).any():
         order = np.argsort(-v, kind="stable")
     else:
-        # Polars' threaded sort: ~3x less CPU than NumPy's on a million values; the order
-        # among ties does not matter (a tie run shares its class and share, below).
-        order = pl.Series(v).arg_sort(descending=True).to_numpy()
+        # Polars' sort on one thread: a million values in ~0.04 s, against ~0.05 s wall
+        # and 0.1 s CPU threaded on 2 cores and 0.11 s for NumPy's; the order among ties
+        # does not matter (a tie run shares its class and share, below).
+        order = (
+            pl.DataFrame({"v": v})
+            .with_row_index()
+            .sort("v", descending=True, multithreaded=False)["index"]
+            .to_numpy()
+        )
     s = v[order]
     pos = np.clip(s, 0.0, None)
     cum = np.cumsum(pos)

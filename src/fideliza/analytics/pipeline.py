@@ -26,7 +26,6 @@ import importlib
 import math
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -328,12 +327,6 @@ def _descriptive(
     return frames, status
 
 
-def _timed(function: Callable[..., Any], *args: Any) -> tuple[Any, float]:
-    """``function(*args)`` and its wall time (for a step run on another thread)."""
-    started = time.perf_counter()
-    return function(*args), time.perf_counter() - started
-
-
 def _tiers(out: pl.DataFrame, status: dict[str, str]) -> pl.DataFrame:
     try:
         module = importlib.import_module("fideliza.analytics.tiers")
@@ -418,17 +411,10 @@ def analyze(transactions: pl.DataFrame, config: AnalysisConfig | None = None) ->
     )
     models["n_customers"] = summary.height
     lap("summary")
-    descriptive_job: Future[tuple[Any, float]] | None = None
+    descriptive = None
     if cfg.descriptive and has_amount:
-        # RFM, ABC and activity are Polars queries, which release the GIL while they run:
-        # they run on a second thread beside the models, which need only the summary
-        # (same numbers; 2 cores, 1M customers: about 0.2 s less wall time). Shut down
-        # at once, the pool's thread ends when the job does, even if the models raise.
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fideliza-descriptive")
-        descriptive_job = pool.submit(
-            _timed, _descriptive, tx, summary, obs_end, has_margin, cfg.descriptive
-        )
-        pool.shutdown(wait=False)
+        descriptive = _descriptive(tx, summary, obs_end, has_margin, cfg.descriptive)
+        lap("descriptive")
     margin_total = summary["total_" + MARGIN].cast(pl.Float64) if has_margin else None
     summary = summary.drop("n_transactions", *(["total_" + MARGIN] if has_margin else []))
     x = summary["frequency"].to_numpy().astype(float)
@@ -537,9 +523,8 @@ def analyze(transactions: pl.DataFrame, config: AnalysisConfig | None = None) ->
         )
         lap("next_purchase")
 
-    if descriptive_job is not None:
-        (frames, status), timings["descriptive_concurrent"] = descriptive_job.result()
-        lap("descriptive_wait")
+    if descriptive is not None:
+        frames, status = descriptive
         for frame in frames:
             if frame[CUSTOMER].equals(out[CUSTOMER]):
                 # Scored from the summary itself: same customers in the same order.

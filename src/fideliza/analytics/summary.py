@@ -446,14 +446,16 @@ def _summary_dense(
         del units, in_first
     del units_of, first_full
     # Distinct periods per customer: one sort of the packed key ``code << 17 | offset``
-    # with nothing riding along (Polars, threaded), then one count per customer of the
-    # keys that differ from their predecessor. The row arrays go first (peak memory).
+    # with nothing riding along, then one count per customer of the keys that differ
+    # from their predecessor. The row arrays go first (peak memory). Polars' sort on
+    # one thread: on 2 cores the threaded one saves 5 % of its wall time for 75 % more
+    # CPU (10M keys: 0.16 s wall / 0.30 s CPU against 0.17 s / 0.17 s).
     keys = np.left_shift(cust, _DAY_BITS, out=cust)  # in place: the codes are done with
     keys += off
     del cust, off
-    unsorted = pl.Series(keys)
+    unsorted = pl.DataFrame({"k": keys})
     del keys  # freed now if Polars copied it
-    keys = unsorted.sort().to_numpy()
+    keys = unsorted.sort("k", multithreaded=False).to_series().to_numpy()
     del unsorted
     distinct = keys[1:][keys[1:] != keys[:-1]]
     distinct >>= _DAY_BITS
