@@ -48,7 +48,7 @@ class ApiToken(models.Model):
         on_delete=models.CASCADE,
         related_name="api_tokens",
         verbose_name=_("actúa como"),
-        help_text=_("the token has this user's role and visibility"),
+        help_text=_("el token tiene el rol y la visibilidad de este usuario"),
     )
     prefix = models.CharField(_("prefijo"), max_length=12, db_index=True)
     digest = models.CharField(_("huella"), max_length=64, unique=True)
@@ -96,7 +96,7 @@ class AuditLog(models.Model):
         verbose_name=_("quién"),
     )
     actor_label = models.CharField(_("origen"), max_length=150, blank=True,
-                                   help_text=_("user name, API token or job that made the change"))
+                                   help_text=_("usuario, token de API o tarea que hizo el cambio"))
     action = models.CharField(_("acción"), max_length=16, choices=AuditAction.choices)
     entity = models.CharField(_("entidad"), max_length=64, db_index=True)
     entity_id = models.CharField(_("id"), max_length=64, db_index=True)

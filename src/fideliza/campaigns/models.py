@@ -39,11 +39,11 @@ class MessageTemplate(models.Model):
     body_text = models.TextField(_("texto"), blank=True)
     body_html = models.TextField(_("HTML"), blank=True)
     topic = models.CharField(_("tema"), max_length=60, blank=True,
-                             help_text=_("the preference-centre topic a customer can opt out of"))
+                             help_text=_("el tema del centro de preferencias del que el cliente puede darse de baja"))
     language = models.CharField(_("idioma"), max_length=2, choices=TemplateLanguage.choices,
                                 default=TemplateLanguage.ES)
     is_reusable = models.BooleanField(_("plantilla guardada"), default=True,
-                                      help_text=_("false for a campaign's own copy"))
+                                      help_text=_("desmarcada en la copia propia de una campaña"))
     created_at = models.DateTimeField(_("creada"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modificada"), auto_now=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -85,13 +85,13 @@ class Campaign(models.Model):
     segment = models.ForeignKey("segments.Segment", on_delete=models.PROTECT, related_name="campaigns",
                                 verbose_name=_("segmento"))
     channels = models.JSONField(_("canales"), default=list,
-                                help_text=_("allowed channels; each customer gets their preferred one"))
+                                help_text=_("canales permitidos; cada cliente recibe su canal preferido"))
     email_template = models.ForeignKey(MessageTemplate, null=True, blank=True, on_delete=models.PROTECT,
                                        related_name="+", verbose_name=_("mensaje de e-mail"))
     sms_template = models.ForeignKey(MessageTemplate, null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="+", verbose_name=_("mensaje SMS"))
     scheduled_at = models.DateTimeField(_("programada para"), null=True, blank=True,
-                                        help_text=_("empty = send when launched"))
+                                        help_text=_("vacío = enviar al lanzarla"))
     offer_kind = models.CharField(_("oferta"), max_length=10, choices=OfferKind.choices, blank=True,
                                   default=OfferKind.NONE)
     offer_value = models.DecimalField(_("valor de la oferta"), max_digits=12, decimal_places=2, default=0,
@@ -103,7 +103,7 @@ class Campaign(models.Model):
     holdout_share = models.DecimalField(
         _("grupo de control"), max_digits=4, decimal_places=3, default=Decimal("0.100"),
         validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal("0.9"))],
-        help_text=_("share of the segment that receives nothing, to measure the effect"))
+        help_text=_("parte del segmento que no recibe nada, para medir el efecto"))
     over_budget = models.CharField(_("si se supera el presupuesto de contactos"), max_length=5,
                                    choices=OverBudget.choices, default=OverBudget.SKIP)
     conversion_days = models.PositiveIntegerField(_("ventana de conversión (días)"), default=14,

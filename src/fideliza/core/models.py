@@ -22,7 +22,7 @@ class IdempotencyRecord(models.Model):
 
     scope = models.CharField(_("ámbito"), max_length=64)
     key = models.CharField(_("clave"), max_length=255)
-    principal = models.CharField(_("quién"), max_length=64, help_text=_("token or user that sent it"))
+    principal = models.CharField(_("quién"), max_length=64, help_text=_("token o usuario que la envió"))
     request_hash = models.CharField(_("huella de la petición"), max_length=64)
     status_code = models.PositiveSmallIntegerField(_("código de estado"))
     response_body = models.JSONField(_("respuesta"))

@@ -68,14 +68,14 @@ class Customer(TimeStampedModel):
 
     email = models.EmailField(_("e-mail"), blank=True, db_index=True)
     phone = models.CharField(_("teléfono"), max_length=20, blank=True, db_index=True,
-                             help_text=_("E.164, e.g. +34612345678"))
+                             help_text=_("E.164, p. ej. +34612345678"))
     address = models.CharField(_("dirección"), max_length=250, blank=True)
     postal_code = models.CharField(_("código postal"), max_length=16, blank=True)
     city = models.CharField(_("ciudad"), max_length=100, blank=True, db_index=True)
     region = models.CharField(_("provincia / región"), max_length=100, blank=True)
-    country = models.CharField(_("país"), max_length=2, blank=True, help_text=_("ISO 3166-1 alpha-2"))
+    country = models.CharField(_("país"), max_length=2, blank=True, help_text=_("ISO 3166-1 alfa-2"))
     timezone = models.CharField(_("zona horaria"), max_length=64, blank=True,
-                                help_text=_("IANA name; empty = the business's"))
+                                help_text=_("nombre IANA; vacío = la del negocio"))
 
     interests = models.ManyToManyField(Tag, blank=True, related_name="customers",
                                        verbose_name=_("intereses y aficiones"))
@@ -89,7 +89,7 @@ class Customer(TimeStampedModel):
     acquisition_channel = models.CharField(_("canal de captación"), max_length=64, blank=True)
     acquisition_cost = MoneyField(_("coste de captación"), null=True, blank=True)
     wallet_potential = MoneyField(_("gasto potencial anual estimado"), null=True, blank=True,
-                                  help_text=_("for share of wallet"))
+                                  help_text=_("para la cuota de cliente (share of wallet)"))
     account_executive = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="assigned_customers", verbose_name=_("ejecutivo de cuenta"),
@@ -169,7 +169,7 @@ class ConsentRecord(models.Model):
     status = models.CharField(_("estado"), max_length=10, choices=ConsentStatus.choices)
     recorded_at = models.DateTimeField(_("cuándo"), db_index=True)
     source = models.CharField(_("origen"), max_length=100,
-                              help_text=_("form, import file, till, API, unsubscribe link…"))
+                              help_text=_("formulario, fichero importado, caja, API, enlace de baja…"))
     ip_address = models.GenericIPAddressField(_("IP"), null=True, blank=True)
     wording = models.TextField(_("texto o versión del consentimiento"), blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,

@@ -10,6 +10,7 @@ import secrets
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fideliza.customers.models import Customer
 
@@ -21,7 +22,7 @@ class MessageChannel(models.TextChoices):
 
 
 class MessageKind(models.TextChoices):
-    MARKETING = "marketing", _("Comercial")
+    MARKETING = "marketing", pgettext_lazy("tipo de mensaje", "Comercial")
     TRANSACTIONAL = "transactional", _("Transaccional")
 
 
@@ -61,10 +62,10 @@ class Message(models.Model):
     kind = models.CharField(_("tipo"), max_length=16, choices=MessageKind.choices)
     topic = models.CharField(_("tema"), max_length=40, blank=True)
     source = models.CharField(_("origen"), max_length=100,
-                              help_text=_("who decided to send it, e.g. campaign:12"))
+                              help_text=_("quién decidió enviarlo, p. ej. campaign:12"))
     dedupe_key = models.CharField(_("clave única"), max_length=200)
     address = models.CharField(_("dirección"), max_length=254,
-                               help_text=_("e-mail or phone at the time of queuing"))
+                               help_text=_("correo o teléfono en el momento de ponerlo en cola"))
     subject = models.CharField(_("asunto"), max_length=300, blank=True)
     body_text = models.TextField(_("texto"), blank=True)
     body_html = models.TextField(_("HTML"), blank=True)

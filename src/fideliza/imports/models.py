@@ -26,12 +26,12 @@ class ImportRun(models.Model):
 
     kind = models.CharField(_("tipo"), max_length=16, choices=ImportKind.choices)
     source = models.CharField(_("origen"), max_length=64,
-                              help_text=_("name of the source system; its ids are kept per source"))
+                              help_text=_("nombre del sistema de origen; sus identificadores se guardan por origen"))
     file_name = models.CharField(_("archivo"), max_length=255)
     file = models.FileField(_("archivo subido"), upload_to="imports/%Y/%m/", blank=True)
     file_sha256 = models.CharField(_("huella del archivo"), max_length=64, blank=True)
     options = models.JSONField(_("opciones"), default=dict, blank=True,
-                               help_text=_("delimiter, encoding, decimal, date format, column mapping"))
+                               help_text=_("separador, codificación, decimal, formato de fecha, correspondencia de columnas"))
     status = models.CharField(_("estado"), max_length=12, choices=ImportStatus.choices,
                               default=ImportStatus.PENDING)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
@@ -41,7 +41,7 @@ class ImportRun(models.Model):
     finished_at = models.DateTimeField(_("terminado"), null=True, blank=True)
     rows_total = models.PositiveIntegerField(_("filas leídas"), default=0)
     rows_processed = models.PositiveIntegerField(_("filas procesadas"), default=0,
-                                                 help_text=_("progress"))
+                                                 help_text=_("progreso"))
     rows_created = models.PositiveIntegerField(_("filas creadas"), default=0)
     rows_updated = models.PositiveIntegerField(_("filas actualizadas"), default=0)
     rows_unchanged = models.PositiveIntegerField(_("filas sin cambios"), default=0)

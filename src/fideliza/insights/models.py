@@ -38,10 +38,10 @@ class SnapshotRun(models.Model):
     as_of = models.DateField(_("datos hasta"), null=True, blank=True)
     status = models.CharField(_("estado"), max_length=10, choices=RunStatus.choices,
                               default=RunStatus.QUEUED, db_index=True)
-    progress = models.FloatField(_("progreso"), default=0.0, help_text=_("0 to 1"))
+    progress = models.FloatField(_("progreso"), default=0.0, help_text=_("de 0 a 1"))
     stage = models.CharField(_("etapa"), max_length=120, blank=True)
     trigger = models.CharField(_("origen"), max_length=20, default="manual",
-                               help_text=_("manual, nightly, command"))
+                               help_text=_("manual, nocturno, comando"))
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                      on_delete=models.SET_NULL, related_name="+",
                                      verbose_name=_("solicitado por"))
@@ -114,7 +114,7 @@ class CustomerMetrics(models.Model):
     orders = models.PositiveIntegerField(_("pedidos"))
     revenue = MoneyField(_("ventas netas"))
     margin = MoneyField(_("margen"), null=True, blank=True,
-                        help_text=_("empty when no order has a known cost"))
+                        help_text=_("vacío cuando ningún pedido tiene coste conocido"))
     average_order_value = MoneyField(_("ticket medio"))
 
     # BTYD summary (periods of one day; recency and T in days).

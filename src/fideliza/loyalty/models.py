@@ -14,6 +14,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fideliza.catalog.models import Category, Product
 from fideliza.core.money import MoneyField
@@ -225,7 +226,7 @@ class CauseType(models.TextChoices):
     REWARD = "reward", _("Recompensa")
     REDEMPTION = "redemption", _("Canje directo")
     EXPIRY = "expiry", _("Caducidad")
-    USER = "user", _("Usuario")
+    USER = "user", pgettext_lazy("causa de un movimiento de puntos", "Usuario")
     JOIN = "join", _("Bienvenida")
     BIRTHDAY = "birthday", _("Cumpleaños")
     SURVEY = "survey", _("Encuesta")
@@ -463,7 +464,7 @@ class RewardRedemption(models.Model):
     points = models.PositiveIntegerField(_("puntos"))
     coupon = models.OneToOneField(Coupon, on_delete=models.PROTECT, related_name="reward_redemption")
     entry = models.OneToOneField(LedgerEntry, null=True, on_delete=models.PROTECT, related_name="reward_redemption",
-                                 help_text=_("the debit that paid for it"))
+                                 help_text=_("el cargo de puntos que lo pagó"))
     created_at = models.DateTimeField(_("fecha"), auto_now_add=True)
 
     class Meta:
@@ -559,7 +560,7 @@ class AffiliateCommission(models.Model):
 
     affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, related_name="commissions")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
-    cause = models.CharField(_("causa"), max_length=32, help_text=_("order:<id> or return:<id>"))
+    cause = models.CharField(_("causa"), max_length=32, help_text=_("order:<id> o return:<id>"))
     revenue = MoneyField(_("venta"))
     amount = MoneyField(_("comisión"))
     payout = models.ForeignKey(AffiliatePayout, null=True, blank=True, on_delete=models.PROTECT,

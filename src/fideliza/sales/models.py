@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fideliza.catalog.models import Product
 from fideliza.core.money import CurrencyField, MoneyField, default_currency
@@ -13,7 +14,7 @@ class SalesChannel(models.TextChoices):
     WEB = "web", _("Tienda online")
     PHONE = "phone", _("Teléfono")
     MARKETPLACE = "marketplace", _("Marketplace")
-    SALES_REP = "sales_rep", _("Comercial")
+    SALES_REP = "sales_rep", pgettext_lazy("canal de venta", "Comercial")
     OTHER = "other", _("Otro")
 
 
@@ -49,7 +50,7 @@ class Order(models.Model):
     discount_total = MoneyField(_("descuentos"), default=0)
     total = MoneyField(_("total"), default=0)
     cost_total = MoneyField(_("coste"), null=True, blank=True,
-                            help_text=_("empty when some line has no known cost"))
+                            help_text=_("vacío cuando alguna línea no tiene coste conocido"))
     created_at = models.DateTimeField(_("registrado"), auto_now_add=True)
 
     class Meta:
