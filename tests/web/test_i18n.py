@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.apps import apps
 from django.utils import translation
+from django.utils.translation import pgettext_lazy
 
 from fideliza.engagement.models import MessageKind
 from fideliza.loyalty.models import CauseType
@@ -17,6 +18,9 @@ from fideliza.sales.models import SalesChannel
         (MessageKind.MARKETING.label, "Comercial", "Marketing"),
         (SalesChannel.SALES_REP.label, "Comercial", "Sales rep"),
         (CauseType.USER.label, "Usuario", "Manual adjustment"),
+        # The two template uses (message_detail.html and login.html).
+        (pgettext_lazy("comienzo de un intento de entrega", "Inicio"), "Inicio", "Started"),
+        (pgettext_lazy("nombre para iniciar sesión", "Usuario"), "Usuario", "Username"),
     ],
 )
 def test_ambiguous_words_translate_by_context(label, spanish, english):
