@@ -266,3 +266,47 @@ def test_unknown_export_format_is_a_404(hostile_shop):
     assert client.get(reverse("segments:export", args=[hostile_shop["segment"].pk, "pdf"])).status_code == 404
     customer = hostile_shop["customers"][0]
     assert client.get(reverse("privacy:export", args=[customer.pk, "csvx"])).status_code == 404
+
+
+def test_datetimes_are_written_in_local_time_across_the_spring_change():
+    """Europe/Madrid moves from 02:00 CET to 03:00 CEST on 2026-03-29: the exported times
+    are the local wall-clock times on both sides of the change."""
+    from datetime import UTC, datetime
+
+    from fideliza.core.exports import csv_lines
+
+    before, after = datetime(2026, 3, 29, 0, 30, tzinfo=UTC), datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    sheet = Sheet(title="t", header=["Cuándo"], rows=[[before], [after]])
+    with translation.override("es"):
+        lines = list(csv_lines(sheet))
+    assert lines[1:] == ["2026-03-29 01:30:00\r\n", "2026-03-29 03:30:00\r\n"]
+    cells = [row[0].value for row in load_workbook(io.BytesIO(xlsx_bytes([sheet]))).active.iter_rows(min_row=2)]
+    assert cells == [datetime(2026, 3, 29, 1, 30), datetime(2026, 3, 29, 3, 30)]
+
+
+def test_a_sales_rep_exports_only_their_own_customers(hostile_shop, django_user_model):
+    """Every export in every format, downloaded by a sales representative: refused, or holding
+    only the customers assigned to them (never another representative's)."""
+    mine, other = hostile_shop["customers"][:2], hostile_shop["customers"][2:]
+    rep = django_user_model.objects.create_user(username="rep1", password="x", role="sales_rep")
+    rival = django_user_model.objects.create_user(username="rep2", password="x", role="sales_rep")
+    Customer.objects.filter(pk__in=[c.pk for c in mine]).update(account_executive=rep)
+    Customer.objects.filter(pk__in=[c.pk for c in other]).update(account_executive=rival)
+    client = Client()
+    client.force_login(rep)
+    shop = {**hostile_shop, "customers": other}  # ask for the rival's customer where a URL names one
+    for name, formats in export_urls().items():
+        kwargs = EXPORT_ARGS[name](shop)
+        for fmt in formats:
+            with translation.override("es"):
+                url = reverse(name, kwargs={**kwargs, "fmt": fmt})
+            response = client.get(url)
+            if response.status_code in (403, 404):
+                continue
+            assert response.status_code == 200, (name, fmt, response.status_code)
+            content = b"".join(response.streaming_content) if response.streaming else response.content
+            text = content.decode("utf-8", "replace") if fmt != "xlsx" else " ".join(
+                str(v) for row in _spreadsheet_cells("xlsx", content) for v in row)
+            for customer in other:
+                assert customer.email not in text, (name, fmt, customer.email)
+            assert any(c.email in text for c in mine), (name, fmt)
