@@ -158,7 +158,11 @@ def test_the_admin_lists_the_failed_attempts(django_user_model, owner):
     client = Client()
     client.force_login(admin_user)
     page = client.get(reverse("admin:axes_accessattempt_changelist"))
-    assert page.status_code == 200 and "duena" in page.content.decode()
+    html = page.content.decode()
+    assert page.status_code == 200 and "duena" in html
+    assert "Intentos fallidos" in html and "Failed Logins" not in html  # Spanish, not axes' English
+    index = client.get(reverse("admin:index")).content.decode()
+    assert "Bloqueos de acceso" in index and "Access logs" not in index  # no empty log tables
 
 
 def test_the_admin_login_is_throttled_too(owner):

@@ -47,7 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "ninja",  # its templates and static Swagger UI serve /api/docs offline
-    "axes",
+    "fideliza.accounts.apps.LoginLockoutsConfig",  # django-axes (login throttling)
     "csp",
     "django_tasks",
     "django_tasks_db",
