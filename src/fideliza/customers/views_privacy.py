@@ -7,7 +7,7 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -107,7 +107,7 @@ def request_erase(request: HttpRequest, pk: int) -> HttpResponse:
 
 @export_view("json", "html", XLSX)
 @login_required
-def customer_export(request: HttpRequest, customer_id: int, fmt: str) -> HttpResponse:
+def customer_export(request: HttpRequest, customer_id: int, fmt: str) -> HttpResponse | StreamingHttpResponse:
     """Everything held about one customer: JSON (machine-readable), XLSX (one sheet per
     table, headers in the user's language) or a printable page."""
     _guard(request)
