@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.http import HttpRequest
 from django.test import Client
 
 from fideliza.customers.selectors import consent_current
@@ -23,7 +24,8 @@ pytestmark = pytest.mark.django_db
 def user_client(django_user_model, role: str) -> Client:
     django_user_model.objects.create_user(username=role, password="clave-segura-1", role=role)
     client = Client()
-    assert client.login(username=role, password="clave-segura-1")
+    # django-axes checks every password login and needs the request it comes with.
+    assert client.login(request=HttpRequest(), username=role, password="clave-segura-1")
     return client
 
 

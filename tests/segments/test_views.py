@@ -60,9 +60,9 @@ def test_export_respects_roles_and_is_audited(shop, django_user_model):
     rep, rep_client = _login(django_user_model, "rep", "sales_rep")
     mine = [c.pk for c in shop["customers"][:3]]
     Customer.objects.filter(pk__in=mine).update(account_executive=rep)
-    csv_text = rep_client.get(reverse("segments:export", args=[segment.pk, "csv"])).content.decode("utf-8-sig")
-    lines = csv_text.strip().splitlines()
-    assert len(lines) == 1 + 3 and lines[0].startswith("id;")
+    streamed = rep_client.get(reverse("segments:export", args=[segment.pk, "csv"])).streaming_content
+    lines = b"".join(streamed).decode("utf-8-sig").strip().splitlines()
+    assert len(lines) == 1 + 3 and lines[0].startswith("Nº de cliente;")
     xlsx = client.get(reverse("segments:export", args=[segment.pk, "xlsx"]))
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet.max_row == 1 + len(shop["customers"])

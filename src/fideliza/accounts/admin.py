@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from axes.models import AccessFailureLog, AccessLog
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
@@ -69,3 +70,10 @@ class AuditLogAdmin(ReadOnlyAdmin):
     list_select_related = ["actor"]
     # Counting a large audit log on every page is what makes admin lists slow.
     show_full_result_count = False
+
+
+# django-axes registers its access log and failure log too; Fideliza keeps neither
+# (AXES_DISABLE_ACCESS_LOG, no failure log), so only the attempts (the lockouts) are shown.
+for _model in (AccessLog, AccessFailureLog):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

@@ -1,3 +1,4 @@
+from axes.apps import AppConfig as AxesConfig
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -6,3 +7,9 @@ class AccountsConfig(AppConfig):
     name = "fideliza.accounts"
     label = "accounts"
     verbose_name = _("Cuentas y permisos")
+
+
+class LoginLockoutsConfig(AxesConfig):
+    """django-axes under a name the admin shows in the user's language (it says "Axes")."""
+
+    verbose_name = _("Bloqueos de acceso")

@@ -1,8 +1,13 @@
-"""Reads for accounts: the audit history of an entity."""
+"""Reads for accounts: the audit history of an entity, the recent failed logins."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Max, QuerySet, Sum
+from django.utils import timezone
 
 from .models import AuditLog
 
@@ -14,3 +19,34 @@ def audit_history(*, entity: str, entity_id: object, limit: int = 200) -> QueryS
         .select_related("actor")
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+@dataclass(frozen=True)
+class LoginFailures:
+    """Recent failed logins of one username or one address (within the cool-off window)."""
+
+    kind: str  # "username" or "ip_address"
+    value: str
+    failures: int
+    limit: int
+    last_attempt: datetime
+    locked_until: datetime | None
+
+
+def login_failures() -> list[LoginFailures]:
+    """Usernames and addresses with failed logins still counted, locked ones first."""
+    from axes.models import AccessAttempt
+
+    from .lockout import parameter_limits
+
+    cooloff = timedelta(minutes=settings.FIDELIZA_LOGIN_COOLOFF_MINUTES)
+    recent = AccessAttempt.objects.filter(attempt_time__gte=timezone.now() - cooloff)
+    out = []
+    for kind, limit in parameter_limits().items():
+        for row in recent.values(kind).annotate(n=Sum("failures_since_start"), last=Max("attempt_time")):
+            if not row[kind]:
+                continue
+            locked = row["n"] >= limit
+            out.append(LoginFailures(kind=kind, value=row[kind], failures=row["n"], limit=limit,
+                                     last_attempt=row["last"], locked_until=row["last"] + cooloff if locked else None))
+    return sorted(out, key=lambda f: (f.locked_until is None, f.kind != "username", -f.last_attempt.timestamp()))

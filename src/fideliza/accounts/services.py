@@ -135,3 +135,21 @@ def api_token_authenticate(plain: str) -> ApiToken | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
+
+
+def login_lockout_lift(*, kind: str, value: str, by: User) -> int:
+    """Forget the failed logins of one username or one address (lifts its lockout); audited.
+
+    Returns how many attempt records were removed (0 when nothing was recorded).
+    """
+    from axes.models import AccessAttempt
+
+    if kind not in ("username", "ip_address"):
+        raise ValueError(f"unknown lockout kind {kind!r}")
+    with transaction.atomic():
+        removed, _ = AccessAttempt.objects.filter(**{kind: value}).delete()
+        if removed:
+            audit_record(actor=Actor.of(by, via="web"), action=AuditAction.UPDATE,
+                         entity="accounts.login_lockout", entity_id=value,
+                         context={"lifted": kind, "records": removed})
+    return removed

@@ -1,10 +1,12 @@
-"""The owner's pages for API tokens: list, create (the secret is shown once), revoke."""
+"""The owner's account pages: API tokens (list, create: the secret is shown once, revoke) and
+the login lockouts (recent failures; lift a lockout)."""
 
 from __future__ import annotations
 
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,7 +18,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from .forms import ApiTokenForm
 from .models import ApiToken, Role
-from .services import api_token_create, api_token_revoke
+from .selectors import login_failures
+from .services import api_token_create, api_token_revoke, login_lockout_lift
 
 
 def owner_required(view: Any) -> Any:
@@ -27,7 +30,7 @@ def owner_required(view: Any) -> Any:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
         if not (user.is_superuser or getattr(user, "role", None) == Role.OWNER):
-            raise PermissionDenied(_("Solo el propietario gestiona los tokens de API."))
+            raise PermissionDenied(_("Solo el propietario gestiona esta página."))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -70,3 +73,29 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     if was_active:
         messages.success(request, _("Token «%(name)s» revocado: deja de funcionar ya.") % {"name": token.name})
     return redirect("accounts:tokens")
+
+
+@owner_required
+@require_http_methods(["GET"])
+def lockout_list(request: HttpRequest) -> HttpResponse:
+    """Usernames and addresses with recent failed logins; the locked ones can be lifted."""
+    return render(request, "accounts/lockouts.html", {
+        "rows": login_failures(),
+        "minutes": settings.FIDELIZA_LOGIN_COOLOFF_MINUTES,
+    })
+
+
+@owner_required
+@require_POST
+def lockout_lift(request: HttpRequest) -> HttpResponse:
+    kind, value = request.POST.get("kind", ""), request.POST.get("value", "")
+    if kind not in ("username", "ip_address") or not value:
+        messages.error(request, _("Elija qué desbloquear."))
+        return redirect("accounts:lockouts")
+    login_lockout_lift(kind=kind, value=value, by=request.user)  # type: ignore[arg-type]
+    if kind == "username":
+        text = _("Usuario «%(value)s» desbloqueado: ya puede iniciar sesión.")
+    else:
+        text = _("Dirección %(value)s desbloqueada.")
+    messages.success(request, text % {"value": value})
+    return redirect("accounts:lockouts")

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from fideliza.core.csp import email_preview_csp
 from fideliza.customers.models import Customer
 from fideliza.customers.selectors import customers_visible_to
 from fideliza.engagement.models import DecisionReason
@@ -82,6 +83,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@email_preview_csp  # the page shows the e-mail's HTML in a sandboxed srcdoc iframe
 def campaign_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     _editor(request)
     campaign = get_object_or_404(Campaign, pk=pk) if pk else None
@@ -168,6 +170,7 @@ def template_load(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@email_preview_csp  # the page shows the e-mail's HTML in a sandboxed srcdoc iframe
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign.objects.select_related("segment", "email_template", "sms_template"),
                                  pk=pk)

@@ -7,11 +7,17 @@ added by a later app is exported without being listed here.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.apps import apps
 from django.db import models
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+
+from fideliza.core.exports import Sheet
 
 from .models import Customer
 
@@ -59,3 +65,45 @@ def customer_export_data(customer: Customer) -> dict[str, Any]:
     for label, rows in _children(Customer, [customer], 1).items():
         data[label] = sorted(rows, key=lambda r: r.get("id") or 0)
     return data
+
+
+def _typed(field: models.Field, value: Any) -> Any:
+    """A value of customer_export_data back to a spreadsheet type, choices as their label."""
+    if value is None or value == "":
+        return value
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(field, models.DecimalField):
+        return Decimal(value)
+    if isinstance(field, models.DateTimeField):
+        return datetime.fromisoformat(value)
+    if isinstance(field, models.DateField):
+        return date.fromisoformat(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
+def customer_export_tables(customer: Customer) -> list[Sheet]:
+    """customer_export_data as labelled tables: the card (field, value), the interests, then
+    one table per model with the fields' names in the active language."""
+    data = customer_export_data(customer)
+    fields = {f.attname: f for f in Customer._meta.concrete_fields}
+    card = [(capfirst(fields[k].verbose_name), _typed(fields[k], v))
+            for k, v in data["customer"].items() if v not in (None, "")]
+    tables = [Sheet(title=_("Ficha"), header=[_("Dato"), _("Valor")], rows=card)]
+    if data["interests"]:
+        tables.append(Sheet(title=_("Intereses"), header=[_("Interés")],
+                            rows=[(name,) for name in data["interests"]]))
+    for label, rows in data.items():
+        if label in ("customer", "interests"):
+            continue
+        model = apps.get_model(label)
+        present = {k for row in rows for k in row}
+        columns = [f for f in model._meta.concrete_fields if f.attname in present]
+        tables.append(Sheet(
+            title=capfirst(model._meta.verbose_name_plural),
+            header=[capfirst(f.verbose_name) for f in columns],
+            rows=[[_typed(f, row.get(f.attname)) for f in columns] for row in rows],
+        ))
+    return tables

@@ -7,7 +7,7 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,8 +15,9 @@ from django.views.decorators.http import require_POST
 
 from fideliza.accounts.models import AuditAction, Role
 from fideliza.accounts.services import Actor, audit_record
+from fideliza.core.exports import XLSX, export_response, export_view
 
-from .export import customer_export_data
+from .export import customer_export_data, customer_export_tables
 from .forms_privacy import CloseForm, EraseForm, RequestForm
 from .models import Customer, DataSubjectRequest, RequestKind, RequestStatus
 from .privacy import customer_erase, dsr_close, dsr_open
@@ -104,27 +105,26 @@ def request_erase(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("privacy:detail", pk=pk)
 
 
+@export_view("json", "html", XLSX)
 @login_required
-def customer_export(request: HttpRequest, customer_id: int, fmt: str) -> HttpResponse:
-    """Everything held about one customer: JSON (machine-readable) or a printable page."""
+def customer_export(request: HttpRequest, customer_id: int, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    """Everything held about one customer: JSON (machine-readable), XLSX (one sheet per
+    table, headers in the user's language) or a printable page."""
     _guard(request)
     customer = get_object_or_404(Customer, pk=customer_id)
-    data = customer_export_data(customer)
+    if fmt not in ("json", "html", XLSX):
+        raise Http404
     audit_record(actor=Actor.of(request.user, via="web"), action=AuditAction.EXPORT,
                  entity="customers.customer", entity_id=customer.pk, context={"format": fmt})
     if fmt == "json":
+        data = customer_export_data(customer)
         response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=2, default=str),
                                 content_type="application/json; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="cliente-{customer.pk}.json"'
         return response
-    sections = []
-    for label, rows in data.items():
-        if label in ("customer", "interests"):
-            continue
-        columns = sorted({k for row in rows for k in row})
-        sections.append((label, columns, [[row.get(c) for c in columns] for row in rows]))
-    card = [(k, v) for k, v in data["customer"].items() if v not in (None, "")]
+    tables = customer_export_tables(customer)
+    if fmt == XLSX:
+        return export_response(fmt=fmt, filename=f"cliente-{customer.pk}", sheets=tables)
     return render(request, "customers/privacy/export.html", {
-        "customer": customer, "card": card, "interests": data["interests"],
-        "sections": sections, "generated": timezone.now(),
+        "customer": customer, "card": tables[0], "tables": tables[1:], "generated": timezone.now(),
     })

@@ -5,10 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Avg, Count, QuerySet, Sum
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from fideliza.accounts.models import User
-from fideliza.customers.models import Customer
+from fideliza.analytics import labels
+from fideliza.core.exports import Sheet
+from fideliza.customers.models import Customer, CustomerKind
 from fideliza.customers.selectors import customers_visible_to
 
 from .models import Segment, SegmentKind
@@ -68,8 +73,37 @@ EXPORT_FIELDS = (
 )
 
 
-def segment_export_rows(segment: Segment, *, user: User) -> tuple[list[str], list[tuple]]:
-    """Header and rows of a segment export; only the customers the user may see."""
-    rows = list(segment_customers(segment, user=user).order_by("pk").values_list(*EXPORT_FIELDS))
-    header = [f.replace("metrics__", "") for f in EXPORT_FIELDS]
-    return header, rows
+def segment_export_sheet(segment: Segment, *, user: User) -> tuple[Sheet, int]:
+    """The export of a segment (only the customers `user` may see) and its row count.
+
+    Headers and codes (kind, RFM segment, tier, state) are in the active language; the rows
+    are read lazily, so a CSV of a large segment streams.
+    """
+    lang = (get_language() or "es")[:2]
+    kinds = {value: str(label) for value, label in CustomerKind.choices}
+    currency = settings.FIDELIZA_DEFAULT_CURRENCY
+    header = [
+        _("Nº de cliente"), _("Tipo"), _("Nombre"), _("Apellidos"), _("Razón social"),
+        _("E-mail"), _("Teléfono"), _("Ciudad"), _("Provincia / región"), _("Código postal"),
+        _("País"), _("Fecha de nacimiento"), _("Segmento RFM"), _("Nivel de valor"),
+        _("Estado de actividad"), _("Clase ABC por ventas"),
+        _("Ventas netas (%(currency)s)") % {"currency": currency},
+        _("CLV previsto (%(currency)s)") % {"currency": currency},
+        _("Riesgo de abandono (%)"),
+    ]
+    qs = segment_customers(segment, user=user).order_by("pk")
+
+    def rows() -> Any:
+        for (pk, kind, first, last, company, email, phone, city, region, postal, country, born,
+             rfm, tier, state, abc, revenue, clv, churn) in qs.values_list(*EXPORT_FIELDS).iterator():
+            yield (
+                pk, kinds.get(kind, kind), first, last, company, email, phone, city, region,
+                postal, country, born,
+                labels.label("rfm_segment", rfm, lang) if rfm else None,
+                labels.label("value_tier", tier, lang) if tier else None,
+                labels.label("activity_state", state, lang) if state else None,
+                abc or None, revenue, clv,
+                round(churn * 100, 1) if churn is not None else None,
+            )
+
+    return Sheet(title=segment.name, header=header, rows=rows()), qs.count()

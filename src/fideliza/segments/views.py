@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fideliza.accounts.models import AuditAction
 from fideliza.accounts.services import Actor, audit_record
+from fideliza.core.exports import CSV, XLSX, export_response, export_view
 
 from .forms import SegmentForm, StaticListForm
 from .funnel import STAGES, funnel, stage_customers
@@ -24,7 +23,7 @@ from .permissions import can_edit_segments
 from .rules import FIELDS, OP_LABELS, describe
 from .selectors import (
     segment_customers,
-    segment_export_rows,
+    segment_export_sheet,
     segment_preview_count,
     segments_compare,
 )
@@ -199,32 +198,14 @@ def segment_compare(request: HttpRequest) -> HttpResponse:
     })
 
 
+@export_view(CSV, XLSX)
 @login_required
-def segment_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+def segment_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse | StreamingHttpResponse:
     """CSV or XLSX of the members the user may see; the export itself is audited."""
     segment = get_object_or_404(Segment, pk=pk)
-    header, rows = segment_export_rows(segment, user=request.user)
+    if fmt not in (CSV, XLSX):
+        raise Http404
+    sheet, count = segment_export_sheet(segment, user=request.user)
     audit_record(actor=Actor.of(request.user, via="web"), action=AuditAction.EXPORT,
-                 entity="segments.segment", entity_id=segment.pk, context={"rows": len(rows), "format": fmt})
-    filename = f"segmento-{segment.pk}"
-    if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet(segment.name[:31])
-        sheet.append(header)
-        for row in rows:
-            sheet.append([v if isinstance(v, int | float | str) or v is None else str(v) for v in row])
-        buffer = io.BytesIO()
-        book.save(buffer)
-        response = HttpResponse(buffer.getvalue(), content_type=(
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
-        response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
-        return response
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow(header)
-    writer.writerows(rows)
-    response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    return response
+                 entity="segments.segment", entity_id=segment.pk, context={"rows": count, "format": fmt})
+    return export_response(fmt=fmt, filename=f"segmento-{segment.pk}", sheets=[sheet])

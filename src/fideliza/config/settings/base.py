@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # its templates and static Swagger UI serve /api/docs offline
+    "fideliza.accounts.apps.LoginLockoutsConfig",  # django-axes (login throttling)
+    "csp",
     "django_tasks",
     "django_tasks_db",
     "fideliza.core",
@@ -65,6 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -74,6 +79,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: answers a locked-out login with our lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes checks every password login (web, admin) before Django's backend does.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "fideliza.config.urls"
@@ -129,6 +142,48 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------
+# Everything from this origin, nothing inline: no <script> blocks, no on…= handlers, no
+# style="" attributes (page behaviour lives in each app's static/…/*.js, styles in CSS).
+# Charts are server-rendered SVG; htmx's own indicator <style> is turned off (base.html) and
+# /api/docs serves Swagger UI from django-ninja's static files. The one exception is
+# fideliza.core.csp.email_preview_csp (see there). SECURITY.md has the rules.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'self'"],
+    },
+}
+
+# --- Login throttling (django-axes; fideliza.accounts.lockout) ----------------------------
+# A username is locked after FIDELIZA_LOGIN_FAILURE_LIMIT failures (from any address), an
+# address after FIDELIZA_LOGIN_ADDRESS_FAILURE_LIMIT (over every username it tries), for
+# FIDELIZA_LOGIN_COOLOFF_MINUTES after the last failure; the owner can lift it before that
+# (Cuenta → Bloqueos de acceso), and so can the admin.
+FIDELIZA_LOGIN_FAILURE_LIMIT = env_int("FIDELIZA_LOGIN_FAILURE_LIMIT", 5)
+FIDELIZA_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("FIDELIZA_LOGIN_ADDRESS_FAILURE_LIMIT", 20)
+FIDELIZA_LOGIN_COOLOFF_MINUTES = env_int("FIDELIZA_LOGIN_COOLOFF_MINUTES", 15)
+# Reverse proxies in front of the app (their X-Forwarded-For is trusted); 0 = REMOTE_ADDR.
+FIDELIZA_TRUSTED_PROXY_COUNT = env_int("FIDELIZA_TRUSTED_PROXY_COUNT", 0)
+AXES_FAILURE_LIMIT = FIDELIZA_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=FIDELIZA_LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "fideliza.accounts.lockout.LoginLockoutHandler"
+AXES_LOCKOUT_CALLABLE = "fideliza.accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "fideliza.accounts.lockout.client_ip"
+AXES_RESET_ON_SUCCESS = True  # only the user's own failures (LoginLockoutHandler)
+AXES_DISABLE_ACCESS_LOG = True  # no table of every successful login with address and browser
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "es")
 LANGUAGES = [("es", _("Español")), ("en", _("English"))]
@@ -234,5 +289,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes logs every successful login at INFO; failures and lockouts are WARNING.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
