@@ -90,7 +90,7 @@ def automation_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and automation.is_active:
         automation_set_active(actor=actor, automation=automation, active=False)
         messages.success(request, _("Automatización desactivada."))
-        return redirect(_next(request))
+        return redirect(_next(request, reverse("automations:list")))
     form = ActivationForm(request.POST if request.method == "POST" and "scope" in request.POST else None)
     if form.is_bound and form.is_valid():
         include = form.cleaned_data["scope"] == ActivationScope.EXISTING
@@ -103,19 +103,19 @@ def automation_toggle(request: HttpRequest, pk: int) -> HttpResponse:
                                     "en la próxima ejecución.") if include
                          else _("Automatización activada: solo entrarán los clientes con causas nuevas, "
                                 "desde ahora."))
-        return redirect(_next(request))
+        return redirect(_next(request, reverse("automations:report", args=[automation.pk])))
     return render(request, "automations/activate.html", {
         "automation": automation, "form": form, "existing": automation_activation_preview(automation=automation),
-        "has_steps": automation.steps.exists(), "next": _next(request)})
+        "has_steps": automation.steps.exists(), "next": _next(request, "")})
 
 
-def _next(request: HttpRequest) -> str:
-    """Where to go after switching: a local path given by the page, else the list."""
+def _next(request: HttpRequest, default: str) -> str:
+    """Where to go after switching: a local path given by the page, else `default`."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                                   require_https=request.is_secure()):
         return target
-    return reverse("automations:list")
+    return default
 
 
 @login_required
