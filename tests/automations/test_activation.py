@@ -169,3 +169,11 @@ def test_saving_an_active_automation_keeps_it_on_without_asking_again():
     automation_save(actor=ACTOR, automation=automation, data={"name": "Hola de nuevo", "is_active": True},
                     steps=[{"position": 1, "email_subject": "Hola", "email_text": "Gracias"}])
     assert Automation.objects.get(pk=automation.pk).activated_at == first
+
+
+def test_the_api_tells_when_and_how_an_automation_was_switched_on(django_user_model):
+    automation = make_automation("welcome", active=False)
+    automation_set_active(actor=ACTOR, automation=automation, active=True, now=NOON)
+    [row] = _login(django_user_model).get("/api/v1/automations").json()
+    assert row["is_active"] and row["activation_scope"] == "new"
+    assert datetime.fromisoformat(row["activated_at"]) == NOON
