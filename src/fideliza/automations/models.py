@@ -214,6 +214,13 @@ class Occurrence(models.Model):
                                    related_name="folded", verbose_name=_("inscripción"))
     recorded_at = models.DateTimeField(_("registrada"))
 
+    # Merging two cards (customers.merging): an occurrence the survivor already holds makes
+    # the duplicate's copy redundant (deleted, restored by undo); the others move with it.
+    MERGE_POLICY = "derived"
+    # Erasing a card (customers.privacy): its trigger data, and the friend's name in the
+    # referral thanks of whoever referred them.
+    ERASURE_POLICY = "fideliza.automations.services.occurrences_erase"
+
     class Meta:
         verbose_name = _("ocurrencia no inscrita")
         verbose_name_plural = _("ocurrencias no inscritas")

@@ -365,6 +365,25 @@ def _activate(automation: Automation, *, include_existing: bool, now: datetime) 
     return left_out
 
 
+def occurrences_erase(customer_ids: list[int], values: set[str]) -> int:
+    """Erasure handler of `Occurrence` (customers.privacy): the erased customers' occurrences
+    keep their keys (so nothing is enrolled again for them) but lose their trigger data,
+    and folded referral thanks lose the erased friend's name. Returns the rows changed."""
+    from fideliza.customers.privacy import ERASED
+    from fideliza.loyalty.models import Referral
+
+    count = Occurrence.objects.filter(customer_id__in=customer_ids).exclude(context={}).update(context={})
+    keys = [f"referral:{pk}" for pk in Referral.objects.filter(referred_id__in=customer_ids)
+            .values_list("pk", flat=True)]
+    for start in range(0, len(keys), 500):
+        for pk, context in (Occurrence.objects.filter(trigger_key__in=keys[start:start + 500])
+                            .values_list("pk", "context")):
+            if context.get("friend"):
+                Occurrence.objects.filter(pk=pk).update(context={**context, "friend": ERASED})
+                count += 1
+    return count
+
+
 # --- running due steps -------------------------------------------------------------------
 
 def _purchased_since(enrollments: Sequence[Enrollment]) -> set[int]:
