@@ -21,6 +21,12 @@ def fold_duplicate_active_enrollments(apps, schema_editor):
             state="stopped", stop_reason="folded", next_step=None, next_due_at=None)
 
 
+def active_ones_included_the_backlog(apps, schema_editor):
+    """Automations already on were switched on before there was a choice: they enrolled
+    whoever matched (the moment is unknown, so `activated_at` stays empty)."""
+    apps.get_model("automations", "Automation").objects.filter(is_active=True).update(activation_scope="existing")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -54,6 +60,7 @@ class Migration(migrations.Migration):
             name='activation_scope',
             field=models.CharField(choices=[('new', 'Solo causas nuevas, desde la activación'), ('existing', 'También quienes ya cumplían la condición al activarla')], default='new', max_length=8, verbose_name='al activarla'),
         ),
+        migrations.RunPython(active_ones_included_the_backlog, migrations.RunPython.noop),
         migrations.RunPython(fold_duplicate_active_enrollments, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='enrollment',
