@@ -135,6 +135,9 @@ def test_the_activation_page_asks_shows_how_many_and_defaults_to_new_causes(djan
         assert response.status_code == 302 and response.url == reverse("automations:report", args=[automation.pk])
         automation.refresh_from_db()
         assert automation.is_active and automation.activation_scope == "new"
+        client.post(url, {"scope": "new"})   # the same answer twice (a double click) changes nothing
+        automation.refresh_from_db()
+        assert automation.is_active
         report = client.get(response.url).content.decode()
         assert "Solo causas nuevas, desde la activación" in report
         assert "ya se cumplían al activarla (no inscritas): 2" in report

@@ -87,11 +87,14 @@ def automation_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     _editor(request)
     automation = get_object_or_404(Automation, pk=pk)
     actor = Actor.of(_user(request), via="web")
-    if request.method == "POST" and automation.is_active:
+    answered = request.method == "POST" and "scope" in request.POST
+    if request.method == "POST" and not answered and automation.is_active:
         automation_set_active(actor=actor, automation=automation, active=False)
         messages.success(request, _("Automatización desactivada."))
         return redirect(_next(request, reverse("automations:list")))
-    form = ActivationForm(request.POST if request.method == "POST" and "scope" in request.POST else None)
+    if answered and automation.is_active:  # the question answered twice (a double click)
+        return redirect(_next(request, reverse("automations:report", args=[automation.pk])))
+    form = ActivationForm(request.POST if answered else None)
     if form.is_bound and form.is_valid():
         include = form.cleaned_data["scope"] == ActivationScope.EXISTING
         try:
