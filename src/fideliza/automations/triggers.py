@@ -263,8 +263,9 @@ def pending_expiry_hits(automation: Automation, now: datetime) -> list[Hit]:
                                         member__customer__in=_customers())
                 .values_list("member__customer_id", "expires_at", "points_remaining"))
         for cid, at, points in lots:
-            key = (cid, at.astimezone(zone).date())
-            totals[key] = totals.get(key, 0) + points
+            if at is not None:  # always, given the filter; for the type checker
+                key = (cid, at.astimezone(zone).date())
+                totals[key] = totals.get(key, 0) + points
     return [Hit(cid, f"expiry:{day.isoformat()}", {"points": points, "expires_on": day.isoformat()})
             for (cid, day), points in sorted(totals.items()) if points >= min_points]
 
