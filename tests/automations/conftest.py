@@ -8,6 +8,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+from django.db import connection
 from django.utils import timezone
 
 from fideliza.automations.models import Automation, AutomationStep
@@ -16,6 +18,13 @@ from fideliza.insights.models import AnalyticsState, CustomerMetrics, SnapshotRu
 from fideliza.sales.models import Order
 
 _seq = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _skip_postgres_only_on_sqlite(request):
+    """Before any other fixture of the test (the demo takes seconds to build)."""
+    if request.node.get_closest_marker("postgres_only") and connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, there is no race to test")
 
 
 def make_customer(*, email: bool = True, consent: bool = True, **fields: Any) -> Customer:

@@ -36,9 +36,15 @@ def test_create_simulate_run_and_report(page, log_in, owner, live_server, settin
     page.get_by_label("Asunto del e-mail").first.fill("¡Hola, {{ nombre }}!")
     page.get_by_label("E-mail (texto)").first.fill("Gracias por tu primera compra.")
     page.get_by_role("button", name="Guardar automatización").click()
-    expect(page.get_by_role("heading", name="Bienvenida")).to_be_visible()
+    # Switching on asks whether Inés, who already bought, enters too (default: no).
+    expect(page.get_by_role("heading", name="Activar «Bienvenida»")).to_be_visible()
+    expect(page.locator("#existing-count")).to_have_text("Ahora mismo 1 cliente ya cumple la condición.")
+    expect(page.get_by_label("Solo las causas nuevas, desde este momento (recomendado)")).to_be_checked()
+    page.get_by_label("También a los clientes que ya cumplen la condición (1 cliente)").check()
+    page.get_by_role("button", name="Activar").click()
+    expect(page.get_by_role("heading", name="Bienvenida", exact=True)).to_be_visible()
     automation = Automation.objects.get(name="Bienvenida")
-    assert automation.is_active and automation.steps.count() == 1
+    assert automation.is_active and automation.activation_scope == "existing" and automation.steps.count() == 1
 
     page.get_by_role("link", name="Simular hoy").click()
     expect(page.locator("#dry-run-rows")).to_contain_text("Inés Moreno")

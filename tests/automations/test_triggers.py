@@ -107,6 +107,8 @@ def test_birthday_enrols_once_per_year(travellers):
         enrollments_create(automation=automation, hits=trigger_hits(automation, instant), now=instant)
     assert sorted(Enrollment.objects.filter(automation=automation).values_list("trigger_key", flat=True)) == \
         ["birthday:2026"] * 4
+    # Last year's greeting went out (its one step ran): a new journey starts next year.
+    Enrollment.objects.filter(automation=automation).update(state="completed", next_step=None, next_due_at=None)
     nxt = datetime(2027, 5, 10, 12, 0, tzinfo=UTC)
     enrollments_create(automation=automation, hits=trigger_hits(automation, nxt), now=nxt)
     assert Enrollment.objects.filter(automation=automation, trigger_key="birthday:2027").count() == 4

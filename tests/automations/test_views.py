@@ -46,10 +46,14 @@ def test_marketing_creates_an_automation_with_steps(django_user_model):
     assert client.get(reverse("automations:create")).status_code == 200
     response = client.post(reverse("automations:create"), _form())
     automation = Automation.objects.get()
-    assert response.status_code == 302 and response.url == reverse("automations:report", args=[automation.pk])
+    # Saved; switching it on asks first whether the customers who already match enter too.
+    assert response.status_code == 302 and response.url == reverse("automations:toggle", args=[automation.pk])
     assert [(s.position, s.delay_days, s.condition) for s in automation.steps.all()] == \
         [(1, 0, ""), (2, 7, "stop_if_purchased")]
-    assert automation.trigger_params == {"lookback_days": 2} and automation.is_active
+    assert automation.trigger_params == {"lookback_days": 2} and not automation.is_active
+    client.post(reverse("automations:toggle", args=[automation.pk]), {"scope": "new"})
+    automation.refresh_from_db()
+    assert automation.is_active
     assert AuditLog.objects.filter(entity="automations.automation", entity_id=str(automation.pk)).exists()
     page = client.get(reverse("automations:edit", args=[automation.pk]))
     assert page.status_code == 200 and "Hola {{ nombre }}" in page.content.decode()
@@ -82,7 +86,7 @@ def test_toggle_dry_run_and_report_pages(django_user_model):
     make_order(buyer, timezone.now() - timedelta(hours=1))
     automation = make_automation("welcome", active=False)
     client = _login(django_user_model, "dueña", "owner")
-    client.post(reverse("automations:toggle", args=[automation.pk]))
+    client.post(reverse("automations:toggle", args=[automation.pk]), {"scope": "existing"})
     automation.refresh_from_db()
     assert automation.is_active
     page = client.get(reverse("automations:dry_run"), {"run": "1"})

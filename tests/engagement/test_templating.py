@@ -373,10 +373,11 @@ def test_recipients_context_is_set_based(shop, now, django_assert_max_num_querie
         _metrics(customer, last_purchase=(now - timedelta(days=20 + i)).date(), next_product=shop["drill"])
         ids.append(customer.pk)
     # programs, tiers (once); cards, memberships, spendable, first expiry, points expiring
-    # that day, tier values, snapshot (per chunk of 5,000)
-    with django_assert_max_num_queries(9) as few:
+    # that day, points expiring within the notice period, tier values, snapshot (per chunk
+    # of 5,000)
+    with django_assert_max_num_queries(10) as few:
         t.recipients_context(ids[:2], now=now)
-    with django_assert_max_num_queries(9) as many:
+    with django_assert_max_num_queries(10) as many:
         big = t.recipients_context(ids, now=now)
     assert len(few.captured_queries) == len(many.captured_queries)
     assert len(big) == 40 and big[ids[5]]["producto_recomendado"] == "Taladro percutor"

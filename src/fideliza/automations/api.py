@@ -34,6 +34,8 @@ class AutomationOut(Schema):
     over_budget: str
     conversion_days: int
     is_active: bool
+    activated_at: datetime | None
+    activation_scope: str
     treated: int
     holdout: int
     statuses: dict[str, int]
@@ -76,7 +78,8 @@ def list_automations(request: HttpRequest) -> list[dict[str, Any]]:
         a = row["automation"]
         out.append({**{f: getattr(a, f) for f in ("id", "name", "trigger_kind", "trigger_params", "channels",
                                                   "holdout_share", "over_budget", "conversion_days", "is_active",
-                                                  "last_run_at", "last_run_stats")},
+                                                  "activated_at", "activation_scope", "last_run_at",
+                                                  "last_run_stats")},
                     "treated": row["treated"], "holdout": row["holdout"], "statuses": row["statuses"]})
     return out
 

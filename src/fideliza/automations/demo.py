@@ -51,19 +51,27 @@ STANDARD: list[dict[str, Any]] = [
           "sms_text": "{{ nombre }}: {{ cupon_descripcion }} con el código {{ cupon }}."},
      ]},
     {"data": {"name": "Puntos a punto de caducar", "trigger_kind": TriggerKind.POINTS_EXPIRING, "topic": "",
-              "description": "Aviso cuando el club anota que caducarán puntos pronto."},
+              "description": "Un solo aviso cuando el club anota que caducarán puntos pronto, con todo lo que "
+                             "caduca y cuándo."},
      "steps": [
-         {"position": 1, "email_subject": "Tus {{ puntos_que_caducan|numero }} puntos caducan pronto",
-          "email_text": "Hola {{ nombre }}: el {{ fecha_caducidad|fecha(\"largo\") }} caducan "
-                        "{{ puntos_que_caducan|numero }} puntos. Tienes {{ puntos|numero }} en total: ¡úsalos!",
-          "sms_text": "{{ nombre }}: {{ puntos_que_caducan|numero }} puntos caducan el {{ fecha_caducidad|fecha }}."},
+         {"position": 1, "email_subject": "Tus {{ puntos_por_caducar|numero }} puntos caducan pronto",
+          "email_text": "Hola {{ nombre }}: pronto caducan {{ puntos_por_caducar|numero }} de tus puntos: "
+                        "{{ caducidades }}.\n\nTienes {{ puntos|numero }} puntos en total: úsalos antes del "
+                        "{{ fecha_caducidad|fecha(\"largo\") }}.",
+          "sms_text": "{{ nombre }}: {{ puntos_por_caducar|numero }} puntos caducan pronto, los primeros el "
+                      "{{ fecha_caducidad|fecha }}."},
      ]},
 ]
 
 
 def automations_demo_create(*, active: bool = True) -> list[Automation]:
     """Create the four standard automations (welcome, birthday, inactivity → win-back, points
-    expiring) with a 10 % holdout, if no automation with that name exists. Idempotent."""
+    expiring) with a 10 % holdout, if no automation with that name exists. Idempotent.
+
+    Active ones are switched on for new causes only: the demo's history (every customer
+    already inactive, every point already about to expire) is not a reason to write to
+    anyone; a purchase, a birthday or a lapse from now on is.
+    """
     actor = Actor.system("demo")
     created = []
     for spec in STANDARD:

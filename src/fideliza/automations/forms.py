@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fideliza.engagement.models import MessageChannel
 
-from .models import Automation, AutomationStep
+from .models import ActivationScope, Automation, AutomationStep
 from .triggers import PARAMS
 
 
@@ -73,3 +73,12 @@ def step_initial(automation: Automation | None) -> list[dict[str, Any]]:
     if automation is None:
         return []
     return [{name: getattr(s, name) for name in StepForm.Meta.fields} for s in automation.steps.order_by("position")]
+
+
+class ActivationForm(forms.Form):
+    """Switching on: who may enter (the page shows how many already match)."""
+
+    scope = forms.ChoiceField(
+        label=_("¿A quién incluir?"), widget=forms.RadioSelect, initial=ActivationScope.NEW,
+        choices=[(ActivationScope.NEW, _("Solo las causas nuevas, desde este momento (recomendado)")),
+                 (ActivationScope.EXISTING, _("También a los clientes que ya cumplen la condición"))])

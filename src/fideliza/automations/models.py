@@ -7,6 +7,13 @@ enrols once (the key says which occurrence: "birthday:2026", "order:123"). The e
 is drawn into the treated or the holdout group at that moment; holdout enrolments walk the
 same steps but receive nothing, which is what the uplift report compares against.
 `StepRun` is the append-only log of every step decision (queued, deferred, skipped …).
+
+A customer is in at most one ACTIVE enrolment of an automation at a time (a partial unique
+constraint): a new occurrence while one is running is folded into it and recorded as an
+`Occurrence`, never sent again; three lots of points expiring are one notice. Switching an
+automation on with "new causes only" (the default) records the occurrences that already
+held at that moment as `Occurrence`s too, so they never enrol: only causes from the
+activation on do.
 """
 
 from __future__ import annotations
@@ -58,6 +65,16 @@ class EnrollmentState(models.TextChoices):
     STOPPED = "stopped", _("Detenida")
 
 
+class ActivationScope(models.TextChoices):
+    NEW = "new", _("Solo causas nuevas, desde la activación")
+    EXISTING = "existing", _("También quienes ya cumplían la condición al activarla")
+
+
+class OccurrenceOutcome(models.TextChoices):
+    FOLDED = "folded", _("Sumada a la inscripción en curso")
+    EXISTING = "existing", _("Ya se cumplía al activar la automatización")
+
+
 class RunStatus(models.TextChoices):
     QUEUED = "queued", _("En cola")
     DEFERRED = "deferred", _("Aplazado")
@@ -82,6 +99,9 @@ class Automation(models.Model):
                                    choices=OverBudget.choices, default=OverBudget.SKIP)
     conversion_days = models.PositiveIntegerField(_("ventana de conversión (días)"), default=14)
     is_active = models.BooleanField(_("activa"), default=False)
+    activated_at = models.DateTimeField(_("activa desde"), null=True, blank=True)
+    activation_scope = models.CharField(_("al activarla"), max_length=8, choices=ActivationScope.choices,
+                                        default=ActivationScope.NEW)
     created_at = models.DateTimeField(_("creada"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modificada"), auto_now=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
@@ -160,6 +180,9 @@ class Enrollment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["automation", "customer", "trigger_key"],
                                     name="automation_enrollment_once"),
+            # One journey at a time per customer: concurrent runs cannot start a second one.
+            models.UniqueConstraint(fields=["automation", "customer"], condition=models.Q(state="active"),
+                                    name="automation_enrollment_one_active"),
             models.CheckConstraint(condition=models.Q(state="active", next_due_at__isnull=False)
                                    | ~models.Q(state="active"), name="automation_enrollment_active_due"),
         ]
@@ -168,6 +191,49 @@ class Enrollment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.automation_id}:{self.customer_id}:{self.trigger_key}"
+
+
+class Occurrence(models.Model):
+    """A trigger occurrence that did not start an enrolment of its own.
+
+    `folded`: it happened while the customer was already in an active enrolment of the
+    automation (`enrollment`), which carries on without sending anything more for it.
+    `existing`: it already held when the automation was last switched on with "new causes
+    only" (each activation replaces these rows). Either way the key is taken: runs do not
+    enrol it.
+    """
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="occurrences",
+                                   verbose_name=_("automatización"))
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="automation_occurrences",
+                                 verbose_name=_("cliente"))
+    trigger_key = models.CharField(_("ocurrencia del disparador"), max_length=80)
+    context = models.JSONField(_("datos del disparador"), default=dict, blank=True)
+    outcome = models.CharField(_("resultado"), max_length=8, choices=OccurrenceOutcome.choices)
+    enrollment = models.ForeignKey(Enrollment, null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="folded", verbose_name=_("inscripción"))
+    recorded_at = models.DateTimeField(_("registrada"))
+
+    # Merging two cards (customers.merging): an occurrence the survivor already holds makes
+    # the duplicate's copy redundant (deleted, restored by undo); the others move with it.
+    MERGE_POLICY = "derived"
+    # Erasing a card (customers.privacy): its trigger data, and the friend's name in the
+    # referral thanks of whoever referred them.
+    ERASURE_POLICY = "fideliza.automations.services.occurrences_erase"
+
+    class Meta:
+        verbose_name = _("ocurrencia no inscrita")
+        verbose_name_plural = _("ocurrencias no inscritas")
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["automation", "customer", "trigger_key"],
+                                    name="automation_occurrence_once"),
+            models.CheckConstraint(condition=models.Q(outcome__in=["folded", "existing"]),
+                                   name="automation_occurrence_outcome_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.automation_id}:{self.customer_id}:{self.trigger_key} ({self.outcome})"
 
 
 class StepRun(models.Model):

@@ -31,10 +31,12 @@ from .models import (
     Enrollment,
     EnrollmentState,
     Group,
+    Occurrence,
+    OccurrenceOutcome,
     RunStatus,
     StepRun,
 )
-from .services import _delay, _new_hits, _tier_changes_for, steps_decide
+from .services import _delay, _tier_changes_for, enrolment_plan, steps_decide
 from .triggers import trigger_hits
 
 
@@ -83,7 +85,8 @@ def automations_dry_run(*, now: datetime | None = None, automation_ids: list[int
             continue
         first = steps[min(steps)]
         due = now + _delay(first)
-        for hit in _new_hits(automation, trigger_hits(automation, now, tier_changes_now=changes)):
+        # One row per customer: their other new occurrences are folded, not sent.
+        for hit in enrolment_plan(automation, trigger_hits(automation, now, tier_changes_now=changes)).enrol:
             if due < until:
                 group = Group.TREATED if automation.holdout_share <= 0 else ""
                 action = "send" if group else "draw"
@@ -161,7 +164,8 @@ def reason_label(code: str) -> str:
     from fideliza.engagement.models import DecisionReason
 
     own = {"no_channel": _("Sin canal con consentimiento"), "purchased": _("Ha comprado desde la inscripción"),
-           "active_again": _("Vuelve a estar activo")}
+           "active_again": _("Vuelve a estar activo"),
+           "folded": _("Sumada a otra inscripción en curso del mismo cliente")}
     if code in own:
         return str(own[code])
     if code in DecisionReason.values:
@@ -184,6 +188,8 @@ def automation_report(automation: Automation, *, now: datetime | None = None) ->
                    .values("status", "reason").annotate(n=Count("pk")).order_by("-n")[:20])
     open_windows = Enrollment.objects.filter(automation=automation,
                                              enrolled_at__gt=now - timedelta(days=automation.conversion_days)).count()
+    occurrences = Counter(dict(Occurrence.objects.filter(automation=automation).values_list("outcome")
+                               .annotate(n=Count("pk")).order_by()))
     result = None
     if outcomes:
         result = uplift([o[0] == Group.TREATED for o in outcomes], [o[1] for o in outcomes],
@@ -198,4 +204,5 @@ def automation_report(automation: Automation, *, now: datetime | None = None) ->
         "treated_revenue": sum((o[2] for o in treated), Decimal(0)),
         "holdout_revenue": sum((o[2] for o in holdout), Decimal(0)),
         "uplift": result,
+        "folded": occurrences[OccurrenceOutcome.FOLDED], "existing": occurrences[OccurrenceOutcome.EXISTING],
     }

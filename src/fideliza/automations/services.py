@@ -31,11 +31,14 @@ from fideliza.insights.models import CustomerMetrics
 from fideliza.sales.models import Order
 
 from .models import (
+    ActivationScope,
     Automation,
     AutomationStep,
     Enrollment,
     EnrollmentState,
     Group,
+    Occurrence,
+    OccurrenceOutcome,
     OfferKind,
     RunStatus,
     StepCondition,
@@ -45,6 +48,7 @@ from .models import (
 from .triggers import (
     Hit,
     TierChange,
+    pending_expiry_hits,
     tier_changes,
     tier_seen_update,
     trigger_hits,
@@ -119,13 +123,17 @@ def _validate(automation: Automation, steps: Sequence[AutomationStep]) -> None:
 
 @transaction.atomic
 def automation_save(*, actor: Actor, data: dict[str, Any], steps: Sequence[dict[str, Any]],
-                    automation: Automation | None = None) -> Automation:
+                    automation: Automation | None = None, include_existing: bool = False) -> Automation:
     """Create or update an automation and replace its steps.
 
     Steps already run keep their log (`StepRun` stores the position, not the row), and
-    active enrolments continue at the position they were due for.
+    active enrolments continue at the position they were due for. Saving it active when it
+    was not switches it on as `automation_set_active` does (`include_existing`: whether the
+    customers who already match enter too; by default only new causes).
     """
     creating = automation is None
+    was_active = bool(automation and automation.pk
+                      and Automation.objects.filter(pk=automation.pk, is_active=True).exists())
     automation = automation or Automation(created_by=actor.user)
     for name in AUTOMATION_FIELDS:
         if name in data:
@@ -138,19 +146,37 @@ def automation_save(*, actor: Actor, data: dict[str, Any], steps: Sequence[dict[
     for step in new_steps:
         step.automation = automation
     AutomationStep.objects.bulk_create(new_steps)
+    context: dict[str, Any] = {"name": automation.name, "active": automation.is_active, "steps": len(new_steps)}
+    if automation.is_active and not was_active:
+        left_out = _activate(automation, include_existing=include_existing, now=timezone.now())
+        context |= {"include_existing": include_existing, "existing_left_out": left_out}
     audit_record(actor=actor, action=AuditAction.CREATE if creating else AuditAction.UPDATE,
-                 entity="automations.automation", entity_id=automation.pk,
-                 context={"name": automation.name, "active": automation.is_active, "steps": len(new_steps)})
+                 entity="automations.automation", entity_id=automation.pk, context=context)
     return automation
 
 
-def automation_set_active(*, actor: Actor, automation: Automation, active: bool) -> Automation:
+@transaction.atomic
+def automation_set_active(*, actor: Actor, automation: Automation, active: bool, include_existing: bool = False,
+                          now: datetime | None = None) -> Automation:
+    """Switch an automation on or off.
+
+    Switching on asks who may enter: by default only causes from this moment on (a first
+    purchase, a birthday, a lapse, points entering the notice period after now);
+    `include_existing` also enrols, at the next run, every customer who already matches
+    (see `automation_activation_preview` for how many). Switching on an active automation
+    changes nothing.
+    """
     if active and not automation.steps.exists():
         raise ValidationError({"steps": _("Una automatización activa necesita al menos un paso.")})
+    current = Automation.objects.select_for_update().get(pk=automation.pk)
+    context: dict[str, Any] = {"active": active}
+    if active and not current.is_active:
+        left_out = _activate(automation, include_existing=include_existing, now=now or timezone.now())
+        context |= {"include_existing": include_existing, "existing_left_out": left_out}
     automation.is_active = active
     automation.save(update_fields=["is_active", "updated_at"])
     audit_record(actor=actor, action=AuditAction.UPDATE, entity="automations.automation",
-                 entity_id=automation.pk, context={"active": active})
+                 entity_id=automation.pk, context=context)
     return automation
 
 
@@ -178,36 +204,184 @@ def holdout_draw(automation: Automation, hits: Sequence[Hit]) -> np.ndarray:
     return np.asarray(holdout_member(keys, share, automation.pk), dtype=bool)
 
 
-def _new_hits(automation: Automation, hits: Sequence[Hit]) -> list[Hit]:
-    """Hits not enrolled yet (looked up in chunks of customers)."""
-    if not hits:
-        return []
-    ids = sorted({h.customer_id for h in hits})
-    existing: set[tuple[int, str]] = set()
+def _taken_keys(automation: Automation, customer_ids: Iterable[int], *,
+                include_existing: bool = False) -> set[tuple[int, str]]:
+    """(customer, key) of the occurrences already dealt with: enrolled, folded into an
+    enrolment, or holding when the automation was switched on (unless `include_existing`:
+    switching on again forgets those). Looked up in chunks."""
+    ids = sorted(set(customer_ids))
+    taken: set[tuple[int, str]] = set()
     for start in range(0, len(ids), 5000):
         # By customer only: the keys of one customer's enrolments are few (one per birthday,
         # per lapse …), while a list of every hit's key could outgrow SQLite's parameters.
-        existing |= set(Enrollment.objects.filter(automation=automation, customer_id__in=ids[start:start + 5000])
-                        .values_list("customer_id", "trigger_key"))
-    return [h for h in hits if (h.customer_id, h.trigger_key) not in existing]
+        chunk = ids[start:start + 5000]
+        taken |= set(Enrollment.objects.filter(automation=automation, customer_id__in=chunk)
+                     .values_list("customer_id", "trigger_key"))
+        occurrences = Occurrence.objects.filter(automation=automation, customer_id__in=chunk)
+        if include_existing:
+            occurrences = occurrences.exclude(outcome=OccurrenceOutcome.EXISTING)
+        taken |= set(occurrences.values_list("customer_id", "trigger_key"))
+    return taken
+
+
+def _new_hits(automation: Automation, hits: Sequence[Hit], *, include_existing: bool = False) -> list[Hit]:
+    """Hits whose occurrence has not been dealt with yet."""
+    if not hits:
+        return []
+    taken = _taken_keys(automation, {h.customer_id for h in hits}, include_existing=include_existing)
+    return [h for h in hits if (h.customer_id, h.trigger_key) not in taken]
+
+
+@dataclass(frozen=True)
+class ActiveEnrollment:
+    pk: int
+    trigger_key: str
+    group: str
+    enrolled_at: datetime
+
+
+def _active_enrollments(automation: Automation, customer_ids: Iterable[int]) -> dict[int, ActiveEnrollment]:
+    """{customer id: their active enrolment in `automation`} (at most one: a constraint)."""
+    ids = sorted(set(customer_ids))
+    out: dict[int, ActiveEnrollment] = {}
+    for start in range(0, len(ids), 5000):
+        for pk, cid, key, group, at in (Enrollment.objects.filter(
+                automation=automation, state=EnrollmentState.ACTIVE, customer_id__in=ids[start:start + 5000])
+                .values_list("pk", "customer_id", "trigger_key", "group", "enrolled_at")):
+            out[cid] = ActiveEnrollment(pk, key, group, at)
+    return out
+
+
+@dataclass(frozen=True)
+class EnrolmentPlan:
+    """What the new occurrences of a run become (customers in id order)."""
+
+    enrol: list[Hit]  # the first new occurrence of each customer with no active enrolment
+    fold: list[Hit]  # the others: folded into the customer's active (or new) enrolment
+
+
+def enrolment_plan(automation: Automation, hits: Sequence[Hit], *, include_existing: bool = False) -> EnrolmentPlan:
+    """Split new hits into one enrolment per customer and occurrences to fold (reads only).
+
+    A customer's occurrences are taken in key order, so of several lots of points about to
+    expire the earliest date starts the enrolment ("expiry:2026-12-01" < "expiry:2027-01-05").
+    """
+    new = sorted(_new_hits(automation, hits, include_existing=include_existing),
+                 key=lambda h: (h.customer_id, h.trigger_key))
+    active = _active_enrollments(automation, {h.customer_id for h in new})
+    enrol: list[Hit] = []
+    fold: list[Hit] = []
+    for hit in new:
+        if hit.customer_id in active or (enrol and enrol[-1].customer_id == hit.customer_id):
+            fold.append(hit)
+        else:
+            enrol.append(hit)
+    return EnrolmentPlan(enrol, fold)
 
 
 def enrollments_create(*, automation: Automation, hits: Sequence[Hit], now: datetime) -> dict[str, int]:
-    """Enrol the hits not enrolled yet; returns {"treated": n, "holdout": n}."""
+    """Enrol the hits not dealt with yet: per customer, the first new occurrence starts an
+    enrolment unless one is active; every other one is folded into the active enrolment (an
+    `Occurrence`, nothing sent). Returns {"treated": n, "holdout": n, "folded": n}.
+
+    Call inside a transaction. Safe against a concurrent run: the insert skips rows that
+    break the once-per-key or the one-active constraint (on PostgreSQL it waits for the
+    other transaction and then skips), and the occurrences are folded into whichever
+    enrolment is active once the insert is done.
+    """
     steps = list(automation.steps.order_by("position"))
-    new = _new_hits(automation, hits)
-    if not steps or not new:
-        return {"treated": 0, "holdout": 0}
+    if not steps:
+        return {"treated": 0, "holdout": 0, "folded": 0}
+    plan = enrolment_plan(automation, hits)
+    if not plan.enrol and not plan.fold:
+        return {"treated": 0, "holdout": 0, "folded": 0}
     first = steps[0]
-    holdout = holdout_draw(automation, new)
+    holdout = holdout_draw(automation, plan.enrol)
     rows = [Enrollment(automation=automation, customer_id=h.customer_id, trigger_key=h.trigger_key,
                        context=h.context, group=Group.HOLDOUT if out else Group.TREATED, enrolled_at=now,
                        next_step=first.position, next_due_at=now + _delay(first))
-            for h, out in zip(new, holdout, strict=True)]
-    # ignore_conflicts: a concurrent run that enrolled the same occurrence wins, quietly.
+            for h, out in zip(plan.enrol, holdout, strict=True)]
+    # Customer order on both sides: two runs inserting the same customers lock the same
+    # index entries in the same order, so they wait for each other instead of deadlocking.
     Enrollment.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-    n_holdout = int(holdout.sum())
-    return {"treated": len(rows) - n_holdout, "holdout": n_holdout}
+    everyone = sorted([*plan.enrol, *plan.fold], key=lambda h: (h.customer_id, h.trigger_key))
+    active = _active_enrollments(automation, {h.customer_id for h in everyone})
+    mine = {(h.customer_id, h.trigger_key) for h in plan.enrol}
+    enrolled = [a for cid, a in active.items() if (cid, a.trigger_key) in mine and a.enrolled_at == now]
+    folded = [Occurrence(automation=automation, customer_id=h.customer_id, trigger_key=h.trigger_key,
+                         context=h.context, outcome=OccurrenceOutcome.FOLDED,
+                         enrollment_id=active[h.customer_id].pk, recorded_at=now)
+              for h in everyone
+              # No active enrolment any more (a concurrent run's one just ended): left for the
+              # next run, which enrols it as a new journey.
+              if h.customer_id in active and active[h.customer_id].trigger_key != h.trigger_key]
+    Occurrence.objects.bulk_create(folded, batch_size=1000, ignore_conflicts=True)
+    n_holdout = sum(1 for a in enrolled if a.group == Group.HOLDOUT)
+    return {"treated": len(enrolled) - n_holdout, "holdout": n_holdout, "folded": len(folded)}
+
+
+# --- switching on ------------------------------------------------------------------------
+
+def existing_hits(automation: Automation, now: datetime) -> list[Hit]:
+    """The occurrences that hold at `now` (the customers who "already match")."""
+    hits = trigger_hits(automation, now, tier_changes_now=_tier_changes_for([automation], now))
+    if automation.trigger_kind == TriggerKind.POINTS_EXPIRING:
+        # Points already inside the notice period whose notice loyalty has not written yet
+        # (its daily job runs at night): they are as old as the ones already noticed.
+        seen = {(h.customer_id, h.trigger_key) for h in hits}
+        hits += [h for h in pending_expiry_hits(automation, now) if (h.customer_id, h.trigger_key) not in seen]
+    return hits
+
+
+def automation_activation_preview(*, automation: Automation, now: datetime | None = None) -> int:
+    """How many customers already match: those switching on "including who already
+    matches" would enrol at the next run (writes nothing)."""
+    plan = enrolment_plan(automation, existing_hits(automation, now or timezone.now()), include_existing=True)
+    return len({h.customer_id for h in plan.enrol})
+
+
+def _activate(automation: Automation, *, include_existing: bool, now: datetime) -> int:
+    """Mark `automation` switched on at `now`; unless `include_existing`, record every
+    occurrence holding now as existing, so only causes from now on enrol. Returns how many
+    customers were left out (0 when they are included). Call inside the transaction that
+    saves `is_active`, so no run sees the automation active without that record.
+
+    What was left out at an earlier activation is forgotten: it is this activation's choice
+    that counts (switching on again "including who already matches" lets them in).
+    """
+    Occurrence.objects.filter(automation=automation, outcome=OccurrenceOutcome.EXISTING).delete()
+    left_out = 0
+    if not include_existing:
+        new = sorted(_new_hits(automation, existing_hits(automation, now)),
+                     key=lambda h: (h.customer_id, h.trigger_key))
+        Occurrence.objects.bulk_create(
+            [Occurrence(automation=automation, customer_id=h.customer_id, trigger_key=h.trigger_key,
+                        context=h.context, outcome=OccurrenceOutcome.EXISTING, recorded_at=now) for h in new],
+            batch_size=2000, ignore_conflicts=True)
+        left_out = len({h.customer_id for h in new})
+    automation.activated_at = now
+    automation.activation_scope = ActivationScope.EXISTING if include_existing else ActivationScope.NEW
+    Automation.objects.filter(pk=automation.pk).update(activated_at=now, activation_scope=automation.activation_scope)
+    return left_out
+
+
+def occurrences_erase(customer_ids: list[int], values: set[str]) -> int:
+    """Erasure handler of `Occurrence` (customers.privacy): the erased customers' occurrences
+    keep their keys (so nothing is enrolled again for them) but lose their trigger data,
+    and folded referral thanks lose the erased friend's name. Returns the rows changed."""
+    from fideliza.customers.privacy import ERASED
+    from fideliza.loyalty.models import Referral
+
+    count = Occurrence.objects.filter(customer_id__in=customer_ids).exclude(context={}).update(context={})
+    keys = [f"referral:{pk}" for pk in Referral.objects.filter(referred_id__in=customer_ids)
+            .values_list("pk", flat=True)]
+    for start in range(0, len(keys), 500):
+        for pk, context in (Occurrence.objects.filter(trigger_key__in=keys[start:start + 500])
+                            .values_list("pk", "context")):
+            if context.get("friend"):
+                Occurrence.objects.filter(pk=pk).update(context={**context, "friend": ERASED})
+                count += 1
+    return count
 
 
 # --- running due steps -------------------------------------------------------------------
@@ -468,7 +642,8 @@ def automations_run(*, now: datetime | None = None, automation_ids: Iterable[int
                                               now=now)
             counts = steps_run_due(automation=automation, now=now)
             stats: dict[str, Any] = {"enrolled": enrolled["treated"] + enrolled["holdout"],
-                                     "holdout_enrolled": enrolled["holdout"], **counts}
+                                     "holdout_enrolled": enrolled["holdout"], "folded": enrolled["folded"],
+                                     **counts}
         except DatabaseError:
             raise  # the connection is unusable: stop the run, the next one retries
         except Exception as exc:

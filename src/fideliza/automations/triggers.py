@@ -244,6 +244,32 @@ def points_expiring_hits(automation: Automation, now: datetime) -> list[Hit]:
             for cid, day, points in rows]
 
 
+def pending_expiry_hits(automation: Automation, now: datetime) -> list[Hit]:
+    """The hits loyalty's next expiry notices would bring: points already inside their
+    program's notice period (as `expiry_notices_create` selects them), per member and local
+    expiry day, with the same keys as `points_expiring_hits`.
+
+    Used when switching the automation on: such points already "match" even if the nightly
+    job has not written their notice yet (a new program, the demo's first start).
+    """
+    from fideliza.loyalty.models import PointLot, Program
+
+    min_points = _params(automation)["min_points"]
+    zone = timezone.get_current_timezone()
+    totals: dict[tuple[int, date], int] = {}
+    for program in Program.objects.filter(is_active=True, expiry_days__isnull=False):
+        lots = (PointLot.objects.filter(member__program=program, points_remaining__gt=0, expires_at__gt=now,
+                                        expires_at__lte=now + timedelta(days=program.expiry_notice_days),
+                                        member__customer__in=_customers())
+                .values_list("member__customer_id", "expires_at", "points_remaining"))
+        for cid, at, points in lots:
+            if at is not None:  # always, given the filter; for the type checker
+                key = (cid, at.astimezone(zone).date())
+                totals[key] = totals.get(key, 0) + points
+    return [Hit(cid, f"expiry:{day.isoformat()}", {"points": points, "expires_on": day.isoformat()})
+            for (cid, day), points in sorted(totals.items()) if points >= min_points]
+
+
 @dataclass(frozen=True)
 class TierChange:
     member_id: int

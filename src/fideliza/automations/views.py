@@ -9,15 +9,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from fideliza.accounts.models import User
 from fideliza.accounts.services import Actor
 from fideliza.customers.selectors import customers_visible_to
 
-from .forms import AutomationForm, StepFormSet, params_help, step_initial
-from .models import Automation, StepRun
+from .forms import ActivationForm, AutomationForm, StepFormSet, params_help, step_initial
+from .models import ActivationScope, Automation, StepRun
 from .permissions import can_edit_automations
 from .selectors import (
     automation_report,
@@ -25,7 +26,7 @@ from .selectors import (
     automations_overview,
     dry_run_visible_to,
 )
-from .services import automation_save, automation_set_active
+from .services import automation_activation_preview, automation_save, automation_set_active
 
 
 def _user(request: HttpRequest) -> User:
@@ -55,6 +56,10 @@ def automation_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse
             step_data = [f.cleaned_data for f in steps.forms
                          if f.cleaned_data and not f.cleaned_data.get("DELETE")]
             data = {k: v for k, v in form.cleaned_data.items()}
+            # Switching on asks first whether the customers who already match enter too.
+            switch_on = bool(data.get("is_active")) and not (automation and automation.is_active)
+            if switch_on:
+                data["is_active"] = False
             try:
                 saved = automation_save(actor=Actor.of(_user(request), via="web"), data=data, steps=step_data,
                                         automation=automation)
@@ -64,6 +69,8 @@ def automation_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse
                         form.add_error(field if field in form.fields else None, error)
             else:
                 messages.success(request, _("Automatización «%(name)s» guardada.") % {"name": saved.name})
+                if switch_on:
+                    return redirect("automations:toggle", pk=saved.pk)
                 return redirect("automations:report", pk=saved.pk)
     else:
         form = AutomationForm(instance=automation, initial=None if automation else {
@@ -74,19 +81,44 @@ def automation_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse
 
 
 @login_required
-@require_POST
 def automation_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    """Switch off at once; switch on after asking whether the customers who already match
+    enter too (GET: the question, with how many they are; default: only new causes)."""
     _editor(request)
     automation = get_object_or_404(Automation, pk=pk)
-    try:
-        automation_set_active(actor=Actor.of(_user(request), via="web"), automation=automation,
-                              active=not automation.is_active)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("Automatización activada.") if automation.is_active
-                         else _("Automatización desactivada."))
-    return redirect(request.POST.get("next") or "automations:list")
+    actor = Actor.of(_user(request), via="web")
+    answered = request.method == "POST" and "scope" in request.POST
+    if request.method == "POST" and not answered and automation.is_active:
+        automation_set_active(actor=actor, automation=automation, active=False)
+        messages.success(request, _("Automatización desactivada."))
+        return redirect(_next(request, reverse("automations:list")))
+    if answered and automation.is_active:  # the question answered twice (a double click)
+        return redirect(_next(request, reverse("automations:report", args=[automation.pk])))
+    form = ActivationForm(request.POST if answered else None)
+    if form.is_bound and form.is_valid():
+        include = form.cleaned_data["scope"] == ActivationScope.EXISTING
+        try:
+            automation_set_active(actor=actor, automation=automation, active=True, include_existing=include)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("automations:report", pk=automation.pk)
+        messages.success(request, _("Automatización activada: los clientes que ya cumplían la condición entrarán "
+                                    "en la próxima ejecución.") if include
+                         else _("Automatización activada: solo entrarán los clientes con causas nuevas, "
+                                "desde ahora."))
+        return redirect(_next(request, reverse("automations:report", args=[automation.pk])))
+    return render(request, "automations/activate.html", {
+        "automation": automation, "form": form, "existing": automation_activation_preview(automation=automation),
+        "has_steps": automation.steps.exists(), "next": _next(request, "")})
+
+
+def _next(request: HttpRequest, default: str) -> str:
+    """Where to go after switching: a local path given by the page, else `default`."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return default
 
 
 @login_required

@@ -3,6 +3,11 @@
 Adapters share one small interface (`open`, `send`, `close`) and report failures as
 `DeliveryError(permanent=…)`, which the worker turns into a retry, a failure or a bounce.
 SMS providers plug in through `SMS_ADAPTERS` (or a dotted path in FIDELIZA_SMS_GATEWAY).
+
+Without a gateway (a laptop, the demo) SMS and webhooks go to files, as e-mail goes to
+Django's file backend: `FIDELIZA_SMS_GATEWAY=file` writes one JSON file per SMS under
+`FIDELIZA_SMS_FILE_PATH`, `FIDELIZA_WEBHOOK_SINK=file` one per webhook call under
+`FIDELIZA_WEBHOOK_FILE_PATH`. The local settings choose them when no URL is configured.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import hashlib
 import hmac
 import html
 import json
+import os
 import re
 import smtplib
 import time
@@ -20,10 +26,12 @@ import urllib.request
 from dataclasses import dataclass
 from email.utils import formataddr
 from importlib import import_module
+from pathlib import Path
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import Message, MessageChannel, MessageKind
@@ -263,7 +271,43 @@ class GenericJsonSmsGateway(SmsGateway):
             return ""
 
 
-SMS_ADAPTERS: dict[str, type[SmsGateway]] = {GenericJsonSmsGateway.name: GenericJsonSmsGateway}
+def _file_write(directory: str, stem: str, payload: dict) -> Path:
+    """Write `payload` as <directory>/<stem>.json, whole or not at all (temporary file, then
+    rename). The name depends only on the message, so a retried send rewrites the same file:
+    one file per message, never two."""
+    folder = Path(directory)
+    path = folder / f"{stem}.json"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".{stem}.json.tmp"
+        partial.write_text(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n",
+                           encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as exc:
+        raise DeliveryError(f"{path}: {exc}") from exc
+    return path
+
+
+def _file_stem(message: Message) -> str:
+    return f"{timezone.localtime(message.created_at):%Y%m%d-%H%M%S}-{message.pk}"
+
+
+class FileSmsGateway(SmsGateway):
+    """Writes each SMS to a JSON file under FIDELIZA_SMS_FILE_PATH instead of sending it
+    (local and demo settings without a gateway): what would have been sent can be read."""
+
+    name = "file"
+
+    def send(self, message: Message, rendered: Rendered) -> str:
+        path = _file_write(settings.FIDELIZA_SMS_FILE_PATH, _file_stem(message), {
+            "to": message.address, "text": rendered.text, "from": settings.FIDELIZA_SMS_SENDER,
+            "reference": str(message.pk), "customer_id": message.customer_id, "source": message.source,
+            "kind": message.kind, "token": message.token})
+        return f"file:{path.name}"
+
+
+SMS_ADAPTERS: dict[str, type[SmsGateway]] = {GenericJsonSmsGateway.name: GenericJsonSmsGateway,
+                                             FileSmsGateway.name: FileSmsGateway}
 
 
 def sms_gateway() -> SmsGateway:
@@ -293,6 +337,19 @@ def webhook_signature_verify(secret: str, header: str, body: bytes, *, tolerance
     return hmac.compare_digest(webhook_signature(secret, timestamp, body), parts.get("v1", ""))
 
 
+def webhook_payload(message: Message, rendered: Rendered) -> dict[str, Any]:
+    """The JSON body of a message's webhook call."""
+    customer = message.customer
+    return {
+        "type": "message", "id": message.pk, "token": message.token, "kind": message.kind,
+        "topic": message.topic, "source": message.source, "address": message.address,
+        "customer": {"id": customer.pk, "name": customer.display_name, "email": customer.email,
+                     "phone": customer.phone},
+        "subject": rendered.subject, "text": rendered.text, "html": rendered.html,
+        "unsubscribe_url": rendered.unsubscribe_url, "preferences_url": rendered.preferences_url,
+    }
+
+
 class WebhookChannel(ChannelAdapter):
     """POST the message as JSON to FIDELIZA_WEBHOOK_URL, signed with HMAC-SHA256."""
 
@@ -300,16 +357,7 @@ class WebhookChannel(ChannelAdapter):
         url, secret = settings.FIDELIZA_WEBHOOK_URL, settings.FIDELIZA_WEBHOOK_SECRET
         if not url or not secret:
             raise DeliveryError("FIDELIZA_WEBHOOK_URL / FIDELIZA_WEBHOOK_SECRET are not set", permanent=True)
-        customer = message.customer
-        payload = {
-            "type": "message", "id": message.pk, "token": message.token, "kind": message.kind,
-            "topic": message.topic, "source": message.source, "address": message.address,
-            "customer": {"id": customer.pk, "name": customer.display_name, "email": customer.email,
-                         "phone": customer.phone},
-            "subject": rendered.subject, "text": rendered.text, "html": rendered.html,
-            "unsubscribe_url": rendered.unsubscribe_url, "preferences_url": rendered.preferences_url,
-        }
-        body = json.dumps(payload, ensure_ascii=False).encode()
+        body = json.dumps(webhook_payload(message, rendered), ensure_ascii=False).encode()
         timestamp = int(time.time())
         headers = {
             "X-Fideliza-Signature": f"t={timestamp},v1={webhook_signature(secret, timestamp, body)}",
@@ -329,11 +377,40 @@ class WebhookChannel(ChannelAdapter):
         return f"webhook:{message.token}"
 
 
+class FileWebhookChannel(ChannelAdapter):
+    """Writes each webhook call's JSON body to a file under FIDELIZA_WEBHOOK_FILE_PATH
+    instead of posting it (FIDELIZA_WEBHOOK_SINK=file: local and demo settings)."""
+
+    def send(self, message: Message, rendered: Rendered) -> str:
+        path = _file_write(settings.FIDELIZA_WEBHOOK_FILE_PATH, _file_stem(message),
+                           webhook_payload(message, rendered))
+        return f"file:{path.name}"
+
+
+WEBHOOK_SINKS: dict[str, type[ChannelAdapter]] = {"http": WebhookChannel, "file": FileWebhookChannel}
+
+
+class _Misconfigured(ChannelAdapter):
+    """A channel whose settings name no adapter: every message of the batch fails with why."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def open(self) -> None:
+        raise DeliveryError(self.reason, permanent=True)
+
+    def send(self, message: Message, rendered: Rendered) -> str:
+        raise DeliveryError(self.reason, permanent=True)
+
+
 def adapter_for(channel: str) -> ChannelAdapter:
     if channel == MessageChannel.EMAIL:
         return EmailChannel()
     if channel == MessageChannel.SMS:
         return sms_gateway()
     if channel == MessageChannel.WEBHOOK:
-        return WebhookChannel()
+        sink = settings.FIDELIZA_WEBHOOK_SINK
+        if sink not in WEBHOOK_SINKS:
+            return _Misconfigured(f"FIDELIZA_WEBHOOK_SINK must be one of {', '.join(WEBHOOK_SINKS)}, not {sink!r}")
+        return WEBHOOK_SINKS[sink]()
     raise ValueError(channel)

@@ -50,6 +50,7 @@ __all__ = [
     "UNSUBSCRIBE_MARKER",
     "VARIABLES",
     "TemplateError",
+    "expiry_summary",
     "format_date",
     "format_money",
     "format_number",
@@ -86,6 +87,11 @@ VARIABLES: list[tuple[str, str]] = [
      N_("Lo que falta para el siguiente nivel, ya escrito: «120 puntos» o «45,50 €»")),
     ("puntos_que_caducan", N_("Puntos que caducan en la próxima fecha de caducidad")),
     ("fecha_caducidad", N_("Próxima fecha en que caducan puntos")),
+    ("puntos_por_caducar",
+     N_("Todos los puntos que caducan dentro del plazo de aviso del programa, sumando todas las fechas")),
+    ("caducidades",
+     N_("Qué puntos caducan y cuándo dentro del plazo de aviso, ya escrito: "
+        "«130 puntos el 10 de diciembre y 50 puntos el 3 de enero de 2027»")),
     ("codigo_recomendacion", N_("Código para recomendar a un amigo")),
     ("segmento_rfm", N_("Segmento RFM (p. ej. Campeones, En riesgo)")),
     ("nivel_valor", N_("Nivel de valor (Platino, Oro, Plata, Bronce)")),
@@ -583,6 +589,8 @@ def _sample_context() -> dict[str, Any]:
         "siguiente_nivel": "Platino", "puntos_para_siguiente_nivel": 300,
         "importe_para_siguiente_nivel": Decimal("45.50"), "falta_para_siguiente_nivel": "45,50 €",
         "puntos_que_caducan": 200, "fecha_caducidad": today + timedelta(days=20),
+        "puntos_por_caducar": 250,
+        "caducidades": expiry_summary([(today + timedelta(days=20), 200), (today + timedelta(days=27), 50)], today),
         "codigo_recomendacion": "ANA123", "segmento_rfm": "Campeones", "nivel_valor": "Oro",
         "estado_actividad": "Activo", "ultima_compra": today - timedelta(days=12),
         "dias_sin_comprar": 12, "clv": Decimal("1234.50"), "producto_recomendado": "Taladro",
@@ -615,7 +623,8 @@ def _ids_filter(field: str, ids: Sequence[int]) -> Q:
 
 _LOYALTY_KEYS = ("puntos", "nivel", "siguiente_nivel", "puntos_para_siguiente_nivel",
                  "importe_para_siguiente_nivel", "falta_para_siguiente_nivel",
-                 "puntos_que_caducan", "fecha_caducidad", "codigo_recomendacion")
+                 "puntos_que_caducan", "fecha_caducidad", "puntos_por_caducar", "caducidades",
+                 "codigo_recomendacion")
 _ANALYTICS_KEYS = ("segmento_rfm", "nivel_valor", "estado_actividad", "ultima_compra",
                    "dias_sin_comprar", "clv", "producto_recomendado", "categoria_recomendada",
                    "producto_recomendado_nivel", "paso_sendero", "siguiente_paso_sendero")
@@ -716,7 +725,8 @@ def recipients_context(
                                 "tier_id": tier_id, "referral_code": referral}
         if members:
             if programs is None:
-                programs = {p.pk: p for p in Program.objects.only("pk", "tier_basis", "tier_window")}
+                programs = {p.pk: p for p in Program.objects.only("pk", "tier_basis", "tier_window",
+                                                                  "expiry_notice_days")}
                 for t in Tier.objects.order_by("program_id", "rank").values(
                         "pk", "program_id", "rank", "name", "threshold"):
                     tiers_by_program.setdefault(t["program_id"], []).append(
@@ -733,6 +743,10 @@ def recipients_context(
                 .values("member_id").annotate(s=Sum("points_remaining")).values_list("member_id", "s")
                 if mid in member_set}
             expiring = _nearest_expiry(open_lots, member_set, now)
+            notice_days: dict[int, list[int]] = {}
+            for m in members.values():
+                notice_days.setdefault(programs[m["program_id"]].expiry_notice_days, []).append(m["pk"])
+            soon = _expiring_soon(open_lots, member_set, notice_days, now)
             # What is missing for the next tier, per program (as loyalty.selectors.tier_progress).
             by_program: dict[int, list[dict[str, Any]]] = {}
             for m in members.values():
@@ -756,6 +770,9 @@ def recipients_context(
                     ctx["codigo_recomendacion"] = m["referral_code"] or None
                     if m["pk"] in expiring:
                         ctx["fecha_caducidad"], ctx["puntos_que_caducan"] = expiring[m["pk"]]
+                    if m["pk"] in soon:
+                        ctx["puntos_por_caducar"] = sum(points for _day, points in soon[m["pk"]])
+                        ctx["caducidades"] = expiry_summary(soon[m["pk"]], today)
                     nxt = m["next"]
                     if nxt is None:
                         continue
@@ -819,6 +836,41 @@ def _nearest_expiry(open_lots: Any, member_ids: set[int], now: datetime) -> dict
     points = dict(future.filter(condition).values("member_id").annotate(s=Sum("points_remaining"))
                   .values_list("member_id", "s"))
     return {mid: (day, int(points.get(mid) or 0)) for mid, day in days.items()}
+
+
+def _expiring_soon(open_lots: Any, member_ids: set[int], notice_days: dict[int, list[int]],
+                   now: datetime) -> dict[int, list[tuple[date, int]]]:
+    """{member id: [(local date, points), …]} of the points expiring within their program's
+    notice period (the lots loyalty's expiry notices are about), by day in date order.
+
+    `notice_days`: {days of notice: member ids}. One query; the grouping by local day is
+    done here (SQLite would run a per-row date function in Python anyway).
+    """
+    if not member_ids:
+        return {}
+    condition = Q()
+    for days, mids in notice_days.items():
+        bound = Q(expires_at__lte=now + timedelta(days=days))
+        condition |= bound if len(notice_days) == 1 else bound & Q(member_id__in=mids)
+    zone = timezone.get_current_timezone()
+    by_member: dict[int, dict[date, int]] = {}
+    for mid, at, points in (open_lots.filter(expires_at__gt=now).filter(condition)
+                            .values_list("member_id", "expires_at", "points_remaining")):
+        if mid in member_ids:
+            days_of = by_member.setdefault(mid, {})
+            day = at.astimezone(zone).date()
+            days_of[day] = days_of.get(day, 0) + int(points)
+    return {mid: sorted(days.items()) for mid, days in by_member.items()}
+
+
+def expiry_summary(lots: Sequence[tuple[date, int]], today: date) -> str:
+    """«130 puntos el 10 de diciembre y 50 puntos el 3 de enero de 2027»: each (day, points)
+    in order, the year written only when it is not this one (message language: Spanish)."""
+    parts = [f"{format_number(points)} {'punto' if points == 1 else 'puntos'} el "
+             f"{format_date(day, 'dia_mes' if day.year == today.year else 'largo')}" for day, points in lots]
+    if len(parts) < 2:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " y " + parts[-1]
 
 
 _PREVIEW_CODE = "CUPON-EJEMPLO"

@@ -250,8 +250,10 @@ FIDELIZA_UNSUBSCRIBE_MAILTO = env_str("FIDELIZA_UNSUBSCRIBE_MAILTO", "")
 FIDELIZA_DKIM_KEY_FILE = env_str("FIDELIZA_DKIM_KEY_FILE", "")
 FIDELIZA_DKIM_SELECTOR = env_str("FIDELIZA_DKIM_SELECTOR", "")
 FIDELIZA_DKIM_DOMAIN = env_str("FIDELIZA_DKIM_DOMAIN", "")
-# SMS: an adapter name from engagement.channels.SMS_ADAPTERS, or a dotted class path.
+# SMS: an adapter name from engagement.channels.SMS_ADAPTERS ("generic_json", "file"), or a
+# dotted class path. "file" writes one JSON file per SMS under FIDELIZA_SMS_FILE_PATH.
 FIDELIZA_SMS_GATEWAY = env_str("FIDELIZA_SMS_GATEWAY", "generic_json")
+FIDELIZA_SMS_FILE_PATH = env_str("FIDELIZA_SMS_FILE_PATH", str(VAR_DIR / "sms"))
 FIDELIZA_SMS_GATEWAY_URL = env_str("FIDELIZA_SMS_GATEWAY_URL", "")
 FIDELIZA_SMS_GATEWAY_TOKEN = env_str("FIDELIZA_SMS_GATEWAY_TOKEN", "")
 FIDELIZA_SMS_SENDER = env_str("FIDELIZA_SMS_SENDER", "")
@@ -259,6 +261,10 @@ FIDELIZA_SMS_SENDER = env_str("FIDELIZA_SMS_SENDER", "")
 FIDELIZA_INBOUND_SECRET = env_str("FIDELIZA_INBOUND_SECRET", "")
 FIDELIZA_WEBHOOK_URL = env_str("FIDELIZA_WEBHOOK_URL", "")
 FIDELIZA_WEBHOOK_SECRET = env_str("FIDELIZA_WEBHOOK_SECRET", "")
+# "http" posts to FIDELIZA_WEBHOOK_URL; "file" writes one JSON file per call under
+# FIDELIZA_WEBHOOK_FILE_PATH instead.
+FIDELIZA_WEBHOOK_SINK = env_str("FIDELIZA_WEBHOOK_SINK", "http")
+FIDELIZA_WEBHOOK_FILE_PATH = env_str("FIDELIZA_WEBHOOK_FILE_PATH", str(VAR_DIR / "webhooks"))
 # Marketing sent by webhook (e.g. to a WhatsApp provider) needs consent for this channel.
 FIDELIZA_WEBHOOK_CONSENT_CHANNEL = env_str("FIDELIZA_WEBHOOK_CONSENT_CHANNEL", "whatsapp")
 FIDELIZA_HTTP_TIMEOUT = env_int("FIDELIZA_HTTP_TIMEOUT", 15)
