@@ -22,7 +22,13 @@ from fideliza.customers.models import Customer, DataSubjectRequest, MatchCandida
 from fideliza.customers.privacy import customer_erase
 from fideliza.customers.references import customer_keys
 from fideliza.customers.services import consent_record, customer_create
-from fideliza.engagement.models import ContactBudget, ContactDecision, DeliveryEvent, Message, TopicPreference
+from fideliza.engagement.models import (
+    ContactBudget,
+    ContactDecision,
+    DeliveryEvent,
+    Message,
+    TopicPreference,
+)
 from fideliza.insights.models import CustomerMetrics, RfmMonthly, SnapshotRun
 from fideliza.loyalty.models import Affiliate, Coupon, CouponRedemption, Member, Program, Referral
 from fideliza.loyalty.services import member_enroll
