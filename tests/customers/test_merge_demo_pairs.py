@@ -152,3 +152,41 @@ def test_every_labelled_pair_merges_automatically(demo):
     survivors = Customer.objects.filter(pk__in=[m.survivor_id for m in merges], kind="person")
     shouting = [c.display_name for c in survivors if c.first_name.isupper() or c.first_name.islower()]
     assert shouting == []
+
+
+def test_the_duplicates_page_merges_the_top_pairs(demo, settings, django_capture_on_commit_callbacks):
+    """The owner searches for duplicates with every pair sent to review (no automatic merge),
+    then merges the top «100 %» pairs from the page, keeping A or B."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.messages import get_messages
+    from django.test import Client
+    from django.urls import reverse
+
+    _actor, pairs = demo
+    settings.FIDELIZA_MATCHING = {"auto_merge": 1.01}
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="duena", role="owner"))
+    with time_machine.travel(NOW + dt.timedelta(hours=1), tick=True):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client.post(reverse("dedup:run")).status_code == 302
+        page = client.get(reverse("dedup:queue"))
+        assert page.status_code == 200
+        top = list(page.context["candidates"])[:12]
+        assert len(top) == 12 and all(c.score >= 0.97 for c in top)  # «100 %» in the queue
+        person = {c: n for n, pair in enumerate(pairs) for c in pair}
+        for n, candidate in enumerate(top):
+            assert person.get(candidate.customer_a_id) == person.get(candidate.customer_b_id) is not None
+            shown = client.get(reverse("dedup:pair", args=[candidate.pk]))
+            assert shown.status_code == 200
+            keep = candidate.customer_a if n % 2 == 0 else candidate.customer_b
+            other = candidate.customer_b if n % 2 == 0 else candidate.customer_a
+            response = client.post(reverse("dedup:decide", args=[candidate.pk]),
+                                   {"verdict": "keep_a" if n % 2 == 0 else "keep_b"})
+            assert response.status_code == 302
+            levels = [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
+            assert [m for m in levels if m[0] == "error"] == []
+            assert Customer.objects.get(pk=other.pk).merged_into_id == keep.pk
+            # The page showed the name the card now has.
+            keep.refresh_from_db()
+            assert f"{keep.first_name} {keep.last_name}".strip() in shown.content.decode()
+    assert _one_running_per_automation()
