@@ -13,8 +13,7 @@ from django.db.models import Count
 
 from fideliza.accounts.services import Actor
 from fideliza.automations.models import Automation, Enrollment, TriggerKind
-from fideliza.automations.services import automations_run, enrollments_create
-from fideliza.automations.triggers import Hit
+from fideliza.automations.services import automations_run
 from fideliza.campaigns.services import MessageContent, campaign_create, campaign_launch
 from fideliza.customers.dedup import duplicates_find, match_candidate_decide
 from fideliza.customers.export import customer_export_data
@@ -69,15 +68,21 @@ def demo(owner, tmp_path):
         pairs = [(card[(TPV, r["tpv_id"])], card[(WEB, r["web_id"])])
                  for r in truth.filter(pl.col("tpv_id").is_not_null() & pl.col("web_id").is_not_null())
                  .iter_rows(named=True)]
+        cards = [c for pair in pairs for c in pair]
         automations_run(now=NOW)
         # Both cards of a person hit the same trigger occurrence (a first purchase seen on
-        # each card) and another cause in a second journey.
+        # each card), and another cause each in a second journey: rows as the triggers
+        # write them, one running enrolment per card and automation.
         welcome = Automation.objects.get(trigger_kind=TriggerKind.WELCOME)
         expiring = Automation.objects.get(trigger_kind=TriggerKind.POINTS_EXPIRING)
-        enrollments_create(automation=welcome, now=NOW,
-                           hits=[Hit(c, "first_purchase") for pair in pairs for c in pair])
-        enrollments_create(automation=expiring, now=NOW, hits=[
-            Hit(c, f"expiry:2026-07-0{n}", {"points": 100}) for pair in pairs for n, c in enumerate(pair, 1)])
+        Enrollment.objects.filter(automation__in=[welcome, expiring], customer__in=cards).delete()
+        Enrollment.objects.bulk_create(
+            [Enrollment(automation=welcome, customer_id=c, trigger_key="first_purchase", group="treated",
+                        enrolled_at=NOW - dt.timedelta(days=n), next_step=1, next_due_at=NOW + dt.timedelta(days=7))
+             for pair in pairs for n, c in enumerate(pair, 1)]
+            + [Enrollment(automation=expiring, customer_id=c, trigger_key=f"expiry:2026-07-0{n}", group="treated",
+                          context={"points": 100}, enrolled_at=NOW - dt.timedelta(days=3 - n), next_step=1,
+                          next_due_at=NOW + dt.timedelta(days=1)) for pair in pairs for n, c in enumerate(pair, 1)])
         segment = Segment.objects.create(name="Las dos listas", kind=SegmentKind.STATIC)
         SegmentMember.objects.bulk_create([SegmentMember(segment=segment, customer_id=c) for p in pairs for c in p])
         campaign = campaign_create(user=owner, name="Verano", segment=segment, channels=["email"], messages={
