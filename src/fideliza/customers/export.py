@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models
+from django.db.models import ForeignObjectRel
 
 from .models import Customer
 
@@ -41,9 +42,10 @@ def _children(model: type[models.Model], rows: list[models.Model], depth: int) -
     # include_hidden: `related_objects` leaves out keys declared with related_name="+"
     # (delivery events, coupon uses …), which are the customer's data too.
     for rel in model._meta.get_fields(include_hidden=True):
-        if not (rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)):
+        if not (isinstance(rel, ForeignObjectRel) and (rel.one_to_many or rel.one_to_one)):
             continue
         child = rel.related_model
+        assert child is not None and not isinstance(child, str)
         label = child._meta.label
         if child._meta.auto_created or label in _SKIP:
             continue

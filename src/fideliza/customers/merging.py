@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from importlib import import_module
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps
 from django.conf import settings
@@ -195,10 +195,14 @@ def _row_restore(model: type[models.Model], data: dict[str, Any]) -> None:
     model(**values).save_base(raw=True, force_insert=True)
 
 
+def _card_field(name: str) -> models.Field:
+    return cast(models.Field, Customer._meta.get_field(name))
+
+
 def _snapshot(customer: Customer) -> dict[str, Any]:
     data = {}
     for name in SNAPSHOT_FIELDS:
-        field = Customer._meta.get_field(name)
+        field = _card_field(name)
         data[name] = _jsonable(getattr(customer, field.attname))
     data["interests"] = sorted(customer.interests.values_list("name", flat=True))
     data["updated_at"] = customer.updated_at.isoformat()
@@ -206,7 +210,7 @@ def _snapshot(customer: Customer) -> dict[str, Any]:
 
 
 def _restore_value(name: str, raw: Any) -> Any:
-    field = Customer._meta.get_field(name)
+    field = _card_field(name)
     if raw is None:
         return None
     return field.to_python(raw)
@@ -394,7 +398,7 @@ def customer_merge(
     # The duplicate's unique identifiers must leave it before the survivor can take them.
     moved: dict[str, list[Any]] = {}
     handled: dict[str, Any] = {}
-    derived: dict[str, str] = {}
+    derived: dict[str, list[dict[str, Any]]] = {}
     for model, field in relations:
         label = model._meta.label
         policy = merge_policy(model) or "move"
@@ -496,7 +500,7 @@ def customer_merge_undo(*, actor: Actor, merge: CustomerMerge) -> CustomerMerge:
 
     for card, before in ((survivor, merge.survivor_before), (duplicate, merge.duplicate_before)):
         for name in SNAPSHOT_FIELDS:
-            field = Customer._meta.get_field(name)
+            field = _card_field(name)
             setattr(card, field.attname, _restore_value(name, before[name]) if name != "merged_into"
                     else before[name])
         card.save()

@@ -44,7 +44,7 @@ def customer_keys() -> list[tuple[type[models.Model], models.ForeignKey]]:
     found = []
     for model in apps.get_models(include_auto_created=True):
         for field in model._meta.concrete_fields:
-            if field.is_relation and field.related_model is Customer:
+            if isinstance(field, models.ForeignKey) and field.related_model is Customer:
                 found.append((model, field))
     return found
 
