@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.apps import apps
 from django.core.management import call_command
 from django.db.models import Count, Sum
 
@@ -101,6 +102,13 @@ def _rows_everywhere(actor, card, *, tag, program, segment, campaign, automation
     _enroll(expiring, card, f"expiry:2026-07-0{1 if tag == 'a' else 2}", days_ago=4 if tag == "a" else 6,
             context={"points": 130})
     _enroll(winback, card, f"lapsed:{tag}", days_ago=60, state="completed")
+    try:  # causes recorded without an enrolment of their own (a table another change adds)
+        occurrence = apps.get_model("automations", "Occurrence")
+    except LookupError:
+        occurrence = None
+    if occurrence is not None:
+        occurrence.objects.create(automation=welcome, customer=card, trigger_key="birthday:2026",
+                                  outcome="existing", recorded_at=NOW - timedelta(days=10))
 
 
 @pytest.fixture
