@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models
-from django.db.models import ForeignObjectRel
 
 from .models import Customer
 
@@ -42,7 +41,7 @@ def _children(model: type[models.Model], rows: list[models.Model], depth: int) -
     # include_hidden: `related_objects` leaves out keys declared with related_name="+"
     # (delivery events, coupon uses …), which are the customer's data too.
     for rel in model._meta.get_fields(include_hidden=True):
-        if not (isinstance(rel, ForeignObjectRel) and (rel.one_to_many or rel.one_to_one)):
+        if not (isinstance(rel, models.ForeignObjectRel) and (rel.one_to_many or rel.one_to_one)):
             continue
         child = rel.related_model
         assert child is not None and not isinstance(child, str)

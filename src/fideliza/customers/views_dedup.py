@@ -67,11 +67,10 @@ def job_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _card_stats(customer: Customer) -> dict:
-    by_currency = list(customer.orders.values("currency").annotate(orders=Count("pk"), total=Sum("total"))
-                       .order_by("currency"))
-    for row in by_currency:
-        row["total"] = quantize_money(row["total"] or 0)  # SQLite sums decimals as floats
-    return {"orders": sum(r["orders"] for r in by_currency), "by_currency": by_currency}
+    stats = customer.orders.aggregate(orders=Count("pk"), total=Sum("total"))
+    # SQLite sums decimals as floats: back to cents for display.
+    stats["total"] = quantize_money(stats["total"] or 0)
+    return stats
 
 
 def _shown(field, value):
@@ -88,10 +87,11 @@ def _pair_rows(a: Customer, b: Customer) -> list[dict]:
     rows, seen = [], set()
     for name in MERGED_FIELDS:
         group = grouped.get(name)
-        if group in seen:
+        if group is not None and group in seen:
             continue
         fields = NAME_GROUPS[group] if group else (name,)
-        seen.add(group)
+        if group is not None:
+            seen.add(group)
 
         def text(values: dict | Customer, fields=fields) -> object:
             get = values.get if isinstance(values, dict) else lambda f: getattr(values, f)
