@@ -54,6 +54,13 @@ def test_name_group_comes_whole_from_one_card(survivor, duplicate, expected):
         assert _same_name_as_one_input(written, survivor, duplicate)
 
 
+def test_swapped_fields_in_a_new_base_go_by_the_number_of_surnames():
+    empty = LazyNameCounts(NameCounts)
+    for mine, theirs in ((("blanco álvarez", "rosa"), ("ROSA", "BLANCO ALVAREZ")),
+                         (("ROSA", "BLANCO ALVAREZ"), ("blanco álvarez", "rosa"))):
+        assert choose_group(mine, theirs, counts=empty)[1] == ("Rosa", "Blanco Álvarez")
+
+
 def test_swapped_fields_are_recognised():
     assert looks_swapped(("Rosa", "Blanco Álvarez"), ("Blanco", "Rosa"))
     assert looks_swapped(("Mª DOLORES", "SANTOS LORENZO"), ("Santos Loreno", "María Dolores"))

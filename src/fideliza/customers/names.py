@@ -9,7 +9,8 @@ The group comes from the card that, in this order:
 
 1. has the fields in the right order, when one card has first name and surnames swapped
    («Blanco Álvarez» / «Rosa» against «Rosa» / «Blanco Álvarez»): the order in which the
-   rest of the customer base uses each word (as a first name or as a surname) wins;
+   rest of the customer base uses each word (as a first name or as a surname) wins, and
+   without evidence there, the order with more words among the surnames;
 2. is more complete (both surnames beat one);
 3. is spelt as more of the base spells it, when the two differ by a slip («Péreez»);
 4. is better written: mixed case beats all capitals or all lower case, a full «María»
@@ -195,6 +196,11 @@ def _order_plausibility(values: Sequence[str], counts: NameCounts) -> int:
     return score
 
 
+def _surnames_first(values: Sequence[str]) -> int:
+    """Words in the surname field minus words in the first-name field."""
+    return len(_words(values[1])) - len(_words(values[0]))
+
+
 def _spelling(mine: Sequence[str], theirs: Sequence[str], counts: NameCounts) -> int:
     """+1 per word the base spells as `mine` does, -1 per word it spells as `theirs`."""
     a = [fold(w) for w in _words(" ".join(mine))]
@@ -228,8 +234,10 @@ def choose_group(survivor: Sequence[str], duplicate: Sequence[str], *, group: st
     spelling = 0
     if counts is not None and not company and len(survivor) == 2:
         if looks_swapped(survivor, duplicate):
-            s_order = _order_plausibility(survivor, counts.counts)
-            d_order = _order_plausibility(duplicate, counts.counts)
+            # The base's usage first; with no evidence there (a new base), Spanish names
+            # usually carry more surnames than given names.
+            s_order = (_order_plausibility(survivor, counts.counts), _surnames_first(survivor))
+            d_order = (_order_plausibility(duplicate, counts.counts), _surnames_first(duplicate))
             s_ok, d_ok = int(s_order >= d_order), int(d_order >= s_order)
         elif _has_slips(survivor, duplicate):
             spelling = _spelling(survivor, duplicate, counts.counts)
