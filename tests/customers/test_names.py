@@ -44,8 +44,9 @@ def _same_name_as_one_input(result, *inputs) -> bool:
     # A slip: the spelling the base uses, never a mix («Antonio Luque FFlores»).
     (("Sara", "Hidalgo Pérez"), ("Sara", "Hidalgo Péreez"), ("Sara", "Hidalgo Pérez")),
     (("DOLORES", "MARTIN MORENO"), ("Dolores", "Martíín Moreno"), ("Dolores", "Martin Moreno")),
-    # One card alone in capitals: title case, particles in lower case.
+    # One card alone in capitals: title case, particles in lower case; a field in capitals.
     (("MARIA DEL CARMEN", "DE LA FUENTE"), ("", ""), ("Maria del Carmen", "De la Fuente")),
+    (("ANA", "García López"), ("", ""), ("Ana", "García López")),
 ])
 def test_name_group_comes_whole_from_one_card(survivor, duplicate, expected):
     for mine, theirs in ((survivor, duplicate), (duplicate, survivor)):  # whichever card survives

@@ -106,17 +106,19 @@ def _title_word(word: str, *, first: bool, company: bool) -> str:
 
 def rewrite(values: Sequence[str], other: Sequence[str], *, company: bool = False) -> tuple[str, ...]:
     """`values` (one card's group) with each word as `other` writes it when that is the same
-    word up to case and accents and better written; a person's name in one case throughout
-    (all capitals, all lower case) is put in title case. A company name in capitals stays
-    in capitals (acronyms), unless the other card writes its words."""
+    word up to case and accents and better written; a person's name field in one case
+    throughout (all capitals, all lower case) is put in title case. A company name in
+    capitals stays in capitals (acronyms), unless the other card writes its words."""
     better: dict[str, str] = {}
     for word in _words(" ".join(other)):
         key = fold(word)
         if key and (key not in better or _word_quality(word) > _word_quality(better[key])):
             better[key] = word
-    single_case = letter_case(" ".join(values)) in ("upper", "lower")
     result = []
     for value in values:
+        # A person's field in one case throughout («ANA» beside «García») is rewritten; a
+        # company name only when the whole name is.
+        single_case = letter_case(" ".join(values) if company else value) in ("upper", "lower")
         words = []
         for i, word in enumerate(_words(value)):
             candidate = better.get(fold(word))
