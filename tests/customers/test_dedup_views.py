@@ -40,6 +40,10 @@ def test_search_merge_review_and_undo_in_the_ui(staff, cards, django_capture_on_
     candidate = MatchCandidate.objects.get()
     pair = client.get(reverse("dedup:pair", args=[candidate.pk]))
     assert "Álvarez Molina".encode() in pair.content and b"Alvarez Molina" in pair.content
+    # The name is one row, with what stays either way; every other field has its row.
+    rows = {r["label"]: r for r in pair.context["rows"]}
+    assert rows["Nombre y apellidos"]["keep_a"] == rows["Nombre y apellidos"]["keep_b"] == "Pilar Álvarez Molina"
+    assert {"Dirección", "Código postal"} <= set(rows) and "Nombre" not in rows
     client.post(reverse("dedup:decide", args=[candidate.pk]), {"verdict": "keep_b"})
     assert Customer.objects.get(pk=grey[0].pk).merged_into_id == grey[1].pk
     history = client.get(reverse("dedup:merges"))

@@ -18,6 +18,7 @@ from fideliza.accounts.services import Actor
 from .matching import FIELDS, MatchConfig, match
 from .merging import customer_merge
 from .models import Customer, MatchCandidate, MatchStatus
+from .names import LazyNameCounts, NameCounts
 
 Progress = Callable[[int, int], None]
 
@@ -77,6 +78,9 @@ def duplicates_find(
         ids = list(new_ids)
         pairs = pairs.filter(pl.col("id_a").is_in(ids) | pl.col("id_b").is_in(ids))
     result.candidate_pairs = len(pairs)
+    # How the base writes names (for the merged name), read from this frame if a merge needs it.
+    names = LazyNameCounts(lambda: NameCounts.from_names(
+        zip(frame["first_name"].to_list(), frame["last_name"].to_list(), strict=True)))
     distinct = set(MatchCandidate.objects.filter(status=MatchStatus.DISTINCT)
                    .values_list("customer_a_id", "customer_b_id"))
     total = len(pairs)
@@ -85,7 +89,7 @@ def duplicates_find(
         if (a_id, b_id) in distinct:
             result.skipped += 1
         elif auto_merge and row["decision"] == "auto":
-            result.merged += _merge_pair(actor, a_id, b_id, row, result)
+            result.merged += _merge_pair(actor, a_id, b_id, row, result, names)
         else:
             _, created = MatchCandidate.objects.get_or_create(
                 customer_a_id=a_id, customer_b_id=b_id,
@@ -97,7 +101,8 @@ def duplicates_find(
     return result
 
 
-def _merge_pair(actor: Actor, a_id: int, b_id: int, row: dict, result: DedupResult) -> int:
+def _merge_pair(actor: Actor, a_id: int, b_id: int, row: dict, result: DedupResult,
+                names: LazyNameCounts | None = None) -> int:
     cards = {c.pk: c for c in Customer.objects.filter(pk__in=[a_id, b_id])}
     if len(cards) < 2:
         return 0
@@ -109,7 +114,7 @@ def _merge_pair(actor: Actor, a_id: int, b_id: int, row: dict, result: DedupResu
     try:
         with transaction.atomic():
             merge = customer_merge(actor=actor, survivor=survivor, duplicate=duplicate,
-                                   automatic=True, score=row["score"], reasons=row["reasons"])
+                                   automatic=True, score=row["score"], reasons=row["reasons"], names=names)
     except ValidationError:
         MatchCandidate.objects.get_or_create(
             customer_a_id=a_id, customer_b_id=b_id,

@@ -1,8 +1,9 @@
 """Everything held about one customer, as plain data (data-subject access; merge checks).
 
 Tables are discovered from Django's model metadata: every model with a foreign key to the
-customer, and the rows hanging from those rows (order lines, return lines …), so a table
-added by a later app is exported without being listed here.
+customer (hidden ones, declared with `related_name="+"`, included), and the rows hanging
+from those rows (order lines, return lines …), so a table added by a later app is exported
+without being listed here.
 """
 
 from __future__ import annotations
@@ -43,10 +44,15 @@ def _children(model: type[models.Model], rows: list[models.Model], depth: int) -
     out: dict[str, Any] = {}
     if depth > MAX_DEPTH or not rows:
         return out
-    for rel in model._meta.related_objects:
+    # include_hidden: `related_objects` leaves out keys declared with related_name="+"
+    # (delivery events, coupon uses …), which are the customer's data too.
+    for rel in model._meta.get_fields(include_hidden=True):
+        if not (isinstance(rel, models.ForeignObjectRel) and (rel.one_to_many or rel.one_to_one)):
+            continue
         child = rel.related_model
+        assert child is not None and not isinstance(child, str)
         label = child._meta.label
-        if rel.many_to_many or label in _SKIP:
+        if child._meta.auto_created or label in _SKIP:
             continue
         found = list(child._default_manager.filter(**{f"{rel.field.name}__in": rows}).order_by("pk"))
         if found:

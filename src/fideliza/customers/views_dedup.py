@@ -19,8 +19,9 @@ from fideliza.core.models import JobProgress
 from fideliza.core.money import quantize_money
 
 from .dedup import match_candidate_decide, pending_candidates
-from .merging import MERGED_FIELDS, customer_merge_undo, survivorship
+from .merging import MERGED_FIELDS, customer_merge_undo, merge_plan
 from .models import Customer, CustomerMerge, MatchCandidate
+from .names import NAME_GROUPS
 from .tasks import dedup_enqueue
 
 MERGE_ROLES = frozenset({Role.OWNER, Role.MARKETING, Role.SUPPORT})
@@ -78,23 +79,42 @@ def _shown(field, value):
     return choices.get(value, value)
 
 
+def _pair_rows(a: Customer, b: Customer) -> list[dict]:
+    """One row per field — a name as one row, as it is merged whole — with what stays if A
+    is kept and if B is kept."""
+    keep_a, keep_b = merge_plan(a, b), merge_plan(b, a)
+    grouped = {name: group for group, fields in NAME_GROUPS.items() for name in fields}
+    rows, seen = [], set()
+    for name in MERGED_FIELDS:
+        group = grouped.get(name)
+        if group is not None and group in seen:
+            continue
+        fields = NAME_GROUPS[group] if group else (name,)
+        if group is not None:
+            seen.add(group)
+
+        def text(values: dict | Customer, fields=fields) -> object:
+            get = values.get if isinstance(values, dict) else lambda f: getattr(values, f)
+            if len(fields) == 1:
+                return _shown(Customer._meta.get_field(fields[0]), get(fields[0]))
+            return " ".join(str(get(f) or "") for f in fields).strip()
+
+        va, vb = text(a), text(b)
+        if va in (None, "") and vb in (None, ""):
+            continue
+        label = _("Nombre y apellidos") if group == "name" else capfirst(Customer._meta.get_field(name).verbose_name)
+        rows.append({"label": label, "a": va, "b": vb, "differs": va != vb,
+                     "keep_a": text(keep_a.values), "keep_b": text(keep_b.values)})
+    return rows
+
+
 @login_required
 def pair(request: HttpRequest, pk: int) -> HttpResponse:
     _guard(request)
     candidate = get_object_or_404(MatchCandidate.objects.select_related("customer_a", "customer_b"), pk=pk)
     a, b = candidate.customer_a, candidate.customer_b
-    origin = survivorship(a, b)  # if A survives: which value each field keeps
-    rows = []
-    for name in MERGED_FIELDS:
-        va, vb = getattr(a, name), getattr(b, name)
-        if va in (None, "") and vb in (None, ""):
-            continue
-        field = Customer._meta.get_field(name)
-        rows.append({"label": capfirst(field.verbose_name), "a": _shown(field, va), "b": _shown(field, vb),
-                     "differs": va != vb,
-                     "keeps": origin.get(name, "survivor")})
     return render(request, "customers/dedup/pair.html", {
-        "candidate": candidate, "a": a, "b": b, "rows": rows,
+        "candidate": candidate, "a": a, "b": b, "rows": _pair_rows(a, b),
         "stats_a": _card_stats(a), "stats_b": _card_stats(b),
         "sources_a": list(a.source_ids.all()), "sources_b": list(b.source_ids.all()),
     })

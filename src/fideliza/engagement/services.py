@@ -872,18 +872,21 @@ def topic_preferences_merge(survivor: Customer, duplicate: Customer, colliding: 
     `colliding` are the duplicate's rows for topics the survivor also has a row for; they
     stay on the duplicate (for undo). Returns what `undo` needs.
     """
-    changed = []
+    changed, stamps = [], {}
     for topic in TopicPreference.objects.filter(pk__in=colliding, subscribed=False).values_list("topic", flat=True):
         row = TopicPreference.objects.get(customer=survivor, topic=topic)
         if row.subscribed:
+            stamps[str(row.pk)] = row.updated_at.isoformat()
             row.subscribed = False
             row.save(update_fields=["subscribed", "updated_at"])
             changed.append(row.pk)
-    return {"opted_out": changed}
+    return {"opted_out": changed, "updated_at": stamps}
 
 
 def _topic_preferences_unmerge(payload: dict) -> None:
     TopicPreference.objects.filter(pk__in=payload.get("opted_out", [])).update(subscribed=True)
+    for pk, stamp in payload.get("updated_at", {}).items():  # exactly as before the merge
+        TopicPreference.objects.filter(pk=int(pk)).update(updated_at=datetime.fromisoformat(stamp))
 
 
 topic_preferences_merge.undo = _topic_preferences_unmerge  # type: ignore[attr-defined]
