@@ -30,6 +30,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fideliza.customers.normalize import strip_accents
 
@@ -101,7 +102,7 @@ CUSTOMER_FIELDS: tuple[FieldSpec, ...] = (
               examples=(_("persona"), _("persona"), _("empresa"))),
     FieldSpec("is_company", _("Es empresa"), "bool",
               ("es empresa", "empresa si no", "is company", "is a company", "company flag")),
-    FieldSpec("first_name", _("Nombre"), "text",
+    FieldSpec("first_name", pgettext_lazy("nombre de pila", "Nombre"), "text",
               ("nombre", "nombre pila", "first name", "firstname", "given name", "nombres",
                "forename"),
               max_length=100, fallback=("billing first name", "default address first name",
@@ -424,8 +425,8 @@ FIELDS_BY_KIND: dict[str, tuple[FieldSpec, ...]] = {
 
 # At least one field of each group must be mapped (besides the `required` fields).
 ONE_OF_BY_KIND: dict[str, tuple[tuple[str, ...], ...]] = {
-    "customers": (("external_id", "email", "phone", "full_name", "first_name", "last_name",
-                   "company_name"),),
+    # Without one of these a customer cannot be recognised when the file comes again.
+    "customers": (("external_id", "email", "phone"),),
     "products": (),
     "orders": (("customer_id", "customer_email", "customer_name"), ("sku", "description"),
                ("unit_price", "line_total")),

@@ -235,7 +235,7 @@ IDENTIFYING_FIELDS = ("first_name", "last_name", "company_name", "email", "phone
 
 def is_identifier_only(card: Customer) -> bool:
     """A card that is nothing but an id in some source (created from a till's card number)."""
-    return not any(getattr(card, f) for f in IDENTIFYING_FIELDS)
+    return card.is_identifier_only
 
 
 class CustomerImporter(Importer):
