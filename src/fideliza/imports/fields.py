@@ -518,3 +518,22 @@ def guess_mapping(headers: list[str], kind: str,
                 taken.discard(name or "")
                 taken.add(instead)
     return mapping
+
+
+def guess_alternates(headers: list[str], kind: str,
+                     mapping: dict[str, str | None]) -> dict[str, list[str]]:
+    """{field: [unassigned columns that name it too]}: where the assigned column is empty,
+    these fill in, in file order (Salesforce's "Mobile" when "Phone" is empty, WooCommerce's
+    shipping_city when billing_city is). Nothing is lost just because an export carries a
+    field twice."""
+    primary, fallback = _lookup(kind, translation.get_language() or settings.LANGUAGE_CODE)
+    assigned = {name for name in mapping.values() if name}
+    alternates: dict[str, list[str]] = {}
+    for header in headers:
+        if mapping.get(header):
+            continue
+        key = normalize_header(header)
+        name = primary.get(key) or fallback.get(key)
+        if name in assigned:
+            alternates.setdefault(name, []).append(header)
+    return alternates

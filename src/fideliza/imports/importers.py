@@ -75,9 +75,14 @@ class Importer:
 
     def __init__(self, *, table: Table, mapping: dict[str, str], options: ImportOptions,
                  source: str, actor: Actor, file_name: str, run_id: int | None,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None,
+                 alternates: dict[str, list[str]] | None = None) -> None:
         self.frame = table.frame
         self.columns = {fieldname: column for column, fieldname in mapping.items() if fieldname}
+        # A field's other columns fill its empty cells (see fields.guess_alternates).
+        for name, others in (alternates or {}).items():
+            column = self.columns[name]
+            self.frame = self.frame.with_columns(pl.coalesce([column, *others]).alias(column))
         self.cell_issues = [i for i in table.cell_issues if i.column in set(self.columns.values())]
         self.options = options
         self.source = source
@@ -831,11 +836,15 @@ class OrderImporter(Importer):
         rest = wanted - set(found)
         if rest:
             cards = (Customer.objects.filter(source_ids__source=self.source, merged_into__isnull=True)
-                     .values_list("pk", "first_name", "last_name", "company_name").distinct())
-            for pk, first, last, company in cards.iterator(chunk_size=5000):
+                     .values_list("pk", "kind", "first_name", "last_name", "company_name").distinct())
+            for pk, kind, first, last, company in cards.iterator(chunk_size=5000):
                 person = fold_name(f"{first} {last}")
                 firm = fold_name(company)
-                for variant in {person, firm, f"{firm}, {person}" if firm and person else ""}:
+                # A person's company name is where they work, not their name.
+                names = {person, f"{firm}, {person}" if firm and person else ""}
+                if kind == CustomerKind.COMPANY or not person:
+                    names.add(firm)
+                for variant in names:
                     if variant and variant in rest:
                         found[variant].add(pk)
         unique = {k: next(iter(v)) for k, v in found.items() if len(v) == 1}
@@ -959,17 +968,10 @@ class OrderImporter(Importer):
             schema={"sku": pl.String, "product_id": pl.Int64, "product_cost": pl.Int64}, orient="row")
         f = f.join(products, on="sku", how="left", maintain_order="left")
         unknown_sku = f["product_id"].is_null() & f["sku"].is_not_null()
-        self.placeholder_products = pl.DataFrame()
-        if unknown_sku.any():
-            if self.options.create_missing_products:
-                self.placeholder_products = (
-                    f.filter(unknown_sku).group_by("sku", maintain_order=True)
-                    .agg(pl.col("description").drop_nulls().first(), pl.col("unit_price").first())
-                )
-            else:
-                self.error_rows("sku", unknown_sku, _(
-                    '"%(value)s" no es un SKU del catálogo: importe antes los productos o elija '
-                    '«crear los productos que falten».'))
+        if unknown_sku.any() and not self.options.create_missing_products:
+            self.error_rows("sku", unknown_sku, _(
+                '"%(value)s" no es un SKU del catálogo: importe antes los productos o elija '
+                '«crear los productos que falten».'))
         self._resolve_stores(f)
         self.tick(0.6)
 
@@ -999,6 +1001,12 @@ class OrderImporter(Importer):
             '"%(value)s": el importe de la línea supera la cantidad por el precio unitario.'))
         self.error_rows("discount" if self.has("discount") else "discount_percent",
                         f["line_total"] < 0, _('"%(value)s": el descuento supera el importe de la línea.'))
+        self.placeholder_products = pl.DataFrame()
+        if unknown_sku.any() and self.options.create_missing_products:
+            # After the money: a price given only as the line's amount is known by now.
+            self.placeholder_products = (
+                f.filter(unknown_sku).group_by("sku", maintain_order=True)
+                .agg(pl.col("description").drop_nulls().first(), pl.col("unit_price").first()))
         self.tick(0.7)
 
         if self.report:

@@ -28,7 +28,14 @@ from django.utils.translation import gettext_lazy, ngettext
 from fideliza.accounts.services import Actor
 
 from . import convert
-from .fields import FIELDS_BY_KIND, ONE_OF_BY_KIND, field_specs, guess_mapping, one_of_label
+from .fields import (
+    FIELDS_BY_KIND,
+    ONE_OF_BY_KIND,
+    field_specs,
+    guess_alternates,
+    guess_mapping,
+    one_of_label,
+)
 from .importers import IMPORTERS
 from .models import ImportRun, ImportStatus
 from .reader import (
@@ -141,7 +148,15 @@ def mapping_check(mapping: dict[str, str | None], kind: str,
     """
     problems = [e["message"] for e in _mapping_errors(mapping, kind, headers, None)]
     notes: list[str] = []
-    ignored = [h for h in headers if not mapping.get(h)]
+    specs = field_specs(kind)
+    alternates = guess_alternates(headers, kind, mapping)
+    by_field = {name: col for col, name in mapping.items() if name}
+    for name, columns in alternates.items():
+        for column in columns:
+            notes.append(_("«%(column)s» se usa como «%(field)s» donde «%(main)s» está vacía.")
+                         % {"column": column, "field": specs[name].label, "main": by_field[name]})
+    used = {c for columns in alternates.values() for c in columns}
+    ignored = [h for h in headers if not mapping.get(h) and h not in used]
     if ignored:
         shown = ", ".join(f"«{h}»" for h in ignored[:12])
         if len(ignored) > 12:
@@ -279,9 +294,13 @@ def import_file(
             last_saved[0] = done
             ImportRun.objects.filter(pk=run.pk).update(rows_processed=done)
 
+    alternates = guess_alternates(table.headers, kind, resolved)
+    if alternates:
+        run.options["alternates"] = alternates
     importer = IMPORTERS[kind](table=table, mapping={c: n for c, n in resolved.items() if n},
                                options=table.options, source=source, actor=actor,
-                               file_name=run.file_name, run_id=run.pk, progress=report)
+                               file_name=run.file_name, run_id=run.pk, progress=report,
+                               alternates=alternates)
     try:
         importer.plan()
     except Exception:
