@@ -717,17 +717,19 @@ class OrderImporter(Importer):
         level = [self.columns[n] for n in ORDER_LEVEL_FIELDS if self.has(n)]
         oid = self.columns.get("order_id")
         if oid is not None:
-            if continuation:
+            if continuation and frame[oid].null_count():
                 empty = pl.col(oid).is_null()
                 for header in level:
                     empty = empty & pl.col(header).is_null()
                 frame = frame.with_columns(
                     pl.when(empty).then(pl.col(oid).forward_fill()).otherwise(pl.col(oid)).alias(oid))
-            frame = frame.with_columns([
-                pl.when(pl.col(oid).is_not_null())
-                .then(pl.col(h).fill_null(pl.col(h).drop_nulls().first().over(oid)))
-                .otherwise(pl.col(h)).alias(h)
-                for h in level])
+            gaps = [h for h in level if frame[h].null_count()]  # most files have none
+            if gaps:
+                frame = frame.with_columns([
+                    pl.when(pl.col(oid).is_not_null())
+                    .then(pl.col(h).fill_null(pl.col(h).drop_nulls().first().over(oid)))
+                    .otherwise(pl.col(h)).alias(h)
+                    for h in gaps])
         if self.has("customer_id"):
             cid = self.columns["customer_id"]
             frame = frame.with_columns(
@@ -809,13 +811,13 @@ class OrderImporter(Importer):
                      pl.col("placed_at").min()))
             return f
         hint = _("importe antes los clientes o marque «Crear fichas para los clientes que falten».")
-        by_id = unresolved & f["customer_id"].is_not_null()
-        by_email = unresolved & f["customer_id"].is_null() & f["customer_email"].is_not_null()
-        by_name = unresolved & ~by_id & ~by_email
-        self.error_rows("customer_id", by_id, _('No hay ningún cliente "%(value)s" en este origen: ') + hint)
-        self.error_rows("customer_email", by_email,
+        id_rows = unresolved & f["customer_id"].is_not_null()
+        email_rows = unresolved & f["customer_id"].is_null() & f["customer_email"].is_not_null()
+        name_rows = unresolved & ~id_rows & ~email_rows
+        self.error_rows("customer_id", id_rows, _('No hay ningún cliente "%(value)s" en este origen: ') + hint)
+        self.error_rows("customer_email", email_rows,
                         _('No hay ningún cliente con el e-mail "%(value)s": ') + hint)
-        self.error_rows("customer_name", by_name,
+        self.error_rows("customer_name", name_rows,
                         _('No hay ningún cliente llamado "%(value)s" en este origen: ') + hint)
         return f
 

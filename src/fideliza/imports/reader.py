@@ -267,11 +267,12 @@ def read_table(path: str | Path, options: ImportOptions | None = None,
     renamed = dict(zip(original, headers, strict=True))
     issues = [CellIssue(row=i.row, column=renamed.get(i.column, i.column), value=i.value,
                         message=i.message) for i in issues]
-    frame = frame.with_columns(
-        pl.all().cast(pl.String).str.replace_all("\x00", "", literal=True).str.strip_chars())
+    frame = frame.with_columns(pl.all().cast(pl.String).str.strip_chars())
     if fmt == "csv":
         # Spreadsheet users (and Shopify's exports) write '0034 or '+34… to keep leading zeros.
-        frame = frame.with_columns(pl.all().str.replace(r"^'([\d+])", "$1"))
+        quoted = [h for h in frame.columns if frame[h].str.starts_with("'").any()]
+        if quoted:
+            frame = frame.with_columns(pl.col(quoted).str.replace(r"^'([\d+])", "$1"))
     frame = frame.with_columns(
         [pl.when(pl.col(h) == "").then(None).otherwise(pl.col(h)).alias(h) for h in headers]
     )
@@ -288,6 +289,11 @@ def _read_csv(path: Path, opts: ImportOptions, n_rows: int | None) -> pl.DataFra
     if opts.encoding is None:
         opts.encoding = detect_encoding(data)
     encoding = opts.encoding.lower().replace("_", "-")
+    if not encoding.startswith("utf-16") and b"\x00" in data:
+        # Text never holds NUL bytes (and PostgreSQL refuses them): binary data past the
+        # part `sniff` looked at.
+        raise _binary_error(_("contiene datos binarios (parece un programa, una imagen o una "
+                              "base de datos con otro nombre)"))
     if encoding in ("utf-8", "utf8", "utf-8-sig"):
         if data.startswith(codecs.BOM_UTF8):
             data = data[len(codecs.BOM_UTF8):]
