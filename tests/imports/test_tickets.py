@@ -113,3 +113,25 @@ def test_tickets_from_the_command_line(customers, write_csv, capsys):
     out = capsys.readouterr().out
     assert "4 were created" in out and "order ids derived: 4" in out
     assert Order.objects.count() == 4
+
+
+def test_the_validation_report_states_the_derived_ids(customers, client, owner, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from fideliza.imports.models import ImportRun
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    client.force_login(owner)
+    client.post(reverse("imports:new"), {"kind": "tickets", "source": "tpv",
+                                         "file": SimpleUploadedFile("caja.csv", TILL.encode())})
+    run = ImportRun.objects.get(kind="tickets")
+    response = client.post(reverse("imports:mapping", args=[run.pk]), {
+        "action": "validate", "create_missing_stores": "on",
+        "col_0": "customer_id", "col_1": "placed_at", "col_2": "amount"})
+    page = client.get(response.url).content.decode()
+    assert 'id="order-ids-derived"' in page and "cliente, fecha e importe" in page
+    client.post(reverse("imports:commit", args=[run.pk]))
+    run.refresh_from_db()
+    assert run.status == "done" and run.options["summary"]["order_ids_derived"] == 4
+    assert 'id="order-ids-derived"' in client.get(reverse("imports:detail", args=[run.pk])).content.decode()

@@ -448,10 +448,15 @@ def field_specs(kind: str) -> dict[str, FieldSpec]:
     return {f.name: f for f in FIELDS_BY_KIND[kind]}
 
 
+def quoted(text: object) -> str:
+    """«text» in Spanish, “text” in English: a column or field named in a sentence."""
+    return str(_("«%(text)s»")) % {"text": text}
+
+
 def one_of_label(kind: str, group: tuple[str, ...]) -> str:
     """«Cliente (id en el origen)», «E-mail del cliente» o «Cliente (nombre)»."""
     specs = field_specs(kind)
-    labels = [f"«{specs[name].label}»" for name in group]
+    labels = [quoted(specs[name].label) for name in group]
     return str(_("%(first)s o %(last)s")) % {"first": ", ".join(labels[:-1]), "last": labels[-1]}
 
 

@@ -366,13 +366,15 @@ def _read_xlsx(path: Path, opts: ImportOptions, n_rows: int | None
     """
     import fastexcel
 
+    from .fields import quoted
+
     if path.suffix.lower() == ".xls":
         raise ImportFileError(_("El formato .xls antiguo no se admite: guárdelo como .xlsx o CSV."))
     reader = fastexcel.read_excel(str(path))
     names = list(reader.sheet_names)
     if opts.sheet and opts.sheet not in names:
         raise ImportFileError(_("El libro no tiene ninguna hoja «%(sheet)s»; sus hojas son: %(names)s.")
-                              % {"sheet": opts.sheet, "names": ", ".join(f"«{n}»" for n in names)})
+                              % {"sheet": opts.sheet, "names": ", ".join(quoted(n) for n in names)})
     index = names.index(opts.sheet) if opts.sheet else 0
     sheet = reader.load_sheet(index, dtypes="string", n_rows=n_rows)
     columns = sheet.available_columns()

@@ -35,6 +35,7 @@ from .fields import (
     guess_alternates,
     guess_mapping,
     one_of_label,
+    quoted,
 )
 from .importers import IMPORTERS
 from .models import ImportRun, ImportStatus
@@ -158,7 +159,7 @@ def mapping_check(mapping: dict[str, str | None], kind: str,
     used = {c for columns in alternates.values() for c in columns}
     ignored = [h for h in headers if not mapping.get(h) and h not in used]
     if ignored:
-        shown = ", ".join(f"«{h}»" for h in ignored[:12])
+        shown = ", ".join(quoted(h) for h in ignored[:12])
         if len(ignored) > 12:
             shown += " " + _("y %(n)s más") % {"n": len(ignored) - 12}
         notes.append(ngettext(
@@ -171,7 +172,7 @@ def mapping_check(mapping: dict[str, str | None], kind: str,
         problems.append(_(
             "La primera fila parece contener datos (%(values)s), no los títulos de las columnas: "
             "esa fila no se importaría. Añada una fila de títulos, como la del archivo de ejemplo.")
-            % {"values": ", ".join(f"«{h}»" for h in value_like[:3])})
+            % {"values": ", ".join(quoted(h) for h in value_like[:3])})
     return problems, notes
 
 
