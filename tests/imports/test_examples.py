@@ -82,3 +82,16 @@ def test_examples_in_english(client, owner):
                               HTTP_ACCEPT_LANGUAGE="en")
     header = response.content.decode("utf-8-sig").splitlines()[0]
     assert header.startswith("Customer ID in the source,") and "Spanish" not in header
+
+
+def test_upload_page_in_english(client, owner):
+    owner.language = "en"
+    owner.save()
+    client.force_login(owner)
+    with translation.override("en"):
+        url = reverse("imports:new")
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Columns of each kind of file" in page and "Required:" in page
+    assert "Yes, or else “E-mail” or “Phone”" in page  # the customer id row
+    for spanish in ("Obligatorias", "Sí, o bien", "Importe", "«", "Número de ticket"):
+        assert spanish not in page, spanish

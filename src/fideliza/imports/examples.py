@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from django.utils.formats import get_format
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
-from .fields import FIELDS_BY_KIND, ONE_OF_BY_KIND, FieldSpec, one_of_label
+from .fields import FIELDS_BY_KIND, ONE_OF_BY_KIND, FieldSpec, one_of_label, quoted
 from .models import ImportKind
 
 EXAMPLE_ORDER = ("customers", "products", "orders", "tickets")
@@ -62,6 +63,14 @@ def example_filename(kind: str) -> str:
 
 
 @dataclass
+class GuideRow:
+    label: str
+    required: str                     # «Sí», «No» or «Sí, o «E-mail» o «Teléfono»»
+    example: str
+    help: str
+
+
+@dataclass
 class KindGuide:
     """What the upload page says about one kind of file."""
 
@@ -69,7 +78,11 @@ class KindGuide:
     label: str
     required: list[FieldSpec]
     one_of: list[str]                 # «A», «B» o «C» (at least one of them)
-    optional: list[FieldSpec]
+    rows: list[GuideRow]
+
+    @property
+    def required_quoted(self) -> list[str]:
+        return [quoted(f.label) for f in self.required]
 
 
 def kind_guides() -> list[KindGuide]:
@@ -77,10 +90,26 @@ def kind_guides() -> list[KindGuide]:
     guides = []
     for kind in EXAMPLE_ORDER:
         specs = FIELDS_BY_KIND[kind]
+        by_name = {f.name: f for f in specs}
+        rows = []
+        for f in specs:
+            group = next((g for g in ONE_OF_BY_KIND[kind] if f.name in g), None)
+            if f.required:
+                required = str(_("Sí"))
+            elif group:
+                others = [quoted(by_name[n].label) for n in group if n != f.name]
+                listed = others[0] if len(others) == 1 else _("%(first)s o %(last)s") % {
+                    "first": ", ".join(others[:-1]), "last": others[-1]}
+                required = _("Sí, o bien %(others)s") % {"others": listed}
+            else:
+                required = str(_("No"))
+            rows.append(GuideRow(label=str(f.label), required=required,
+                                 example=_cell(f, f.examples[0]) if f.examples else "",
+                                 help=str(f.help)))
         guides.append(KindGuide(
             kind=kind, label=str(labels[kind]),
             required=[f for f in specs if f.required],
             one_of=[one_of_label(kind, group) for group in ONE_OF_BY_KIND[kind]],
-            optional=[f for f in specs if not f.required],
+            rows=rows,
         ))
     return guides

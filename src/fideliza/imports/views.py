@@ -68,7 +68,7 @@ def import_new(request: HttpRequest) -> HttpResponse:
         run = _store_upload(request, kind=form.cleaned_data["kind"], source=form.cleaned_data["source"],
                             upload=form.cleaned_data["file"], options={})
         return redirect("imports:mapping", pk=run.pk)
-    return render(request, "imports/new.html", {"form": form, "guides": kind_guides()})
+    return render(request, "imports/new.html", {"form": form, "guides": kind_guides(), "no": _("No")})
 
 
 @require_GET
