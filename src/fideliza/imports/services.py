@@ -1,11 +1,16 @@
-"""Bringing a customer, product or order file in: preview, validate, then commit atomically.
+"""Bringing a customer, product, order or ticket file in: preview, validate, then commit.
 
 `import_file` is the one entry point for the web, the command line, background tasks and
 the demo. It validates the whole file first (every bad cell is reported, with the row
 number the user sees — the header is row 1), and writes only if nothing is wrong, in one
 transaction: a file lands whole or not at all. Re-importing a file changes nothing:
 customers are matched by (source, id in the source), products by SKU, orders by (source,
-order id).
+order id) and tickets by (source, ticket number or the id derived from customer, moment
+and amount).
+
+Before validating, `mapping_check` says what is wrong with the columns (a required one not
+assigned) and what the user should know (columns left out, a first row that looks like
+data); the mapping page shows it, the command line prints it.
 """
 
 from __future__ import annotations
