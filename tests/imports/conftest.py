@@ -42,3 +42,14 @@ def table_counts() -> Callable[[], dict[str, int]]:
         return {m._meta.label: m.objects.count() for m in models}
 
     return counts
+
+
+@pytest.fixture(autouse=True)
+def _language_reset(settings):
+    """A request in English (LocaleMiddleware) leaves English active in the thread: each test
+    starts and ends in the site's language."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

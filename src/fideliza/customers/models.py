@@ -121,6 +121,13 @@ class Customer(TimeStampedModel):
         return self.display_name
 
     @property
+    def is_identifier_only(self) -> bool:
+        """Nothing but an id in some source («solo identificador»): a card an order import
+        created for a customer number it did not know; a customers file of that source fills it."""
+        return not any((self.first_name, self.last_name, self.company_name, self.email, self.phone,
+                        self.tax_id))
+
+    @property
     def display_name(self) -> str:
         if self.kind == CustomerKind.COMPANY and self.company_name:
             return self.company_name

@@ -177,8 +177,9 @@ def _coalesce(parsed: list[pl.Series], s: pl.Series, dtype: Any) -> pl.Series:
     return parsed[0] if len(parsed) == 1 else pl.select(pl.coalesce(parsed)).to_series()
 
 
-def _strip_midnight(s: pl.Series) -> pl.Series:
-    return s.str.replace(r"[ T]00:00(:00(\.0+)?)?$", "")
+def _strip_time(s: pl.Series) -> pl.Series:
+    """'2024-03-05 00:00:00', '2024-03-05T10:11:12.000Z' (CRM exports of a date field) -> the date."""
+    return s.str.replace(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?$", "")
 
 
 def _date_formats(date_format: str | None) -> tuple[str, ...]:
@@ -186,7 +187,7 @@ def _date_formats(date_format: str | None) -> tuple[str, ...]:
 
 
 def date(s: pl.Series, *, date_format: str | None) -> tuple[pl.Series, Checks]:
-    t = _strip_midnight(s)
+    t = _strip_time(s)
     values = _parse_with_formats(t, pl.Date, _date_formats(date_format))
     hint = _('"%(value)s" no es una fecha válida (use dd/mm/aaaa o aaaa-mm-dd).')
     invalid = s.is_not_null() & values.is_null()

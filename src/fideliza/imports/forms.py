@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .fields import FIELDS_BY_KIND
 from .models import ImportKind
+from .reader import ImportFileError, sniff
 
 ALLOWED_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 MAX_UPLOAD_MB = 200
@@ -17,6 +18,12 @@ def _clean_upload(upload):
         raise forms.ValidationError(_("Suba un archivo CSV o XLSX."))
     if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
         raise forms.ValidationError(_("El archivo supera los %(mb)s MB.") % {"mb": MAX_UPLOAD_MB})
+    # What the file is, not what its name says: a PDF or a program renamed .csv is refused
+    # here, with the reason, before it becomes an import.
+    try:
+        sniff(upload)
+    except ImportFileError as exc:
+        raise forms.ValidationError(str(exc)) from exc
     return upload
 
 
@@ -64,6 +71,14 @@ class OptionsForm(forms.Form):
     create_missing_stores = forms.BooleanField(
         label=_("Crear las tiendas que falten"), required=False, initial=True,
         help_text=_("Pedidos: un código de tienda desconocido crea la tienda."))
+    create_missing_customers = forms.BooleanField(
+        label=_("Crear fichas para los clientes que falten"), required=False,
+        help_text=_("Pedidos y tickets: un cliente que no existe en este origen recibe una ficha "
+                    "mínima (solo su identificador, o su e-mail o nombre si el archivo los trae). "
+                    "Si más tarde importa los clientes de este mismo origen, esa ficha se completa "
+                    "en lugar de crear otra."))
+
+    ORDER_ONLY = ("create_missing_products", "create_missing_stores", "create_missing_customers")
 
 
 class MappingForm(forms.Form):

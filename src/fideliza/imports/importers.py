@@ -8,6 +8,7 @@ set-based and must run inside one transaction (the caller's `transaction.atomic`
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,13 +37,13 @@ from fideliza.customers.models import (
     Gender,
     Tag,
 )
-from fideliza.customers.normalize import normalize_tax_id
+from fideliza.customers.normalize import normalize_tax_id, strip_accents
 from fideliza.customers.services import AUDIT_ENTITY, customer_clean_data
 from fideliza.sales.ingest import insert_objects, orders_ingest
 from fideliza.sales.models import Order, SalesChannel, Store
 
 from . import convert
-from .fields import CONSENT_FIELDS, FieldSpec, field_specs
+from .fields import CONSENT_FIELDS, OPT_OUT_FIELDS, ORDER_LEVEL_FIELDS, FieldSpec, field_specs
 from .reader import ROW_COLUMN, ImportOptions, Table
 
 Progress = Callable[[int, int], None]
@@ -74,9 +75,15 @@ class Importer:
 
     def __init__(self, *, table: Table, mapping: dict[str, str], options: ImportOptions,
                  source: str, actor: Actor, file_name: str, run_id: int | None,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None,
+                 alternates: dict[str, list[str]] | None = None) -> None:
         self.frame = table.frame
         self.columns = {fieldname: column for column, fieldname in mapping.items() if fieldname}
+        # A field's other columns fill its empty cells (see fields.guess_alternates).
+        for name, others in (alternates or {}).items():
+            column = self.columns[name]
+            self.frame = self.frame.with_columns(pl.coalesce([column, *others]).alias(column))
+        self.cell_issues = [i for i in table.cell_issues if i.column in set(self.columns.values())]
         self.options = options
         self.source = source
         self.actor = actor
@@ -85,10 +92,30 @@ class Importer:
         self.progress = progress
         self.report = convert.ErrorReport()
         self.specs = field_specs(self.kind)
-        self.bad = pl.Series([False] * len(self.frame))
+        self.bad = pl.Series([False] * len(self.frame), dtype=pl.Boolean)
         self.counts = PlanCounts()
         self.time_zone = settings.TIME_ZONE
-        self.created_ids: list[int] = []  # customer cards created by `apply` (matched after commit)
+        # Customer cards created (or first given a name/contact) by `apply`: matched against
+        # the base for duplicates after the commit.
+        self.created_ids: list[int] = []
+        self.issue_masks: dict[str, pl.Series] = {}
+
+    def report_cell_issues(self) -> None:
+        """Cells the reader flagged (formulas without a stored result, error values) are row
+        errors of their own; the converters then skip those cells (no second message)."""
+        if not self.cell_issues:
+            return
+        rows = self.frame[ROW_COLUMN]
+        for issue in self.cell_issues:
+            self.report.add_one(row=issue.row, column=issue.column, value=issue.value,
+                                message=issue.message)
+        by_column: dict[str, list[int]] = defaultdict(list)
+        for issue in self.cell_issues:
+            by_column[issue.column].append(issue.row)
+        for column, bad_rows in by_column.items():
+            mask = rows.is_in(bad_rows)
+            self.issue_masks[column] = mask
+            self.bad = self.bad | mask
 
     # -- helpers -------------------------------------------------------------------
     def tick(self, fraction: float) -> None:
@@ -106,6 +133,9 @@ class Importer:
 
     def check(self, name: str, checks: convert.Checks) -> None:
         column = self.columns.get(name, str(self.specs[name].label))
+        flagged = self.issue_masks.get(column)
+        if flagged is not None:
+            checks = [(mask & ~flagged, message) for mask, message in checks]
         self.bad = self.bad | convert.apply_checks(self.report, self._with(name), column, checks)
 
     def _with(self, name: str) -> pl.DataFrame:
@@ -129,6 +159,12 @@ class Importer:
                      "date": pl.Date, "datetime": pl.Datetime("us", "UTC")}.get(spec.type, pl.String)
             return pl.Series(name, [None] * len(s), dtype=dtype)
         t = spec.type
+        if t in ("text", "phone") and spec.truncate and spec.max_length:
+            values = convert.text(s, max_length=None)[0]
+            limit = spec.max_length
+            return pl.select(pl.when(values.str.len_chars() > limit)
+                             .then(values.str.slice(0, limit - 1) + "…")
+                             .otherwise(values)).to_series().alias(name)
         if t in ("text", "phone"):
             values, checks = convert.text(s, max_length=spec.max_length, collapse=name != "notes")
         elif t == "email":
@@ -198,6 +234,15 @@ _GENDER = {
 }
 
 
+# The card fields that say who someone is: a card with none of them is «solo identificador».
+IDENTIFYING_FIELDS = ("first_name", "last_name", "company_name", "email", "phone", "tax_id")
+
+
+def is_identifier_only(card: Customer) -> bool:
+    """A card that is nothing but an id in some source (created from a till's card number)."""
+    return card.is_identifier_only
+
+
 class CustomerImporter(Importer):
     """Customers matched by (source, id in the source).
 
@@ -253,6 +298,7 @@ class CustomerImporter(Importer):
 
     def plan(self) -> None:
         n = len(self.frame)
+        self.report_cell_issues()
         values: dict[str, pl.Series] = {}
         external_id = self.convert("external_id")
         for name in ("kind", "first_name", "last_name", "company_name", "employees", "gender",
@@ -260,6 +306,12 @@ class CustomerImporter(Importer):
                      "preferred_channel", "preferred_contact_time", "acquisition_channel", "notes"):
             if self.has(name):
                 values[name] = self.convert(name)
+        if self.has("is_company"):
+            is_company = self.convert("is_company")
+            as_kind = pl.select(pl.when(is_company).then(pl.lit(CustomerKind.COMPANY.value))
+                                .when(~is_company).then(pl.lit(CustomerKind.PERSON.value))
+                                .otherwise(None)).to_series()
+            values["kind"] = pl.select(pl.coalesce([values.get("kind", as_kind), as_kind])).to_series()
         self.tick(0.2)
         for name in ("birth_date", "acquisition_date", "acquisition_cost", "wallet_potential"):
             if self.has(name):
@@ -267,14 +319,29 @@ class CustomerImporter(Importer):
         if "tax_id" in values:
             values["tax_id"] = convert.map_unique(values["tax_id"], normalize_tax_id, pl.String)
         if self.has("full_name"):
-            first, last = self._split_full_name(self.convert("full_name"))
+            full = self.convert("full_name")
+            first, last = self._split_full_name(full)
+            # A company's name (Odoo's "Is a Company", a "Tipo" of empresa) is its legal name,
+            # not a first name and surnames.
+            company = values["kind"] == CustomerKind.COMPANY.value if "kind" in values else None
+            if company is not None:
+                company = company.fill_null(False)
+                company_name = pl.select(pl.when(company).then(full)).to_series()
+                values["company_name"] = pl.select(
+                    pl.coalesce([values.get("company_name", company_name), company_name])).to_series()
+                first = pl.select(pl.when(~company).then(first)).to_series()
+                last = pl.select(pl.when(~company).then(last)).to_series()
             values["first_name"] = pl.select(pl.coalesce([values.get("first_name", first), first])).to_series()
             values["last_name"] = pl.select(pl.coalesce([values.get("last_name", last), last])).to_series()
         self.tick(0.4)
         if self.has("phone"):
             values["phone"] = self._phones(self.convert("phone"), values.get("country"))
         interests = self.convert("interests") if self.has("interests") else None
-        consents = {name: self.convert(name) for name in CONSENT_FIELDS if self.has(name)}
+        consents = {CONSENT_FIELDS[name]: self.convert(name) for name in CONSENT_FIELDS if self.has(name)}
+        for name, channel in OPT_OUT_FIELDS.items():
+            if self.has(name):
+                granted = ~self.convert(name)  # "opted out: yes" is consent withdrawn
+                consents[channel] = pl.select(pl.coalesce([consents.get(channel, granted), granted])).to_series()
         self.tick(0.6)
 
         email = values.get("email", pl.Series([None] * n, dtype=pl.String))
@@ -286,7 +353,8 @@ class CustomerImporter(Importer):
         ])).to_series()
         no_key = key.is_null() & ~self.bad
         if no_key.any():
-            column = self.columns.get("external_id") or self.columns.get("email") or self.frame.columns[0]
+            column = (self.columns.get("external_id") or self.columns.get("email")
+                      or self.columns.get("phone") or "")
             rows = self.frame.filter(no_key)[ROW_COLUMN].to_list()
             for row in rows:
                 self.report.add_one(row=row, column=column, value="", message=_(
@@ -339,11 +407,12 @@ class CustomerImporter(Importer):
             if money_field in columns:
                 columns[money_field] = [_cents_to_decimal(v) for v in columns[money_field]]
         tag_lists = interests.to_list() if interests is not None else None
-        consent_lists = {CONSENT_FIELDS[name]: s.to_list() for name, s in consents.items()}
-        rows_no = self.frame[ROW_COLUMN].to_list()
+        consent_lists = {channel: s.to_list() for channel, s in consents.items()}
         ext_ids = external_id.to_list()
         today = timezone.localdate()
 
+        identifier_only = 0
+        filled: list[int] = []
         self.creates: list[tuple[str, str | None, Customer, list[str], dict[str, bool]]] = []
         self.updates: list[tuple[Customer, dict[str, tuple[Any, Any]], list[str] | None, dict[str, bool]]] = []
         for i in range(n):
@@ -358,12 +427,11 @@ class CustomerImporter(Importer):
                                     and not (data.get("first_name") or data.get("last_name"))
                                     else CustomerKind.PERSON)
                 data.setdefault("acquisition_date", today)
-                if not any(data.get(f) for f in ("first_name", "last_name", "company_name", "email", "phone")):
-                    self.report.add_one(row=rows_no[i], column=self.columns.get("first_name", ""), value="",
-                                        message=_("Un cliente necesita al menos un nombre, una razón "
-                                                  "social, un e-mail o un teléfono."))
-                    continue
                 card = Customer(**{f: v for f, v in data.items() if f in self.CARD_FIELDS})
+                if is_identifier_only(card):
+                    # A list of ids alone (a till's card numbers): the card exists so that
+                    # orders can point at it; a later file with names fills it.
+                    identifier_only += 1
                 self.creates.append((keys[i], ext_ids[i], card, tags or [], wanted_consent))
                 continue
             changes: dict[str, tuple[Any, Any]] = {}
@@ -382,10 +450,16 @@ class CustomerImporter(Importer):
                 changes[f"consent_{ch}"] = (current_consent.get((customer.pk, ch)), g)
             if changes:
                 self.updates.append((customer, changes, new_tags, consent_changes))
+                if is_identifier_only(customer) and any(
+                        f in changes for f in IDENTIFYING_FIELDS):
+                    filled.append(customer.pk)
             else:
                 self.counts.unchanged += 1
         self.counts.created = len(self.creates)
         self.counts.updated = len(self.updates)
+        self.filled_ids = filled
+        self.counts.summary = {"identifier_only": identifier_only,
+                               "identifier_only_filled": len(filled)}
 
     @staticmethod
     def _split_full_name(s: pl.Series) -> tuple[pl.Series, pl.Series]:
@@ -436,7 +510,9 @@ class CustomerImporter(Importer):
         context = {"source": self.source, "file": self.file_name, "import_run": self.run_id}
         cards = [c for _k, _x, c, _t, _co in self.creates]
         insert_objects(Customer, cards)
-        self.created_ids = [c.pk for c in cards]
+        # Cards that only had an id and now have a name or a contact are as good as new for
+        # the duplicate finder: they may be someone another source already knows.
+        self.created_ids = [c.pk for c in cards] + self.filled_ids
         insert_objects(CustomerSourceId, [CustomerSourceId(customer_id=c.pk, source=self.source, external_id=k)
                                           for k, _x, c, _t, _co in self.creates])
         tag_rows: list[tuple[Customer, list[str]]] = [(c, t) for _k, _x, c, t, _co in self.creates if t]
@@ -570,155 +646,212 @@ _CHANNELS = {
 }
 
 
+# Order statuses in shop and ERP exports (WooCommerce, Shopify's financial status, Odoo's
+# state, in their labels and codes): a sale is imported, the rest is not a sale (yet).
+_SALE_STATUSES = (
+    "completed", "complete", "completado", "completada", "processing", "procesando", "en proceso",
+    "paid", "pagado", "pagada", "partially paid", "parcialmente pagado", "partially refunded",
+    "parcialmente reembolsado", "sale", "sales order", "pedido venta", "pedido de venta", "done",
+    "locked", "bloqueado", "hecho", "fulfilled", "shipped", "enviado", "entregado", "delivered",
+    "closed", "cerrado", "confirmed", "confirmado", "facturado", "invoiced", "cobrado", "ok",
+    "vendido", "sold", "finalizado", "terminado",
+)
+_NOT_SALE_STATUSES = (
+    "cancelled", "canceled", "cancel", "cancelado", "cancelada", "anulado", "anulada", "failed",
+    "fallido", "refunded", "reembolsado", "devuelto", "voided", "pending", "pendiente",
+    "pending payment", "pendiente de pago", "pendiente pago", "on hold", "en espera", "draft",
+    "borrador", "quotation", "presupuesto", "quotation sent", "presupuesto enviado", "sent",
+    "trash", "papelera", "checkout draft", "authorized", "autorizado", "expired", "abandoned",
+    "abandonado",
+)
+_STATUSES = {**dict.fromkeys(_SALE_STATUSES, "sale"), **dict.fromkeys(_NOT_SALE_STATUSES, "skip")}
+_STATUSES.update({f"wc {k}": v for k, v in list(_STATUSES.items())})  # WooCommerce's "wc-completed"
+# A customer "id" that means "no customer" (WooCommerce writes 0 for a guest checkout).
+_NO_CUSTOMER = ("0", "guest", "invitado", "-")
+
+
+def fold_name(value: str) -> str:
+    """'  María  LÓPEZ ' -> 'maria lopez': how customer names are compared."""
+    return " ".join(strip_accents(value).lower().split())
+
+
 class OrderImporter(Importer):
     """Orders, one row per line, grouped by order id; matched by (source, order id).
 
     An order that already exists is left as it is (its rows count as unchanged): orders are
     history, corrections come as returns. Customers are found by their id in the same
-    source, else by e-mail. Unknown SKUs are errors unless `create_missing_products`;
-    unknown store codes create stores unless `create_missing_stores` is off.
+    source, else by e-mail, else by name among the source's cards; with
+    `create_missing_customers` an unknown one gets a minimal card (only its id: «solo
+    identificador») that a later customers file of the same source fills. Unknown SKUs are
+    errors unless `create_missing_products`; unknown store codes create stores unless
+    `create_missing_stores` is off.
+
+    Shop exports write an order over several rows: the order's own fields (customer, date,
+    status…) only on its first row (Shopify), or not even the order id on the following
+    rows (Odoo). Empty order fields take the order's value, and a row with no order id, no
+    customer and no date continues the order above it. Orders whose status says they are
+    not a sale (cancelled, failed, refunded, pending payment, a quotation) are left out and
+    counted.
     """
 
     kind = "orders"
 
     def choice_options(self, name: str, s: pl.Series) -> tuple[dict[str, str], str]:
-        return {k: str(v) for k, v in _CHANNELS.items()}, _('"%(value)s" no es un canal de venta (tienda, web, teléfono, '
-                            'marketplace, comercial u otro).')
+        if name == "status":
+            return _STATUSES, _('"%(value)s" no es un estado de pedido conocido (completado, pagado, '
+                                'anulado, pendiente, reembolsado…).')
+        return {k: str(v) for k, v in _CHANNELS.items()}, _(
+            '"%(value)s" no es un canal de venta (tienda, web, teléfono, marketplace, comercial u otro).')
 
-    def plan(self) -> None:
-        if not (self.has("customer_id") or self.has("customer_email")):
-            self.report.add_one(row=None, column="", value="", message=_(
-                "Falta una columna de cliente: el id del cliente en el origen o su e-mail."))
-            return
-        f = pl.DataFrame({ROW_COLUMN: self.frame[ROW_COLUMN]})
-        f = f.with_columns(self.convert("order_id").alias("order_id"),
-                           self.convert("customer_id").alias("customer_id"),
-                           self.convert("customer_email").alias("customer_email"))
-        placed_raw = self.raw("placed_at")
-        if self.has("placed_time"):
-            time = self.raw("placed_time")
-            placed_raw = pl.select(pl.when(time.is_not_null() & placed_raw.is_not_null())
-                                   .then(placed_raw + " " + time).otherwise(placed_raw)).to_series()
-        self.tick(0.1)
-        f = f.with_columns(
-            self.convert("placed_at", placed_raw).alias("placed_at"),
-            self.convert("sku").alias("sku"),
-            self.convert("description").alias("description"),
+    # -- steps shared with the tickets ------------------------------------------------
+    def _needs_customer_column(self) -> bool:
+        if self.has("customer_id") or self.has("customer_email") or self.has("customer_name"):
+            return False
+        self.report.add_one(row=None, column="", value="", message=_(
+            "Falta una columna de cliente: el id del cliente en el origen, su e-mail o su nombre."))
+        return True
+
+    def _prepare(self, *, continuation: bool) -> None:
+        """Fill the order fields of continuation rows, drop the orders that are not sales."""
+        frame = self.frame
+        level = [self.columns[n] for n in ORDER_LEVEL_FIELDS if self.has(n)]
+        oid = self.columns.get("order_id")
+        if oid is not None:
+            if continuation and frame[oid].null_count():
+                empty = pl.col(oid).is_null()
+                for header in level:
+                    empty = empty & pl.col(header).is_null()
+                frame = frame.with_columns(
+                    pl.when(empty).then(pl.col(oid).forward_fill()).otherwise(pl.col(oid)).alias(oid))
+            gaps = [h for h in level if frame[h].null_count()]  # most files have none
+            if gaps:
+                frame = frame.with_columns([
+                    pl.when(pl.col(oid).is_not_null())
+                    .then(pl.col(h).fill_null(pl.col(h).drop_nulls().first().over(oid)))
+                    .otherwise(pl.col(h)).alias(h)
+                    for h in gaps])
+        if self.has("customer_id"):
+            cid = self.columns["customer_id"]
+            frame = frame.with_columns(
+                pl.when(pl.col(cid).str.to_lowercase().is_in(list(_NO_CUSTOMER))).then(None)
+                .otherwise(pl.col(cid)).alias(cid))
+        self.frame = frame
+        skip = pl.Series([False] * len(frame), dtype=pl.Boolean)
+        if self.has("status"):
+            skip = skip | (self.convert("status") == "skip").fill_null(False)
+        if self.has("cancelled_at"):
+            skip = skip | self.raw("cancelled_at").is_not_null()
+        self.rows_skipped = int(skip.sum())
+        self.orders_skipped = 0
+        if self.rows_skipped:
+            skipped = frame.filter(skip)
+            self.orders_skipped = (skipped[oid].n_unique() if oid is not None
+                                   and skipped[oid].null_count() == 0 else len(skipped))
+            self.frame = frame.filter(~skip)
+            self.bad = self.bad.filter(~skip)
+        kept_rows = set(self.frame[ROW_COLUMN].to_list()) if self.rows_skipped else None
+        if kept_rows is not None:
+            self.cell_issues = [i for i in self.cell_issues if i.row in kept_rows]
+
+    def _customer_columns(self) -> list[pl.Series]:
+        return [self.convert("customer_id").alias("customer_id"),
+                self.convert("customer_email").alias("customer_email"),
+                self.convert("customer_name").alias("customer_name")]
+
+    def _customer_missing(self, f: pl.DataFrame) -> pl.Series:
+        missing = f["customer_id"].is_null() & f["customer_email"].is_null() & f["customer_name"].is_null()
+        self.error_rows(self._customer_field(), missing, _("Falta el cliente (id en el origen, e-mail o nombre)."))
+        return missing
+
+    def _customer_field(self) -> str:
+        return next((n for n in ("customer_id", "customer_email", "customer_name") if self.has(n)),
+                    "customer_id")
+
+    @staticmethod
+    def _customer_ref() -> pl.Expr:
+        """What identifies a row's customer, as text (the key of a card created for it)."""
+        return pl.coalesce(
+            pl.col("customer_id"),
+            pl.when(pl.col("customer_email").is_not_null()).then(pl.lit("email:") + pl.col("customer_email")),
+            pl.when(pl.col("customer_name").is_not_null()).then(pl.lit("name:") + pl.col("customer_name_key")),
         )
-        self.tick(0.25)
+
+    def _resolve_customers(self, f: pl.DataFrame, missing: pl.Series) -> pl.DataFrame:
+        """Adds `customer_pk` (an existing card) and `new_customer` (the key of a card to create)."""
         f = f.with_columns(
-            self.convert("quantity").alias("quantity"),
-            self.convert("unit_price").alias("unit_price"),
-            self.convert("unit_cost").alias("unit_cost"),
-            self.convert("discount").fill_null(0).alias("discount"),
-            self.convert("channel").alias("channel"),
-            self.convert("store").alias("store"),
-            self.convert("currency").str.to_uppercase()
-            .fill_null(settings.FIDELIZA_DEFAULT_CURRENCY).alias("currency"),
-        )
-        self.tick(0.4)
-        self.error_rows("currency", ~f["currency"].str.contains(r"^[A-Z]{3}$"),
-                        _('"%(value)s" no es un código de moneda (p. ej. EUR).'))
-        customer_required = f["customer_id"].is_null() & f["customer_email"].is_null()
-        self.error_rows("customer_id" if self.has("customer_id") else "customer_email", customer_required,
-                        _("Falta el cliente (id en el origen o e-mail)."))
+            convert.map_unique(f["customer_name"], fold_name, pl.String).alias("customer_name_key"))
+        f = f.with_columns(self._customer_lookup(f).alias("customer_pk"))
+        unresolved = f["customer_pk"].is_null() & ~missing
+        if self.has("customer_name") and unresolved.any():
+            by_name, ambiguous = self._customers_by_name(
+                f.filter(unresolved)["customer_name_key"].drop_nulls().unique().to_list())
+            f = f.with_columns(pl.coalesce(
+                "customer_pk",
+                pl.col("customer_name_key").replace_strict(by_name, default=None, return_dtype=pl.Int64),
+            ).alias("customer_pk"))
+            unresolved = f["customer_pk"].is_null() & ~missing
+            if ambiguous:
+                column = self.columns["customer_name"]
+                for row, name, key in f.filter(unresolved & f["customer_name_key"].is_in(list(ambiguous))
+                                               & f["customer_id"].is_null() & f["customer_email"].is_null()
+                                               ).select(ROW_COLUMN, "customer_name", "customer_name_key").iter_rows():
+                    self.report.add_one(row=row, column=column, value=name, message=_(
+                        'Hay %(n)s fichas con el nombre "%(value)s" en este origen: identifique al '
+                        "cliente por su id o su e-mail.") % {"n": ambiguous[key], "value": "%(value)s"})
+                unresolved = unresolved & ~f["customer_name_key"].is_in(list(ambiguous))
+        f = f.with_columns(pl.when(unresolved).then(self._customer_ref()).otherwise(None).alias("new_customer"))
+        self.new_customers = pl.DataFrame()
+        if not unresolved.any():
+            return f
+        if self.options.create_missing_customers:
+            self.new_customers = (
+                f.filter(unresolved).group_by("new_customer", maintain_order=True)
+                .agg(pl.col("customer_email").drop_nulls().first(),
+                     pl.col("customer_name").drop_nulls().first(),
+                     pl.col("placed_at").min()))
+            return f
+        hint = _("importe antes los clientes o marque «Crear fichas para los clientes que falten».")
+        id_rows = unresolved & f["customer_id"].is_not_null()
+        email_rows = unresolved & f["customer_id"].is_null() & f["customer_email"].is_not_null()
+        name_rows = unresolved & ~id_rows & ~email_rows
+        self.error_rows("customer_id", id_rows, _('No hay ningún cliente "%(value)s" en este origen: ') + hint)
+        self.error_rows("customer_email", email_rows,
+                        _('No hay ningún cliente con el e-mail "%(value)s": ') + hint)
+        self.error_rows("customer_name", name_rows,
+                        _('No hay ningún cliente llamado "%(value)s" en este origen: ') + hint)
+        return f
 
-        # Every line of an order must agree on the order's own data.
-        f = f.with_columns(pl.coalesce("customer_id", "customer_email").alias("customer_key"))
-        for name, col in (("customer_id", "customer_key"), ("placed_at", "placed_at"),
-                          ("channel", "channel"), ("store", "store"), ("currency", "currency")):
-            first = f.select(pl.col(col).first().over("order_id")).to_series()
-            differs = f["order_id"].is_not_null() & f[col].ne_missing(first)
-            if name == "customer_id" and not self.has("customer_id"):
-                name = "customer_email"
-            self.error_rows(name, differs, _(
-                '"%(value)s" no coincide con la primera línea del mismo pedido: todas las líneas de '
-                'un pedido deben tener el mismo cliente, fecha, canal, tienda y moneda.'))
-        self.tick(0.5)
+    def _customers_by_name(self, keys: list[str]) -> tuple[dict[str, int], dict[str, int]]:
+        """({folded name: card}, {folded name: how many cards}) among this source's cards.
 
-        # References, resolved with joins against small lookup frames.
-        customers = self._customer_lookup(f)
-        f = f.with_columns(customers.alias("customer_pk"))
-        unresolved = f["customer_pk"].is_null() & ~customer_required
-        self.error_rows("customer_id" if self.has("customer_id") else "customer_email", unresolved, _(
-            'No hay ningún cliente "%(value)s" en este origen: importe antes los clientes.'))
-
-        products = pl.DataFrame(
-            [(sku, pk, None if cost is None else int(cost * 100))
-             for sku, pk, cost in Product.objects.values_list("sku", "pk", "unit_cost")],
-            schema={"sku": pl.String, "product_id": pl.Int64, "product_cost": pl.Int64}, orient="row")
-        f = f.join(products, on="sku", how="left", maintain_order="left")
-        unknown_sku = f["product_id"].is_null() & f["sku"].is_not_null()
-        self.placeholder_products = pl.DataFrame()
-        if unknown_sku.any():
-            if self.options.create_missing_products:
-                self.placeholder_products = (
-                    f.filter(unknown_sku).group_by("sku", maintain_order=True)
-                    .agg(pl.col("description").drop_nulls().first(), pl.col("unit_price").first())
-                )
-            else:
-                self.error_rows("sku", unknown_sku, _(
-                    '"%(value)s" no es un SKU del catálogo: importe antes los productos o elija '
-                    '«crear los productos que falten».'))
-        stores = dict(Store.objects.values_list("code", "pk"))
-        unknown_store = f["store"].is_not_null() & ~f["store"].is_in(list(stores))
-        self.missing_stores = sorted(set(f.filter(unknown_store)["store"].to_list()))
-        if self.missing_stores and not self.options.create_missing_stores:
-            self.error_rows("store", unknown_store, _('"%(value)s" no es el código de ninguna tienda.'))
-        self.tick(0.6)
-
-        # Money, exact in integer cents / thousandths (Int128 keeps quantity x price exact).
-        qty = pl.col("quantity").cast(pl.Int128)
-        f = f.with_columns(pl.coalesce("unit_cost", "product_cost").alias("unit_cost"))
-        f = f.with_columns(
-            ((qty * pl.col("unit_price") + 500) // 1000).cast(pl.Int64).alias("gross"),
-            ((qty * pl.col("unit_cost") + 500) // 1000).cast(pl.Int64).alias("line_cost"),
-        ).with_columns((pl.col("gross") - pl.col("discount")).alias("line_total"))
-        self.error_rows("discount", f["line_total"] < 0, _(
-            '"%(value)s": el descuento supera el importe de la línea.'))
-        self.tick(0.7)
-
-        if self.report:
-            return
-        existing = self._existing_orders(f["order_id"].drop_nulls().unique())
-        is_new = ~f["order_id"].is_in(existing.implode())
-        self.counts.unchanged = int((~is_new).sum())
-        new = f.filter(is_new).with_columns(
-            (pl.int_range(pl.len()).over("order_id") + 1).alias("line_no"))
-        del f
-        self.counts.created = len(new)
-        self.lines = new.select("order_id", "line_no", "product_id", "sku", "description", "quantity",
-                                "unit_price", "unit_cost", "discount", "line_total")
-        self.orders = new.group_by("order_id", maintain_order=True).agg(
-            pl.col("customer_pk").first().alias("customer_id"),
-            pl.col("placed_at").first(),
-            pl.col("channel").first(),
-            pl.col("store").first(),
-            pl.col("currency").first(),
-            pl.col("gross").sum().alias("subtotal"),
-            pl.col("discount").sum().alias("discount_total"),
-            pl.col("line_total").sum().alias("total"),
-            pl.when(pl.col("line_cost").null_count() == 0).then(pl.col("line_cost").sum())
-            .otherwise(None).alias("cost_total"),
-        )
-        self.counts.summary = {"orders_created": len(self.orders),
-                               "orders_unchanged": len(existing),
-                               "stores_created": len(self.missing_stores),
-                               "products_created": len(self.placeholder_products)}
-        self.tick(0.8)
-
-    def _existing_orders(self, order_ids: pl.Series) -> pl.Series:
-        """The file's order ids that already exist for this source."""
-        qs = Order.objects.filter(source=self.source)
-        if len(order_ids) > 50_000:
-            # A big file: one pass over the source's ids beats a hundred `IN (…)` queries.
-            known = pl.Series(list(qs.values_list("external_id", flat=True).iterator(chunk_size=50_000)),
-                              dtype=pl.String)
-            return order_ids.filter(order_ids.is_in(known.implode()))
-        found: list[str] = []
-        for part in _chunks(sorted(order_ids.to_list())):
-            found += qs.filter(external_id__in=part).values_list("external_id", flat=True)
-        return pl.Series(found, dtype=pl.String)
+        A card created for a name by an earlier import has the source id "name:<name>"; any
+        other card of the source matches by its name, its company name, or "Company, Name"
+        (Odoo's display name of a company's contact). Several cards with one name are
+        ambiguous and match none.
+        """
+        wanted = set(keys)
+        found: dict[str, set[int]] = defaultdict(set)
+        for part in _chunks(sorted(f"name:{k}" for k in wanted)):
+            for ext, pk in CustomerSourceId.objects.filter(source=self.source, external_id__in=part).values_list(
+                    "external_id", "customer_id"):
+                found[ext[5:]].add(pk)
+        rest = wanted - set(found)
+        if rest:
+            cards = (Customer.objects.filter(source_ids__source=self.source, merged_into__isnull=True)
+                     .values_list("pk", "kind", "first_name", "last_name", "company_name").distinct())
+            for pk, kind, first, last, company in cards.iterator(chunk_size=5000):
+                person = fold_name(f"{first} {last}")
+                firm = fold_name(company)
+                # A person's company name is where they work, not their name.
+                names = {person, f"{firm}, {person}" if firm and person else ""}
+                if kind == CustomerKind.COMPANY or not person:
+                    names.add(firm)
+                for variant in names:
+                    if variant and variant in rest:
+                        found[variant].add(pk)
+        unique = {k: next(iter(v)) for k, v in found.items() if len(v) == 1}
+        ambiguous = {k: len(v) for k, v in found.items() if len(v) > 1}
+        return unique, ambiguous
 
     def _customer_lookup(self, f: pl.DataFrame) -> pl.Series:
         ids = sorted(set(f["customer_id"].drop_nulls().to_list()))
@@ -728,7 +861,7 @@ class OrderImporter(Importer):
                 "external_id", "customer_id")
         id_frame = pl.DataFrame(by_id, schema={"customer_id": pl.String, "pk_by_id": pl.Int64}, orient="row")
         emails = sorted(set(f["customer_email"].drop_nulls().to_list())
-                        | {v for v in ids if "@" in v})
+                        | {v.lower() for v in ids if "@" in v})
         by_email: dict[str, int] = {}
         for part in _chunks(emails):
             for addr, pk in (Customer.objects.filter(email__in=part, merged_into__isnull=True)
@@ -744,7 +877,228 @@ class OrderImporter(Importer):
                   .join(email_frame, on="email", how="left", maintain_order="left"))
         return joined.select(pl.coalesce("pk_by_id", "pk_by_email")).to_series()
 
+    def _resolve_stores(self, f: pl.DataFrame) -> None:
+        stores = dict(Store.objects.values_list("code", "pk"))
+        unknown_store = f["store"].is_not_null() & ~f["store"].is_in(list(stores))
+        self.missing_stores = sorted(set(f.filter(unknown_store)["store"].to_list()))
+        if self.missing_stores and not self.options.create_missing_stores:
+            self.error_rows("store", unknown_store, _('"%(value)s" no es el código de ninguna tienda.'))
+
+    def _placed_at(self) -> pl.Series:
+        placed_raw = self.raw("placed_at")
+        if self.has("placed_time"):
+            time = self.raw("placed_time")
+            placed_raw = pl.select(pl.when(time.is_not_null() & placed_raw.is_not_null())
+                                   .then(placed_raw + " " + time).otherwise(placed_raw)).to_series()
+        return self.convert("placed_at", placed_raw)
+
+    def _currency(self) -> pl.Series:
+        currency = (self.convert("currency").str.to_uppercase()
+                    .fill_null(settings.FIDELIZA_DEFAULT_CURRENCY).alias("currency"))
+        self.error_rows("currency", ~currency.str.contains(r"^[A-Z]{3}$"),
+                        _('"%(value)s" no es un código de moneda (p. ej. EUR).'))
+        return currency
+
+    def _summary(self, orders: int, unchanged: int) -> dict[str, Any]:
+        new = self.new_customers
+        identifier_only = (int((new["customer_email"].is_null() & new["customer_name"].is_null()).sum())
+                           if len(new) else 0)
+        return {"orders_created": orders, "orders_unchanged": unchanged,
+                "orders_skipped": self.orders_skipped, "stores_created": len(self.missing_stores),
+                "customers_created": len(new), "identifier_only": identifier_only}
+
+    # -- orders, one row per line ---------------------------------------------------------
+    def plan(self) -> None:
+        if self._needs_customer_column():
+            return
+        self._prepare(continuation=True)
+        self.report_cell_issues()
+        f = pl.DataFrame({ROW_COLUMN: self.frame[ROW_COLUMN]})
+        f = f.with_columns(self.convert("order_id").alias("order_id"), *self._customer_columns())
+        self.tick(0.1)
+        sku = self.convert("sku")
+        description = self.convert("description")
+        # Odoo writes a product as "[REF] Name": without a SKU column the reference is the SKU.
+        parsed = description.str.extract_groups(r"^\[([^\]]{1,64})\]\s*(.*)$").struct.unnest()
+        parsed.columns = ["ref", "name"]
+        from_brackets = sku.is_null() & parsed["ref"].is_not_null()
+        sku = pl.select(pl.when(from_brackets).then(parsed["ref"]).otherwise(sku)).to_series()
+        description = pl.select(pl.when(from_brackets & (parsed["name"] != "")).then(parsed["name"])
+                                .otherwise(description)).to_series()
+        f = f.with_columns(self._placed_at().alias("placed_at"), sku.alias("sku"),
+                           description.alias("description"))
+        self.error_rows("sku" if self.has("sku") else "description",
+                        f["sku"].is_null() & f["description"].is_null(),
+                        _("Falta el SKU o la descripción del artículo."))
+        self.tick(0.25)
+        f = f.with_columns(
+            self.convert("quantity").alias("quantity"),
+            self.convert("unit_price").alias("unit_price"),
+            self.convert("line_total").alias("line_total"),
+            self.convert("unit_cost").alias("unit_cost"),
+            self.convert("discount").alias("discount"),
+            self.convert("discount_percent").alias("discount_percent"),
+            self.convert("channel").alias("channel"),
+            self.convert("store").alias("store"),
+            self._currency(),
+        )
+        self.error_rows("unit_price" if self.has("unit_price") else "line_total",
+                        f["unit_price"].is_null() & f["line_total"].is_null(),
+                        _("Falta el precio unitario o el importe de la línea."))
+        self.error_rows("discount_percent", f["discount_percent"] > 10000,
+                        _('"%(value)s": un descuento no puede pasar del 100 %%.'))
+        self.tick(0.4)
+        missing = self._customer_missing(f)
+
+        # Every line of an order must agree on the order's own data.
+        f = f.with_columns(pl.coalesce("customer_id", "customer_email", "customer_name").alias("customer_key"))
+        for name, col in (("customer_id", "customer_key"), ("placed_at", "placed_at"),
+                          ("channel", "channel"), ("store", "store"), ("currency", "currency")):
+            first = f.select(pl.col(col).first().over("order_id")).to_series()
+            differs = f["order_id"].is_not_null() & f[col].ne_missing(first)
+            if name == "customer_id":
+                name = self._customer_field()
+            self.error_rows(name, differs, _(
+                '"%(value)s" no coincide con la primera línea del mismo pedido: todas las líneas de '
+                'un pedido deben tener el mismo cliente, fecha, canal, tienda y moneda.'))
+        self.tick(0.5)
+
+        f = self._resolve_customers(f, missing)
+        products = pl.DataFrame(
+            [(sku, pk, None if cost is None else int(cost * 100))
+             for sku, pk, cost in Product.objects.values_list("sku", "pk", "unit_cost")],
+            schema={"sku": pl.String, "product_id": pl.Int64, "product_cost": pl.Int64}, orient="row")
+        f = f.join(products, on="sku", how="left", maintain_order="left")
+        unknown_sku = f["product_id"].is_null() & f["sku"].is_not_null()
+        if unknown_sku.any() and not self.options.create_missing_products:
+            self.error_rows("sku", unknown_sku, _(
+                '"%(value)s" no es un SKU del catálogo: importe antes los productos o elija '
+                '«crear los productos que falten».'))
+        self._resolve_stores(f)
+        self.tick(0.6)
+
+        # Money, exact in integer cents / thousandths (Int128 keeps quantity x price exact).
+        # Given only what the line cost (WooCommerce's item_total, Odoo's subtotal), the unit
+        # price is rounded up to the cent and the difference is a discount, so the line
+        # total is exactly what was paid.
+        qty = pl.col("quantity").cast(pl.Int128)
+        line_given = pl.col("line_total").cast(pl.Int128)
+        f = f.with_columns(
+            pl.coalesce("unit_cost", "product_cost").alias("unit_cost"),
+            pl.coalesce(pl.col("unit_price"),
+                        ((line_given * 1000 + qty - 1) // qty).cast(pl.Int64)).alias("unit_price"),
+        )
+        f = f.with_columns(
+            ((qty * pl.col("unit_price") + 500) // 1000).cast(pl.Int64).alias("gross"),
+            ((qty * pl.col("unit_cost") + 500) // 1000).cast(pl.Int64).alias("line_cost"),
+        )
+        percent_discount = ((pl.col("gross").cast(pl.Int128) * pl.col("discount_percent") + 5000)
+                            // 10000).cast(pl.Int64)
+        f = f.with_columns(
+            pl.when(pl.col("line_total").is_not_null()).then(pl.col("gross") - pl.col("line_total"))
+            .otherwise(pl.coalesce(pl.col("discount"), percent_discount, pl.lit(0)))
+            .alias("discount"))
+        f = f.with_columns((pl.col("gross") - pl.col("discount")).alias("line_total"))
+        self.error_rows("line_total", f["discount"] < 0, _(
+            '"%(value)s": el importe de la línea supera la cantidad por el precio unitario.'))
+        self.error_rows("discount" if self.has("discount") else "discount_percent",
+                        f["line_total"] < 0, _('"%(value)s": el descuento supera el importe de la línea.'))
+        self.placeholder_products = pl.DataFrame()
+        if unknown_sku.any() and self.options.create_missing_products:
+            # After the money: a price given only as the line's amount is known by now.
+            self.placeholder_products = (
+                f.filter(unknown_sku).group_by("sku", maintain_order=True)
+                .agg(pl.col("description").drop_nulls().first(), pl.col("unit_price").first()))
+        self.tick(0.7)
+
+        if self.report:
+            return
+        existing = self._existing_orders(f["order_id"].drop_nulls().unique())
+        is_new = ~f["order_id"].is_in(existing.implode())
+        self.counts.unchanged = int((~is_new).sum())
+        new = f.filter(is_new).with_columns(
+            (pl.int_range(pl.len()).over("order_id") + 1).alias("line_no"))
+        del f
+        self.counts.created = len(new)
+        self.lines = new.select("order_id", "line_no", "product_id", "sku", "description", "quantity",
+                                "unit_price", "unit_cost", "discount", "line_total")
+        self.orders = new.group_by("order_id", maintain_order=True).agg(
+            pl.col("customer_pk").first().alias("customer_id"),
+            pl.col("new_customer").first(),
+            pl.col("placed_at").first(),
+            pl.col("channel").first(),
+            pl.col("store").first(),
+            pl.col("currency").first(),
+            pl.col("gross").sum().alias("subtotal"),
+            pl.col("discount").sum().alias("discount_total"),
+            pl.col("line_total").sum().alias("total"),
+            pl.when(pl.col("line_cost").null_count() == 0).then(pl.col("line_cost").sum())
+            .otherwise(None).alias("cost_total"),
+        )
+        self._keep_needed_customers()
+        self.counts.summary = {**self._summary(len(self.orders), len(existing)),
+                               "products_created": len(self.placeholder_products)}
+        self.tick(0.8)
+
+    def _keep_needed_customers(self) -> None:
+        """Cards are created only for the customers of orders that are new."""
+        if len(self.new_customers):
+            needed = self.orders["new_customer"].drop_nulls().unique()
+            self.new_customers = self.new_customers.filter(pl.col("new_customer").is_in(needed.implode()))
+
+    def _existing_orders(self, order_ids: pl.Series) -> pl.Series:
+        """The file's order ids that already exist for this source."""
+        qs = Order.objects.filter(source=self.source)
+        if len(order_ids) > 50_000:
+            # A big file: one pass over the source's ids beats a hundred `IN (…)` queries.
+            known = pl.Series(list(qs.values_list("external_id", flat=True).iterator(chunk_size=50_000)),
+                              dtype=pl.String)
+            return order_ids.filter(order_ids.is_in(known.implode()))
+        found: list[str] = []
+        for part in _chunks(sorted(order_ids.to_list())):
+            found += qs.filter(external_id__in=part).values_list("external_id", flat=True)
+        return pl.Series(found, dtype=pl.String)
+
+    def _create_customers(self) -> dict[str, int]:
+        """Minimal cards for the customers the file names but the base does not have.
+
+        Each card keeps the key the file used as its id in this source (the customer id, or
+        "email:…", or "name:…"), so the same file or a customers file of the same source
+        finds it again; a card with nothing but that id is «solo identificador».
+        """
+        if not len(self.new_customers):
+            return {}
+        new = self.new_customers.with_columns(
+            pl.col("placed_at").dt.convert_time_zone(self.time_zone).dt.date().alias("since"))
+        first, last = CustomerImporter._split_full_name(new["customer_name"])
+        cards = [
+            Customer(kind=CustomerKind.PERSON, first_name=(fn or "")[:100], last_name=(ln or "")[:150],
+                     email=email or "", acquisition_date=since)
+            for email, fn, ln, since in zip(new["customer_email"].to_list(), first.to_list(),
+                                            last.to_list(), new["since"].to_list(), strict=True)
+        ]
+        keys = new["new_customer"].to_list()
+        insert_objects(Customer, cards)
+        insert_objects(CustomerSourceId, [CustomerSourceId(customer_id=c.pk, source=self.source, external_id=k)
+                                          for k, c in zip(keys, cards, strict=True)])
+        audit_record_bulk(
+            actor=self.actor, action=AuditAction.BULK_CREATE, entity=AUDIT_ENTITY,
+            rows=[(c.pk, {f: (None, getattr(c, f)) for f in ("first_name", "last_name", "email",
+                                                              "acquisition_date") if getattr(c, f)}
+                   | {"source_id": (None, k)})
+                  for k, c in zip(keys, cards, strict=True)],
+            context={"source": self.source, "file": self.file_name, "import_run": self.run_id,
+                     "created_for": self.kind})
+        self.created_ids += [c.pk for c in cards]
+        return {k: c.pk for k, c in zip(keys, cards, strict=True)}
+
     def apply(self) -> None:
+        created = self._create_customers()
+        if created:
+            self.orders = self.orders.with_columns(pl.coalesce(
+                pl.col("customer_id"),
+                pl.col("new_customer").replace_strict(created, default=None, return_dtype=pl.Int64),
+            ).alias("customer_id"))
         if self.missing_stores:
             Store.objects.bulk_create([Store(code=code, name=code) for code in self.missing_stores])
         if len(self.placeholder_products):
@@ -762,12 +1116,116 @@ class OrderImporter(Importer):
         orders = orders.with_columns(
             pl.col("order_id").alias("key"), pl.col("order_id").alias("external_id"),
             pl.col("channel").fill_null(SalesChannel.STORE.value))
-        lines = self.lines.with_columns(pl.col("order_id").alias("key"))
+        lines = self.lines.with_columns(pl.col("order_id").alias("key"), pl.col("sku").fill_null(""))
         orders_ingest(source=self.source, orders=orders, lines=lines, progress=self.progress)
+
+
+# ====================================================================== tickets
+
+class TicketImporter(OrderImporter):
+    """Tickets: one row per purchase with its customer, date and amount (a till's export).
+
+    Each ticket becomes an order with one line that has no product: the SKU is empty, the
+    description is the file's concept or «Ticket sin detalle de artículos», quantity 1 and
+    the amount (plus any discount) as its price. It goes through the same bulk ingestion
+    and order-recorded reactions (loyalty points, analytics) as any other order.
+
+    Without a ticket number, the id is derived from the customer, the moment, the amount and
+    the currency («auto-» and a hash; the second identical ticket of the same file gets
+    «-2»), so importing the same file again adds nothing.
+    """
+
+    kind = "tickets"
+    DERIVED_PREFIX = "auto-"
+
+    def plan(self) -> None:
+        if self._needs_customer_column():
+            return
+        self._prepare(continuation=False)
+        self.report_cell_issues()
+        f = pl.DataFrame({ROW_COLUMN: self.frame[ROW_COLUMN]})
+        f = f.with_columns(self.convert("order_id").alias("order_id"), *self._customer_columns())
+        self.tick(0.1)
+        amount, checks = convert.money(self.raw("amount"), decimal=self.options.decimal, allow_negative=True)
+        self.check("amount", [(self.raw("amount").is_null(), _(REQUIRED_MESSAGE)), *checks,
+                              (amount < 0, _('"%(value)s": un importe negativo es una devolución; las '
+                                             "devoluciones no se importan como tickets."))])
+        f = f.with_columns(
+            self._placed_at().alias("placed_at"),
+            amount.alias("amount"),
+            self.convert("discount").fill_null(0).alias("discount"),
+            self.convert("cost").alias("cost"),
+            self.convert("description").alias("description"),
+            self.convert("channel").alias("channel"),
+            self.convert("store").alias("store"),
+            self._currency(),
+        )
+        self.tick(0.3)
+        missing = self._customer_missing(f)
+        self.first_row_of_duplicates(f["order_id"], "order_id", _(
+            'El ticket "%(value)s" está repetido (ya aparece en la fila %(first)s).'))
+        f = self._resolve_customers(f, missing)
+        self._resolve_stores(f)
+        self.tick(0.5)
+        f = self._derive_ids(f)
+        if self.report:
+            return
+        existing = self._existing_orders(f["order_id"].unique())
+        is_new = ~f["order_id"].is_in(existing.implode())
+        self.counts.unchanged = int((~is_new).sum())
+        new = f.filter(is_new)
+        self.counts.created = len(new)
+        self.orders = new.select(
+            "order_id", pl.col("customer_pk").alias("customer_id"), "new_customer", "placed_at",
+            "channel", "store", "currency",
+            (pl.col("amount") + pl.col("discount")).alias("subtotal"),
+            pl.col("discount").alias("discount_total"),
+            pl.col("amount").alias("total"),
+            pl.col("cost").alias("cost_total"),
+        )
+        self.lines = new.select(
+            "order_id", pl.lit(1).alias("line_no"), pl.lit(None, dtype=pl.Int64).alias("product_id"),
+            pl.lit("").alias("sku"),
+            pl.col("description").fill_null(_("Ticket sin detalle de artículos")),
+            pl.lit(1000, dtype=pl.Int64).alias("quantity"),
+            (pl.col("amount") + pl.col("discount")).alias("unit_price"),
+            pl.col("cost").alias("unit_cost"),
+            "discount",
+            pl.col("amount").alias("line_total"),
+        )
+        self.placeholder_products = pl.DataFrame()
+        self._keep_needed_customers()
+        self.counts.summary = {**self._summary(len(self.orders), len(existing)),
+                               "order_ids_derived": self.derived}
+        self.tick(0.8)
+
+    def _derive_ids(self, f: pl.DataFrame) -> pl.DataFrame:
+        """Fill missing ticket numbers with a stable id (see the class docstring)."""
+        need = f["order_id"].is_null()
+        self.derived = int(need.sum())
+        if not self.derived:
+            return f
+        base = f.select(pl.concat_str([
+            self._customer_ref().fill_null(""),
+            pl.col("placed_at").dt.strftime("%Y-%m-%dT%H:%M:%S").fill_null(""),
+            pl.col("amount").cast(pl.String).fill_null(""),
+            pl.col("currency").fill_null(""),
+        ], separator="|").alias("base"))["base"]
+        digest = convert.map_unique(
+            base, lambda text: hashlib.sha256(text.encode()).hexdigest()[:20], pl.String)
+        # The n-th identical ticket of the file (same customer, moment, amount): n > 1 gets "-n".
+        nth = (pl.DataFrame({"b": base, "need": need})
+               .select(pl.col("need").cast(pl.Int64).cum_sum().over("b").alias("n"))["n"])
+        derived = pl.select(
+            pl.lit(self.DERIVED_PREFIX) + digest
+            + pl.when(nth > 1).then(pl.lit("-") + nth.cast(pl.String)).otherwise(pl.lit(""))
+        ).to_series()
+        return f.with_columns(pl.coalesce(pl.col("order_id"), derived).alias("order_id"))
 
 
 IMPORTERS: dict[str, type[Importer]] = {
     "customers": CustomerImporter,
     "products": ProductImporter,
     "orders": OrderImporter,
+    "tickets": TicketImporter,
 }

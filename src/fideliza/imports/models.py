@@ -9,6 +9,7 @@ class ImportKind(models.TextChoices):
     CUSTOMERS = "customers", _("Clientes")
     PRODUCTS = "products", _("Productos")
     ORDERS = "orders", _("Pedidos (una fila por línea)")
+    TICKETS = "tickets", _("Tickets (una fila por compra: cliente, fecha e importe)")
 
 
 class ImportStatus(models.TextChoices):

@@ -1,31 +1,47 @@
-"""Bringing a customer, product or order file in: preview, validate, then commit atomically.
+"""Bringing a customer, product, order or ticket file in: preview, validate, then commit.
 
 `import_file` is the one entry point for the web, the command line, background tasks and
 the demo. It validates the whole file first (every bad cell is reported, with the row
 number the user sees — the header is row 1), and writes only if nothing is wrong, in one
 transaction: a file lands whole or not at all. Re-importing a file changes nothing:
 customers are matched by (source, id in the source), products by SKU, orders by (source,
-order id).
+order id) and tickets by (source, ticket number or the id derived from customer, moment
+and amount).
+
+Before validating, `mapping_check` says what is wrong with the columns (a required one not
+assigned) and what the user should know (columns left out, a first row that looks like
+data); the mapping page shows it, the command line prints it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from fideliza.accounts.services import Actor
 
 from . import convert
-from .fields import FIELDS_BY_KIND, field_specs, guess_mapping
+from .fields import (
+    FIELDS_BY_KIND,
+    ONE_OF_BY_KIND,
+    field_specs,
+    guess_alternates,
+    guess_mapping,
+    one_of_label,
+    quoted,
+)
 from .importers import IMPORTERS
 from .models import ImportRun, ImportStatus
 from .reader import (
@@ -33,7 +49,6 @@ from .reader import (
     ImportOptions,
     Table,
     detect_decimal,
-    is_spreadsheet,
     read_table,
 )
 
@@ -42,7 +57,8 @@ Progress = Callable[[int, int], None]
 PREVIEW_ROWS = 10
 NUMERIC_TYPES = ("money", "quantity", "int")
 
-__all__ = ["ImportOptions", "ImportPreview", "import_file", "import_preview", "resolve_mapping"]
+__all__ = ["ImportOptions", "ImportPreview", "import_file", "import_preview", "mapping_check",
+           "resolve_mapping"]
 
 
 @dataclass
@@ -57,6 +73,8 @@ class ImportPreview:
     row_count: int                          # data rows (blank rows excluded)
     fields: list[tuple[str, str]] = field(default_factory=list)  # (name, label) of the kind
     error: str = ""                         # set when the file cannot be read
+    problems: list[str] = field(default_factory=list)  # what stops validation (missing columns)
+    notes: list[str] = field(default_factory=list)     # what the user should know (ignored columns)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -72,23 +90,22 @@ def _check_kind(kind: str) -> None:
         raise ValueError(f"unknown import kind {kind!r}; expected one of {sorted(FIELDS_BY_KIND)}")
 
 
-def _detect_decimal(table: Table, mapping: dict[str, str | None], kind: str, path: str | Path) -> None:
-    if table.options.decimal or is_spreadsheet(path):
+def _detect_decimal(table: Table, mapping: dict[str, str | None], kind: str) -> None:
+    if table.options.decimal or table.is_spreadsheet:
         return  # spreadsheets: decided cell by cell (numeric cells always use '.')
     specs = field_specs(kind)
     numeric = [col for col, name in mapping.items() if name in specs and specs[name].type in NUMERIC_TYPES]
     if not numeric:
         table.options.decimal = "," if table.options.delimiter == ";" else "."
         return
-    import polars as pl
-
     values = pl.concat([table.frame[c].head(20000) for c in numeric])
     table.options.decimal = detect_decimal(values, table.options.delimiter)
 
 
 def import_preview(*, path: str | Path, kind: str, options: ImportOptions | None = None,
                    mapping: dict[str, str | None] | None = None) -> ImportPreview:
-    """Detected options, the suggested mapping (overridden by `mapping`) and the first rows."""
+    """Detected options, the suggested mapping (overridden by `mapping`), the first rows, and
+    what is wrong or worth knowing about the columns before anything is validated."""
     _check_kind(kind)
     fields = [(f.name, str(f.label)) for f in FIELDS_BY_KIND[kind]]
     try:
@@ -96,18 +113,22 @@ def import_preview(*, path: str | Path, kind: str, options: ImportOptions | None
     except ImportFileError as exc:
         return ImportPreview(kind=kind, options=options or ImportOptions(), headers=[], mapping={},
                              rows=[], row_count=0, fields=fields, error=str(exc))
-    guessed = resolve_mapping(table.headers, kind, mapping)
-    _detect_decimal(table, guessed, kind, path)
+    guessed = resolve_mapping(table.headers, kind, mapping, sample=table.frame.head(200))
+    _detect_decimal(table, guessed, kind)
     head = table.frame.head(PREVIEW_ROWS).select(table.headers)
     rows = [["" if v is None else str(v) for v in row] for row in head.iter_rows()]
+    problems, notes = mapping_check(guessed, kind, table.headers)
+    if not len(table.frame):
+        problems.append(str(_NO_ROWS))
     return ImportPreview(kind=kind, options=table.options, headers=table.headers, mapping=guessed,
-                         rows=rows, row_count=len(table.frame), fields=fields)
+                         rows=rows, row_count=len(table.frame), fields=fields, problems=problems,
+                         notes=notes)
 
 
-def resolve_mapping(headers: list[str], kind: str,
-                    mapping: dict[str, str | None] | None) -> dict[str, str | None]:
+def resolve_mapping(headers: list[str], kind: str, mapping: dict[str, str | None] | None,
+                    sample: pl.DataFrame | None = None) -> dict[str, str | None]:
     """The guess for every column, with the user's choices on top ('' or None = ignore)."""
-    result = guess_mapping(headers, kind)
+    result = guess_mapping(headers, kind, sample)
     if mapping:
         chosen = {col: (name or None) for col, name in mapping.items() if col in result}
         # A field the user gave to one column is taken away from the column that guessed it.
@@ -117,6 +138,47 @@ def resolve_mapping(headers: list[str], kind: str,
                 result[col] = None
         result.update(chosen)
     return result
+
+
+_NO_ROWS = gettext_lazy("El archivo solo tiene la fila de títulos: no hay datos que importar.")
+_VALUE_LIKE = r"^([-+]?[\d.,\s€$%]+|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}.*|[^@\s]+@[^@\s]+)$"
+
+
+def mapping_check(mapping: dict[str, str | None], kind: str,
+                  headers: list[str]) -> tuple[list[str], list[str]]:
+    """(problems, notes) of a column mapping, in the active language, before validating.
+
+    Problems stop the validation: a required column or a needed group of columns (the
+    customer of an order: id, e-mail or name) is not assigned. Notes are for the user's
+    eyes: the columns that will not be imported, and a first row that looks like data.
+    """
+    problems = [e["message"] for e in _mapping_errors(mapping, kind, headers, None)]
+    notes: list[str] = []
+    specs = field_specs(kind)
+    alternates = guess_alternates(headers, kind, mapping)
+    by_field = {name: col for col, name in mapping.items() if name}
+    for name, columns in alternates.items():
+        for column in columns:
+            notes.append(_("«%(column)s» se usa como «%(field)s» donde «%(main)s» está vacía.")
+                         % {"column": column, "field": specs[name].label, "main": by_field[name]})
+    used = {c for columns in alternates.values() for c in columns}
+    ignored = [h for h in headers if not mapping.get(h) and h not in used]
+    if ignored:
+        shown = ", ".join(quoted(h) for h in ignored[:12])
+        if len(ignored) > 12:
+            shown += " " + _("y %(n)s más") % {"n": len(ignored) - 12}
+        notes.append(ngettext(
+            "Esta columna no se importará: %(columns)s. Si contiene algo que quiere conservar, "
+            "elija abajo qué dato es.",
+            "Estas columnas no se importarán: %(columns)s. Si alguna contiene algo que quiere "
+            "conservar, elija abajo qué dato es.", len(ignored)) % {"columns": shown})
+    value_like = [h for h in headers if re.match(_VALUE_LIKE, h.strip())]
+    if headers and len(value_like) * 2 >= len(headers):
+        problems.append(_(
+            "La primera fila parece contener datos (%(values)s), no los títulos de las columnas: "
+            "esa fila no se importaría. Añada una fila de títulos, como la del archivo de ejemplo.")
+            % {"values": ", ".join(quoted(h) for h in value_like[:3])})
+    return problems, notes
 
 
 def _mapping_errors(mapping: dict[str, str | None], kind: str, headers: list[str],
@@ -145,6 +207,11 @@ def _mapping_errors(mapping: dict[str, str | None], kind: str, headers: list[str
             errors.append({"row": None, "column": "", "value": "", "message": _(
                 'Falta la columna obligatoria "%(field)s" (asígnela a una columna del archivo).')
                 % {"field": spec.label}})
+    for group in ONE_OF_BY_KIND[kind]:
+        if not any(name in seen for name in group):
+            errors.append({"row": None, "column": "", "value": "", "message": _(
+                "Falta una columna con %(fields)s: asigne al menos una.")
+                % {"fields": one_of_label(kind, group)}})
     return errors
 
 
@@ -207,14 +274,21 @@ def import_file(
         table = read_table(path, options)
     except ImportFileError as exc:
         return finish(ImportStatus.INVALID, [{"row": None, "column": "", "value": "", "message": str(exc)}])
-    resolved = resolve_mapping(table.headers, kind, mapping)
-    _detect_decimal(table, resolved, kind, path)
+    resolved = resolve_mapping(table.headers, kind, mapping, sample=table.frame.head(200))
+    _detect_decimal(table, resolved, kind)
     run.options = {**table.options.to_json(), "mapping": resolved}
     run.rows_total = len(table.frame)
     run.save(update_fields=["options", "rows_total"])
     mapping_errors = _mapping_errors(resolved, kind, table.headers, mapping)
+    problems, notes = mapping_check(resolved, kind, table.headers)
+    # What the mapping page would have said (ignored columns, a first row of data): kept on
+    # the run for the command line and the record.
+    run.options["notes"] = [p for p in problems if p not in {e["message"] for e in mapping_errors}] + notes
     if mapping_errors:
         return finish(ImportStatus.INVALID, mapping_errors)
+    if not len(table.frame):
+        return finish(ImportStatus.INVALID, [{"row": None, "column": "", "value": "",
+                                              "message": str(_NO_ROWS)}])
 
     last_saved = [0]
 
@@ -226,9 +300,13 @@ def import_file(
             last_saved[0] = done
             ImportRun.objects.filter(pk=run.pk).update(rows_processed=done)
 
+    alternates = guess_alternates(table.headers, kind, resolved)
+    if alternates:
+        run.options["alternates"] = alternates
     importer = IMPORTERS[kind](table=table, mapping={c: n for c, n in resolved.items() if n},
                                options=table.options, source=source, actor=actor,
-                               file_name=run.file_name, run_id=run.pk, progress=report)
+                               file_name=run.file_name, run_id=run.pk, progress=report,
+                               alternates=alternates)
     try:
         importer.plan()
     except Exception:

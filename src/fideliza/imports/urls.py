@@ -6,6 +6,7 @@ app_name = "imports"
 urlpatterns = [
     path("", views.import_list, name="list"),
     path("nueva/", views.import_new, name="new"),
+    path("ejemplo/<str:kind>.csv", views.import_example, name="example"),
     path("<int:pk>/", views.import_detail, name="detail"),
     path("<int:pk>/columnas/", views.import_mapping, name="mapping"),
     path("<int:pk>/progreso/", views.import_progress, name="progress"),

@@ -15,7 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -24,10 +24,11 @@ from fideliza.accounts.models import User
 from fideliza.accounts.services import Actor
 
 from .convert import format_error
+from .examples import EXAMPLE_ORDER, example_csv, example_filename, kind_guides
 from .forms import MappingForm, OptionsForm, ReuploadForm, UploadForm
 from .models import ImportRun, ImportStatus
 from .reader import ImportOptions
-from .services import file_sha256, import_file, import_preview
+from .services import file_sha256, import_file, import_preview, mapping_check
 from .tasks import BACKGROUND_ROWS, import_run_task
 
 RUNNING = (ImportStatus.PENDING, ImportStatus.VALIDATING, ImportStatus.IMPORTING)
@@ -67,7 +68,18 @@ def import_new(request: HttpRequest) -> HttpResponse:
         run = _store_upload(request, kind=form.cleaned_data["kind"], source=form.cleaned_data["source"],
                             upload=form.cleaned_data["file"], options={})
         return redirect("imports:mapping", pk=run.pk)
-    return render(request, "imports/new.html", {"form": form})
+    return render(request, "imports/new.html", {"form": form, "guides": kind_guides(), "no": _("No")})
+
+
+@require_GET
+@importer_required
+def import_example(request: HttpRequest, kind: str) -> HttpResponse:
+    """The example CSV of one kind, in the user's language (written from the field definitions)."""
+    if kind not in EXAMPLE_ORDER:
+        raise Http404
+    response = HttpResponse(example_csv(kind), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{example_filename(kind)}"'
+    return response
 
 
 def _store_upload(request: HttpRequest, *, kind: str, source: str, upload, options: dict) -> ImportRun:
@@ -98,29 +110,40 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     options_form = OptionsForm(request.POST or None, initial={
         "encoding": saved.encoding or "", "delimiter": saved.delimiter or "", "decimal": saved.decimal or "",
         "date_format": saved.date_format or "", "create_missing_products": saved.create_missing_products,
-        "create_missing_stores": saved.create_missing_stores})
+        "create_missing_stores": saved.create_missing_stores,
+        "create_missing_customers": saved.create_missing_customers})
     options = saved
     if request.method == "POST" and options_form.is_valid():
         data = options_form.cleaned_data
         options = ImportOptions(encoding=data["encoding"] or None, delimiter=data["delimiter"] or None,
                                 decimal=data["decimal"] or None, date_format=data["date_format"] or None,
                                 sheet=saved.sheet, create_missing_products=data["create_missing_products"],
-                                create_missing_stores=data["create_missing_stores"])
+                                create_missing_stores=data["create_missing_stores"],
+                                create_missing_customers=data["create_missing_customers"])
     user_choice = {**(run.options or {}).get("mapping", {})}
     preview = import_preview(path=run.file.path, kind=run.kind, options=options, mapping=user_choice or None)
     validate = request.method == "POST" and request.POST.get("action") == "validate"
     # "Actualizar vista previa" may change the columns (another separator): fresh guesses then.
     mapping_form = MappingForm(request.POST if validate else None, kind=run.kind, headers=preview.headers,
                                initial_mapping=preview.mapping)
+    problems, notes = preview.problems, preview.notes
     if validate and options_form.is_valid() and mapping_form.is_valid() and not preview.error:
-        # Options the user left on "Detectar" stay undetected so that a corrected file is
-        # detected afresh; the explicit ones and the mapping are kept.
-        run.options = {**options.to_json(), "mapping": mapping_form.mapping()}
-        run.save(update_fields=["options"])
-        return _start(request, run, dry_run=True, rows=preview.row_count)
+        chosen = mapping_form.mapping()
+        # The columns as the user left them are checked before anything is validated: a
+        # missing required column is said here, not as an error report after «Validar».
+        problems, notes = mapping_check(chosen, run.kind, preview.headers)
+        if preview.row_count == 0:
+            problems = preview.problems
+        if not problems:
+            # Options the user left on "Detectar" stay undetected so that a corrected file is
+            # detected afresh; the explicit ones and the mapping are kept.
+            run.options = {**options.to_json(), "mapping": chosen}
+            run.save(update_fields=["options"])
+            return _start(request, run, dry_run=True, rows=preview.row_count)
     return render(request, "imports/mapping.html", {
         "run": run, "preview": preview, "mapping_form": mapping_form, "options_form": options_form,
-        "detected": preview.options,
+        "detected": preview.options, "problems": problems, "notes": notes,
+        "order_options": OptionsForm.ORDER_ONLY,
     })
 
 

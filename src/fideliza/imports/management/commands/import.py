@@ -1,4 +1,4 @@
-"""`fideliza import customers|products|orders FILE --source NAME`: validate, then commit atomically."""
+"""`fideliza import customers|products|orders|tickets FILE --source NAME`: validate, then commit atomically."""
 
 from __future__ import annotations
 
@@ -41,8 +41,9 @@ class ProgressBar:
 
 
 class Command(BaseCommand):
-    help = ("Import a CSV or XLSX file of customers, products or orders (one row per order "
-            "line). Validates the whole file first; writes nothing if any row is wrong.")
+    help = ("Import a CSV or XLSX file of customers, products, orders (one row per order "
+            "line) or tickets (one row per purchase: customer, date, amount). Validates the "
+            "whole file first; writes nothing if any row is wrong.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("kind", choices=[k.value for k in ImportKind])
@@ -60,6 +61,10 @@ class Command(BaseCommand):
                             help="orders: create a product for an unknown SKU instead of rejecting the row")
         parser.add_argument("--no-create-stores", action="store_true",
                             help="orders: reject unknown store codes instead of creating the stores")
+        parser.add_argument("--create-missing-customers", action="store_true",
+                            help="orders, tickets: give an unknown customer a minimal card (only its "
+                                 "id, «solo identificador»); a later customers file of the same "
+                                 "source fills that card")
         parser.add_argument("--user", help="username recorded as the author (default: the command line)")
         parser.add_argument("--dry-run", action="store_true", help="validate and count, write nothing")
 
@@ -81,6 +86,7 @@ class Command(BaseCommand):
             date_format=opts["date_format"], sheet=opts["sheet"],
             create_missing_products=opts["create_missing_products"],
             create_missing_stores=not opts["no_create_stores"],
+            create_missing_customers=opts["create_missing_customers"],
         )
         user = None
         if opts["user"]:
@@ -100,6 +106,8 @@ class Command(BaseCommand):
                            if field)
         if mapped:
             self.stdout.write(f"columns: {mapped}")
+        for note in detected.get("notes") or []:
+            self.stderr.write(note)
         if run.status == ImportStatus.INVALID or run.status == ImportStatus.FAILED:
             for error in run.errors:
                 self.stderr.write(format_error(error))
