@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import polars as pl
 from django.apps import apps
@@ -188,7 +187,6 @@ def _assign_sales_reps(*, by_id: dict[str, str], actor: Actor, reps: dict[str, U
 
 
 def _record_returns(*, returns: pl.DataFrame, actor: Actor, progress: DemoProgress | None) -> int:
-    tz = ZoneInfo(settings.TIME_ZONE)
     rows = returns.to_dicts()
     orders = {
         (o.source, o.external_id): o
@@ -201,18 +199,19 @@ def _record_returns(*, returns: pl.DataFrame, actor: Actor, progress: DemoProgre
     done = 0
     # One transaction for all of them: a commit per return would cost a disk sync each.
     with transaction.atomic():
-        done = _record_returns_rows(rows=rows, orders=orders, actor=actor, tz=tz, progress=progress)
+        done = _record_returns_rows(rows=rows, orders=orders, actor=actor, progress=progress)
     return done
 
 
-def _record_returns_rows(*, rows: list[dict], orders: dict, actor: Actor, tz: ZoneInfo,
+def _record_returns_rows(*, rows: list[dict], orders: dict, actor: Actor,
                          progress: DemoProgress | None) -> int:
     done = 0
     for i, row in enumerate(rows):
         order = orders.get((row["source"], row["order_id"]))
         if order is None:
             continue
-        returned_at: datetime = row["returned_at"].replace(tzinfo=tz)
+        # An instant already (the generator resolved the local time in the business's zone).
+        returned_at: datetime = row["returned_at"]
         return_record(actor=actor, order=order, external_id=row["return_id"], returned_at=returned_at,
                       reason=row["reason"], lines=[{"line_no": row["line_no"], "quantity": row["quantity"]}])
         done += 1
@@ -298,7 +297,7 @@ def demo_populate(
             progress(stage, 0, 0)
 
     today = today or timezone.localdate()
-    spec = DemoSpec(customers=customers, seed=seed, years=years, today=today)
+    spec = DemoSpec(customers=customers, seed=seed, years=years, today=today, time_zone=settings.TIME_ZONE)
     out_dir = Path(out_dir) if out_dir is not None else Path(settings.VAR_DIR) / "demo"
     data = generate(spec, progress=lambda stage: say(_("generando %(what)s") % {"what": stage}))
     lap("generate")
