@@ -101,7 +101,7 @@ class Running:
         names = {"gunicorn": "web", "db_worker": "worker", "scheduler": "scheduler", "watchdog": "watchdog"}
         out = {}
         for pid, cmd in marked(self.mark).items():
-            if Path(f"/proc/{pid}/stat").read_text().split(") ")[1].split()[1] != str(self.proc.pid):
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[1] != str(self.proc.pid):
                 continue
             for key, name in names.items():
                 if key in cmd:
