@@ -174,17 +174,18 @@ def wall_times_resolve(naive: pl.Series, time_zone: str) -> pl.Series:
 def order_wall_times(start: date, day: pl.Series, hour: pl.Series, minute: pl.Series,
                      second: pl.Series, time_zone: str) -> pl.Series:
     """When each order was placed: day index from `start` plus a local time of day."""
-    naive = pl.select(
-        pl.lit(start).cast(pl.Datetime("us"))
-        + pl.duration(days=day, hours=hour, minutes=minute, seconds=second)
-    ).to_series().alias("placed_at")
+    parts = pl.DataFrame([day.alias("d"), hour.alias("h"), minute.alias("m"), second.alias("s")])
+    naive = parts.select(
+        placed_at=pl.lit(start).cast(pl.Datetime("us")) + pl.duration(days="d", hours="h", minutes="m", seconds="s")
+    ).to_series()
     return wall_times_resolve(naive, time_zone)
 
 
 def return_wall_times(placed_at: pl.Series, days: pl.Series, time_zone: str) -> pl.Series:
     """Goods come back `days` calendar days later at the same local time of day."""
-    naive = pl.select(placed_at.dt.replace_time_zone(None) + pl.duration(days=days)).to_series()
-    return wall_times_resolve(naive.alias("returned_at"), time_zone)
+    parts = pl.DataFrame([placed_at.dt.replace_time_zone(None).alias("p"), days.alias("d")])
+    naive = parts.select(returned_at=pl.col("p") + pl.duration(days="d")).to_series()
+    return wall_times_resolve(naive, time_zone)
 
 
 def _zipf(n: int, s: float) -> np.ndarray:

@@ -37,7 +37,7 @@ STOP_DEADLINE = 15.0   # seconds before SIGKILL
 WILDCARD_HOSTS = ("", "0.0.0.0", "::", "[::]")  # listening on every interface
 
 
-@dataclass
+@dataclass(eq=False)  # identity: a child is a key while stopping
 class Child:
     name: str
     label: str
@@ -110,7 +110,7 @@ class Command(BaseCommand):
                   essential=True),
             Child("scheduler", _("programador"), [python, "-m", "fideliza.cli", "scheduler"], essential=False),
         ]
-        if not no_worker and settings.TASKS["default"]["BACKEND"].startswith("django_tasks_db"):
+        if not no_worker and str(settings.TASKS["default"]["BACKEND"]).startswith("django_tasks_db"):
             children.append(Child("worker", _("trabajador de tareas"),
                                   [python, "-m", "fideliza.cli", "db_worker",
                                    "--queue-name", "*", "--no-reload"], essential=False))
@@ -196,7 +196,8 @@ class Command(BaseCommand):
             self._stop_all(children, watchdog.stdin, signals)
             _tell(watchdog.stdin, "done")
             try:
-                watchdog.stdin.close()
+                if watchdog.stdin is not None:
+                    watchdog.stdin.close()
                 watchdog.wait(timeout=5)
             except (BrokenPipeError, subprocess.TimeoutExpired):
                 watchdog.kill()
@@ -210,29 +211,29 @@ class Command(BaseCommand):
         _tell(pipe, f"+{child.proc.pid}")
 
     def _stop_all(self, children: list[Child], pipe: IO[bytes] | None, signals: dict[str, int]) -> None:
-        running = [c for c in children if c.proc is not None]
+        running = {c: c.proc for c in children if c.proc is not None}
         if not running:
             return
         self.stdout.write(_("· deteniendo %(names)s…") % {"names": ", ".join(c.label for c in running)})
         before = signals["count"]
-        for child in running:
-            _killpg(child.proc.pid, signal.SIGTERM)
+        for proc in running.values():
+            _killpg(proc.pid, signal.SIGTERM)
         start = time.monotonic()
         second = False
         while running:
             waited = time.monotonic() - start
             # A second Ctrl-C while stopping means "now".
             if waited >= STOP_DEADLINE or (before and signals["count"] > before):
-                for child in running:
-                    _killpg(child.proc.pid, signal.SIGKILL)
+                for proc in running.values():
+                    _killpg(proc.pid, signal.SIGKILL)
             elif waited >= STOP_GRACE and not second:
                 second = True
-                for child in running:
-                    _killpg(child.proc.pid, signal.SIGTERM)
-            for child in list(running):
-                if _exited(child.proc):
+                for proc in running.values():
+                    _killpg(proc.pid, signal.SIGTERM)
+            for child, proc in list(running.items()):
+                if _exited(proc):
                     _reap(child, pipe)
-                    running.remove(child)
+                    del running[child]
             time.sleep(0.1)
         self.stdout.write(_("Fideliza detenido."))
 
