@@ -6,3 +6,18 @@ CALLS: list[int] = []
 @task()
 def ping() -> None:
     CALLS.append(1)
+
+
+@task()
+def hold(marker_dir: str, seconds: float) -> None:
+    """A long job with a child process of its own, like the analytics recompute's model fit
+    (`insights.isolation` spawns one): for the tests that stop `fideliza run` mid-job."""
+    import multiprocessing
+    import os
+    import time
+    from pathlib import Path
+
+    child = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(seconds,), daemon=True)
+    child.start()
+    Path(marker_dir, "hold.pid").write_text(f"{os.getpid()} {child.pid}")
+    child.join()

@@ -194,7 +194,7 @@ def test_behaviour_mix_is_visible_in_the_transactions(demo, orders):
         max_gap=pl.col("placed_at").diff().dt.total_days().max(),
     )
     n = demo.people.height
-    today = pl.lit(TODAY).cast(pl.Datetime("us"))
+    today = pl.lit(TODAY).cast(pl.Datetime("us")).dt.replace_time_zone(SPEC.time_zone)
     days_since = (today - pl.col("last")).dt.total_days()
     one_time = per.filter(pl.col("n") == 1).height / n
     loyal = per.filter(pl.col("n") >= 12).height / n

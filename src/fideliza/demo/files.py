@@ -63,9 +63,15 @@ def products_export(data: DemoData) -> pl.DataFrame:
     )
 
 
-def tpv_orders_export(data: DemoData) -> pl.DataFrame:
-    """The till's sales: one row per ticket line, the ticket's date and time in two columns."""
-    return data.lines.filter(pl.col("source") == "tpv").select(
+def tpv_orders_export(lines: pl.DataFrame) -> pl.DataFrame:
+    """The till's sales: one row per ticket line, the ticket's local date and time (to the
+    minute, no offset: a till knows only its wall clock) in two columns.
+
+    `placed_at` is an instant in the business's zone, so the wall time written is one that
+    exists; the importer reads it back in that zone to the same minute (no till time falls
+    in the repeated autumn hour: stores are closed at night).
+    """
+    return lines.filter(pl.col("source") == "tpv").select(
         pl.col("order_id").alias("Ticket"),
         pl.col("placed_at").dt.strftime("%d/%m/%Y").alias("Fecha"),
         pl.col("placed_at").dt.strftime("%H:%M").alias("Hora"),
@@ -80,12 +86,11 @@ def tpv_orders_export(data: DemoData) -> pl.DataFrame:
     )
 
 
-def web_orders_export(data: DemoData, time_zone: str = "Europe/Madrid") -> pl.DataFrame:
-    """The web shop's orders: ISO 8601 date-times with the offset of the shop's zone."""
-    return data.lines.filter(pl.col("source") == "tienda_online").select(
+def web_orders_export(lines: pl.DataFrame) -> pl.DataFrame:
+    """The web shop's orders: ISO 8601 local date-times with their offset (exact instants)."""
+    return lines.filter(pl.col("source") == "tienda_online").select(
         pl.col("order_id"),
-        pl.col("placed_at").dt.replace_time_zone(time_zone, ambiguous="earliest", non_existent="null")
-        .dt.strftime("%Y-%m-%dT%H:%M:%S%:z").alias("created_at"),
+        pl.col("placed_at").dt.strftime("%Y-%m-%dT%H:%M:%S%:z").alias("created_at"),
         pl.col("customer_external_id").alias("customer_id"),
         pl.col("sku"),
         pl.col("description").alias("product_name"),
@@ -131,8 +136,8 @@ def write_demo_files(data: DemoData, out_dir: Path) -> DemoFiles:
     _write(products_export(data), files.products, separator=";", encoding="utf-8", bom=True)
     _write(data.tpv_customers, files.tpv_customers, separator=";", encoding="latin-1")
     _write(data.web_customers, files.web_customers, separator=",", encoding="utf-8")
-    _write(tpv_orders_export(data), files.tpv_orders, separator=";", encoding="latin-1")
-    _write(web_orders_export(data), files.web_orders, separator=",", encoding="utf-8")
+    _write(tpv_orders_export(data.lines), files.tpv_orders, separator=";", encoding="latin-1")
+    _write(web_orders_export(data.lines), files.web_orders, separator=",", encoding="utf-8")
     _write(ground_truth_export(data), files.ground_truth, separator=",", encoding="utf-8")
     return files
 

@@ -1,7 +1,7 @@
 """The demo business as data: a Spanish hardware chain's customers, catalog and sales.
 
-Pure functions of (customers, seed, years, today): no database, no global random state,
-no clock. Every random draw comes from generators derived from the seed, one per phase,
+Pure functions of (customers, seed, years, today, time zone): no database, no global
+random state, no clock. Every random draw comes from generators derived from the seed, one per phase,
 so the same arguments give byte-identical frames and files on every machine.
 
 The shape of the data is chosen so the analytics of later issues find real structure:
@@ -16,6 +16,12 @@ The shape of the data is chosen so the analytics of later issues find real struc
 * people registered in the till ("tpv") and in the web shop ("tienda_online") appear in
   both lists with the differences real lists have: typos, missing accents, names in the
   wrong column, other phone formats, an old e-mail.
+
+Times are generated as local wall-clock times of the business (stores open 9:00-20:30, the
+web shop at any hour) and turned into instants once, here, by `wall_times_resolve`: a
+wall time the spring change skips moves forward by the gap, and one the autumn change
+repeats is its first occurrence. Every time in the frames is therefore a real instant in
+`DemoSpec.time_zone`, whatever the date of the run, and the files only format it.
 """
 
 from __future__ import annotations
@@ -24,8 +30,9 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Sized
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
@@ -103,6 +110,8 @@ class DemoSpec:
     seed: int = 42
     years: int = 3
     today: date = date(2026, 1, 1)
+    # The business's zone (settings.TIME_ZONE): local times are resolved in it.
+    time_zone: str = "Europe/Madrid"
 
     def __post_init__(self) -> None:
         if self.customers < 20:
@@ -121,8 +130,8 @@ class DemoData:
     people: pl.DataFrame          # ground truth: one row per real person or company
     tpv_customers: pl.DataFrame   # the till's export, every cell already text
     web_customers: pl.DataFrame   # the web shop's export, every cell already text
-    lines: pl.DataFrame           # every order line, typed (cents, local datetimes)
-    returns: pl.DataFrame         # goods brought back: one row per returned line
+    lines: pl.DataFrame           # every order line, typed (cents; placed_at aware, in spec.time_zone)
+    returns: pl.DataFrame         # goods brought back: one row per returned line (returned_at aware)
 
     @property
     def start(self) -> date:
@@ -139,6 +148,44 @@ def history_start(spec: DemoSpec) -> date:
         return spec.today.replace(year=spec.today.year - spec.years)
     except ValueError:  # 29 February
         return spec.today.replace(year=spec.today.year - spec.years, day=28)
+
+
+def wall_times_resolve(naive: pl.Series, time_zone: str) -> pl.Series:
+    """Local wall-clock times -> instants in `time_zone` (Datetime with that zone).
+
+    The rule is Python's (PEP 495, `fold=0`), which is also how the importer reads local
+    times: a time in the spring-forward gap (02:30 on the last Sunday of March in Madrid)
+    is read with the offset in force before the change, i.e. it moves forward by the gap
+    (03:30 CEST); a time the autumn change repeats is its first occurrence (summer time).
+    No result is ever null, whatever the zone or the date.
+    """
+    local = naive.dt.replace_time_zone(time_zone, ambiguous="earliest", non_existent="null")
+    gap = local.is_null() & naive.is_not_null()
+    if gap.any():  # a handful of rows a year: zoneinfo gives the exact PEP 495 answer
+        tz = ZoneInfo(time_zone)
+        moved = [w.replace(tzinfo=tz).astimezone(UTC).replace(tzinfo=None)
+                 for w in naive.filter(gap).to_list()]
+        fixed = pl.Series(naive.name, moved, dtype=pl.Datetime("us")) \
+            .dt.replace_time_zone("UTC").dt.convert_time_zone(time_zone)
+        local = local.scatter(gap.arg_true(), fixed)
+    return local
+
+
+def order_wall_times(start: date, day: pl.Series, hour: pl.Series, minute: pl.Series,
+                     second: pl.Series, time_zone: str) -> pl.Series:
+    """When each order was placed: day index from `start` plus a local time of day."""
+    parts = pl.DataFrame([day.alias("d"), hour.alias("h"), minute.alias("m"), second.alias("s")])
+    naive = parts.select(
+        placed_at=pl.lit(start).cast(pl.Datetime("us")) + pl.duration(days="d", hours="h", minutes="m", seconds="s")
+    ).to_series()
+    return wall_times_resolve(naive, time_zone)
+
+
+def return_wall_times(placed_at: pl.Series, days: pl.Series, time_zone: str) -> pl.Series:
+    """Goods come back `days` calendar days later at the same local time of day."""
+    parts = pl.DataFrame([placed_at.dt.replace_time_zone(None).alias("p"), days.alias("d")])
+    naive = parts.select(returned_at=pl.col("p") + pl.duration(days="d")).to_series()
+    return wall_times_resolve(naive, time_zone)
 
 
 def _zipf(n: int, s: float) -> np.ndarray:
@@ -749,10 +796,8 @@ def generate_orders(spec: DemoSpec, cal: Calendar, people: pl.DataFrame, product
         description=products["name"].gather(lines["product"]),
         line_total_c=pl.col("quantity") * pl.col("unit_price_c") - pl.col("discount_c"),
     )
-    orders = orders.with_columns(
-        placed_at=pl.lit(cal.start).cast(pl.Datetime("us"))
-        + pl.duration(days="day", hours="hour", minutes="minute", seconds="second"),
-    )
+    orders = orders.with_columns(order_wall_times(
+        cal.start, orders["day"], orders["hour"], orders["minute"], orders["second"], spec.time_zone))
     # Order numbers as each system would print them: per-store ticket counters, web order ids.
     orders = orders.with_columns(
         source=pl.when(pl.col("web")).then(pl.lit(WEB)).otherwise(pl.lit(TPV)),
@@ -1047,15 +1092,15 @@ def generate_returns(spec: DemoSpec, cal: Calendar, lines: pl.DataFrame) -> pl.D
     sel = sel.with_columns(
         line_no=pl.col("line_no").list.get(line_idx),
         bought=pl.col("quantity").list.get(line_idx),
-        returned_at=pl.col("placed_at") + pl.duration(days="days"),
-    ).with_columns(
+    )
+    sel = sel.with_columns(return_wall_times(sel["placed_at"], sel["days"], spec.time_zone)).with_columns(
         quantity=pl.when(pl.col("partial") & (pl.col("bought") > 1)).then(1).otherwise(pl.col("bought")),
         return_id=pl.format("DEV-{}", pl.col("order_id")),
         reason=pl.col("reason").replace_strict(dict(enumerate(RETURN_REASONS)), return_dtype=pl.String),
     )
-    end = pl.lit(spec.today).cast(pl.Datetime("us"))
     open_days = [cal.start + timedelta(days=int(d)) for d in np.flatnonzero(cal.store_open)]
-    sel = sel.filter(pl.col("returned_at") < end).filter(
+    # Before today, in the business's calendar (a local date: no midnight to resolve).
+    sel = sel.filter(pl.col("returned_at").dt.date() < spec.today).filter(
         (pl.col("channel") == "web") | pl.col("returned_at").dt.date().is_in(open_days)
     )
     return sel.head(MAX_RETURNS).select(

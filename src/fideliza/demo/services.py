@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import polars as pl
 from django.apps import apps
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -39,6 +38,8 @@ from fideliza.sales.services import return_record
 
 from .files import DemoFiles, files_digest, write_demo_files
 from .generator import TPV, WEB, DemoData, DemoSpec, generate
+from .models import DemoLoad, DemoLoadStatus
+from .selectors import data_not_from_demo, demo_load_unfinished
 
 logger = logging.getLogger(__name__)
 
@@ -188,7 +189,6 @@ def _assign_sales_reps(*, by_id: dict[str, str], actor: Actor, reps: dict[str, U
 
 
 def _record_returns(*, returns: pl.DataFrame, actor: Actor, progress: DemoProgress | None) -> int:
-    tz = ZoneInfo(settings.TIME_ZONE)
     rows = returns.to_dicts()
     orders = {
         (o.source, o.external_id): o
@@ -201,18 +201,19 @@ def _record_returns(*, returns: pl.DataFrame, actor: Actor, progress: DemoProgre
     done = 0
     # One transaction for all of them: a commit per return would cost a disk sync each.
     with transaction.atomic():
-        done = _record_returns_rows(rows=rows, orders=orders, actor=actor, tz=tz, progress=progress)
+        done = _record_returns_rows(rows=rows, orders=orders, actor=actor, progress=progress)
     return done
 
 
-def _record_returns_rows(*, rows: list[dict], orders: dict, actor: Actor, tz: ZoneInfo,
+def _record_returns_rows(*, rows: list[dict], orders: dict, actor: Actor,
                          progress: DemoProgress | None) -> int:
     done = 0
     for i, row in enumerate(rows):
         order = orders.get((row["source"], row["order_id"]))
         if order is None:
             continue
-        returned_at: datetime = row["returned_at"].replace(tzinfo=tz)
+        # An instant already (the generator resolved the local time in the business's zone).
+        returned_at: datetime = row["returned_at"]
         return_record(actor=actor, order=order, external_id=row["return_id"], returned_at=returned_at,
                       reason=row["reason"], lines=[{"line_no": row["line_no"], "quantity": row["quantity"]}])
         done += 1
@@ -280,10 +281,53 @@ def demo_populate(
     date in the business's time zone, so pass it to reproduce a run. Raises DemoError when
     the database already holds customers, products or orders (call `demo_reset` first).
     Runs several transactions (one per file, as imports do); do not wrap it in one.
+
+    The attempt is recorded as a `DemoLoad`: `complete` only once the last step is done,
+    `failed` with the reason when anything raises (then the exception propagates), and
+    left `loading` if the process is killed - `demo_ensure` reloads any of those but
+    `complete`.
     """
     if not database_is_empty():
         raise DemoError(_("La base de datos ya tiene clientes, productos o pedidos; "
                           "use --reset para borrarlos antes de cargar la demostración."))
+    today = today or timezone.localdate()
+    load = DemoLoad.objects.create(customers=customers, seed=seed, years=years, today=today)
+
+    def tracked(stage: str, done: int, total: int) -> None:
+        if stage != load.stage:  # one small UPDATE per stage: the attempt's last sign of life
+            load.stage, load.updated_at = stage[:200], timezone.now()
+            DemoLoad.objects.filter(pk=load.pk).update(stage=load.stage, updated_at=load.updated_at)
+        if progress:
+            progress(stage, done, total)
+
+    try:
+        summary = _populate(customers=customers, seed=seed, years=years, today=today,
+                            out_dir=out_dir, progress=tracked)
+    except BaseException as exc:  # Ctrl-C too: the attempt is over, and not complete
+        _demo_load_failed(load, exc)
+        raise
+    now = timezone.now()
+    DemoLoad.objects.filter(pk=load.pk).update(status=DemoLoadStatus.COMPLETE, finished_at=now, updated_at=now)
+    return summary
+
+
+def _demo_load_failed(load: DemoLoad, exc: BaseException) -> None:
+    if isinstance(exc, DemoError):
+        reason = str(exc)
+    elif isinstance(exc, KeyboardInterrupt):
+        reason = _("interrumpida")
+    else:
+        reason = f"{type(exc).__name__}: {exc}"
+    now = timezone.now()
+    try:
+        DemoLoad.objects.filter(pk=load.pk).update(
+            status=DemoLoadStatus.FAILED, error=reason, finished_at=now, updated_at=now)
+    except DatabaseError:  # the database itself failed: the row stays `loading`, which is enough
+        logger.exception("could not record the failed demo load %s", load.pk)
+
+
+def _populate(*, customers: int, seed: int, years: int, today: date, out_dir: Path | None,
+              progress: DemoProgress) -> DemoSummary:
     started = time.monotonic()
     timings: dict[str, float] = {}
     mark = [started]
@@ -294,11 +338,9 @@ def demo_populate(
         mark[0] = now
 
     def say(stage: str) -> None:
-        if progress:
-            progress(stage, 0, 0)
+        progress(stage, 0, 0)
 
-    today = today or timezone.localdate()
-    spec = DemoSpec(customers=customers, seed=seed, years=years, today=today)
+    spec = DemoSpec(customers=customers, seed=seed, years=years, today=today, time_zone=settings.TIME_ZONE)
     out_dir = Path(out_dir) if out_dir is not None else Path(settings.VAR_DIR) / "demo"
     data = generate(spec, progress=lambda stage: say(_("generando %(what)s") % {"what": stage}))
     lap("generate")
@@ -365,5 +407,52 @@ def demo_populate(
     )
 
 
+def demo_ensure(
+    *,
+    customers: int = 5000,
+    seed: int = 42,
+    years: int = 3,
+    today: date | None = None,
+    out_dir: Path | None = None,
+    progress: DemoProgress | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> DemoSummary | None:
+    """The demo business, whole, or nothing: what `fideliza run --demo` calls before serving.
+
+    - An empty database gets the demo.
+    - An attempt that did not finish (failed, or killed half-way) is wiped with
+      `demo_reset` and loaded again from scratch; `notify` is told why.
+    - But if the database also holds data that is not the demo's (customers without the
+      demo's source ids, orders of other sources, other imported files), nothing is
+      deleted: DemoError says how to start again.
+    - A complete demo, or a business without any demo attempt, is left as it is (None).
+
+    Raises DemoError when the load fails (the attempt is then recorded as failed).
+    """
+    unfinished = demo_load_unfinished()
+    if unfinished is not None:
+        reason = unfinished.error or _("se interrumpió durante «%(stage)s»") % {
+            "stage": unfinished.stage or _("el inicio")}
+        foreign = data_not_from_demo()
+        if foreign:
+            raise DemoError(_(
+                "La carga de la demostración del %(when)s no terminó (%(reason)s), y la base de "
+                "datos tiene además datos que no son de la demostración (%(what)s): no se borra "
+                "nada. Para empezar de cero, `fideliza demo --reset` borra los datos de negocio "
+                "(conserva los usuarios) y carga la demostración; o use otra carpeta con "
+                "FIDELIZA_VAR_DIR.") % {
+                "when": timezone.localtime(unfinished.started_at).strftime("%d/%m/%Y %H:%M"),
+                "reason": reason,
+                "what": ", ".join(f"{label}: {count}" for label, count in foreign.items())})
+        if notify:
+            notify(_("La carga anterior de la demostración no terminó (%(reason)s): se borra lo "
+                     "cargado y se carga de nuevo desde el principio.") % {"reason": reason})
+        demo_reset(actor=Actor.system("fideliza demo: carga incompleta"))
+    elif not database_is_empty():
+        return None
+    return demo_populate(customers=customers, seed=seed, years=years, today=today, out_dir=out_dir,
+                         progress=progress)
+
+
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "DemoError", "DemoSpec", "DemoSummary", "database_is_empty",
-           "demo_populate", "demo_reset", "demo_users_ensure"]
+           "demo_ensure", "demo_populate", "demo_reset", "demo_users_ensure"]

@@ -13,10 +13,12 @@ from django.utils.translation import gettext as _
 from fideliza.accounts.services import Actor
 from fideliza.customers.models import Customer
 from fideliza.demo.data import BUSINESS_NAME
+from fideliza.demo.selectors import demo_load_unfinished
 from fideliza.demo.services import (
     DemoError,
     DemoSummary,
     database_is_empty,
+    demo_ensure,
     demo_populate,
     demo_reset,
 )
@@ -46,18 +48,31 @@ class Command(BaseCommand):
                             help=_("borra antes todos los datos de negocio (no los usuarios)"))
         parser.add_argument("--noinput", "--no-input", action="store_false", dest="interactive",
                             help=_("no pedir confirmación para --reset"))
+        parser.add_argument("--if-needed", action="store_true",
+                            help=_("solo si hace falta: carga la demostración en una base de datos vacía, "
+                                   "vuelve a cargarla si la carga anterior no terminó y no hace nada si ya "
+                                   "está entera o hay otros datos (lo que hace `fideliza run --demo`)"))
 
     def handle(self, *args: Any, customers: int, seed: int, years: int, today: date | None,
-               out_dir: Path | None, reset: bool, interactive: bool, **options: Any) -> None:
+               out_dir: Path | None, reset: bool, interactive: bool, if_needed: bool = False,
+               **options: Any) -> None:
         if customers < 20:
             raise CommandError(_("--customers debe ser al menos 20."))
         if not 1 <= years <= 10:
             raise CommandError(_("--years debe estar entre 1 y 10."))
-        if not database_is_empty():
+        if if_needed and not reset:
+            self._if_needed(customers=customers, seed=seed, years=years, today=today, out_dir=out_dir)
+            return
+        unfinished = demo_load_unfinished()
+        if not database_is_empty() or (reset and unfinished is not None):
             if not reset:
+                hint = ""
+                if unfinished is not None:
+                    hint = " " + _("(La última carga de la demostración no terminó: %(reason)s.)") % {
+                        "reason": unfinished.error or _("se interrumpió")}
                 raise CommandError(_(
                     "La base de datos ya tiene datos de negocio. Use `fideliza demo --reset` para "
-                    "borrarlos (clientes, catálogo, ventas, importaciones) y cargar la demostración."))
+                    "borrarlos (clientes, catálogo, ventas, importaciones) y cargar la demostración.") + hint)
             if interactive and sys.stdin.isatty():
                 answer = input(_("Se borrarán %(customers)s clientes y %(orders)s pedidos (los usuarios "
                                  "se conservan). ¿Continuar? [s/N] ")
@@ -77,6 +92,25 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         self._finish_line()
         self._print_summary(summary)
+
+    def _if_needed(self, **kwargs: Any) -> None:
+        def notify(text: str) -> None:
+            self._finish_line()
+            self.stdout.write(self.style.WARNING("· " + text))
+
+        if not database_is_empty() and demo_load_unfinished() is None:
+            self.stdout.write(_("· la base de datos ya tiene datos: no se carga la demostración"))
+            return
+        self.stdout.write(_("Creando «%(name)s»: %(customers)s clientes, %(years)s años, semilla %(seed)s…")
+                          % {"name": BUSINESS_NAME, **kwargs})
+        try:
+            summary = demo_ensure(progress=self._progress(), notify=notify, **kwargs)
+        except DemoError as exc:
+            self._finish_line()
+            raise CommandError(str(exc)) from exc
+        self._finish_line()
+        if summary is not None:
+            self._print_summary(summary)
 
     def _print_summary(self, s: DemoSummary) -> None:
         w = self.stdout.write
