@@ -86,7 +86,7 @@ def test_home_page_renders_figures_and_last_imports(client, owner):
     client.force_login(owner)
     body = client.get("/").content.decode()
     assert 'id="kpi-customers">1<' in body
-    assert "1\xa0234,50" in body and "EUR" in body  # Decimal, Spanish format, business currency
+    assert "1.234,50\xa0€" in body  # Decimal, Spanish format, business currency
     assert "clientes-tienda.csv" in body
 
 
