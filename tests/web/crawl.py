@@ -19,9 +19,9 @@ from django.urls import Resolver404, resolve
 
 # Attributes a person reads (tooltips, screen readers, empty inputs); the rest is machinery.
 READ_ATTRIBUTES = {"title", "aria-label", "placeholder", "alt"}
-# Scripts and styles are not read; <code>/<kbd>/<samp> hold what the user types verbatim
-# (the variables of message templates, file headers), never prose.
-SKIP_ELEMENTS = {"script", "style", "template", "noscript", "code", "kbd", "samp"}
+# Scripts and styles are not read. An element marked translate="no" holds what the user
+# types or copies verbatim (template variables, an HTTP header, a technical key): not prose.
+SKIP_ELEMENTS = {"script", "style", "template", "noscript"}
 # Links never followed: they change state or leave the HTML UI.
 SKIP_PATHS = re.compile(r"/(logout|i18n|api|m|static|media)/|/admin/.+|\.(csv|xlsx|json|gif|svg|txt)(\?|$)")
 
@@ -31,33 +31,46 @@ class _Reader(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.chunks: list[str] = []
         self.links: list[str] = []
-        self._skip = 0
-        self._stack: list[str] = []
+        self._skip: list[str] = []  # open elements whose content is not read
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
-        if tag in SKIP_ELEMENTS:
-            self._skip += 1
         if tag == "a" and values.get("href"):
             self.links.append(values["href"] or "")
-        for name in ("hx-get",):
-            if values.get(name):
-                self.links.append(values[name] or "")
-        if not self._skip:
-            for name in READ_ATTRIBUTES:
-                if values.get(name):
-                    self.chunks.append(f" {values[name]} ")
-        # Block-level boundaries separate words (no "ENVIADOS19" across two elements).
+        if values.get("hx-get"):
+            self.links.append(values["hx-get"] or "")
+        if tag in VOID_ELEMENTS:
+            if not self._skip:
+                self._read_attributes(values)
+            self.chunks.append(" ")
+            return
+        if self._skip or tag in SKIP_ELEMENTS or values.get("translate") == "no":
+            self._skip.append(tag)
+            return
+        self._read_attributes(values)
+        # Element boundaries separate words.
         self.chunks.append(" ")
 
+    def _read_attributes(self, values: dict[str, str | None]) -> None:
+        for name in READ_ATTRIBUTES:
+            if values.get(name):
+                self.chunks.append(f" {values[name]} ")
+
     def handle_endtag(self, tag: str) -> None:
-        if tag in SKIP_ELEMENTS and self._skip:
-            self._skip -= 1
+        if self._skip:
+            if tag in self._skip:
+                while self._skip and self._skip.pop() != tag:
+                    pass
+            return
         self.chunks.append(" ")
 
     def handle_data(self, data: str) -> None:
         if not self._skip:
             self.chunks.append(data)
+
+
+VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+                 "source", "track", "wbr"}
 
 
 def read_page(html: str) -> tuple[str, list[str]]:

@@ -8,3 +8,11 @@ class CampaignsConfig(AppConfig):
     name = "fideliza.campaigns"
     label = "campaigns"
     verbose_name = _("Campañas y automatizaciones")
+
+    def ready(self) -> None:
+        # The outbox names this app's messages («Campaña «…»»).
+        from fideliza.engagement.wording import source_namer_register
+
+        from .selectors import campaign_sources_name
+
+        source_namer_register("campaign", campaign_sources_name)

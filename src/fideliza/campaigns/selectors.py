@@ -167,3 +167,17 @@ def campaigns_sending_finished() -> list[int]:
                .values_list("source", flat=True).distinct())
     return [pk for pk in sending if f"campaign:{pk}" not in busy]
 
+
+
+def campaign_sources_name(sources: list[str]) -> dict[str, str]:
+    """Outbox origins ``campaign:<id>`` in words: «Campaña «Vuelta al cole»» (engagement.wording)."""
+    from django.utils.translation import gettext as _
+
+    ids = {s: s.split(":")[1] for s in sources if s.count(":") == 1 and s.split(":")[1].isdigit()}
+    names = dict(Campaign.objects.filter(pk__in={int(v) for v in ids.values()}).values_list("pk", "name"))
+    out = {}
+    for source, pk in ids.items():
+        name = names.get(int(pk))
+        out[source] = (_("Campaña «%(name)s»") % {"name": name} if name is not None
+                       else _("Campaña %(id)s (borrada)") % {"id": pk})
+    return out
