@@ -23,11 +23,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from fideliza.accounts.models import User
 from fideliza.accounts.services import Actor
 
-from .convert import format_error
 from .forms import MappingForm, OptionsForm, ReuploadForm, UploadForm
 from .models import ImportRun, ImportStatus
 from .reader import ImportOptions
-from .services import file_sha256, import_file, import_preview
+from .services import error_rows_for_display, file_sha256, import_file, import_preview
 from .tasks import BACKGROUND_ROWS, import_run_task
 
 RUNNING = (ImportStatus.PENDING, ImportStatus.VALIDATING, ImportStatus.IMPORTING)
@@ -145,7 +144,7 @@ def _start(request: HttpRequest, run: ImportRun, *, dry_run: bool, rows: int) ->
 @importer_required
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = _get_run(pk)
-    errors = [{**e, "text": format_error(e)} for e in run.errors]
+    errors = error_rows_for_display(run)
     return render(request, "imports/detail.html", {
         "run": run, "errors": errors, "running": run.status in RUNNING,
         "reupload_form": ReuploadForm(), "summary": (run.options or {}).get("summary") or {},
