@@ -14,6 +14,13 @@ from fideliza.customers.wording import match_reasons_text
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _spanish_again_afterwards():
+    """A request to /en/ leaves English active in this thread: the next test starts in Spanish."""
+    with translation.override("es"):
+        yield
+
 NEW = "email_differs; postal_code_same; address_similar; name_same:97"
 OLD = "e-mail distinto; mismo código postal; dirección parecida; nombre idéntico (97%+)"
 

@@ -18,6 +18,13 @@ from .conftest import make_customer, request
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _spanish_again_afterwards():
+    """A request to /en/ leaves English active in this thread: the next test starts in Spanish."""
+    with translation.override("es"):
+        yield
+
 SMS_NOT_SET = "FIDELIZA_SMS_GATEWAY_URL is not set"  # as the SMS adapter stores it
 
 

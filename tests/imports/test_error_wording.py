@@ -13,6 +13,13 @@ from fideliza.imports.services import import_file
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _spanish_again_afterwards():
+    """A request to /en/ leaves English active in this thread: the next test starts in Spanish."""
+    with translation.override("es"):
+        yield
+
 BAD = ("codigo;nombre;email;fecha_alta\n"
        "X1;Ana;ana@example.com;2026-01-05\n"
        "X2;Luis;esto-no-es-un-email;2026-01-06\n")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -94,3 +95,73 @@ def delivery_error_text(stored: str) -> str:
         if match:
             return _(msgid) % match.groupdict() if match.groupdict() else _(msgid)
     return stored
+
+
+# --- What the messages achieved (campaign and automation results) -----------------------------
+def _number(value: float, decimals: int = 0) -> str:
+    from django.utils.formats import number_format
+
+    rounded = round(value, decimals) or 0.0  # never "-0"
+    return number_format(rounded, decimals, force_grouping=True)
+
+
+def _percent(value: float, decimals: int = 1) -> str:
+    return _("%(v)s %%") % {"v": _number(value, decimals)}
+
+
+def _p_value(p: float) -> str:
+    return _("p < %(v)s") % {"v": _number(0.001, 3)} if p < 0.001 else _("p = %(v)s") % {"v": _number(p, 3)}
+
+
+def uplift_explanation(r: Any, currency: str | None = None) -> str:
+    """The results paragraph of an `analytics.uplift.UpliftResult` in the reader's language
+    (the analytics core's own `explanation` is Spanish only)."""
+    from fideliza.core.money import money_format
+
+    if r.status == "empty":
+        return _("Sin datos: ni destinatarios ni grupo de control.")
+    if r.status == "no_treated":
+        return _("Nadie recibió los mensajes todavía: no hay nada que comparar con el grupo de control.")
+    if r.status == "no_holdout":
+        return _("Sin grupo de control: no se puede medir el efecto incremental. De los %(n)s "
+                 "destinatarios compró el %(rate)s.") % {"n": _number(r.treated_n),
+                                                          "rate": _percent(r.treated_rate * 100)}
+    level = r.confidence * 100
+    low, high = r.conversion_diff_ci
+    parts = [_("Compró el %(treated)s de quienes recibieron los mensajes frente al %(holdout)s del "
+               "grupo de control: una diferencia de %(diff)s puntos porcentuales (entre %(low)s y "
+               "%(high)s con un %(level)s de confianza).") % {
+        "treated": _percent(r.treated_rate * 100), "holdout": _percent(r.holdout_rate * 100),
+        "diff": _number(r.conversion_diff * 100, 1), "low": _number(low * 100, 1),
+        "high": _number(high * 100, 1), "level": _percent(level, 0 if level.is_integer() else 1)}]
+    if r.significant:
+        params = {"p": _p_value(r.p_value), "n": _number(abs(r.incremental_conversions or 0))}
+        more = r.conversion_diff > 0
+        if r.relative_lift is not None:
+            params["lift"] = _percent(abs(r.relative_lift) * 100, 0)
+            parts.append((_("La diferencia es estadísticamente significativa (%(p)s): los mensajes "
+                            "consiguieron unas %(n)s compras más de las que habría habido sin ellos "
+                            "(un %(lift)s más).") if more else
+                          _("La diferencia es estadísticamente significativa (%(p)s): con los mensajes "
+                            "hubo unas %(n)s compras menos de las que habría habido sin ellos "
+                            "(un %(lift)s menos).")) % params)
+        else:
+            parts.append((_("La diferencia es estadísticamente significativa (%(p)s): los mensajes "
+                            "consiguieron unas %(n)s compras más de las que habría habido sin ellos.")
+                          if more else
+                          _("La diferencia es estadísticamente significativa (%(p)s): con los mensajes "
+                            "hubo unas %(n)s compras menos de las que habría habido sin ellos.")) % params)
+    else:
+        parts.append(_("La diferencia no es estadísticamente significativa (%(p)s): puede deberse al "
+                       "azar.") % {"p": _p_value(r.p_value)})
+        if r.holdout_n < 100:
+            parts.append(_("El grupo de control es pequeño; con más destinatarios la medida será más precisa."))
+    if r.incremental_revenue is not None and (r.treated_revenue_per_recipient or r.holdout_revenue_per_recipient):
+        value = money_format(round(r.incremental_revenue, 2), currency)
+        if r.incremental_revenue_ci is not None:
+            rl, rh = r.incremental_revenue_ci
+            parts.append(_("Ingresos incrementales estimados: %(v)s (entre %(low)s y %(high)s).") % {
+                "v": value, "low": money_format(round(rl, 2), currency), "high": money_format(round(rh, 2), currency)})
+        else:
+            parts.append(_("Ingresos incrementales estimados: %(v)s.") % {"v": value})
+    return " ".join(parts)
