@@ -3,12 +3,16 @@ saved message templates. Thin: parse, call one service or selector, render."""
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import number_format
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -64,10 +68,26 @@ def _preview_customers(request: HttpRequest, segment: Segment | None) -> list[Cu
     return list(segment_customers(segment, user=request.user).order_by("pk")[:PREVIEW_CHOICES])
 
 
+# In a help text: template syntax ({{ x|numero }}, |fecha("largo")) and what a message will
+# literally contain (→ 3 de diciembre, «120 puntos»), in the messages' own language.
+_VERBATIM = re.compile(r'\{\{.*?\}\}|\|\w+\("[^"]*"\)|→ [^;]+|«[^»]*»|“[^”]*”')
+
+
+def _help_html(text: str) -> str:
+    """`text` escaped, its verbatim parts in <code translate="no"> (not prose to translate)."""
+    parts, last = [], 0
+    for m in _VERBATIM.finditer(text):
+        parts.append(escape(text[last:m.start()]))
+        parts.append(format_html('<code translate="no">{}</code>', m.group()))
+        last = m.end()
+    parts.append(escape(text[last:]))
+    return mark_safe("".join(parts))  # every part escaped above
+
+
 def _variables() -> dict[str, list[dict[str, str]]]:
     """The editor's help panel: every variable and filter a template may use."""
-    return {"names": [{"name": name, "help": _(description)} for name, description in VARIABLES],
-            "filters": [{"name": name, "help": _(description)} for name, description in FILTERS]}
+    return {"names": [{"name": name, "help": _help_html(_(description))} for name, description in VARIABLES],
+            "filters": [{"name": name, "help": _help_html(_(description))} for name, description in FILTERS]}
 
 
 @login_required

@@ -13,7 +13,7 @@ from fideliza.analytics import labels
 from fideliza.customers.models import Customer
 from fideliza.customers.selectors import customers_visible_to
 
-from .labels import label_of
+from .labels import churn_reason_text, label_of, next_reason_text
 from .models import AnalyticsState, CustomerMetrics, RunStatus, SnapshotRun
 
 
@@ -96,6 +96,8 @@ def customer_insights_context(customer: Customer) -> dict[str, Any]:
             "churn_band": churn_band_label(metrics.churn_band),
             "path_step": label("path_level", metrics.path_step),
             "path_next_step": label("path_level", metrics.path_next_step),
+            "churn_reason": churn_reason_text(metrics.churn_reason),
+            "next_reason": next_reason_text(metrics.next_reason),
         },
         "insights_status": snapshot_status(),
     }

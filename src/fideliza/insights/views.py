@@ -23,6 +23,7 @@ from fideliza.accounts.models import Role
 from fideliza.core.money import money_format
 
 from . import charts, selectors
+from .labels import run_warning_text
 from .models import RunStatus, SnapshotRun
 from .services import snapshot_request
 
@@ -275,7 +276,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 "tiers": [(selectors.label("value_tier", c), agg.get("tiers", {}).get(c, 0))
                           for c in ("platino", "oro", "plata", "bronce")],
             },
-            "warnings": run.warnings,
+            "warnings": [run_warning_text(w) for w in run.warnings or []],
         })
     elif run is not None:
         context.update(_rep_context(request))

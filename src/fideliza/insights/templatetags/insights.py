@@ -23,3 +23,8 @@ def customer_insights(customer: Customer) -> dict[str, Any]:
 @register.filter(name="label_of")
 def label_of(code: str | None, vocabulary: str) -> str:
     return labels.label_of(vocabulary, code)
+
+
+@register.filter
+def churn_reason(stored: str | None) -> str:
+    return labels.churn_reason_text(stored)
