@@ -131,6 +131,7 @@ class DataStrings:
     values: set[str] = field(default_factory=set)
     _by_language: dict[str, list[str]] = field(default_factory=dict)
     _with_code: list[str] = field(default_factory=list)
+    _with_digits: list[str] = field(default_factory=list)
 
     def add(self, values: Iterable[str]) -> None:
         for v in values:
@@ -139,6 +140,7 @@ class DataStrings:
                 self.values.add(v)
         self._by_language.clear()
         self._with_code = []
+        self._with_digits = []
 
     def for_language(self, language: str) -> list[str]:
         if language not in self._by_language:
@@ -146,6 +148,11 @@ class DataStrings:
             self._by_language[language] = [
                 v for v in self.values if any(w.lower() in words for w in WORD.findall(v))]
         return self._by_language[language]
+
+    def with_digits(self) -> list[str]:
+        if not self._with_digits:
+            self._with_digits = [v for v in self.values if re.search(r"\d[.,]\d", v)]
+        return self._with_digits
 
     def with_code(self) -> list[str]:
         if not self._with_code:
@@ -190,6 +197,18 @@ MONEY_WORDS = {
     "en": r"(?:loyalty liability|amount|revenue|sales|total spent|average ticket|"
           r"clv[^\d]{0,30}|lifetime value|spend|cost|refund|commission|net)",
 }
+
+
+# A decimal number written the other language's way (Spanish 4,45 / English 4.45); thousands
+# groups (1.234 / 1,234) have three digits after the mark and are left alone.
+WRONG_DECIMAL = {"es": re.compile(r"(?<![\d.,/:-])\d+\.\d{1,2}(?![\d.])"),
+                 "en": re.compile(r"(?<![\d.,/:-])\d+,\d{1,2}(?![\d,])")}
+
+
+def number_problems(text: str, language: str, data: DataStrings) -> list[str]:
+    plain = _mask(text, data.with_digits())
+    return [f"decimal mark of the other language: …{plain[max(0, m.start() - 40):m.end() + 10]}…"
+            for m in WRONG_DECIMAL[language].finditer(plain)]
 
 
 def money_problems(text: str, language: str) -> list[str]:

@@ -7,6 +7,7 @@ added by a later app is exported without being listed here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,21 @@ from typing import Any
 from django.db import models
 
 from .models import Customer
+
+# How the printable copy words a field that stores a code of another app ("insights.
+# CustomerMetrics.rfm_segment" → «Campeones»): the owning app registers it (customers sits
+# below the apps whose tables point at the customer).
+ValueReader = Callable[[Any], str]
+_READERS: dict[str, ValueReader] = {}
+
+
+def export_reader_register(model_label: str, field_name: str, reader: ValueReader) -> None:
+    _READERS[f"{model_label}.{field_name}"] = reader
+
+
+def export_reader(model_label: str, field_name: str) -> ValueReader | None:
+    return _READERS.get(f"{model_label}.{field_name}")
+
 
 MAX_DEPTH = 3
 _SKIP = {"customers.CustomerMerge", "customers.MatchCandidate", "customers.Customer"}

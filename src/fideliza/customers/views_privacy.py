@@ -3,25 +3,69 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format, number_format
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fideliza.accounts.models import AuditAction, Role
 from fideliza.accounts.services import Actor, audit_record
+from fideliza.core.money import MoneyField, money_format
 
-from .export import customer_export_data
+from .export import customer_export_data, export_reader
 from .forms_privacy import CloseForm, EraseForm, RequestForm
 from .models import Customer, DataSubjectRequest, RequestKind, RequestStatus
 from .privacy import customer_erase, dsr_close, dsr_open
 
 PRIVACY_ROLES = frozenset({Role.OWNER, Role.SUPPORT})
+
+
+def _fields_by_attname(model) -> dict:
+    return {f.attname: f for f in model._meta.concrete_fields}
+
+
+def _field_label(field) -> str:
+    """The field's name in the reader's language; a foreign key without one of its own is
+    named after the model it points to."""
+    if field.is_relation and field.verbose_name == field.name.replace("_", " "):
+        return capfirst(field.related_model._meta.verbose_name)
+    return capfirst(field.verbose_name)
+
+
+def _readable(field, value, row: dict) -> str:
+    """An exported value as its reader writes it (the JSON download keeps the raw value):
+    choice labels, codes worded by their app, local dates and times, money with its
+    currency, «Sí»/«No»."""
+    if value is None or value == "":
+        return ""
+    reader = export_reader(field.model._meta.label, field.name)
+    if reader is not None:
+        return reader(value)
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(field, models.BooleanField):
+        return _("Sí") if value else _("No")
+    if isinstance(field, MoneyField):
+        return money_format(value, row.get("currency") or None)
+    if isinstance(field, models.DateTimeField):
+        return date_format(timezone.localtime(datetime.fromisoformat(value)), "SHORT_DATETIME_FORMAT")
+    if isinstance(field, models.DateField):
+        return date_format(date.fromisoformat(value), "SHORT_DATE_FORMAT")
+    if isinstance(field, models.DecimalField | models.FloatField):
+        return number_format(value, use_l10n=True)
+    if isinstance(field, models.JSONField):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
 
 
 def _guard(request: HttpRequest) -> None:
@@ -121,9 +165,15 @@ def customer_export(request: HttpRequest, customer_id: int, fmt: str) -> HttpRes
     for label, rows in data.items():
         if label in ("customer", "interests"):
             continue
-        columns = sorted({k for row in rows for k in row})
-        sections.append((label, columns, [[row.get(c) for c in columns] for row in rows]))
-    card = [(k, v) for k, v in data["customer"].items() if v not in (None, "")]
+        model = apps.get_model(label)
+        fields = _fields_by_attname(model)
+        columns = [name for name in fields if any(name in row for row in rows)]
+        sections.append((capfirst(model._meta.verbose_name_plural),
+                         [_field_label(fields[c]) for c in columns],
+                         [[_readable(fields[c], row.get(c), row) for c in columns] for row in rows]))
+    fields = _fields_by_attname(Customer)
+    card = [(_field_label(fields[k]), _readable(fields[k], v, data["customer"]))
+            for k, v in data["customer"].items() if v not in (None, "") and k in fields]
     return render(request, "customers/privacy/export.html", {
         "customer": customer, "card": card, "interests": data["interests"],
         "sections": sections, "generated": timezone.now(),
