@@ -113,7 +113,7 @@ GIVEAWAYS: dict[str, set[str]] = {
            "según", "cuando", "todos", "ninguno", "mismo", "misma", "nombre", "apellidos",
            "teléfono", "correo", "dirección", "campaña", "segmento", "riesgo", "abandono"},
 }
-WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+WORD = re.compile(r"(?<![\w-])[^\W\d_]+(?:['’][^\W\d_]+)?(?![\w-])")
 
 
 def _mask(text: str, data: Iterable[str]) -> str:
