@@ -193,9 +193,11 @@ MONEY_WRONG_MARK = {
 # Words that make the next number an amount of money.
 MONEY_WORDS = {
     "es": r"(?:pasivo de fidelización|importe|ingresos|ventas|total gastado|ticket medio|"
-          r"clv[^\d]{0,30}|valor de vida|gasto|coste|reembolso|comisión|neto)",
+          r"clv[^\d]{0,30}|valor de vida|gasto|coste|reembolso|comisión|neto|descuento de importe:?|"
+          r"compra mínima|descuentos? del pedido|precio|total)",
     "en": r"(?:loyalty liability|amount|revenue|sales|total spent|average ticket|"
-          r"clv[^\d]{0,30}|lifetime value|spend|cost|refund|commission|net)",
+          r"clv[^\d]{0,30}|lifetime value|spend|cost|refund|commission|net|amount discount:?|"
+          r"minimum purchase|order discounts?|price|total)",
 }
 
 

@@ -123,7 +123,8 @@ def _life_after_a_few_weeks(tmp) -> None:
                                offer_value=Decimal(10), offer_valid_days=30)
     campaign_launch(campaign, now=NOW, user=marketing)
     campaign_create(user=marketing, name="Borrador de otoño", segment=segment, channels=["email"],
-                    messages={"email": email})
+                    messages={"email": email}, offer_kind="amount", offer_value=Decimal(5),
+                    offer_valid_days=30, offer_min_purchase=Decimal(40))
     automations_run(now=NOW)
     path = tmp / "clientes_hoja.csv"
     path.write_text(BAD_CUSTOMERS, encoding="utf-8")
@@ -178,8 +179,10 @@ def test_every_page_of_the_owner_reads_in_one_language(site, language):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("language", ["es", "en"])
 @pytest.mark.parametrize("username", [r for r in ROLES if r != "duena"])
-def test_every_page_of_each_role_reads_in_spanish(site, username):
-    visits = crawl(_client(username), ["/"], language="es", max_depth=2, per_route=1)
-    problems = _report(visits, site, "es")
+def test_every_page_of_each_role_reads_in_one_language(site, username, language):
+    start = "/en/" if language == "en" else "/"
+    visits = crawl(_client(username), [start], language=language, max_depth=2, per_route=1)
+    problems = _report(visits, site, language)
     assert problems == [], f"{len(problems)} problems on {len(visits)} pages:\n" + "\n".join(problems)
