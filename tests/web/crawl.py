@@ -203,8 +203,9 @@ MONEY_WORDS = {
 
 # A decimal number written the other language's way (Spanish 4,45 / English 4.45); thousands
 # groups (1.234 / 1,234) have three digits after the mark and are left alone.
-WRONG_DECIMAL = {"es": re.compile(r"(?<![\d.,/:-])\d+\.\d{1,2}(?![\d.])"),
-                 "en": re.compile(r"(?<![\d.,/:-])\d+,\d{1,2}(?![\d,])")}
+# A number alone in parentheses is an example of a format («Punto (12.50)»), not a figure.
+WRONG_DECIMAL = {"es": re.compile(r"(?<![\d.,/:(-])\d+\.\d{1,2}(?![\d.])"),
+                 "en": re.compile(r"(?<![\d.,/:(-])\d+,\d{1,2}(?![\d,])")}
 
 
 def number_problems(text: str, language: str, data: DataStrings) -> list[str]:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.test import Client
+from django.test import Client, override_settings
 
 from fideliza.accounts.models import User
 from fideliza.accounts.services import Actor
@@ -68,6 +68,7 @@ DATA_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 ROLES = ("duena", "marketing", "comercial1", "soporte")
+UPLOADED_HEADERS = ["Código cliente", "codigo", "nombre", "email", "fecha_alta"]
 BAD_CUSTOMERS = (
     "codigo;nombre;email;fecha_alta\n"
     "X1;Ana;ana@example.com;2026-01-05\n"
@@ -89,7 +90,9 @@ def _data_strings() -> DataStrings:
         for row in model.objects.values_list(*fields):
             data.add(v for v in row if v)
     data.add([settings.FIDELIZA_BUSINESS_NAME])
-    # A file's own headers and cell values, quoted in its import errors.
+    # The uploaded files' own headers (the mapping page lists them) and the cell values
+    # quoted in import errors.
+    data.add(UPLOADED_HEADERS)
     from fideliza.imports.models import ImportRun
 
     for errors in ImportRun.objects.values_list("errors", flat=True):
@@ -129,6 +132,13 @@ def _life_after_a_few_weeks(tmp) -> None:
     path = tmp / "clientes_hoja.csv"
     path.write_text(BAD_CUSTOMERS, encoding="utf-8")
     import_file(path=path, kind="customers", source="hoja", actor=actor)
+    # A file uploaded and waiting at the column-mapping step (the list links to it).
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    uploader = Client()
+    uploader.force_login(owner)
+    uploader.post("/importaciones/nueva/", {"kind": "customers", "source": "hoja", "file": SimpleUploadedFile(
+        "pendiente.csv", BAD_CUSTOMERS.replace("codigo;", "Código cliente;").encode(), content_type="text/csv")})
     someone = Customer.objects.filter(merged_into__isnull=True, is_active=True).order_by("pk").first()
     dsr_open(actor=actor, customer=someone, kind="access", details="Pide copia de sus datos.")
 
@@ -136,7 +146,8 @@ def _life_after_a_few_weeks(tmp) -> None:
 @pytest.fixture(scope="module")
 def site(django_db_setup, django_db_blocker, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("demo")
-    with time_machine.travel(NOW, tick=True), django_db_blocker.unblock():
+    with time_machine.travel(NOW, tick=True), django_db_blocker.unblock(), \
+            override_settings(MEDIA_ROOT=tmp / "media"):
         try:
             demo_populate(customers=300, seed=11, years=2, today=TODAY, out_dir=tmp / "files")
             _life_after_a_few_weeks(tmp)
@@ -167,12 +178,22 @@ def _report(visits, data, language) -> list[str]:
     return problems
 
 
+def _pages_no_link_leads_to() -> list[str]:
+    """Pages reached by a redirect after a form, not by a link: the column mapping of an upload."""
+    from fideliza.imports.models import ImportRun, ImportStatus
+
+    return [f"/importaciones/{pk}/columnas/" for pk in ImportRun.objects.filter(
+        status=ImportStatus.PENDING).exclude(file="").values_list("pk", flat=True)]
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("language", ["es", "en"])
 def test_every_page_of_the_owner_reads_in_one_language(site, language):
     client = _client("duena")
-    start = "/en/" if language == "en" else "/"
-    visits = crawl(client, [start], language=language, max_depth=4)
+    prefix = "/en" if language == "en" else ""
+    starts = [f"{prefix}/"] + [prefix + url for url in _pages_no_link_leads_to()]
+    assert len(starts) > 1
+    visits = crawl(client, starts, language=language, max_depth=4)
     assert len(visits) > 40, [v.url for v in visits]
     problems = _report(visits, site, language)
     assert problems == [], f"{len(problems)} problems on {len(visits)} pages:\n" + "\n".join(problems)
