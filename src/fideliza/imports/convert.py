@@ -83,14 +83,15 @@ def error_column(error: dict[str, Any]) -> str:
 
 def format_error(error: dict[str, Any]) -> str:
     """«Fila 7, columna "Teléfono": "12" no es un número de teléfono válido.»"""
-    parts = {"row": error.get("row"), "column": error_column(error), "message": error_text(error)}
+    message = error_text(error)
+    parts = {"row": error.get("row"), "column": error_column(error), "message": message}
     if parts["row"] and parts["column"]:
         return _('Fila %(row)s, columna "%(column)s": %(message)s') % parts
     if parts["row"]:
         return _("Fila %(row)s: %(message)s") % parts
     if parts["column"]:
         return _('Columna "%(column)s": %(message)s') % parts
-    return parts["message"]
+    return message
 
 
 # ---------------------------------------------------------------- numbers
