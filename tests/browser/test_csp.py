@@ -133,7 +133,7 @@ def _page_key(path: str) -> str | None:
     except Resolver404:
         return None
     fmt = match.kwargs.get("fmt")
-    if fmt is not None and fmt != "html":
+    if (fmt is not None and fmt != "html") or path.endswith((".csv", ".xlsx", ".json")):
         return None  # a file download (exports are checked in tests/core/test_exports.py)
     return match.view_name
 

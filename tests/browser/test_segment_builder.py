@@ -82,7 +82,7 @@ def test_build_oro_de_cordoba_segment_count_save_and_see_it_on_the_card(page, lo
     # Hand count: Rosa, Andrés and Pilar (see `base`).
     expect(count.locator("[data-count]")).to_have_attribute("data-count", "3")
     expect(count).to_contain_text("3 clientes")
-    expect(count).to_contain_text("Ciudad es Córdoba")
+    expect(count).to_contain_text("Nivel de valor es Oro y ciudad es Córdoba")  # one sentence, labels not codes
 
     page.get_by_role("button", name="Guardar segmento").click()
     expect(page.get_by_role("heading", name=NAME, level=1)).to_be_visible()

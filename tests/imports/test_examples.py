@@ -69,7 +69,7 @@ def test_upload_page_lists_the_columns_and_links_the_examples(client, owner):
     response = client.get(reverse("imports:example", args=["tickets"]))
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert "fideliza-tickets-ejemplo.csv" in response["Content-Disposition"]
-    assert response.content.decode("utf-8-sig").splitlines()[0].startswith("Número de ticket;")
+    assert response.getvalue().decode("utf-8-sig").splitlines()[0].startswith("Número de ticket;")
     assert client.get("/importaciones/ejemplo/nada.csv").status_code == 404
 
 
@@ -80,7 +80,7 @@ def test_examples_in_english(client, owner):
     with translation.override("en"):
         response = client.get(reverse("imports:example", args=["customers"]),
                               HTTP_ACCEPT_LANGUAGE="en")
-    header = response.content.decode("utf-8-sig").splitlines()[0]
+    header = response.getvalue().decode("utf-8-sig").splitlines()[0]
     assert header.startswith("Customer ID in the source,") and "Spanish" not in header
 
 

@@ -113,7 +113,7 @@ def test_customer_card_include(small_business, rf):
     html = render_to_string("insights/_customer_kpis.html",
                             customer_insights_context(small_business["ana"]))
     assert "En riesgo" in html and "Platino" in html and "Activo" in html
-    assert "compró hace 29 días; su intervalo habitual es 71" in html
+    assert "compró hace 29 días; suele comprar cada 71 días" in html
     assert "Brocha" in html and "Producto principal → Producto premium" in html
     empty = render_to_string("insights/_customer_kpis.html",
                              customer_insights_context(small_business["nadie"]))
@@ -149,4 +149,4 @@ def test_the_customer_card_shows_the_snapshot(client, owner, small_business):
     client.force_login(owner)
     html = client.get(reverse("customers:detail", args=[small_business["ana"].pk])).content.decode()
     assert 'id="customer-insights"' in html
-    assert "En riesgo" in html and "compró hace 29 días; su intervalo habitual es 71" in html
+    assert "En riesgo" in html and "compró hace 29 días; suele comprar cada 71 días" in html

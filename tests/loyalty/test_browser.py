@@ -58,7 +58,7 @@ def test_program_order_card_reward_coupon(page, log_in, owner, live_server):  # 
     card = page.locator("#fidelizacion")
     expect(card.locator("#loyalty-points")).to_have_text("650")
     expect(card.locator("#loyalty-tier")).to_contain_text("Bronce")
-    expect(card.locator("#loyalty-progress")).to_contain_text(re.compile(r"Le faltan 300[.,]00 .* para Plata"))
+    expect(card.locator("#loyalty-progress")).to_contain_text(re.compile(r"Le faltan 300,00\s€ de gasto para Plata"))
 
     # 4. Redeem a reward from the card; its coupon appears.
     card.get_by_text("Canjear una recompensa").click()

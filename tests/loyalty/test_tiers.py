@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -42,8 +43,9 @@ def test_progress_explains_why_and_what_is_missing(program, tiers, catalog, cust
     p = tier_progress(Member.objects.get(customer=customer))
     assert p["tier"].name == "Plata" and p["next_tier"].name == "Oro"
     assert p["value"] == Decimal("300.00") and p["missing"] == Decimal("700.00")
-    assert "Plata" in p["why"] and "300.00" in p["why"]
-    assert "700.00" in p["next"] and "Oro" in p["next"]
+    # Spend written as money in Spanish: decimal comma and the currency.
+    assert "Plata" in p["why"] and "300,00\xa0€ de gasto" in p["why"] and re.search(r"umbral: [\d.]+,\d\d\xa0€", p["why"])
+    assert "700,00\xa0€ de gasto" in p["next"] and "Oro" in p["next"]
     assert p["percent"] == 30
 
 

@@ -86,7 +86,7 @@ def test_home_page_renders_figures_and_last_imports(client, owner):
     client.force_login(owner)
     body = client.get("/").content.decode()
     assert 'id="kpi-customers">1<' in body
-    assert "1\xa0234,50" in body and "EUR" in body  # Decimal, Spanish format, business currency
+    assert "1.234,50\xa0€" in body  # Decimal, Spanish format, business currency
     assert "clientes-tienda.csv" in body
 
 
@@ -101,6 +101,8 @@ def test_navigation_shows_the_six_moves_and_data_pages(client, owner):
 
 @pytest.mark.parametrize("move", MOVES, ids=lambda m: m.slug)
 def test_each_move_page_explains_and_links(client, owner, move):
+    owner.is_staff = True
+    owner.save()
     client.force_login(owner)
     response = client.get(reverse("web:move", kwargs={"slug": move.slug}))
     body = response.content.decode()
@@ -108,14 +110,44 @@ def test_each_move_page_explains_and_links(client, owner, move):
     assert str(move.summary) in body.replace("&quot;", '"')
     assert reverse("customers:list") in body
     assert 'aria-current="page"' in body
-    # Every tool announced for later is either still announced, or its page now exists
-    # and is linked instead: never both, never neither.
-    for item in move.later:
-        announced = str(item.label) in response.context["later"]
-        done = bool(item.done_by) and reverse(item.done_by) in body
-        assert announced != done, item.label
+    # Every tool offered as available opens (200); every tool announced for later is not in
+    # the product: its page does not exist.
+    for label, url in response.context["links"]:
+        assert client.get(url).status_code == 200, (label, url)
+    offered = {str(label) for label, _url in response.context["links"]}
+    for tool in move.tools:
+        if str(tool.label) in {str(x) for x in response.context["later"]}:
+            assert tool.url() is None or (tool.requires is not None and not tool.requires()), tool.label
+        else:  # in the product: offered, unless this user may not open it (the admin's catalogue)
+            assert str(tool.label) in offered or not tool.may_open(owner), tool.label
     if response.context["later"]:
         assert "Llegará más adelante" in body
+
+
+def test_moves_offer_what_the_product_has():
+    """Birthday greetings and win-back campaigns exist (automations): never «más adelante»."""
+    tools = {str(t.label): t for m in MOVES for t in m.tools}
+    for label in ("Felicitaciones de cumpleaños automáticas por el canal preferido",
+                  "Campañas de recuperación de clientes dormidos, con una oferta para volver",
+                  "Aviso automático de puntos a punto de caducar"):
+        assert tools[label].available(), label
+    for label in ("Encuestas para saber por qué nos eligen", "Libro de quejas digital con su seguimiento"):
+        assert not tools[label].available(), label
+
+
+def test_home_pyramid_says_which_stages_are_covered(client, owner):
+    client.force_login(owner)
+    response = client.get("/")
+    stages = response.context["pyramid"]
+    ready = [str(label) for label, is_ready, _url in stages if is_ready]
+    assert ready[:8] == ["Registre", "Identifique", "Diferencie", "Interactúe", "Segmente", "Personalice",
+                         "Fidelice", "Rentabilice"]
+    body = response.content.decode()
+    assert f"Fideliza tiene herramientas para {len(ready)} de las {len(stages)}" in body
+    assert "ya cubre las dos primeras" not in body
+    for _label, is_ready, url in stages:
+        if url:
+            assert is_ready and client.get(url).status_code == 200
 
 
 def test_navigation_only_offers_pages_the_role_may_open(client, owner, rep):

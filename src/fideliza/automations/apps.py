@@ -8,3 +8,11 @@ class AutomationsConfig(AppConfig):
     name = "fideliza.automations"
     label = "automations"
     verbose_name = _("Automatizaciones")
+
+    def ready(self) -> None:
+        # The outbox names this app's messages («Automatización «…», paso 1»).
+        from fideliza.engagement.wording import source_namer_register
+
+        from .selectors import automation_sources_name
+
+        source_namer_register("automation", automation_sources_name)

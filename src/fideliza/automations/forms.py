@@ -30,7 +30,7 @@ class AutomationForm(forms.ModelForm):
                                          widget=forms.CheckboxSelectMultiple,
                                          help_text=_("Se usa el canal preferido del cliente entre estos."))
     trigger_params = forms.CharField(label=_("Parámetros del disparador (JSON)"), required=False,
-                                     widget=forms.Textarea(attrs={"rows": 3}),
+                                     widget=forms.Textarea(attrs={"rows": 3, "translate": "no"}),  # JSON, not prose
                                      help_text=_("Vacío: valores por defecto. Ver la tabla de parámetros."))
 
     class Meta:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -206,3 +207,20 @@ def automation_report(automation: Automation, *, now: datetime | None = None) ->
         "uplift": result,
         "folded": occurrences[OccurrenceOutcome.FOLDED], "existing": occurrences[OccurrenceOutcome.EXISTING],
     }
+
+
+_STEP_SOURCE = re.compile(r"^automation:(?P<id>\d+)(?::step:(?P<step>\d+))?$")
+
+
+def automation_sources_name(sources: list[str]) -> dict[str, str]:
+    """Outbox origins ``automation:<id>:step:<n>`` in words: «Automatización «Bienvenida», paso 1»."""
+    parsed = {s: m for s in sources if (m := _STEP_SOURCE.match(s))}
+    names = dict(Automation.objects.filter(pk__in={int(m["id"]) for m in parsed.values()})
+                 .values_list("pk", "name"))
+    out = {}
+    for source, m in parsed.items():
+        name = names.get(int(m["id"]))
+        what = (_("Automatización «%(name)s»") % {"name": name} if name is not None
+                else _("Automatización %(id)s (borrada)") % {"id": m["id"]})
+        out[source] = _("%(what)s, paso %(step)s") % {"what": what, "step": m["step"]} if m["step"] else what
+    return out

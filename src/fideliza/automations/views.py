@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from fideliza.accounts.models import User
 from fideliza.accounts.services import Actor
 from fideliza.customers.selectors import customers_visible_to
+from fideliza.engagement.wording import uplift_explanation
 
 from .forms import ActivationForm, AutomationForm, StepFormSet, params_help, step_initial
 from .models import ActivationScope, Automation, StepRun
@@ -130,7 +131,9 @@ def automation_report_view(request: HttpRequest, pk: int) -> HttpResponse:
         recent = recent.filter(enrollment__customer__in=customers_visible_to(_user(request)))
     recent = recent.select_related("enrollment__customer").order_by("-created_at", "-id")[:30]
     return render(request, "automations/report.html", {
-        "report": report, "automation": automation, "steps": automation.steps.order_by("position"),
+        "report": report, "automation": automation,
+        "uplift_explanation": uplift_explanation(report["uplift"]) if report.get("uplift") else "",
+        "steps": automation.steps.order_by("position"),
         "recent": recent, "can_edit": can_edit_automations(_user(request))})
 
 

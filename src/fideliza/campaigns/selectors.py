@@ -13,6 +13,7 @@ Two conversion figures, on purpose:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -160,10 +161,29 @@ def campaigns_list(*, status: str | None = None):  # -> QuerySet[Campaign]
     return qs
 
 
-def campaigns_sending_finished() -> list[int]:
-    """Ids of campaigns still marked as sending whose messages have all left the outbox."""
-    sending = list(Campaign.objects.filter(status=CampaignStatus.SENDING).values_list("pk", flat=True))
+def campaigns_sending_finished(*, sources: Iterable[str] | None = None) -> list[int]:
+    """Ids of campaigns still marked as sending whose messages have all left the outbox
+    (only those named in `sources`, ``campaign:<id>``, when given)."""
+    qs = Campaign.objects.filter(status=CampaignStatus.SENDING)
+    if sources is not None:
+        qs = qs.filter(pk__in=[int(s.split(":")[1]) for s in sources
+                               if s.count(":") == 1 and s.split(":")[1].isdigit()])
+    sending = list(qs.values_list("pk", flat=True))
     busy = set(Message.objects.filter(source__in=[f"campaign:{pk}" for pk in sending], status__in=PENDING)
                .values_list("source", flat=True).distinct())
     return [pk for pk in sending if f"campaign:{pk}" not in busy]
 
+
+
+def campaign_sources_name(sources: list[str]) -> dict[str, str]:
+    """Outbox origins ``campaign:<id>`` in words: «Campaña «Vuelta al cole»» (engagement.wording)."""
+    from django.utils.translation import gettext as _
+
+    ids = {s: s.split(":")[1] for s in sources if s.count(":") == 1 and s.split(":")[1].isdigit()}
+    names = dict(Campaign.objects.filter(pk__in={int(v) for v in ids.values()}).values_list("pk", "name"))
+    out = {}
+    for source, pk in ids.items():
+        name = names.get(int(pk))
+        out[source] = (_("Campaña «%(name)s»") % {"name": name} if name is not None
+                       else _("Campaña %(id)s (borrada)") % {"id": pk})
+    return out

@@ -473,7 +473,9 @@ def campaign_launch(campaign: Campaign, *, now: datetime | None = None, user: Us
     for i in range(0, len(unsent_coupons), BATCH):
         Coupon.objects.filter(pk__in=unsent_coupons[i:i + BATCH]).update(is_active=False)
     clock.lap("recipients")
-    campaign.status = CampaignStatus.SENDING if requests else CampaignStatus.SENT
+    # "Sending" while the outbox holds some of its messages; nothing to wait for: sent.
+    waiting = any(d.status in (RecipientStatus.QUEUED, RecipientStatus.DEFERRED) for d in decisions)
+    campaign.status = CampaignStatus.SENDING if waiting else CampaignStatus.SENT
     campaign.launched_at = now
     campaign.save(update_fields=["status", "launched_at", "updated_at"])
     counts = _recipient_counts(campaign)
@@ -537,8 +539,19 @@ def campaigns_launch_due(*, now: datetime | None = None) -> list[int]:
     return launched
 
 
-def campaigns_finish_sending() -> list[int]:
-    """Mark as sent the campaigns whose messages have all left the outbox."""
-    ids = campaigns_sending_finished()
+def campaigns_finish_sending(*, sources: Iterable[str] | None = None) -> list[int]:
+    """Mark as sent the campaigns whose messages have all left the outbox (sent, failed,
+    bounced or cancelled: nothing queued, deferred or being sent).
+
+    Run by the outbox worker after each batch, for the campaigns in it (`sources`), and by
+    the periodic tick for all of them.
+    """
+    ids = campaigns_sending_finished(sources=sources)
     Campaign.objects.filter(pk__in=ids, status=CampaignStatus.SENDING).update(status=CampaignStatus.SENT)
     return ids
+
+
+def campaigns_outbox_batch_done(sources: set[str]) -> list[int]:
+    """The outbox worker's hook (registered in CampaignsConfig.ready)."""
+    ours = {s for s in sources if s.startswith("campaign:")}
+    return campaigns_finish_sending(sources=ours) if ours else []

@@ -3,27 +3,26 @@ saved message templates. Thin: parse, call one service or selector, render."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import number_format
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fideliza.core.csp import email_preview_csp
+from fideliza.core.money import money_format
 from fideliza.customers.models import Customer
 from fideliza.customers.selectors import customers_visible_to
 from fideliza.engagement.models import DecisionReason
-from fideliza.engagement.templating import (
-    FILTERS,
-    VARIABLES,
-    TemplateError,
-    format_money,
-    format_number,
-)
+from fideliza.engagement.templating import FILTERS, VARIABLES, TemplateError
+from fideliza.engagement.wording import uplift_explanation
 from fideliza.segments.models import Segment
 from fideliza.segments.selectors import segment_customers
 
@@ -70,10 +69,26 @@ def _preview_customers(request: HttpRequest, segment: Segment | None) -> list[Cu
     return list(segment_customers(segment, user=request.user).order_by("pk")[:PREVIEW_CHOICES])
 
 
+# In a help text: template syntax ({{ x|numero }}, |fecha("largo")) and what a message will
+# literally contain (→ 3 de diciembre, «120 puntos»), in the messages' own language.
+_VERBATIM = re.compile(r'\{\{.*?\}\}|\|\w+\("[^"]*"\)|→ [^;]+|«[^»]*»|“[^”]*”')
+
+
+def _help_html(text: str) -> str:
+    """`text` escaped, its verbatim parts in <code translate="no"> (not prose to translate)."""
+    parts, last = [], 0
+    for m in _VERBATIM.finditer(text):
+        parts.append(escape(text[last:m.start()]))
+        parts.append(format_html('<code translate="no">{}</code>', m.group()))
+        last = m.end()
+    parts.append(escape(text[last:]))
+    return mark_safe("".join(parts))  # every part escaped above
+
+
 def _variables() -> dict[str, list[dict[str, str]]]:
     """The editor's help panel: every variable and filter a template may use."""
-    return {"names": [{"name": name, "help": _(description)} for name, description in VARIABLES],
-            "filters": [{"name": name, "help": _(description)} for name, description in FILTERS]}
+    return {"names": [{"name": name, "help": _help_html(_(description))} for name, description in VARIABLES],
+            "filters": [{"name": name, "help": _help_html(_(description))} for name, description in FILTERS]}
 
 
 @login_required
@@ -243,25 +258,26 @@ def campaign_results_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _pct(fraction: float | None) -> str:
-    return "—" if fraction is None else f"{format_number(fraction * 100, 1)} %"
+    return "—" if fraction is None else _("%(v)s %%") % {"v": number_format(round(fraction * 100, 1), 1)}
 
 
 def _uplift_display(r: dict) -> dict[str, str]:
-    """The uplift's numbers as the page prints them (percentage points, money)."""
+    """The uplift's numbers as the page prints them (percentage points, money), in the
+    reader's language."""
     u = r["uplift"]
-    out = {"treated_rate": _pct(r["treated_outcome"].rate), "holdout_rate": _pct(r["holdout_outcome"].rate)}
+    out = {"treated_rate": _pct(r["treated_outcome"].rate), "holdout_rate": _pct(r["holdout_outcome"].rate),
+           "explanation": uplift_explanation(u) if u is not None else ""}
     if u is None or u.status != "ok":
         return out
     points = _("%(v)s puntos")
     low, high = u.conversion_diff_ci
-    out.update(diff=points % {"v": format_number(u.conversion_diff * 100, 1)},
-               diff_low=points % {"v": format_number(low * 100, 1)},
-               diff_high=points % {"v": format_number(high * 100, 1)})
+    out.update(diff=points % {"v": number_format(round(u.conversion_diff * 100, 1), 1)},
+               diff_low=points % {"v": number_format(round(low * 100, 1), 1)},
+               diff_high=points % {"v": number_format(round(high * 100, 1), 1)})
     if u.incremental_revenue is not None:
-        out["revenue"] = format_money(Decimal(str(round(u.incremental_revenue, 2))))
+        out["revenue"] = money_format(round(u.incremental_revenue, 2))
         if u.incremental_revenue_ci is not None:
-            out["revenue_low"], out["revenue_high"] = (format_money(Decimal(str(round(v, 2))))
-                                                       for v in u.incremental_revenue_ci)
+            out["revenue_low"], out["revenue_high"] = (money_format(round(v, 2)) for v in u.incremental_revenue_ci)
     return out
 
 

@@ -38,6 +38,33 @@ class CurrencyField(models.CharField):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
 
+def money_format(amount: Decimal | int | float | str | None, currency: str | None = None, *,
+                 language: str | None = None) -> str:
+    """An amount as its reader writes it: «18.486,62 €» in Spanish, «€18,486.62» in English.
+
+    `currency` defaults to the business's (FIDELIZA_DEFAULT_CURRENCY), `language` to the
+    active one. Rounded to the currency's minor unit (cents for the euro) by CLDR's rules
+    (Babel). None or "" gives "" (the template shows its own dash).
+    """
+    from babel.numbers import format_currency
+    from django.utils.translation import get_language, to_locale
+
+    if amount is None or amount == "":
+        return ""
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        return str(amount)
+    if not value.is_finite():
+        return ""
+    code = (currency or default_currency()).upper()
+    locale = to_locale(language or get_language() or "es")
+    try:
+        return format_currency(value, code, locale=locale)
+    except (ValueError, LookupError):  # an unknown locale: the business language's format
+        return format_currency(value, code, locale="es")
+
+
 def default_currency() -> str:
     """The business's currency (FIDELIZA_DEFAULT_CURRENCY), read when a row is created."""
     from django.conf import settings

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from fideliza.accounts.models import AuditLog, User
 from fideliza.accounts.selectors import audit_history
+from fideliza.core.money import MoneyField, money_format
 
 from .models import Channel, ConsentRecord, ConsentStatus, Customer
 from .services import AUDIT_ENTITY
@@ -86,7 +91,26 @@ def _display(name: str, value: Any, users: dict[int, str]) -> Any:
     except FieldDoesNotExist:
         return value
     choices = dict(getattr(field, "flatchoices", None) or [])
-    return choices.get(value, value) if choices else value
+    if choices:
+        return choices.get(value, value)
+    return _formatted(field, value)
+
+
+def _formatted(field: Any, value: Any) -> Any:
+    """Money with its currency, dates and decimals in the reader's format (audit rows store
+    them as ISO text and plain decimals)."""
+    try:
+        if isinstance(field, MoneyField):
+            return money_format(value)
+        if isinstance(field, models.DateTimeField) and isinstance(value, str):
+            return date_format(timezone.localtime(datetime.fromisoformat(value)), "SHORT_DATETIME_FORMAT")
+        if isinstance(field, models.DateField) and isinstance(value, str):
+            return date_format(date.fromisoformat(value[:10]), "SHORT_DATE_FORMAT")
+        if isinstance(field, models.DecimalField):
+            return number_format(Decimal(str(value)), use_l10n=True)
+    except (ValueError, ArithmeticError):
+        pass
+    return value
 
 
 def customer_audit_entries(*, customer: Customer, limit: int = 200) -> list[AuditEntry]:

@@ -9,18 +9,37 @@ without being listed here.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
 from django.db import models
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from fideliza.core.exports import Sheet
+from fideliza.core.money import MoneyField, money_format
 
 from .models import Customer
+
+# How the printable copy words a field that stores a code of another app ("insights.
+# CustomerMetrics.rfm_segment" → «Campeones»): the owning app registers it (customers sits
+# below the apps whose tables point at the customer).
+ValueReader = Callable[[Any], str]
+_READERS: dict[str, ValueReader] = {}
+
+
+def export_reader_register(model_label: str, field_name: str, reader: ValueReader) -> None:
+    _READERS[f"{model_label}.{field_name}"] = reader
+
+
+def export_reader(model_label: str, field_name: str) -> ValueReader | None:
+    return _READERS.get(f"{model_label}.{field_name}")
+
 
 MAX_DEPTH = 3
 _SKIP = {"customers.CustomerMerge", "customers.MatchCandidate", "customers.Customer"}
@@ -73,12 +92,26 @@ def customer_export_data(customer: Customer) -> dict[str, Any]:
     return data
 
 
+def _field_label(field: models.Field) -> str:
+    """The field's name in the reader's language; a foreign key without one of its own is
+    named after the model it points to."""
+    if field.is_relation and field.related_model is not None \
+            and field.verbose_name == field.name.replace("_", " "):
+        return str(capfirst(field.related_model._meta.verbose_name))  # type: ignore[union-attr]
+    return str(capfirst(field.verbose_name))
+
+
 def _typed(field: models.Field, value: Any) -> Any:
-    """A value of customer_export_data back to a spreadsheet type, choices as their label."""
+    """A value of customer_export_data back to a spreadsheet type; codes as their label."""
     if value is None or value == "":
         return value
+    reader = export_reader(field.model._meta.label, field.name)
+    if reader is not None:
+        return reader(value)
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
+    if isinstance(field, models.BooleanField):
+        return _("Sí") if value else _("No")
     if isinstance(field, models.DecimalField):
         return Decimal(value)
     if isinstance(field, models.DateTimeField):
@@ -90,13 +123,36 @@ def _typed(field: models.Field, value: Any) -> Any:
     return value
 
 
-def customer_export_tables(customer: Customer) -> list[Sheet]:
+def _readable(field: models.Field, value: Any, row: dict[str, Any]) -> str:
+    """A value as its reader writes it on the printable page: choice labels, codes worded by
+    their app, local dates and times, money with its currency, «Sí»/«No»."""
+    typed = _typed(field, value)
+    if typed is None or typed == "":
+        return ""
+    if isinstance(field, MoneyField):
+        return money_format(typed, row.get("currency") or None)
+    if isinstance(typed, datetime):
+        local = timezone.localtime(typed) if timezone.is_aware(typed) else typed
+        return date_format(local, "SHORT_DATETIME_FORMAT")
+    if isinstance(typed, date):
+        return date_format(typed, "SHORT_DATE_FORMAT")
+    if isinstance(typed, Decimal | float):
+        return number_format(typed, use_l10n=True)
+    return str(typed)
+
+
+def customer_export_tables(customer: Customer, *, readable: bool = False) -> list[Sheet]:
     """customer_export_data as labelled tables: the card (field, value), the interests, then
-    one table per model with the fields' names in the active language."""
+    one table per model with the fields' names in the active language. Values are typed
+    (numbers, dates) for a spreadsheet, or written out for a page with `readable=True`."""
     data = customer_export_data(customer)
+
+    def cell(field: models.Field, value: Any, row: dict[str, Any]) -> Any:
+        return _readable(field, value, row) if readable else _typed(field, value)
+
     fields = {f.attname: f for f in Customer._meta.concrete_fields}
-    card = [(capfirst(fields[k].verbose_name), _typed(fields[k], v))
-            for k, v in data["customer"].items() if v not in (None, "")]
+    card = [(_field_label(fields[k]), cell(fields[k], v, data["customer"]))
+            for k, v in data["customer"].items() if v not in (None, "") and k in fields]
     tables = [Sheet(title=_("Ficha"), header=[_("Dato"), _("Valor")], rows=card)]
     if data["interests"]:
         tables.append(Sheet(title=_("Intereses"), header=[_("Interés")],
@@ -109,7 +165,7 @@ def customer_export_tables(customer: Customer) -> list[Sheet]:
         columns = [f for f in model._meta.concrete_fields if f.attname in present]
         tables.append(Sheet(
             title=capfirst(model._meta.verbose_name_plural),
-            header=[capfirst(f.verbose_name) for f in columns],
-            rows=[[_typed(f, row.get(f.attname)) for f in columns] for row in rows],
+            header=[_field_label(f) for f in columns],
+            rows=[[cell(f, row.get(f.attname), row) for f in columns] for row in rows],
         ))
     return tables

@@ -36,6 +36,9 @@ class CustomerForm(forms.ModelForm):
             "notes": forms.Textarea(attrs={"rows": 4}),
             "address": forms.TextInput(),
         }
+        # The model's help text names the English term too; the form speaks the reader's language.
+        help_texts = {"wallet_potential": _("Lo que podría gastar al año en este tipo de productos; "
+                                            "sirve para calcular la cuota de cliente.")}
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -14,7 +14,8 @@ Method (record linkage in the Fellegi–Sunter tradition, Fellegi & Sunter 1969)
    are skipped as blocks: they would cost quadratic work and carry little evidence.
 3. **Score**: every agreement or disagreement adds a log-odds weight (the `m/u` ratio of the
    field, set by hand so each is explainable); the sum goes through a logistic to a 0–1
-   score. Each pair keeps its reasons in words, shown in the review queue.
+   score. Each pair keeps its reasons as codes (`customers.wording` words them in the
+   reader's language for the review queue).
 4. **Decide**: score ≥ `auto_merge` merges automatically, ≥ `review` goes to the review
    queue, below is ignored.
 """
@@ -199,17 +200,17 @@ def score_pairs(prepared: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
         for i in np.flatnonzero(mask):
             reasons[i].append(text)
 
-    add(equal("email"), W_EMAIL_EQ, "mismo e-mail")
-    add(present("email") & ~equal("email"), W_EMAIL_DIFF, "e-mail distinto")
-    add(equal("phone"), W_PHONE_EQ, "mismo teléfono")
-    add(present("phone") & ~equal("phone"), W_PHONE_DIFF, "teléfono distinto")
-    add(equal("tax"), W_TAX_EQ, "mismo NIF")
-    add(present("tax") & ~equal("tax"), W_TAX_DIFF, "NIF distinto")
-    add(equal("birth"), W_BIRTH_EQ, "misma fecha de nacimiento")
-    add(present("birth") & ~equal("birth"), W_BIRTH_DIFF, "fecha de nacimiento distinta")
-    add(equal("postal"), W_POSTAL_EQ, "mismo código postal")
-    add(equal("city") & ~equal("postal"), W_CITY_EQ, "misma ciudad")
-    add(present("address") & (address_sim >= 0.9), W_ADDRESS_SIM, "dirección parecida")
+    add(equal("email"), W_EMAIL_EQ, "email_same")
+    add(present("email") & ~equal("email"), W_EMAIL_DIFF, "email_differs")
+    add(equal("phone"), W_PHONE_EQ, "phone_same")
+    add(present("phone") & ~equal("phone"), W_PHONE_DIFF, "phone_differs")
+    add(equal("tax"), W_TAX_EQ, "tax_id_same")
+    add(present("tax") & ~equal("tax"), W_TAX_DIFF, "tax_id_differs")
+    add(equal("birth"), W_BIRTH_EQ, "birth_date_same")
+    add(present("birth") & ~equal("birth"), W_BIRTH_DIFF, "birth_date_differs")
+    add(equal("postal"), W_POSTAL_EQ, "postal_code_same")
+    add(equal("city") & ~equal("postal"), W_CITY_EQ, "city_same")
+    add(present("address") & (address_sim >= 0.9), W_ADDRESS_SIM, "address_similar")
 
     has_full = present("full")
     both_person = present("first")
@@ -231,11 +232,11 @@ def score_pairs(prepared: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
     second_dropped = both_person & dropped & (first_sim >= 0.9) & (sim < 0.9)
     sim = np.where(second_dropped, 0.92, sim)
     for i in np.flatnonzero(second_dropped):
-        reasons[i].append("sin segundo apellido")
+        reasons[i].append("second_surname_missing")
     banded = np.zeros(n, dtype=bool)
     for threshold, weight in NAME_BANDS:
         mask = ~banded & (sim >= threshold)
-        add(mask, weight, f"nombre {'idéntico' if threshold >= 0.97 else 'parecido'} ({threshold:.0%}+)")
+        add(mask, weight, f"name_{'same' if threshold >= 0.97 else 'similar'}:{round(threshold * 100)}")
         banded |= mask
     # A company card against a person card: names are not comparable, so no penalty.
     person_a = ((both["first"] != "") | (both["last"] != "")).to_numpy()
@@ -243,10 +244,10 @@ def score_pairs(prepared: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
     company_a = (both["company"] != "").to_numpy() & ~person_a
     company_b = (both["company_b"] != "").to_numpy() & ~person_b
     mixed = (company_a & person_b) | (company_b & person_a)
-    add(~banded & (sim > 0) & ~mixed, W_NAME_FAR, "nombre distinto")
+    add(~banded & (sim > 0) & ~mixed, W_NAME_FAR, "name_differs")
     # Same surnames, clearly another first name: a relative (not applied to swapped cards).
     add(both_person & (last_sim >= 0.9) & (first_sim < 0.75) & (sim >= 0.65), W_FIRST_NAME_DIFF,
-        "otro nombre de pila")
+        "first_name_differs")
 
     prob = 1.0 / (1.0 + np.exp(-score))
     return pl.DataFrame(

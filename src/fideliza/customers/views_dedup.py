@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from fideliza.accounts.models import Role
 from fideliza.accounts.services import Actor
 from fideliza.core.models import JobProgress
-from fideliza.core.money import quantize_money
+from fideliza.core.money import MoneyField, money_format, quantize_money
 
 from .dedup import match_candidate_decide, pending_candidates
 from .merging import MERGED_FIELDS, customer_merge_undo, merge_plan
@@ -74,7 +74,10 @@ def _card_stats(customer: Customer) -> dict:
 
 
 def _shown(field, value):
-    """A card value as people read it: the label of a choice, not its code."""
+    """A card value as people read it: the label of a choice, not its code; money with its
+    currency."""
+    if isinstance(field, MoneyField) and value is not None:
+        return money_format(value)
     choices = dict(field.flatchoices) if field.choices else {}
     return choices.get(value, value)
 

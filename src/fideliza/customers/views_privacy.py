@@ -122,7 +122,7 @@ def customer_export(request: HttpRequest, customer_id: int, fmt: str) -> HttpRes
                                 content_type="application/json; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="cliente-{customer.pk}.json"'
         return response
-    tables = customer_export_tables(customer)
+    tables = customer_export_tables(customer, readable=fmt != XLSX)
     if fmt == XLSX:
         return export_response(fmt=fmt, filename=f"cliente-{customer.pk}", sheets=tables)
     return render(request, "customers/privacy/export.html", {

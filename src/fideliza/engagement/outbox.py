@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -245,15 +245,37 @@ def _failed(message: Message, claim: str, started: datetime, exc: DeliveryError)
         return MessageStatus.QUEUED
 
 
+# Called with the sources (``campaign:12`` …) of every batch the worker went through, once
+# its rows are settled: the sending apps close what is finished (a campaign becomes "sent"
+# as soon as its last message left, not at the next periodic tick).
+BatchHandler = Callable[[set[str]], object]
+_BATCH_HANDLERS: list[BatchHandler] = []
+
+
+def outbox_batch_handler_register(handler: BatchHandler) -> None:
+    if handler not in _BATCH_HANDLERS:
+        _BATCH_HANDLERS.append(handler)
+
+
+def _batch_done(sources: set[str]) -> None:
+    for handler in _BATCH_HANDLERS:
+        try:
+            handler(sources)
+        except Exception:  # the messages are sent; a follow-up must not turn that into a failure
+            log.exception("outbox batch handler %r failed", handler)
+
+
 def messages_send(message_ids: Iterable[int]) -> dict[str, int]:
     """Send the due messages among `message_ids` (the body of the worker task).
 
     Claims one message at a time, right before sending it, so a killed worker leaves at
     most one row in `sending`. One adapter (one SMTP connection) per channel per batch.
+    Then tells the registered handlers which sources the batch touched.
     """
     counts: dict[str, int] = defaultdict(int)
     adapters: dict[str, ChannelAdapter] = {}
     ids = list(message_ids)
+    sources: set[str] = set()
     try:
         for start in range(0, len(ids), CONTEXT_BATCH):
             chunk = ids[start:start + CONTEXT_BATCH]
@@ -273,12 +295,16 @@ def messages_send(message_ids: Iterable[int]) -> dict[str, int]:
                         adapter.open()
                     except DeliveryError as exc:
                         counts[_failed(message, claim, timezone.now(), exc)] += 1
+                        sources.add(message.source)
                         del adapters[message.channel]
                         continue
                 counts[message_deliver(message, claim, adapter, ctx)] += 1
+                sources.add(message.source)
     finally:
         for adapter in adapters.values():
             adapter.close()
+    if sources:
+        _batch_done(sources)
     return dict(counts)
 
 

@@ -28,6 +28,7 @@ from .models import (
 from .permissions import can_edit_messaging, can_view_outbox
 from .selectors import message_history, outbox_list, outbox_status_counts, suppressions_list
 from .services import budget_delete, budget_save, suppression_add, suppression_remove
+from .wording import sources_describe
 
 PAGE = 50
 
@@ -55,6 +56,13 @@ def _seek_page(qs, request: HttpRequest):
     return rows[:PAGE], (rows[PAGE - 1].pk if len(rows) > PAGE else None)
 
 
+def _name_sources(rows) -> None:
+    """Each row's `source_words`: «Campaña «Vuelta al cole»» for ``campaign:12``."""
+    names = sources_describe(row.source for row in rows)
+    for row in rows:
+        row.source_words = names[row.source]
+
+
 @login_required
 def outbox(request: HttpRequest) -> HttpResponse:
     _viewer(request)
@@ -64,6 +72,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
     qs = outbox_list(status=status if status in MessageStatus.values else "",
                      channel=channel if channel in MessageChannel.values else "", source=source)
     rows, next_before = _seek_page(qs, request)
+    _name_sources(rows)
     counts = outbox_status_counts()
     return render(request, "engagement/outbox.html", {
         "rows": rows, "next_before": next_before, "status": status, "channel": channel, "source": source,
@@ -76,6 +85,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
 def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _viewer(request)
     message = get_object_or_404(Message.objects.select_related("customer"), pk=pk)
+    _name_sources([message])
     return render(request, "engagement/message_detail.html", {"message": message, **message_history(message)})
 
 
@@ -90,6 +100,10 @@ def decisions(request: HttpRequest) -> HttpResponse:
     if reason in DecisionReason.values:
         qs = qs.filter(reason=reason)
     rows, next_before = _seek_page(qs, request)
+    _name_sources(rows)
+    channels = dict(MessageChannel.choices)
+    for row in rows:
+        row.channel_label = channels.get(row.channel, row.channel)
     return render(request, "engagement/decisions.html", {
         "rows": rows, "next_before": next_before, "source": source, "reason": reason,
         "reasons": DecisionReason.choices,

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
+from fideliza.core.i18n import msgid_of, stored_text
 from fideliza.customers.normalize import strip_accents
 
 from .reader import ROW_COLUMN
@@ -48,7 +49,9 @@ class ErrorReport:
             self.rows.add(int(row))
         if len(self.errors) < MAX_STORED_ERRORS:
             text = "" if value is None else str(value)
-            self.errors.append({"row": row, "column": column, "value": text,
+            # "msgid": the untranslated message, so each reader sees it in their language
+            # (error_text); "message" stays the text as validated, for the API and the CLI.
+            self.errors.append({"row": row, "column": column, "value": text, "msgid": msgid_of(message),
                                 "message": message % {"value": text} if "%(value)s" in message else message})
 
     def add_mask(self, frame: pl.DataFrame, mask: pl.Series, column: str, message: str,
@@ -66,13 +69,29 @@ class ErrorReport:
         return self.count > 0
 
 
+def error_text(error: dict[str, Any]) -> str:
+    """A stored error's message in the reader's language (rows stored before "msgid" too)."""
+    return stored_text(str(error.get("message") or ""), {"value": error.get("value") or ""},
+                       msgid=error.get("msgid"))
+
+
+def error_column(error: dict[str, Any]) -> str:
+    """The file's column an error is about ("" when about the row as a whole)."""
+    column = str(error.get("column") or "")
+    return "" if column == ROW_COLUMN else column
+
+
 def format_error(error: dict[str, Any]) -> str:
     """«Fila 7, columna "Teléfono": "12" no es un número de teléfono válido.»"""
-    if error.get("row"):
-        return _('Fila %(row)s, columna "%(column)s": %(message)s') % error
-    if error.get("column"):
-        return _('Columna "%(column)s": %(message)s') % error
-    return str(error["message"])
+    message = error_text(error)
+    parts = {"row": error.get("row"), "column": error_column(error), "message": message}
+    if parts["row"] and parts["column"]:
+        return _('Fila %(row)s, columna "%(column)s": %(message)s') % parts
+    if parts["row"]:
+        return _("Fila %(row)s: %(message)s") % parts
+    if parts["column"]:
+        return _('Columna "%(column)s": %(message)s') % parts
+    return message
 
 
 # ---------------------------------------------------------------- numbers

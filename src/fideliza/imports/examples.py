@@ -9,13 +9,13 @@ order — customers, products, orders, tickets — into one source works without
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 
 from django.utils.formats import get_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+
+from fideliza.core.exports import Sheet, csv_lines
 
 from .fields import FIELDS_BY_KIND, ONE_OF_BY_KIND, FieldSpec, one_of_label, quoted
 from .models import ImportKind
@@ -45,16 +45,19 @@ def example_fields(kind: str) -> list[FieldSpec]:
     return [f for f in FIELDS_BY_KIND[kind] if f.examples]
 
 
+def example_sheet(kind: str) -> Sheet:
+    """The example table of `kind`: the fields' labels and their example values, written
+    as a shop's spreadsheet in the active language writes them."""
+    specs = example_fields(kind)
+    rows = [[_cell(f, f.examples[row]) for f in specs] for row in range(len(specs[0].examples))]
+    return Sheet(title=str(kind), header=[str(f.label) for f in specs], rows=rows)
+
+
 def example_csv(kind: str) -> bytes:
     """The example file of `kind` in the active language, UTF-8 with a BOM (so that Excel
-    shows the accents), separated by ';' with decimal commas in a comma-decimal language."""
-    specs = example_fields(kind)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";" if _spanish_like() else ",", lineterminator="\r\n")
-    writer.writerow([str(f.label) for f in specs])
-    for row in range(len(specs[0].examples)):
-        writer.writerow([_cell(f, f.examples[row]) for f in specs])
-    return buffer.getvalue().encode("utf-8-sig")
+    shows the accents), separated by ';' with decimal commas in a comma-decimal language;
+    written by the one CSV writer of every download (`core.exports`)."""
+    return "".join(csv_lines(example_sheet(kind))).encode("utf-8")
 
 
 def example_filename(kind: str) -> str:

@@ -358,5 +358,6 @@ def import_file(
 
 def error_rows_for_display(run: ImportRun) -> list[dict[str, Any]]:
     """The stored errors with their full sentence («Fila 7, columna "Teléfono": …»)."""
-    return [{**e, "text": convert.format_error(e)} for e in run.errors]
+    return [{**e, "text": convert.format_error(e), "message_text": convert.error_text(e),
+             "column_text": convert.error_column(e)} for e in run.errors]
 

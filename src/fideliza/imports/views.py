@@ -15,20 +15,26 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fideliza.accounts.models import User
 from fideliza.accounts.services import Actor
+from fideliza.core.exports import CSV, export_response
 
-from .convert import format_error
-from .examples import EXAMPLE_ORDER, example_csv, example_filename, kind_guides
+from .examples import EXAMPLE_ORDER, example_filename, example_sheet, kind_guides
 from .forms import MappingForm, OptionsForm, ReuploadForm, UploadForm
 from .models import ImportRun, ImportStatus
 from .reader import ImportOptions
-from .services import file_sha256, import_file, import_preview, mapping_check
+from .services import (
+    error_rows_for_display,
+    file_sha256,
+    import_file,
+    import_preview,
+    mapping_check,
+)
 from .tasks import BACKGROUND_ROWS, import_run_task
 
 RUNNING = (ImportStatus.PENDING, ImportStatus.VALIDATING, ImportStatus.IMPORTING)
@@ -73,13 +79,12 @@ def import_new(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @importer_required
-def import_example(request: HttpRequest, kind: str) -> HttpResponse:
+def import_example(request: HttpRequest, kind: str) -> HttpResponse | StreamingHttpResponse:
     """The example CSV of one kind, in the user's language (written from the field definitions)."""
     if kind not in EXAMPLE_ORDER:
         raise Http404
-    response = HttpResponse(example_csv(kind), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{example_filename(kind)}"'
-    return response
+    return export_response(fmt=CSV, filename=example_filename(kind).removesuffix(".csv"),
+                           sheets=[example_sheet(kind)])
 
 
 def _store_upload(request: HttpRequest, *, kind: str, source: str, upload, options: dict) -> ImportRun:
@@ -168,7 +173,7 @@ def _start(request: HttpRequest, run: ImportRun, *, dry_run: bool, rows: int) ->
 @importer_required
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = _get_run(pk)
-    errors = [{**e, "text": format_error(e)} for e in run.errors]
+    errors = error_rows_for_display(run)
     return render(request, "imports/detail.html", {
         "run": run, "errors": errors, "running": run.status in RUNNING,
         "reupload_form": ReuploadForm(), "summary": (run.options or {}).get("summary") or {},

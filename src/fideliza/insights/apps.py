@@ -6,3 +6,20 @@ class InsightsConfig(AppConfig):
     name = "fideliza.insights"
     label = "insights"
     verbose_name = _("Análisis")
+
+    def ready(self) -> None:
+        # The customer's data copy words the snapshot's codes and sentences like the card.
+        from fideliza.customers.export import export_reader_register
+
+        from . import labels
+
+        for name, vocabulary in (("rfm_segment", "rfm_segment"), ("value_tier", "value_tier"),
+                                 ("activity_state", "activity_state"), ("churn_band", "churn_band"),
+                                 ("abc_revenue", "abc_class"), ("abc_margin", "abc_class"),
+                                 ("path_step", "path_level"), ("path_next_step", "path_level")):
+            export_reader_register("insights.CustomerMetrics", name,
+                                   lambda code, v=vocabulary: labels.label_of(v, code))
+        export_reader_register("insights.RfmMonthly", "segment",
+                               lambda code: labels.label_of("rfm_segment", code))
+        export_reader_register("insights.CustomerMetrics", "churn_reason", labels.churn_reason_text)
+        export_reader_register("insights.CustomerMetrics", "next_reason", labels.next_reason_text)

@@ -13,6 +13,7 @@ from fideliza.analytics import labels
 from fideliza.customers.models import Customer
 from fideliza.customers.selectors import customers_visible_to
 
+from .labels import churn_reason_text, label_of, next_reason_text
 from .models import AnalyticsState, CustomerMetrics, RunStatus, SnapshotRun
 
 
@@ -22,17 +23,11 @@ def lang() -> str:
 
 def label(kind: str, code: str | None) -> str:
     """Display name of an analytics code in the active language ("" for no code)."""
-    if not code:
-        return ""
-    return labels.label(kind, code, lang())
+    return label_of(kind, code)
 
 
 def churn_band_label(code: str | None) -> str:
-    words = {
-        "es": {"low": "bajo", "medium": "medio", "high": "alto", "critical": "muy alto"},
-        "en": {"low": "low", "medium": "medium", "high": "high", "critical": "very high"},
-    }
-    return words.get(lang(), words["es"]).get(code or "", code or "")
+    return label_of("churn_band", code)
 
 
 def analytics_state() -> AnalyticsState:
@@ -101,6 +96,8 @@ def customer_insights_context(customer: Customer) -> dict[str, Any]:
             "churn_band": churn_band_label(metrics.churn_band),
             "path_step": label("path_level", metrics.path_step),
             "path_next_step": label("path_level", metrics.path_next_step),
+            "churn_reason": churn_reason_text(metrics.churn_reason),
+            "next_reason": next_reason_text(metrics.next_reason),
         },
         "insights_status": snapshot_status(),
     }

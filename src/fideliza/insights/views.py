@@ -20,8 +20,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fideliza.accounts.models import Role
+from fideliza.core.money import money_format
 
 from . import charts, selectors
+from .labels import run_warning_text
 from .models import RunStatus, SnapshotRun
 from .services import snapshot_request
 
@@ -47,11 +49,12 @@ def _pct(value: float | None) -> str:
     return f"{number_format(value * 100, 1)} %"
 
 
-def _eur(value: Any) -> str:
+def _eur(value: Any, currency: str) -> str:
+    """An amount with its currency in the reader's locale («86,40 €», «€86.40»)."""
     amount = _money(value)
     if amount is None:
         return "—"
-    return number_format(amount, 2, force_grouping=True)
+    return money_format(amount, currency)
 
 
 def kpi_cards(agg: dict[str, Any], currency: str) -> list[dict[str, str]]:
@@ -92,8 +95,8 @@ def kpi_cards(agg: dict[str, Any], currency: str) -> list[dict[str, str]]:
         },
         {
             "id": "average_purchase", "label": _("Compra promedio"),
-            "value": f"{_eur(k.get('average_purchase'))} {currency}",
-            "note": _("ticket medio %(t)s %(c)s") % {"t": _eur(k.get("average_order_value")), "c": currency},
+            "value": _eur(k.get("average_purchase"), currency),
+            "note": _("ticket medio %(t)s") % {"t": _eur(k.get("average_order_value"), currency)},
             "help": _("Ventas netas de los últimos 12 meses divididas por los clientes que compraron "
                       "en ellos. El ticket medio divide las ventas por los pedidos."),
         },
@@ -105,8 +108,8 @@ def kpi_cards(agg: dict[str, Any], currency: str) -> list[dict[str, str]]:
         },
         {
             "id": "clv", "label": _("CLV medio"),
-            "value": f"{_eur(k.get('clv_predicted_avg') or k.get('clv_historic_avg'))} {currency}",
-            "note": (_("previsto a 12 meses · histórico %(h)s %(c)s") % {"h": _eur(k.get("clv_historic_avg")), "c": currency})
+            "value": _eur(k.get("clv_predicted_avg") or k.get("clv_historic_avg"), currency),
+            "note": (_("previsto a 12 meses · histórico %(h)s") % {"h": _eur(k.get("clv_historic_avg"), currency)})
             if k.get("clv_predicted_avg") else _("histórico (sin modelo predictivo)"),
             "help": _("Previsto: margen esperado de las compras de los próximos 12 meses (modelos "
                       "BG/NBD y Gamma-Gamma), descontado al 1 % mensual, por cliente con compras. "
@@ -114,14 +117,14 @@ def kpi_cards(agg: dict[str, Any], currency: str) -> list[dict[str, str]]:
         },
         {
             "id": "churn_cost", "label": _("Costo del abandono"),
-            "value": f"{_eur(k.get('cost_of_churn'))} {currency}",
+            "value": _eur(k.get("cost_of_churn"), currency),
             "note": _("lo que compraban los clientes perdidos"),
             "help": _("Ventas netas de los 12 meses anteriores de los clientes que no han vuelto a "
                       "comprar en los últimos 12 meses: lo que deja de ingresar el negocio si no vuelven."),
         },
         {
             "id": "cac", "label": _("Costo de adquisición (CAC)"),
-            "value": f"{_eur(acq.get('cac'))} {currency}" if acq.get("cac") else "—",
+            "value": _eur(acq.get("cac"), currency) if acq.get("cac") else "—",
             "note": _("%(n)s altas con coste en 12 meses") % {"n": number_format(acq.get("customers_with_cost", 0), 0, force_grouping=True)},
             "help": _("Suma de los costes de captación anotados en la ficha de los clientes dados de "
                       "alta en los últimos 12 meses, dividida por los de esas altas que tienen coste anotado."),
@@ -273,7 +276,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 "tiers": [(selectors.label("value_tier", c), agg.get("tiers", {}).get(c, 0))
                           for c in ("platino", "oro", "plata", "bronce")],
             },
-            "warnings": run.warnings,
+            "warnings": [run_warning_text(w) for w in run.warnings or []],
         })
     elif run is not None:
         context.update(_rep_context(request))

@@ -11,9 +11,10 @@ from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from fideliza.core.money import quantize_money
+from fideliza.core.money import money_format, quantize_money
 from fideliza.customers.models import Customer
 
 from .models import (
@@ -101,14 +102,19 @@ def tier_progress(member: Member, at: datetime | None = None) -> dict[str, Any]:
     next_tier = next((t for t in tiers if t.rank > (current.rank if current else -1)), None)
     missing = max(Decimal(0), next_tier.threshold - value) if next_tier else Decimal(0)
     by_points = program.tier_basis == TierBasis.POINTS
-    unit = _("puntos") if by_points else _("€ gastados")
+    # Spend is written as money in the reader's locale («270,34 € de gasto»), points as a count.
+    unit = _("puntos") if by_points else _("de gasto")
+
+    def amount(v: Decimal) -> str:
+        return number_format(int(v), force_grouping=True) if by_points else money_format(v)
+
     window = (_("desde el 1 de enero (o el año anterior completo)")
               if program.tier_window == TierWindow.CALENDAR_YEAR else _("en los últimos 12 meses"))
-    value_txt = f"{int(value)}" if by_points else f"{quantize_money(value)}"
+    value_txt = amount(value)
     if current is not None:
         why = _("Está en %(tier)s porque lleva %(value)s %(unit)s %(window)s (umbral: %(thr)s).") % {
             "tier": current.name, "value": value_txt, "unit": unit, "window": window,
-            "thr": int(current.threshold) if by_points else current.threshold}
+            "thr": amount(current.threshold)}
         qualified = qualified_tier(tiers, value)
         if qualified is None or qualified.rank < current.rank:
             why += " " + _("Conserva el nivel hasta la revisión del final del periodo.")
@@ -116,7 +122,7 @@ def tier_progress(member: Member, at: datetime | None = None) -> dict[str, Any]:
         why = _("Aún no tiene nivel: lleva %(value)s %(unit)s %(window)s.") % {
             "value": value_txt, "unit": unit, "window": window}
     if next_tier is not None:
-        need = f"{int(missing)}" if by_points else f"{quantize_money(missing)}"
+        need = amount(missing)
         next_txt = _("Le faltan %(missing)s %(unit)s para %(tier)s.") % {
             "missing": need, "unit": unit, "tier": next_tier.name}
     else:

@@ -408,16 +408,9 @@ def _choices_from(enum) -> Callable[[], list[tuple[str, str]]]:
 def _analytics_choices(name: str) -> Callable[[], list[tuple[str, str]]]:
     """Codes of the analytics core with their display name in the active language."""
     def choices() -> list[tuple[str, str]]:
-        from django.utils.translation import get_language
+        from fideliza.insights.labels import choices_of
 
-        from fideliza.analytics import churn, labels
-
-        lang = "en" if (get_language() or "es").startswith("en") else "es"
-        if name == "churn_band":
-            return [(code, str(label)) for code, label in churn.BANDS]
-        mapping = {"rfm_segment": labels.RFM_SEGMENTS, "value_tier": labels.VALUE_TIERS,
-                   "activity_state": labels.ACTIVITY_STATES}[name]
-        return [(code, names[lang]) for code, names in mapping.items()]
+        return choices_of(name)
     return choices
 
 
@@ -454,7 +447,7 @@ FIELDS: dict[str, FieldDef] = {f.key: f for f in (
     FieldDef("interest", gettext_lazy("Interés / afición"), "card", "choice", ("eq", "in", "ne", "not_in"),
              _interest, _tags),
     FieldDef("consent", gettext_lazy("Acepta comunicaciones por"), "card", "flag", FLAG_OPS, _consent,
-             _choices_from(Channel)),
+             _choices_from(Channel), extra={"negative_label": gettext_lazy("No acepta comunicaciones por")}),
     FieldDef("account_executive", gettext_lazy("Ejecutivo de cuenta"), "card", "choice", CHOICE_OPS,
              _choice("account_executive_id"), _executives),
     FieldDef("acquisition_channel", gettext_lazy("Canal de captación"), "card", "text", TEXT_OPS,
@@ -484,9 +477,11 @@ FIELDS: dict[str, FieldDef] = {f.key: f for f in (
              "number", NUMBER_OPS, _expression(_share_of_wallet, Q(wallet_potential__gt=0))),
     # Behaviour
     FieldDef("bought_product", gettext_lazy("Ha comprado el producto (SKU)"), "behaviour", "flag",
-             FLAG_OPS, _bought("product")),
+             FLAG_OPS, _bought("product"),
+             extra={"negative_label": gettext_lazy("No ha comprado el producto (SKU)")}),
     FieldDef("bought_category", gettext_lazy("Ha comprado en la categoría"), "behaviour", "flag",
-             FLAG_OPS, _bought("category")),
+             FLAG_OPS, _bought("category"),
+             extra={"negative_label": gettext_lazy("No ha comprado en la categoría")}),
     FieldDef("last_purchase", gettext_lazy("Última compra"), "behaviour", "date", DATE_OPS, _last_purchase),
     FieldDef("days_without_buying", gettext_lazy("Días sin comprar"), "behaviour", "number",
              NUMBER_OPS, _days_without_buying),
@@ -541,15 +536,104 @@ def _compile_rule(rule: dict, counter: list[int]) -> Q:
     return definition.compile(op, value)
 
 
+def _listing(items: list[str], *, negative: bool = False) -> str:
+    """«Oro», «Oro o Platino», «Oro, Plata o Platino» (after a negation: «… ni …»)."""
+    if len(items) <= 1:
+        return "".join(items)
+    last = _("%(rest)s ni %(last)s") if negative else _("%(rest)s o %(last)s")
+    return last % {"rest": ", ".join(items[:-1]), "last": items[-1]}
+
+
+def _value_words(definition: FieldDef | None, value: Any) -> list[str]:
+    """The rule's value(s) as the reader calls them: choice labels, money, dates, names."""
+    from django.utils.formats import date_format, number_format
+
+    from fideliza.core.money import money_format
+
+    items = _as_list(value) if value not in (None, "") else []
+    if definition is None:
+        return [str(v) for v in items]
+    names: dict[str, str] = {}
+    if definition.choices is not None:
+        names = {str(code): str(label) for code, label in definition.choices()}
+    if definition.key == "bought_category":
+        ids = [int(v) for v in items if str(v).isdigit()]
+        names.update({str(pk): name for pk, name in Category.objects.filter(pk__in=ids).values_list("pk", "name")})
+    words = []
+    for item in items:
+        text = str(item)
+        if text in names:
+            words.append(names[text])
+        elif definition.kind == "money":
+            try:
+                words.append(money_format(Decimal(text.replace(",", "."))))
+            except InvalidOperation:
+                words.append(text)
+        elif definition.kind in ("number", "days"):
+            try:
+                words.append(number_format(Decimal(text.replace(",", "."))))
+            except InvalidOperation:
+                words.append(text)
+        elif definition.kind == "date":
+            try:
+                words.append(date_format(date.fromisoformat(text), "SHORT_DATE_FORMAT"))
+            except ValueError:
+                words.append(text)
+        else:
+            words.append(text)
+    return words
+
+
+def _describe_rule(rule: dict) -> str:
+    definition = FIELDS.get(rule.get("field", ""))
+    label = str(definition.label) if definition else str(rule.get("field", ""))
+    op = rule.get("cmp") or (definition.ops[0] if definition else "")
+    values = _value_words(definition, rule.get("value"))
+    if definition is not None and definition.key == "birthday_within_days":
+        return _("cumple años en los próximos %(n)s días") % {"n": _listing(values)}
+    if op == "in":
+        text = _("%(field)s es %(values)s") % {"field": label, "values": _listing(values)}
+    elif op == "not_in":
+        text = _("%(field)s no es %(values)s") % {"field": label, "values": _listing(values, negative=True)}
+    elif op in ("empty", "not_empty"):
+        text = f"{label} {OP_LABELS[op]}"
+    elif op == "between" and len(values) == 2:
+        text = _("%(field)s entre %(low)s y %(high)s") % {"field": label, "low": values[0], "high": values[1]}
+    elif op in ("is_true", "is_false"):
+        negative = definition.extra.get("negative_label") if definition else None
+        if op == "is_false":
+            label = str(negative) if negative else _("no: %(rule)s") % {"rule": label}
+        text = f"{label} {_listing(values)}".strip()
+    else:
+        text = f"{label} {OP_LABELS.get(op, op)} {_listing(values)}".strip()
+    return text
+
+
 def describe(rules: dict) -> str:
-    """The rules in words, e.g. «Nivel de valor es oro y Ciudad es Córdoba»."""
+    """The rules as a sentence in the reader's language, e.g. «Nivel de valor es Oro o
+    Platino y ciudad es Córdoba» / «Value tier is Gold or Platinum and city is Córdoba»."""
+    text = _describe(rules, top=True)
+    return text[:1].upper() + text[1:]
+
+
+def _describe(rules: dict, *, top: bool = False) -> str:
     if "field" in rules:
-        definition = FIELDS.get(rules["field"])
-        label = definition.label if definition else rules["field"]
-        text = f"{label} {OP_LABELS.get(rules.get('cmp', ''), rules.get('cmp', ''))} {rules.get('value', '')}".strip()
+        text = _describe_rule(rules)
     else:
         joiner = f" {_('y')} " if rules.get("op", "and") == "and" else f" {_('o')} "
-        parts = [describe(r) for r in rules.get("rules") or []]
-        text = joiner.join(f"({p})" if " " in p and len(parts) > 1 and "rules" in r else p
-                           for p, r in zip(parts, rules.get("rules") or [], strict=True))
-    return f"{_('no')} ({text})" if rules.get("negate") else text
+        children = rules.get("rules") or []
+        parts = []
+        for child in children:
+            part = _lower_first(_describe(child))
+            if "field" not in child and len(children) > 1:
+                part = f"({part})"
+            parts.append(part)
+        text = joiner.join(parts)
+    return _("no (%(rule)s)") % {"rule": _lower_first(text)} if rules.get("negate") else text
+
+
+def _lower_first(text: str) -> str:
+    """«Nivel de valor …» → «nivel de valor …» inside a sentence; acronyms («CLV», «RFM») stay."""
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        return text[0].lower() + text[1:]
+    return text

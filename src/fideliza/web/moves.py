@@ -1,32 +1,57 @@
 """The six moves of customer management (seed 002: "Gestión estratégica de clientes actuales").
 
-Each move has a section page that says what it is, links to what Fideliza already does
-for it, and names plainly what comes later. Later issues replace the "later" lists with
-their tools; nothing here shows a number.
+Each move's page says what it is and lists its tools. A tool is a `Capability` linked to
+the page where it lives; whether it is already in Fideliza is computed — its page exists
+(the URL name reverses) and what it needs is there (an automation trigger, an app) — never
+written by hand, so a page never announces as "coming later" something the product has,
+nor offers what it lacks. Tools still to come name the page that will hold them: the day
+that page exists, the item moves to "what you can already do" by itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 
+def _trigger(kind: str) -> Callable[[], bool]:
+    """The automations offer this trigger (birthday greetings, win-back …)."""
+    def check() -> bool:
+        from fideliza.automations.models import TriggerKind
+
+        return kind in TriggerKind.values
+    return check
+
+
 @dataclass(frozen=True)
-class Link:
-    url_name: str
+class Capability:
     label: Promise | str
+    url_name: str
     query: str = ""
     staff_only: bool = False
+    permission: str = ""  # a model permission the page checks (the admin's pages do)
+    requires: Callable[[], bool] | None = None
 
+    def may_open(self, user) -> bool:
+        """Whether `user` gets the page rather than a 403 (the role checks are web's)."""
+        if self.staff_only and not user.is_staff:
+            return False
+        return not self.permission or user.has_perm(self.permission)
 
-@dataclass(frozen=True)
-class Later:
-    """A tool that does not exist yet; once the page `done_by` exists, it is no longer "later"."""
+    def url(self) -> str | None:
+        try:
+            url = reverse(self.url_name)
+        except NoReverseMatch:
+            return None
+        return f"{url}?{self.query}" if self.query else url
 
-    label: Promise | str
-    done_by: str = ""
+    def available(self) -> bool:
+        """In the product: its page exists and what it needs is there."""
+        return self.url() is not None and (self.requires is None or self.requires())
 
 
 @dataclass(frozen=True)
@@ -34,9 +59,17 @@ class Move:
     slug: str
     title: Promise | str
     summary: Promise | str
-    now: list[Link] = field(default_factory=list)
-    later: list[Later] = field(default_factory=list)
+    tools: list[Capability] = field(default_factory=list)
 
+
+CUSTOMERS = "customers:list"
+DASHBOARD = "insights:dashboard"
+AUTOMATIONS = "automations:list"
+# Pages of tools still to come (surveys, complaints book, goals): the apps that will add them.
+SURVEYS = "feedback:surveys"
+COMPLAINTS = "feedback:complaints"
+TESTIMONIALS = "feedback:testimonials"
+GOALS = "goals:list"
 
 MOVES: list[Move] = [
     Move(
@@ -48,18 +81,20 @@ MOVES: list[Move] = [
             "las que recorre un sendero de crecimiento (producto de entrada, de valor, principal y "
             "premium)."
         ),
-        now=[
-            Link("customers:list", _("Fichas de clientes: intereses, canal y horario preferidos, consentimientos")),
-            Link("customers:create", _("Dar de alta un cliente")),
-            Link("admin:catalog_product_changelist", _("Catálogo con el nivel de cada producto en el sendero de relación"), staff_only=True),
-            Link("segments:list", _("Segmentos de clientes")),
-            Link("loyalty:home", _("Programa de fidelización: niveles y ventajas")),
-        ],
-        later=[
-            Later(_("Categorías de clientes (por ejemplo VIP) y los beneficios de cada una"), done_by="loyalty:home"),
-            Later(_("Senderos de relación por segmento"), done_by="segments:list"),
-            Later(_("Felicitaciones de cumpleaños y contactos periódicos por el canal preferido")),
-            Later(_("Encuestas para saber por qué nos eligen")),
+        tools=[
+            Capability(_("Fichas de clientes: intereses, canal y horario preferidos, consentimientos"), CUSTOMERS),
+            Capability(_("Dar de alta un cliente"), "customers:create"),
+            Capability(_("Catálogo con el nivel de cada producto en el sendero de relación"),
+                       "admin:catalog_product_changelist", staff_only=True, permission="catalog.view_product"),
+            Capability(_("Paso de cada cliente en el sendero de relación y su siguiente producto, en su ficha"),
+                       CUSTOMERS),
+            Capability(_("Segmentos de clientes"), "segments:list"),
+            Capability(_("Categorías de clientes (niveles del programa, por ejemplo Oro) y los beneficios de cada una"),
+                       "loyalty:home"),
+            Capability(_("Felicitaciones de cumpleaños automáticas por el canal preferido"), AUTOMATIONS,
+                       requires=_trigger("birthday")),
+            Capability(_("Contactos periódicos: campañas programadas a un segmento"), "campaigns:list"),
+            Capability(_("Encuestas para saber por qué nos eligen"), SURVEYS),
         ],
     ),
     Move(
@@ -70,19 +105,18 @@ MOVES: list[Move] = [
             "deja. Se trata de medir el abandono, fijar metas de retención y eliminar los motivos "
             "por los que los clientes se van."
         ),
-        now=[
-            Link("customers:list", _("Historial de compras y devoluciones en cada ficha")),
-            Link("customers:list", _("Clientes con compras en los últimos 12 meses"), query="bought=yes"),
-            Link("imports:list", _("Importar el histórico de ventas")),
-            Link("insights:dashboard", _("Panel de retención, abandono y riesgo de abandono")),
-            Link("loyalty:home", _("Programa de puntos, niveles y recompensas")),
-            Link("loyalty:coupons", _("Cupones")),
-        ],
-        later=[
-            Later(_("Índice de abandono y su coste, con metas de retención"), done_by="insights:dashboard"),
-            Later(_("Probabilidad de que cada cliente siga activo (P(vivo)) y predicción de abandono"), done_by="insights:dashboard"),
-            Later(_("Programa de puntos, premios y cupones para la siguiente compra"), done_by="loyalty:home"),
-            Later(_("Encuestas de satisfacción periódicas")),
+        tools=[
+            Capability(_("Historial de compras y devoluciones en cada ficha"), CUSTOMERS),
+            Capability(_("Clientes con compras en los últimos 12 meses"), CUSTOMERS, query="bought=yes"),
+            Capability(_("Importar el histórico de ventas"), "imports:list"),
+            Capability(_("Panel de retención, abandono y su coste"), DASHBOARD),
+            Capability(_("Probabilidad de que cada cliente siga activo (P(vivo)) y riesgo de abandono"), DASHBOARD),
+            Capability(_("Programa de puntos, niveles y recompensas"), "loyalty:home"),
+            Capability(_("Cupones para la siguiente compra"), "loyalty:coupons"),
+            Capability(_("Aviso automático de puntos a punto de caducar"), AUTOMATIONS,
+                       requires=_trigger("points_expiring")),
+            Capability(_("Metas de retención y su seguimiento"), GOALS),
+            Capability(_("Encuestas de satisfacción periódicas"), SURVEYS),
         ],
     ),
     Move(
@@ -92,15 +126,14 @@ MOVES: list[Move] = [
             "Es más fácil rentabilizar a un cliente actual que captar uno nuevo: aumentar la compra "
             "promedio, los productos por cliente y el margen, con venta cruzada y de mayor valor."
         ),
-        now=[
-            Link("customers:list", _("Total gastado, ticket medio y productos comprados en cada ficha")),
-            Link("admin:catalog_product_changelist", _("Catálogo con precio y coste unitario (margen)"), staff_only=True),
-            Link("insights:dashboard", _("Valor de vida, ranking ABC y compra promedio")),
-        ],
-        later=[
-            Later(_("Valor de vida del cliente (VVC) por segmento"), done_by="insights:dashboard"),
-            Later(_("Ranking ABC de clientes por margen"), done_by="insights:dashboard"),
-            Later(_("Matriz de venta cruzada: qué compra y qué le falta a cada cliente"), done_by="insights:dashboard"),
+        tools=[
+            Capability(_("Total gastado, ticket medio y productos comprados en cada ficha"), CUSTOMERS),
+            Capability(_("Catálogo con precio y coste unitario (margen)"), "admin:catalog_product_changelist",
+                       staff_only=True, permission="catalog.view_product"),
+            Capability(_("Valor de vida, ranking ABC por ventas y por margen, y compra promedio"), DASHBOARD),
+            Capability(_("Valor de vida del cliente (CLV) por segmento"), "segments:compare"),
+            Capability(_("Siguiente mejor producto de cada cliente (venta cruzada), en su ficha"), CUSTOMERS),
+            Capability(_("Matriz de venta cruzada de toda la base de clientes"), "insights:cross_sell"),
         ],
     ),
     Move(
@@ -111,14 +144,13 @@ MOVES: list[Move] = [
             "gratis: hay que pedir referidos de forma sistemática y dar motivos para hablar de la "
             "empresa."
         ),
-        now=[
-            Link("customers:list", _("Canal y coste de captación en cada ficha")),
-            Link("loyalty:referrals", _("Recomendaciones y afiliados")),
-        ],
-        later=[
-            Later(_("Programa de referidos con incentivos"), done_by="loyalty:referrals"),
-            Later(_("Programa de afiliados"), done_by="loyalty:referrals"),
-            Later(_("Recogida de opiniones y testimonios de clientes satisfechos")),
+        tools=[
+            Capability(_("Canal y coste de captación en cada ficha"), CUSTOMERS),
+            Capability(_("Programa de recomendaciones con incentivos, y afiliados con comisión"),
+                       "loyalty:referrals"),
+            Capability(_("Agradecimiento automático a quien recomienda"), AUTOMATIONS,
+                       requires=_trigger("referral_thanks")),
+            Capability(_("Recogida de opiniones y testimonios de clientes satisfechos"), TESTIMONIALS),
         ],
     ),
     Move(
@@ -129,14 +161,13 @@ MOVES: list[Move] = [
             "ellos: hay que abrir canales para las quejas y preparar respuestas y gestos para los "
             "problemas frecuentes."
         ),
-        now=[
-            Link("customers:list", _("Devoluciones y reembolsos en el historial de cada cliente")),
-            Link("customers:list", _("Consentimientos por canal para poder contactar")),
-        ],
-        later=[
-            Later(_("Libro de quejas digital con su seguimiento")),
-            Later(_("Encuestas de satisfacción y NPS")),
-            Later(_("Respuestas preparadas y gestos de recuperación")),
+        tools=[
+            Capability(_("Devoluciones y reembolsos en el historial de cada cliente"), CUSTOMERS),
+            Capability(_("Consentimientos por canal para poder contactar"), CUSTOMERS),
+            Capability(_("Plantillas de mensaje reutilizables para responder"), "campaigns:templates"),
+            Capability(_("Cupones como gesto de disculpa"), "loyalty:coupons"),
+            Capability(_("Libro de quejas digital con su seguimiento"), COMPLAINTS),
+            Capability(_("Encuestas de satisfacción y NPS"), SURVEYS),
         ],
     ),
     Move(
@@ -147,31 +178,45 @@ MOVES: list[Move] = [
             "quienes no compran desde hace meses o años, priorizar por frecuencia y valor, y "
             "ofrecerles algo valioso para volver."
         ),
-        now=[
-            Link("customers:list", _("Clientes sin compras en los últimos 12 meses"), query="bought=no"),
-            Link("insights:dashboard", _("Clientes dormidos y ranking ABC año contra año")),
-            Link("segments:funnel", _("Embudo de clientes por etapa")),
-        ],
-        later=[
-            Later(_("Clientes dormidos por tiempo sin comprar y por valor"), done_by="insights:dashboard"),
-            Later(_("Comparación del ranking ABC con el del año anterior"), done_by="insights:dashboard"),
-            Later(_("Campañas de reactivación personalizadas")),
+        tools=[
+            Capability(_("Clientes sin compras en los últimos 12 meses"), CUSTOMERS, query="bought=no"),
+            Capability(_("Clientes dormidos y ranking ABC año contra año"), DASHBOARD),
+            Capability(_("Embudo de clientes por etapa"), "segments:funnel"),
+            Capability(_("Recordatorio automático cuando un cliente tarda más de lo habitual en volver"),
+                       AUTOMATIONS, requires=_trigger("inactivity")),
+            Capability(_("Campañas de recuperación de clientes dormidos, con una oferta para volver"),
+                       AUTOMATIONS, requires=_trigger("winback")),
+            Capability(_("Campañas de reactivación a un segmento, con cupón personal"), "campaigns:list"),
         ],
     ),
 ]
 
 MOVES_BY_SLUG = {m.slug: m for m in MOVES}
 
-# Seed 004's "pirámide invertida": the stages a customer base passes through. The first
-# two are what the foundation provides (one consolidated base, one card per customer).
-PYRAMID: list[tuple[Promise | str, bool]] = [
-    (_("Registre"), True),
-    (_("Identifique"), True),
-    (_("Diferencie"), False),
-    (_("Interactúe"), False),
-    (_("Segmente"), False),
-    (_("Personalice"), False),
-    (_("Fidelice"), False),
-    (_("Rentabilice"), False),
-    (_("Lealtad"), False),
+
+@dataclass(frozen=True)
+class Stage:
+    """A stage of seed 004's "pirámide invertida", covered when all its tools are in Fideliza."""
+
+    label: Promise | str
+    tools: tuple[Capability, ...]
+
+    def ready(self) -> bool:
+        return all(tool.available() for tool in self.tools)
+
+    def url(self) -> str | None:
+        return self.tools[0].url() if self.tools else None
+
+
+PYRAMID: list[Stage] = [
+    Stage(_("Registre"), (Capability(_("Fichas e importaciones"), "imports:list"),)),
+    Stage(_("Identifique"), (Capability(_("Duplicados"), "dedup:queue"),)),
+    Stage(_("Diferencie"), (Capability(_("Panel de análisis"), DASHBOARD),)),
+    Stage(_("Interactúe"), (Capability(_("Comunicación"), "engagement:outbox"),)),
+    Stage(_("Segmente"), (Capability(_("Segmentos"), "segments:list"),)),
+    Stage(_("Personalice"), (Capability(_("Campañas"), "campaigns:list"), Capability(_("Automatizaciones"), AUTOMATIONS))),
+    Stage(_("Fidelice"), (Capability(_("Fidelización"), "loyalty:home"),)),
+    Stage(_("Rentabilice"), (Capability(_("Valor de vida y venta cruzada"), DASHBOARD),)),
+    Stage(_("Lealtad"), (Capability(_("Recomendaciones"), "loyalty:referrals"),
+                         Capability(_("Encuestas y NPS"), SURVEYS))),
 ]

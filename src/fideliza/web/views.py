@@ -14,11 +14,16 @@ from .selectors import home_figures, recent_imports
 
 @login_required
 def home(request: AuthedRequest) -> HttpResponse:
+    # Each covered stage links to its first tool, when the user's role may open it.
+    stages = [(stage.label, stage.ready(),
+               stage.url() if stage.ready() and may_open(request.user, stage.tools[0].url_name) else None)
+              for stage in PYRAMID]
     return render(request, "web/home.html", {
         "figures": home_figures(user=request.user),
         "imports": recent_imports(user=request.user),
         "imports_url": safe_reverse("imports:list") if may_open(request.user, "imports:list") else None,
-        "pyramid": PYRAMID,
+        "pyramid": stages,
+        "pyramid_ready": sum(1 for _label, ready, _url in stages if ready),
     })
 
 
@@ -27,13 +32,10 @@ def move(request: AuthedRequest, slug: str) -> HttpResponse:
     m = MOVES_BY_SLUG.get(slug)
     if m is None:
         raise Http404
-    links = []
-    for link in m.now:
-        if (link.staff_only and not request.user.is_staff) or not may_open(request.user, link.url_name):
-            continue
-        url = safe_reverse(link.url_name, link.query)
-        if url:
-            links.append((link.label, url))
-    # A tool listed as "later" whose page now exists is no longer announced as missing.
-    later = [item.label for item in m.later if not (item.done_by and safe_reverse(item.done_by))]
+    links, later = [], []
+    for tool in m.tools:
+        if not tool.available():
+            later.append(tool.label)  # not in Fideliza yet
+        elif tool.may_open(request.user) and may_open(request.user, tool.url_name):
+            links.append((tool.label, tool.url()))
     return render(request, "web/move.html", {"move": m, "links": links, "later": later})

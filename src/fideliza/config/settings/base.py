@@ -188,6 +188,8 @@ AXES_VERBOSE = False
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "es")
 LANGUAGES = [("es", _("Español")), ("en", _("English"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+# Spanish numbers group thousands with a dot, like the amounts of money (fideliza/formats/es).
+FORMAT_MODULE_PATH = ["fideliza.formats"]
 TIME_ZONE = env_str("TIME_ZONE", "Europe/Madrid")
 USE_I18N = True
 USE_TZ = True
