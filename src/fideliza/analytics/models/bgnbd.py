@@ -216,6 +216,7 @@ class BetaGeoFitter(BaseFitter):
     """
 
     param_names = ("r", "alpha", "a", "b")
+    shape_params = (0, 2, 3)
 
     def fit(
         self,
