@@ -184,6 +184,8 @@ class BaseFitter:
     param_names: ClassVar[tuple[str, ...]] = ()
     #: Positions of the shape parameters in ``param_names`` (see `RUNAWAY_BOUND`).
     shape_params: ClassVar[tuple[int, ...]] = ()
+    #: Optional hook called with the number of optimiser iterations so far (progress bars).
+    on_iteration: Callable[[int], None] | None = None
 
     def __init__(
         self,
@@ -251,6 +253,7 @@ class BaseFitter:
         plan, reason = self._penalty_plan(n_customers)
         attempt: _Attempt | None = None
         started = time.monotonic()
+        self._iterations_seen = 0
         # One BLAS thread: L-BFGS-B and the 4x4 solves gain nothing from more, and
         # OpenBLAS's idle threads spin on the other core after every call (measured at 1M
         # customers: a third of the BG/NBD fit's CPU time).
@@ -397,6 +400,10 @@ class BaseFitter:
 
         def watch(intermediate_result: OptimizeResult) -> None:
             nonlocal ran_away
+            # Counted over the whole fit (every attempt), so a progress bar never goes back.
+            self._iterations_seen = getattr(self, "_iterations_seen", 0) + 1
+            if self.on_iteration is not None:
+                self.on_iteration(self._iterations_seen)
             shapes = np.asarray(intermediate_result.x)[list(self.shape_params)]
             if runaway is not None and shapes.size and np.max(shapes) > runaway:
                 ran_away = True

@@ -254,6 +254,27 @@ class ParetoNBDFitter(BaseFitter):
 
         return at
 
+    def expected_time_to_next_purchase(
+        self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, *, n: float = 1.0
+    ) -> FloatArray:
+        """Time from T until E[Y(t) | x, t_x, T] (eq. (41)) reaches ``n``, in closed form.
+
+        With A = P(alive) (r+x)(beta+T)/(alpha+T), k = s - 1 and u = log(1 + t/(beta+T)),
+        eq. (41) is A (1 - e^{-k u}) / k, so u = -log(1 - k n / A) / k (u = n / A at
+        k = 0). For s > 1 the expectation is bounded by A / k: customers whose bound is
+        below ``n`` never reach it and get ``inf``.
+        """
+        self._check_fitted()
+        r, alpha, s, beta = self._params
+        x, tx, big_t = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+        palive = np.exp(self._log_palive(x, tx, big_t))
+        k = s - 1.0
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            scale = palive * (r + x) * (beta + big_t) / (alpha + big_t)
+            u = n / scale if abs(k) < 1e-12 else -np.log1p(-k * n / scale) / k
+            wait = (beta + big_t) * np.expm1(u)
+        return np.where(np.isfinite(wait) & (wait >= 0), wait, np.inf)
+
     def predict(
         self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> FloatArray:
