@@ -228,3 +228,20 @@ def test_bgnbd_on_decades_is_not_penalised_for_small_scale_parameters(decades):
     model = BetaGeoFitter().fit(x, tx, t)
     assert model.fit_info_["penalizer_coef"] == 0.0
     assert model.fit_info_["success"]
+
+
+def test_a_pareto_fit_out_of_time_is_dropped_and_said(decades):
+    """A fit that cannot converge in its time falls back, with the reason in the report."""
+    steps: list[tuple[float, str]] = []
+    result = analyze(decades, AnalysisConfig(period="week", observation_end=TODAY,
+                                             max_fit_seconds=0.3),
+                     progress=lambda f, s: steps.append((f, s)))
+    assert "time limit" in result.models["paretonbd"]["dropped"]
+    assert result.models["p_alive"]["model"] == "bgnbd"
+    one_time = result.customers.filter(pl.col("frequency") == 0)
+    assert (one_time["p_alive_model"] == "interval_rule").all()
+    assert one_time["p_alive"].max() < 1.0
+    # Progress: every step announced, fractions never going back, ending near 1.
+    fractions = [f for f, _ in steps]
+    assert fractions == sorted(fractions) and fractions[-1] > 0.9
+    assert {"summary", "fit_bgnbd", "fit_paretonbd", "predict", "churn"} <= {s for _, s in steps}

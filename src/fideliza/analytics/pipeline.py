@@ -583,6 +583,12 @@ def analyze(
         raise ValueError(f"churn_model {churn_kind!r} is not fitted (see fit_paretonbd)")
     alive_model = count_models[churn_kind]
     palive_u = alive_model.conditional_probability_alive(xu, txu, tu)
+    if "bgnbd" in count_models:
+        # BG/NBD's own P(alive) (lifetimes' value; 1 for every one-time buyer by
+        # construction): kept for comparisons, not for display (not in customers.csv).
+        own = palive_u if churn_kind == "bgnbd" else count_models[
+            "bgnbd"].conditional_probability_alive(xu, txu, tu)
+        columns["p_alive_bgnbd"] = own[inv]
     source_u = np.full(xu.size, churn_kind, dtype=object)
     if isinstance(alive_model, BetaGeoFitter):
         # Each distinct history weighs the Kaplan-Meier estimate by its customers.

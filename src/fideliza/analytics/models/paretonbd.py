@@ -61,20 +61,23 @@ def _log_a0(
     shape = np.broadcast_shapes(c_.shape, tx_.shape)
     c_, b_, tx_, t_ = (np.broadcast_to(v, shape).ravel() for v in (c_, b_, tx_, t_))
     out = np.empty(c_.size)
+    z_tx = k / (m + tx_)
     # SciPy's 2F1 fails (nan) or takes ~1 ms per value for c >= 100 and z >= 0.93 (measured
     # with SciPy 1.17); the integral takes ~25 us there and is exact to ~1e-13.
-    direct = (c_ >= SCIPY_HYP2F1_MAX_C) & (k / (m + tx_) >= SCIPY_HYP2F1_MAX_Z)
-    rows = np.flatnonzero(~direct)
-    if rows.size:
-        cr, br, txr, tr = c_[rows], b_[rows], tx_[rows], t_[rows]
-        term_tx = log_hyp2f1_a_b_aplus1_scipy(cr, br, k / (m + txr)) - cr * np.log(m + txr)
+    direct = (c_ >= SCIPY_HYP2F1_MAX_C) & (z_tx >= SCIPY_HYP2F1_MAX_Z)
+    # The usual case has no such row: views, no copies (this runs at every likelihood
+    # evaluation of the fit).
+    rows: slice | np.ndarray = np.flatnonzero(~direct) if direct.any() else slice(None)
+    cr, br, txr, tr = c_[rows], b_[rows], tx_[rows], t_[rows]
+    if cr.size:
+        term_tx = log_hyp2f1_a_b_aplus1_scipy(cr, br, z_tx[rows]) - cr * np.log(m + txr)
         term_t = log_hyp2f1_a_b_aplus1_scipy(cr, br, k / (m + tr)) - cr * np.log(m + tr)
         with np.errstate(invalid="ignore"):
             gap = np.minimum(term_t - term_tx, 0.0)
             out[rows] = term_tx + log1mexp(gap)
-        # Where SciPy failed, or the subtraction would lose more than ~6 digits (t_x very
-        # close to T), the integral too.
-        direct[rows] = ~(np.isfinite(term_tx) & np.isfinite(term_t)) | ((gap > -1e-6) & (tr > txr))
+            # Where SciPy failed, or the subtraction would lose more than ~6 digits (t_x
+            # very close to T), the integral too.
+            direct[rows] = ~np.isfinite(gap) | ((gap > -1e-6) & (tr > txr))
     if np.any(direct):
         p_ = (r + np.broadcast_to(np.asarray(x, dtype=float), shape).ravel())[direct]
         out[direct] = np.log(c_[direct]) + log_power_product_integral(
