@@ -303,8 +303,8 @@ def _fit_warnings(models: dict[str, Any]) -> list[str]:
         info = report.get("convergence") or {}
         if info.get("penalizer_coef"):
             reason = _problems_es(info.get("penalty_reason") or "")
-            out.append(f"{name}: pocos clientes o ajuste inestable: ajuste regularizado"
-                       + (f" ({reason})" if reason else ""))
+            out.append(f"{name}: ajuste regularizado (resultados algo más prudentes)"
+                       + (f": {reason}" if reason else ""))
         if report.get("dropped"):
             out.append(f"{name}: el ajuste no convergió ({_problems_es(info.get('message', ''))}): "
                        "probabilidad de actividad, riesgo de abandono y próxima compra según "
