@@ -103,3 +103,32 @@ def test_recompute_after_importing_cdnow_finishes_with_moving_progress(demo_with
     assert cdnow["expected_next_purchase"].null_count() == cdnow.height
     every = pl.DataFrame(list(CustomerMetrics.objects.values("p_alive", "churn_band")))
     assert every.filter((pl.col("p_alive") >= 0.9) & (pl.col("churn_band") == "critical")).is_empty()
+
+
+@pytest.mark.django_db
+def test_recompute_with_purchases_since_1990(demo_business):
+    """Sparse old purchases (1990, 1995) beside the demo's recent years: every step runs
+    and the old customers get scores, not errors or a stuck run."""
+    from decimal import Decimal
+
+    from fideliza.customers.models import Customer
+    from fideliza.sales.models import Order
+
+    old_timer = Customer.objects.create(first_name="Remedios", last_name="Antigua")
+    regular = next(iter(demo_business.values()))
+    for customer, when, total in ((old_timer, dt.datetime(1990, 3, 3, 11, tzinfo=MADRID), "40"),
+                                  (regular, dt.datetime(1990, 5, 5, 11, tzinfo=MADRID), "25"),
+                                  (regular, dt.datetime(1995, 7, 1, 18, tzinfo=MADRID), "12.5")):
+        Order.objects.create(customer=customer, source="archivo",
+                             external_id=f"{customer.pk}-{when:%Y%m%d}", placed_at=when,
+                             subtotal=Decimal(total), total=Decimal(total))
+    started = time.perf_counter()
+    run = snapshot_recompute(as_of=dt.date(2025, 12, 31))
+    assert time.perf_counter() - started < 60.0
+    assert run.status == RunStatus.SUCCEEDED
+    old = CustomerMetrics.objects.get(customer=old_timer)
+    assert old.first_purchase == dt.date(1990, 3, 3)
+    assert old.p_alive is not None and old.p_alive < 0.5 and old.churn_band == "critical"
+    assert old.expected_next_purchase is None
+    assert CustomerMetrics.objects.get(customer=regular).first_purchase == dt.date(1990, 5, 5)
+    assert run.aggregates["cohorts"]["matrix"] and run.aggregates["retention_series"]
