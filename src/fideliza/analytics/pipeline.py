@@ -545,7 +545,7 @@ def analyze(
         # be a guess. It is left out and the report says why and what replaces it.
         del count_models["paretonbd"]
         models["paretonbd"]["dropped"] = (
-            "not converged (" + pareto.fit_info_["message"] + "): P(alive), churn and next "
+            f"not converged ({pareto.fit_info_['message']}): P(alive), churn and next "
             "purchase from BG/NBD and the interval rule for one-time buyers"
         )
 

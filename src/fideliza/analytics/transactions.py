@@ -354,17 +354,18 @@ def read_transactions(
     mapping = mapping or ColumnMapping()
     path = Path(path)
     wanted = [src for src, _ in mapping.pairs()]
-    if path.suffix.lower() in {".parquet", ".pq"}:
+    is_parquet = path.suffix.lower() in {".parquet", ".pq"}
+    sep = ","
+    if is_parquet:
         lazy = pl.scan_parquet(path)
     else:
-        if separator is None:
-            separator = sniff_separator(path)
+        sep = separator if separator is not None else sniff_separator(path)
         overrides: dict[str, pl.DataType] = {mapping.customer: pl.String()}
         if decimal_scale is not None or decimal_comma:
             for money in (mapping.amount, mapping.margin):
                 if money is not None:
                     overrides[money] = pl.String()
-        lazy = pl.scan_csv(path, separator=separator, schema_overrides=overrides,
+        lazy = pl.scan_csv(path, separator=sep, schema_overrides=overrides,
                            infer_schema_length=10_000)
     try:
         names = lazy.collect_schema().names()
@@ -374,8 +375,8 @@ def read_transactions(
     if missing:
         raise ValueError(
             f"missing transaction columns: {', '.join(missing)} (columns found: "
-            f"{', '.join(names[:12])}{', ...' if len(names) > 12 else ''}; separator "
-            f"{separator!r})"
+            f"{', '.join(names[:12])}{', ...' if len(names) > 12 else ''}"
+            f"{'' if is_parquet else f'; separator {sep!r}'})"
         )
     lazy = lazy.select(wanted)
     try:
@@ -384,11 +385,11 @@ def read_transactions(
             decimal_comma=decimal_comma, line_offset=2,
         )
     except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError) as exc:
-        if path.suffix.lower() in {".parquet", ".pq"}:
+        if is_parquet:
             raise
         # Type inference met a value the first rows did not announce (e.g. "12,5" after
         # 10,000 plain numbers): read the money columns as text and try once more.
-        retry = pl.scan_csv(path, separator=separator, infer_schema=False).select(wanted)
+        retry = pl.scan_csv(path, separator=sep, infer_schema=False).select(wanted)
         try:
             return normalize_transactions(
                 retry, mapping, date_format=date_format, decimal_scale=decimal_scale,
@@ -397,7 +398,7 @@ def read_transactions(
         except TransactionFileError:
             raise
         except pl.exceptions.PolarsError:
-            ragged = _ragged_line(path, separator)
+            ragged = _ragged_line(path, sep)
             if ragged is not None:
                 raise ragged from exc
             raise ValueError(f"cannot read {path.name}: {exc}") from exc
