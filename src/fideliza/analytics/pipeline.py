@@ -360,8 +360,8 @@ def _tiers(out: pl.DataFrame, status: dict[str, str]) -> pl.DataFrame:
     return module.value_tiers(out, value_col=value, tier_col="tier")
 
 
-#: Share of the run's time each step takes (measured on the demo and on CDNOW-sized logs;
-#: only to make the progress bar move evenly, not a promise).
+#: Rough share of a run's time per step (Pareto/NBD's fit usually dominates): only to make
+#: the progress bar move evenly, not a promise.
 STEP_WEIGHTS: dict[str, float] = {
     "holdout": 0.15,
     "summary": 0.06,
