@@ -155,8 +155,11 @@ def worker_ours(data: Path, out: Path) -> dict:
     result = analyze(tx, config)
     t_pipeline, c_pipeline = time.perf_counter() - t0, time.process_time() - c0
     c = result.customers
+    # lifetimes computes BG/NBD's own P(alive) (1 for one-time buyers); `p_alive` shows the
+    # interval rule for those, so the comparison takes `p_alive_bgnbd`.
     c.select(
-        "customer_id", "frequency", "recency", "T", "monetary_value", "p_alive", "clv"
+        "customer_id", "frequency", "recency", "T", "monetary_value",
+        pl.col("p_alive_bgnbd").alias("p_alive"), "clv",
     ).write_parquet(out)
     return {
         "load_s": t_load,

@@ -369,7 +369,8 @@ def test_unidentified_data_reports_instead_of_failing():
 
 def test_estimator_conventions():
     m = BetaGeoFitter(penalizer_coef=0.1)
-    assert m.get_params() == {"penalizer_coef": 0.1, "tol": 1e-10, "max_iter": 2000}
+    assert m.get_params() == {"penalizer_coef": 0.1, "tol": 1e-10, "max_iter": 2000,
+                              "max_seconds": None}
     assert not hasattr(m, "fit_info_")
     with pytest.raises(RuntimeError, match="not fitted"):
         m.conditional_probability_alive(1, 1, 2)

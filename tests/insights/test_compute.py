@@ -192,10 +192,10 @@ def test_a_fit_over_budget_falls_back_to_bgnbd_and_says_so(monkeypatch):
     from fideliza.insights import compute
     from fideliza.insights.isolation import BudgetExceeded, analyze_within
 
-    def pareto_never_ends(frame, cfg, *, seconds):
+    def pareto_never_ends(frame, cfg, *, seconds, progress=None):
         if cfg.fit_paretonbd:
             raise BudgetExceeded("too long")
-        return analyze_within(frame, cfg, seconds=None)
+        return analyze_within(frame, cfg, seconds=None, progress=progress)
 
     monkeypatch.setattr(compute, "analyze_within", pareto_never_ends)
     out, models, warnings = compute.predict(_regular_frame(), as_of=dt.date(2025, 7, 1),
@@ -203,6 +203,11 @@ def test_a_fit_over_budget_falls_back_to_bgnbd_and_says_so(monkeypatch):
     assert any(w.startswith("Pareto/NBD no terminó a tiempo") for w in warnings)
     assert models["config"]["churn_model"] == "bgnbd"
     assert out["p_alive"].null_count() == 0 and out.height == 240
+    # BG/NBD would say 1 for every one-time buyer: the interval rule says it instead.
+    one_time = out.filter(pl.col("frequency") == 0)
+    assert one_time.height and (one_time["p_alive_model"] == "interval_rule").all()
+    assert one_time["p_alive"].max() < 1.0
+    assert models["p_alive"]["one_time_buyers"] == "interval_rule"
 
 
 def test_the_budget_kills_the_child_process():

@@ -150,3 +150,40 @@ def test_the_customer_card_shows_the_snapshot(client, owner, small_business):
     html = client.get(reverse("customers:detail", args=[small_business["ana"].pk])).content.decode()
     assert 'id="customer-insights"' in html
     assert "En riesgo" in html and "compró hace 29 días; suele comprar cada 71 días" in html
+
+
+@pytest.mark.parametrize("fit_paretonbd", [True, False])
+def test_customer_card_says_where_p_alive_comes_from(demo_business, fit_paretonbd):
+    """A one-time buyer's P(alive) is never BG/NBD's built-in 1: the card names the model
+    (Pareto/NBD, or the interval rule when Pareto/NBD is off) in the page's language, and
+    an expected purchase beyond the horizon is said, not left out."""
+    import datetime as dt
+
+    from django.utils import translation
+
+    from fideliza.customers.models import Customer
+    from fideliza.insights.compute import SnapshotConfig
+    from fideliza.insights.models import CustomerMetrics
+
+    snapshot_recompute(as_of=dt.date(2025, 12, 31),
+                       config=SnapshotConfig(fit_paretonbd=fit_paretonbd,
+                                             model_budget_seconds=None))
+    one_time = CustomerMetrics.objects.filter(frequency=0, p_alive__isnull=False).first()
+    assert one_time is not None and one_time.p_alive < 1.0
+    customer = Customer.objects.get(pk=one_time.customer_id)
+    html = render_to_string("insights/_customer_kpis.html", customer_insights_context(customer))
+    with translation.override("en"):
+        english = render_to_string("insights/_customer_kpis.html",
+                                   customer_insights_context(customer))
+    if fit_paretonbd:
+        assert one_time.p_alive_model == "paretonbd"
+        assert "Según: modelo Pareto/NBD." in html and "Source: Pareto/NBD model." in english
+    else:
+        assert one_time.p_alive_model == "interval_rule"
+        assert "Según: regla del intervalo" in html and "Source: interval rule" in english
+    far = CustomerMetrics.objects.filter(expected_next_purchase__isnull=True,
+                                         p_alive__isnull=False).first()
+    assert far is not None
+    far_html = render_to_string("insights/_customer_kpis.html", customer_insights_context(
+        Customer.objects.get(pk=far.customer_id)))
+    assert "No en los próximos 12 meses (más allá del horizonte de previsión)." in far_html

@@ -17,7 +17,15 @@ from numpy.typing import ArrayLike
 from fideliza.analytics.models._base import FloatArray
 from fideliza.analytics.models._special import unique_inverse
 
-__all__ = ["BANDS", "DEFAULT_THRESHOLDS", "churn_band", "churn_frame", "churn_reason"]
+__all__ = [
+    "BANDS",
+    "BAND_LABELS",
+    "DEFAULT_THRESHOLDS",
+    "churn_band",
+    "churn_frame",
+    "churn_reason",
+    "interval_rule_p_alive",
+]
 
 #: Band codes from lowest to highest risk and their Spanish display words.
 BANDS: tuple[tuple[str, str], ...] = (
@@ -26,6 +34,19 @@ BANDS: tuple[tuple[str, str], ...] = (
     ("high", "alto"),
     ("critical", "muy alto"),
 )
+#: Display words of the bands per language.
+BAND_LABELS: dict[str, tuple[str, ...]] = {
+    "es": tuple(word for _, word in BANDS),
+    "en": ("low", "medium", "high", "very high"),
+}
+#: The reason sentences per language: one purchase / overdue / on time.
+_REASONS: dict[str, tuple[str, str, str, str, str]] = {
+    # one purchase, overdue, on time, "1 day", "{} days"
+    "es": ("una sola compra, hace {}", "no compra hace {}; su intervalo habitual es {}",
+           "compró hace {}; su intervalo habitual es {}", "1 día", "{} días"),
+    "en": ("one purchase only, {} ago", "no purchase for {}; usual interval {} days",
+           "bought {} ago; usual interval {} days", "1 day", "{} days"),
+}
 #: Upper bounds of the first three bands on the risk scale [0, 1].
 DEFAULT_THRESHOLDS: tuple[float, float, float] = (0.3, 0.5, 0.7)
 
@@ -67,6 +88,62 @@ def churn_reason(frequency: float, days_since_last: float, interval_days: float 
     return f"compró hace {_days(days_since_last)}; su intervalo habitual es {interval}"
 
 
+def interval_rule_p_alive(
+    frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, *, weights: ArrayLike | None = None
+) -> FloatArray:
+    """Model-free P(alive) of one-time buyers from how long returning customers took.
+
+    BG/NBD lets customers drop out only right after a purchase, so it deems every
+    one-time buyer alive (P = 1) however long ago they bought. This rule asks the data
+    instead: a repeat customer's usual interval (``recency / frequency``) is the time
+    they took to come back, and a one-time buyer silent for ``T`` has not come back yet
+    (a censored time). With S the Kaplan-Meier survival of "time until coming back"
+    and S_inf its value after the longest interval seen (the share who never return),
+
+    .. math:: P(\\text{alive} \\mid \\text{silent for } T) = 1 - S_\\infty / S(T),
+
+    the share of the customers still silent at T who come back. It falls from the
+    share of returning customers (T near 0) to 0 beyond the longest interval seen.
+
+    Parameters
+    ----------
+    frequency, recency, T : array_like
+        The BTYD summary (any one time unit).
+    weights : array_like, optional
+        Customers each row stands for (distinct histories).
+
+    Returns
+    -------
+    numpy.ndarray
+        P(alive) for one-time buyers (``frequency == 0``), NaN for repeat customers and
+        for everybody when no customer came back.
+    """
+    x = np.asarray(frequency, dtype=float)
+    tx = np.asarray(recency, dtype=float)
+    t = np.asarray(T, dtype=float)
+    w = np.ones(x.shape) if weights is None else np.asarray(weights, dtype=float)
+    out = np.full(x.shape, np.nan)
+    repeat = x > 0
+    if not repeat.any() or repeat.all():
+        return out
+    times, where = np.unique(tx[repeat] / x[repeat], return_inverse=True)
+    deaths = np.bincount(where.ravel(), weights=w[repeat], minlength=times.size)
+    # At risk at time u: every customer whose (event or censoring) time is >= u.
+    order = np.argsort(t[~repeat], kind="stable")
+    censored, censored_w = t[~repeat][order], w[~repeat][order]
+    censored_after = np.concatenate([np.cumsum(censored_w[::-1])[::-1], [0.0]])
+    events_after = np.concatenate([np.cumsum(deaths[::-1])[::-1], [0.0]])
+    at_risk = events_after[:-1] + censored_after[np.searchsorted(censored, times, side="left")]
+    survival = np.cumprod(1.0 - deaths / at_risk)
+    s_inf = survival[-1]
+    idx = np.searchsorted(times, t[~repeat], side="right") - 1
+    s_at = np.where(idx >= 0, survival[np.maximum(idx, 0)], 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(s_at > 0, 1.0 - s_inf / s_at, 0.0)
+    out[~repeat] = np.clip(p, 0.0, 1.0)
+    return out
+
+
 def churn_frame(
     p_alive: ArrayLike,
     frequency: ArrayLike,
@@ -75,6 +152,7 @@ def churn_frame(
     *,
     unit_days: float,
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    lang: str = "es",
 ) -> pl.DataFrame:
     """Churn risk, band and reason for each customer.
 
@@ -96,14 +174,19 @@ def churn_frame(
         Days per model time unit (1, 7, 30.436875...).
     thresholds : sequence of three floats
         Band boundaries on the risk scale (see :func:`churn_band`).
+    lang : {"es", "en"}
+        Language of ``churn_band_label`` and ``churn_reason``.
 
     Returns
     -------
     polars.DataFrame
         Columns ``churn_risk`` (Float64), ``churn_band`` (code), ``churn_band_label``
-        (Spanish word), ``days_since_last_purchase`` (Int64), ``usual_interval_days``
+        (word in ``lang``), ``days_since_last_purchase`` (Int64), ``usual_interval_days``
         (Float64, null with one purchase) and ``churn_reason`` (String), one row per input.
     """
+    if lang not in BAND_LABELS:
+        raise ValueError(f"lang must be one of {', '.join(BAND_LABELS)}")
+    one, overdue, on_time, one_day, n_days = _REASONS[lang]
     risk: FloatArray = np.clip(1.0 - np.asarray(p_alive, dtype=float), 0.0, 1.0)
     x = np.asarray(frequency, dtype=float)
     since = np.rint((np.asarray(T, dtype=float) - np.asarray(recency, dtype=float)) * unit_days)
@@ -118,7 +201,7 @@ def churn_frame(
         {
             "churn_risk": risk,
             "churn_band": pl.Series([c for c, _ in BANDS]).gather(band),
-            "churn_band_label": pl.Series([w for _, w in BANDS]).gather(band),
+            "churn_band_label": pl.Series(BAND_LABELS[lang]).gather(band),
             "days_since_last_purchase": since.astype(np.int64),
             "usual_interval_days": np.round(interval, 2),
         }
@@ -142,23 +225,15 @@ def churn_frame(
     )
     since_words = (
         pl.when(pl.col("days_since_last_purchase") == 1)
-        .then(pl.lit("1 día"))
-        .otherwise(pl.format("{} días", pl.col("days_since_last_purchase")))
+        .then(pl.lit(one_day))
+        .otherwise(pl.format(n_days, pl.col("days_since_last_purchase")))
     )
     reason = (
         pl.when(pl.col("_interval").is_null())
-        .then(pl.format("una sola compra, hace {}", since_words))
+        .then(pl.format(one, since_words))
         .when(pl.col("days_since_last_purchase") > pl.col("_interval"))
-        .then(
-            pl.format(
-                "no compra hace {}; su intervalo habitual es {}", since_words, pl.col("_interval")
-            )
-        )
-        .otherwise(
-            pl.format(
-                "compró hace {}; su intervalo habitual es {}", since_words, pl.col("_interval")
-            )
-        )
+        .then(pl.format(overdue, since_words, pl.col("_interval")))
+        .otherwise(pl.format(on_time, since_words, pl.col("_interval")))
     )
     words = distinct.select(reason.alias("churn_reason")).to_series()
     return frame.with_columns(words.gather(inverse)).select(

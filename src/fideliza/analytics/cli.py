@@ -4,6 +4,12 @@ Writes ``DIR/customers.csv`` (one row per customer: summary, P(alive), predicted
 purchases, CLV, churn risk/band/reason, RFM and ABC when available) and
 ``DIR/models.json`` (each model's parameters under the literature names, log-likelihood,
 convergence report and, with ``--calibration-end``, the holdout validation).
+
+In ``customers.csv`` money is rounded to cents, probabilities and other fractions to 4
+decimals; every code column (``churn_band``, ``rfm_segment``, ``activity_state``, ``tier``,
+``abc_*``, ``p_alive_model``, ``next_purchase_note``) keeps its stable English code and is
+followed by a ``*_label`` column in the chosen language (``--lang``, else the
+``LANGUAGE_CODE`` environment variable, else Spanish).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import argparse
 import datetime as dt
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,10 +26,30 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from fideliza.analytics import labels
 from fideliza.analytics.pipeline import AnalysisConfig, analyze
-from fideliza.analytics.transactions import ColumnMapping, read_transactions
+from fideliza.analytics.transactions import ColumnMapping, TransactionFileError, read_transactions
 
 __all__ = ["build_parser", "main"]
+
+#: Money columns of ``customers.csv`` (rounded to cents).
+MONEY_COLUMNS = frozenset({"monetary_value", "total_amount", "total_margin", "expected_spend",
+                           "clv", "clv_margin"})
+#: Code columns and the label kind of :mod:`fideliza.analytics.labels` that names them.
+CODE_LABELS = {
+    "p_alive_model": "p_alive_model",
+    "next_purchase_note": "next_purchase_note",
+    "rfm_segment": "rfm_segment",
+    "abc_revenue": "abc_class",
+    "abc_margin": "abc_class",
+    "activity_state": "activity_state",
+    "tier": "value_tier",
+}
+
+
+def _default_lang() -> str:
+    code = (os.environ.get("LANGUAGE_CODE") or "es")[:2].lower()
+    return code if code in ("es", "en") else "es"
 
 
 def _date(text: str) -> dt.date:
@@ -47,12 +74,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--product-col", default=None, help="product id column (optional)")
     p.add_argument("--category-col", default=None, help="product category column (optional)")
     p.add_argument("--date-format", default=None, help="strftime format of the date column")
-    p.add_argument("--separator", default=",", help="CSV field separator")
+    p.add_argument("--separator", default=None,
+                   help="CSV field separator (default: detected among , ; tab |)")
     p.add_argument(
         "--decimal-scale",
         type=int,
         default=None,
         help="read money as exact decimals with this many places (e.g. 2)",
+    )
+    p.add_argument(
+        "--decimal-comma",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="amounts use a decimal comma, as 12,50 or 1.234,56 (default: detected)",
+    )
+    p.add_argument(
+        "--lang",
+        choices=("es", "en"),
+        default=_default_lang(),
+        help="language of labels, reasons and messages (default: LANGUAGE_CODE, else es)",
     )
     p.add_argument(
         "--period",
@@ -90,6 +130,31 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def for_file(customers: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """``customers`` as written to ``customers.csv``: rounded, with label columns.
+
+    Money to cents, every other float to 4 decimals (probabilities, times in model units,
+    expected purchases); each code column followed by its label in ``lang``.
+    """
+    # BG/NBD's own P(alive) is 1 for every one-time buyer: never shown (see p_alive).
+    customers = customers.drop("p_alive_bgnbd", strict=False)
+    rounded = customers.with_columns(
+        pl.col(name).round(2 if name in MONEY_COLUMNS else 4)
+        for name, dtype in customers.schema.items()
+        if dtype in (pl.Float64, pl.Float32)
+    )
+    exprs: list[pl.Expr] = []
+    for name in rounded.columns:
+        exprs.append(pl.col(name))
+        kind = CODE_LABELS.get(name)
+        if kind is not None and f"{name}_label" not in rounded.columns:
+            codes = rounded[name].drop_nulls().unique().to_list()
+            words = {code: labels.label(kind, code, lang) if code else "" for code in codes}
+            exprs.append(pl.col(name).replace_strict(words, default=None, return_dtype=pl.String)
+                         .alias(f"{name}_label"))
+    return rounded.select(exprs)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``fideliza analyze``; returns the process exit status.
 
@@ -119,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             date_format=args.date_format,
             decimal_scale=args.decimal_scale,
             separator=args.separator,
+            decimal_comma=args.decimal_comma,
         )
         config = AnalysisConfig(
             period=args.period,
@@ -129,14 +195,27 @@ def main(argv: list[str] | None = None) -> int:
             transaction_model=args.model,
             fit_paretonbd=False if args.no_paretonbd and args.model != "paretonbd" else "auto",
             next_purchase=not args.no_next_purchase,
+            lang=args.lang,
         )
         result = analyze(tx, config)
+    except TransactionFileError as exc:
+        print(f"fideliza analyze: {exc.message(args.lang)}", file=sys.stderr)
+        return 2
     except (OSError, ValueError, TypeError, pl.exceptions.PolarsError) as exc:
         print(f"fideliza analyze: error: {exc}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    result.customers.write_csv(args.out / "customers.csv")
-    report = {**result.models, "timings_seconds": result.timings}
+    for_file(result.customers, args.lang).write_csv(args.out / "customers.csv")
+    report = {
+        **result.models,
+        "output": {
+            "lang": args.lang,
+            "rounding": "money to 0.01; probabilities and other fractions to 0.0001",
+            "labels": {name: f"{name}_label" for name in CODE_LABELS} | {
+                "churn_band": "churn_band_label"},
+        },
+        "timings_seconds": result.timings,
+    }
     (args.out / "models.json").write_text(
         json.dumps(_jsonable(report), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )

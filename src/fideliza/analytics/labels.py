@@ -133,7 +133,34 @@ REACTIVATION_BUCKETS: Labels = {
     "month": {"es": "{n} mes(es) sin comprar", "en": "{n} month(s) without buying"},
 }
 
+P_ALIVE_MODELS: Labels = {
+    "paretonbd": {"es": "modelo Pareto/NBD", "en": "Pareto/NBD model"},
+    "bgnbd": {"es": "modelo BG/NBD", "en": "BG/NBD model"},
+    "interval_rule": {
+        "es": "regla del intervalo (una sola compra: de quienes llevan tanto tiempo sin "
+        "volver, cuántos vuelven)",
+        "en": "interval rule (one purchase: of those silent this long, how many come back)",
+    },
+}
+
+NEXT_PURCHASE_NOTES: Labels = {
+    "beyond_horizon": {
+        "es": "más allá del horizonte de previsión",
+        "en": "beyond the forecast horizon",
+    },
+}
+
+CHURN_BANDS: Labels = {
+    "low": {"es": "bajo", "en": "low"},
+    "medium": {"es": "medio", "en": "medium"},
+    "high": {"es": "alto", "en": "high"},
+    "critical": {"es": "muy alto", "en": "very high"},
+}
+
 ALL_LABELS: Mapping[str, Labels] = {
+    "p_alive_model": P_ALIVE_MODELS,
+    "next_purchase_note": NEXT_PURCHASE_NOTES,
+    "churn_band": CHURN_BANDS,
     "rfm_segment": RFM_SEGMENTS,
     "activity_state": ACTIVITY_STATES,
     "value_tier": VALUE_TIERS,
@@ -147,7 +174,8 @@ def label(kind: str, code: str, lang: str = "es") -> str:
     """Return the display name of ``code`` in ``lang`` ("es" or "en").
 
     ``kind`` is a key of :data:`ALL_LABELS` (``"rfm_segment"``, ``"activity_state"``,
-    ``"value_tier"``, ``"abc_class"``, ``"customer_status"``, ``"path_level"``). An unknown
+    ``"value_tier"``, ``"abc_class"``, ``"customer_status"``, ``"path_level"``,
+    ``"p_alive_model"``, ``"next_purchase_note"``, ``"churn_band"``). An unknown
     code is returned unchanged, so user-defined segment names pass through.
     """
     entry = ALL_LABELS[kind].get(code)

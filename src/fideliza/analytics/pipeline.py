@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from fideliza.analytics.churn import DEFAULT_THRESHOLDS, churn_frame
+from fideliza.analytics.churn import DEFAULT_THRESHOLDS, churn_frame, interval_rule_p_alive
 from fideliza.analytics.models._special import compress_rows, group_keys
 from fideliza.analytics.models.bgnbd import BetaGeoFitter
 from fideliza.analytics.models.clv import discount_profile, lifetimes_units_per_month
@@ -93,6 +93,12 @@ class AnalysisConfig:
         revenue without amounts for a CLV).
     seed : int
         Seed of the warm-start subsample of very large fits.
+    max_fit_seconds : float, optional
+        Wall-clock limit of each model fit (a safety net; see ``BaseFitter.max_seconds``).
+        A Pareto/NBD fit that does not converge in it is dropped: P(alive) and churn then
+        come from BG/NBD and the interval rule, and ``models`` says so.
+    lang : {"es", "en"}
+        Language of the churn band words and reasons.
     """
 
     period: Period = "week"
@@ -108,6 +114,8 @@ class AnalysisConfig:
     next_purchase: bool | Literal["auto"] = True
     descriptive: tuple[str, ...] = ("rfm", "abc", "activity", "tiers")
     seed: int = 0
+    max_fit_seconds: float | None = None
+    lang: Literal["es", "en"] = "es"
 
 
 @dataclass
@@ -147,6 +155,15 @@ def _model_report(model: BetaGeoFitter | ParetoNBDFitter | GammaGammaFitter) -> 
 
 #: Largest customer count for which the "auto" settings fit Pareto/NBD and compute next purchases.
 AUTO_MAX_CUSTOMERS = 200_000
+
+#: What ``models["p_alive"]["note"]`` says about each source of P(alive).
+_P_ALIVE_NOTES = {
+    "paretonbd": "Pareto/NBD for every customer (customers may drop out at any time, so a "
+    "one-time buyer silent for long is likely gone)",
+    "bgnbd": "BG/NBD for repeat customers; one-time buyers by the interval rule (Kaplan-Meier "
+    "of the time returning customers took: the share of those silent as long who come "
+    "back), since BG/NBD deems every one-time buyer alive",
+}
 
 
 def _want_pareto(cfg: AnalysisConfig, n_customers: int) -> bool:
@@ -190,10 +207,15 @@ def _fit_histories(
     t: np.ndarray,
     weights: np.ndarray | None,
     cfg: AnalysisConfig,
+    on_iteration: Callable[[int], None] | None = None,
 ) -> BetaGeoFitter | ParetoNBDFitter:
     if kind == "bgnbd":
-        return BetaGeoFitter(cfg.penalizer_coef).fit(x, tx, t, weights, seed=cfg.seed)
-    return ParetoNBDFitter(cfg.penalizer_coef).fit(x, tx, t, weights)
+        bg = BetaGeoFitter(cfg.penalizer_coef, max_seconds=cfg.max_fit_seconds)
+        bg.on_iteration = on_iteration
+        return bg.fit(x, tx, t, weights, seed=cfg.seed)
+    pn = ParetoNBDFitter(cfg.penalizer_coef, max_seconds=cfg.max_fit_seconds)
+    pn.on_iteration = on_iteration
+    return pn.fit(x, tx, t, weights)
 
 
 def _holdout(
@@ -338,7 +360,64 @@ def _tiers(out: pl.DataFrame, status: dict[str, str]) -> pl.DataFrame:
     return module.value_tiers(out, value_col=value, tier_col="tier")
 
 
-def analyze(transactions: pl.DataFrame, config: AnalysisConfig | None = None) -> AnalysisResult:
+#: Rough share of a run's time per step (Pareto/NBD's fit usually dominates): only to make
+#: the progress bar move evenly, not a promise.
+STEP_WEIGHTS: dict[str, float] = {
+    "holdout": 0.15,
+    "summary": 0.06,
+    "descriptive": 0.08,
+    "fit_bgnbd": 0.10,
+    "fit_paretonbd": 0.30,
+    "predict": 0.06,
+    "fit_gammagamma": 0.05,
+    "clv": 0.02,
+    "churn": 0.03,
+    "next_purchase": 0.10,
+    "descriptive_join": 0.05,
+}
+
+Progress = Callable[[float, str], None]
+
+
+class _Steps:
+    """Progress of :func:`analyze`: the fraction done (0..1) and the step under way.
+
+    A step reports its start; long steps (the model fits) also report inside, one call
+    per optimiser iteration, advancing along 1 - 1 / (1 + iterations / 20) of the step's
+    share so the bar keeps moving however many iterations a fit needs.
+    """
+
+    def __init__(self, progress: Progress | None, steps: list[str]) -> None:
+        self.progress = progress
+        self.total = sum(STEP_WEIGHTS[s] for s in steps) or 1.0
+        self.done = 0.0
+        self.current: str | None = None
+
+    def start(self, step: str) -> None:
+        if self.current is not None:
+            self.done += STEP_WEIGHTS.get(self.current, 0.0)
+        self.current = step
+        self._send(0.0)
+
+    def within(self, fraction: float) -> None:
+        self._send(max(0.0, min(1.0, fraction)))
+
+    def iteration(self, count: int) -> None:
+        self.within(1.0 - 1.0 / (1.0 + count / 20.0))
+
+    def _send(self, inside: float) -> None:
+        if self.progress is None or self.current is None:
+            return
+        share = STEP_WEIGHTS.get(self.current, 0.0)
+        self.progress(min(1.0, (self.done + share * inside) / self.total), self.current)
+
+
+def analyze(
+    transactions: pl.DataFrame,
+    config: AnalysisConfig | None = None,
+    *,
+    progress: Progress | None = None,
+) -> AnalysisResult:
     """Score every customer: summary, P(alive), predicted purchases, CLV, churn, RFM/ABC.
 
     Parameters
@@ -348,12 +427,25 @@ def analyze(transactions: pl.DataFrame, config: AnalysisConfig | None = None) ->
         ``ts`` and, for spend and CLV, ``amount`` (optional ``margin``).
     config : AnalysisConfig, optional
         Settings; defaults to weekly models, 12-month horizon, 1 % monthly discount.
+    progress : callable, optional
+        Called as ``progress(fraction, step)`` at the start of every step (the keys of
+        :data:`STEP_WEIGHTS`) and at every iteration of the model fits.
 
     Returns
     -------
     AnalysisResult
         ``customers`` (one row per customer who bought by the observation end) and
         ``models`` (the JSON-ready model report).
+
+    Notes
+    -----
+    P(alive), the churn risk (1 - P(alive)) and the expected next purchase come from one
+    model, named per customer in ``p_alive_model``: Pareto/NBD when it is fitted and
+    converged; otherwise BG/NBD for repeat customers and the model-free
+    :func:`~fideliza.analytics.churn.interval_rule_p_alive` for one-time buyers, whom
+    BG/NBD would always deem alive. Predicted purchases and CLV come from
+    ``transaction_model``. Next purchases expected beyond the horizon are left empty with
+    ``next_purchase_note = "beyond_horizon"``.
     """
     cfg = config or AnalysisConfig()
     timings: dict[str, float] = {}
@@ -368,6 +460,13 @@ def analyze(transactions: pl.DataFrame, config: AnalysisConfig | None = None) ->
 
     if cfg.period not in PERIOD_DAYS:
         raise ValueError(f"period must be one of {', '.join(PERIOD_DAYS)}")
+    plan = [*(["holdout"] if cfg.calibration_end is not None else []), "summary",
+            *(["descriptive"] if cfg.descriptive else []), "fit_bgnbd",
+            *(["fit_paretonbd"] if cfg.fit_paretonbd is not False else []), "predict",
+            "fit_gammagamma", "clv", "churn",
+            *(["next_purchase"] if cfg.next_purchase is not False else []),
+            *(["descriptive_join"] if cfg.descriptive else [])]
+    steps = _Steps(progress, plan)
     unit_days = PERIOD_DAYS[cfg.period]
     per_month = lifetimes_units_per_month(unit_days)
     has_amount = AMOUNT in transactions.columns
@@ -395,8 +494,10 @@ def analyze(transactions: pl.DataFrame, config: AnalysisConfig | None = None) ->
         "n_transactions": tx.height,
     }
     if cfg.calibration_end is not None:
+        steps.start("holdout")
         models["holdout"] = _holdout(tx, cfg, obs_end, unit_days, has_amount)
         lap("holdout")
+    steps.start("summary")
 
     # One pass over the transactions gives the BTYD summary and the totals RFM, ABC and
     # the margin CLV need.
@@ -413,6 +514,7 @@ def analyze(transactions: pl.DataFrame, config: AnalysisConfig | None = None) ->
     lap("summary")
     descriptive = None
     if cfg.descriptive and has_amount:
+        steps.start("descriptive")
         descriptive = _descriptive(tx, summary, obs_end, has_margin, cfg.descriptive)
         lap("descriptive")
     margin_total = summary["total_" + MARGIN].cast(pl.Float64) if has_margin else None
@@ -432,10 +534,22 @@ def analyze(transactions: pl.DataFrame, config: AnalysisConfig | None = None) ->
     # The models depend on (x, t_x, T) only: fit on, and evaluate once per, distinct history.
     (xu, txu, tu), inv, counts = _distinct_histories(summary, x, tx_, big_t, obs_end)
     for kind in kinds:
-        count_models[kind] = _fit_histories(kind, xu, txu, tu, counts, cfg)
+        steps.start(f"fit_{kind}")
+        count_models[kind] = _fit_histories(kind, xu, txu, tu, counts, cfg, steps.iteration)
         models[kind] = _model_report(count_models[kind])
         lap(f"fit_{kind}")
+    pareto = count_models.get("paretonbd")
+    if (pareto is not None and not pareto.fit_info_["success"]
+            and cfg.transaction_model != "paretonbd"):
+        # Not converged (time limit, no finite optimum even penalised): its P(alive) would
+        # be a guess. It is left out and the report says why and what replaces it.
+        del count_models["paretonbd"]
+        models["paretonbd"]["dropped"] = (
+            f"not converged ({pareto.fit_info_['message']}): P(alive), churn and next "
+            "purchase from BG/NBD and the interval rule for one-time buyers"
+        )
 
+    steps.start("predict")
     horizon_units = cfg.horizon * per_month
     columns: dict[str, Any] = {}
     main = count_models[cfg.transaction_model]
@@ -452,26 +566,59 @@ def analyze(transactions: pl.DataFrame, config: AnalysisConfig | None = None) ->
         distinct=True,
         return_cumulative=True,
     )
+    columns["predicted_purchases"] = expected_u[inv]
     for kind, model in count_models.items():
-        tag = "" if kind == cfg.transaction_model else f"_{kind}"
-        columns["p_alive" + tag] = model.conditional_probability_alive(xu, txu, tu)[inv]
-        columns["predicted_purchases" + tag] = (
-            expected_u
-            if model is main
-            else model.conditional_expected_number_of_purchases_up_to_time(
-                horizon_units, xu, txu, tu
+        if model is not main:
+            columns["predicted_purchases_" + kind] = (
+                model.conditional_expected_number_of_purchases_up_to_time(
+                    horizon_units, xu, txu, tu
+                )[inv]
             )
-        )[inv]
+    # P(alive) comes from one model, the same one the churn risk and the next purchase use
+    # (see Notes). BG/NBD's own P(alive) is 1 for every one-time buyer: never shown.
+    churn_kind = cfg.churn_model
+    if churn_kind == "auto":
+        churn_kind = "paretonbd" if "paretonbd" in count_models else cfg.transaction_model
+    if churn_kind not in count_models:
+        raise ValueError(f"churn_model {churn_kind!r} is not fitted (see fit_paretonbd)")
+    alive_model = count_models[churn_kind]
+    palive_u = alive_model.conditional_probability_alive(xu, txu, tu)
+    if "bgnbd" in count_models:
+        # BG/NBD's own P(alive) (lifetimes' value; 1 for every one-time buyer by
+        # construction): kept for comparisons, not for display (not in customers.csv).
+        own = palive_u if churn_kind == "bgnbd" else count_models[
+            "bgnbd"].conditional_probability_alive(xu, txu, tu)
+        columns["p_alive_bgnbd"] = own[inv]
+    source_u = np.full(xu.size, churn_kind, dtype=object)
+    if isinstance(alive_model, BetaGeoFitter):
+        # Each distinct history weighs the Kaplan-Meier estimate by its customers.
+        rule = interval_rule_p_alive(xu, txu, tu, weights=counts)
+        one_time = np.isfinite(rule)
+        palive_u = np.where(one_time, rule, palive_u)
+        source_u[one_time] = "interval_rule"
+    models["config"]["churn_model"] = churn_kind
+    models["p_alive"] = {
+        "model": churn_kind,
+        "one_time_buyers": "interval_rule" if isinstance(alive_model, BetaGeoFitter)
+        else churn_kind,
+        "note": _P_ALIVE_NOTES[churn_kind],
+    }
+    columns["p_alive"] = palive_u[inv]
+    columns["p_alive_model"] = source_u[inv]
     lap("predict")
 
     out = summary.with_columns(**{k: pl.Series(k, v) for k, v in columns.items()})
     if has_amount:
+        steps.start("fit_gammagamma")
         mv = summary["monetary_value"].to_numpy()
         repeat = (x > 0) & (mv > 0)
         if repeat.any():
-            gg = GammaGammaFitter(cfg.penalizer_coef).fit(x[repeat], mv[repeat], seed=cfg.seed)
+            gg = GammaGammaFitter(cfg.penalizer_coef, max_seconds=cfg.max_fit_seconds)
+            gg.on_iteration = steps.iteration
+            gg.fit(x[repeat], mv[repeat], seed=cfg.seed)
             models["gammagamma"] = _model_report(gg)
             lap("fit_gammagamma")
+            steps.start("clv")
             spend = gg.conditional_expected_average_profit(x, mv)
             clv = spend * profile_u[inv]
             out = out.with_columns(pl.Series("expected_spend", spend), pl.Series("clv", clv))
@@ -485,20 +632,15 @@ def analyze(transactions: pl.DataFrame, config: AnalysisConfig | None = None) ->
         else:
             models["gammagamma"] = {"skipped": "no repeat customers with positive spend"}
 
-    churn_kind = cfg.churn_model
-    if churn_kind == "auto":
-        churn_kind = "paretonbd" if "paretonbd" in count_models else cfg.transaction_model
-    if churn_kind not in count_models:
-        raise ValueError(f"churn_model {churn_kind!r} is not fitted (see fit_paretonbd)")
-    models["config"]["churn_model"] = churn_kind
-    churn_tag = "" if churn_kind == cfg.transaction_model else f"_{churn_kind}"
+    steps.start("churn")
     churn = churn_frame(
-        out["p_alive" + churn_tag].to_numpy(),
+        out["p_alive"].to_numpy(),
         x,
         tx_,
         big_t,
         unit_days=unit_days,
         thresholds=cfg.churn_thresholds,
+        lang=cfg.lang,
     )
     out = pl.concat([out, churn], how="horizontal")
     lap("churn")
@@ -510,20 +652,35 @@ def analyze(transactions: pl.DataFrame, config: AnalysisConfig | None = None) ->
         models["next_purchase"] = {
             "skipped": f"{summary.height} customers > {AUTO_MAX_CUSTOMERS:,} (next_purchase='auto')"
         }
-    if want_next and isinstance(main, BetaGeoFitter):
-        wait = main.expected_time_to_next_purchase(xu, txu, tu)[inv] * unit_days
-        finite = np.isfinite(wait)
-        days = np.where(finite, np.rint(wait), 0).astype(np.int64)
+    if want_next:
+        steps.start("next_purchase")
+        if isinstance(alive_model, BetaGeoFitter):
+            wait_u = alive_model.expected_time_to_next_purchase(xu, txu, tu, p_alive=palive_u)
+        else:
+            wait_u = alive_model.expected_time_to_next_purchase(xu, txu, tu)
+        wait = wait_u[inv] * unit_days
+        horizon_days = horizon_units * unit_days
+        # Beyond the horizon the model says nothing useful (a date in 2145 is noise):
+        # empty, with the reason.
+        within = np.isfinite(wait) & (wait <= horizon_days)
+        days = np.where(within, np.rint(wait), 0).astype(np.int64)
         out = out.with_columns(
-            pl.Series("next_purchase_days", np.where(finite, wait, np.nan)).fill_nan(None),
-            pl.when(pl.Series(finite))
+            pl.Series("next_purchase_days", np.where(within, wait, np.nan)).fill_nan(None),
+            pl.when(pl.Series(within))
             .then(pl.lit(obs_end) + pl.duration(days=pl.Series(days)))
             .otherwise(None)
             .alias("expected_next_purchase"),
+            pl.Series("next_purchase_note", np.where(within, "", "beyond_horizon")),
         )
+        models["next_purchase"] = {
+            "model": churn_kind,
+            "horizon_days": round(horizon_days, 2),
+            "beyond_horizon": int((~within).sum()),
+        }
         lap("next_purchase")
 
     if descriptive is not None:
+        steps.start("descriptive_join")
         frames, status = descriptive
         for frame in frames:
             if frame[CUSTOMER].equals(out[CUSTOMER]):

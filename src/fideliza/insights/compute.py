@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
+from django.utils.translation import gettext as _
 
 from fideliza.analytics import abc as abc_mod
 from fideliza.analytics import activity as activity_mod
@@ -46,8 +47,12 @@ class SnapshotConfig:
     horizon_months: int = 12
     monthly_discount_rate: float = 0.01
     fit_paretonbd: bool = True
-    # Wall-clock budget of the model fit (child process); None = in this process, no limit.
-    model_budget_seconds: float | None = 900.0
+    # Wall-clock limit of each model fit (cooperative: the fit keeps its best point and
+    # says it did not converge; a Pareto/NBD fit that does not converge is left out).
+    fit_seconds: float | None = 120.0
+    # Backstop for what a fit cannot bound itself (a hang in compiled code): the child
+    # process running the fits is killed after this; None = in this process, no limit.
+    model_budget_seconds: float | None = 600.0
     rfm_quantiles: int = 5
     abc_cutoffs: tuple[float, float] = (0.80, 0.95)
     history_months: int = 12
@@ -107,21 +112,48 @@ def customer_base(orders: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _stage(step: str) -> str:
+    """The progress bar's words for a step of `fideliza.analytics.pipeline.analyze`."""
+    return {
+        "holdout": _("Validando los modelos"),
+        "summary": _("Resumen de compras por cliente"),
+        "descriptive": _("RFM, ABC y actividad"),
+        "fit_bgnbd": _("Ajustando el modelo de compras (BG/NBD)"),
+        "fit_paretonbd": _("Ajustando el modelo de abandono (Pareto/NBD)"),
+        "predict": _("Probabilidad de seguir activo"),
+        "fit_gammagamma": _("Ajustando el modelo de gasto (Gamma-Gamma)"),
+        "clv": _("Valor de vida previsto (CLV)"),
+        "churn": _("Riesgo de abandono"),
+        "next_purchase": _("Próxima compra esperada"),
+        "descriptive_join": _("Uniendo los resultados"),
+    }.get(step, _("Calculando métricas y modelos"))
+
+
 def predict(
-    orders: pl.DataFrame, *, as_of: dt.date, config: SnapshotConfig
+    orders: pl.DataFrame,
+    *,
+    as_of: dt.date,
+    config: SnapshotConfig,
+    progress: Progress | None = None,
 ) -> tuple[pl.DataFrame, dict[str, Any], list[str]]:
     """The predictive scores of `fideliza.analytics.pipeline.analyze` for every customer.
 
     The same call as ``fideliza analyze``: BTYD summary (purchases collapse by day, time in
-    weeks), BG/NBD for predicted purchases and CLV, Pareto/NBD for P(alive) and churn risk
-    (see `AnalysisConfig.churn_model`), Gamma-Gamma for the spend. A base too small or
-    too regular for the models leaves the predictive columns null and says why in the
-    warnings instead of failing the snapshot; the descriptive columns still come.
+    weeks), BG/NBD for predicted purchases and CLV, Pareto/NBD for P(alive), churn risk and
+    next purchase (BG/NBD and the interval rule for one-time buyers when Pareto/NBD is
+    not available), Gamma-Gamma for the spend. A base too small or too regular for the
+    models leaves the predictive columns null and says why in the warnings instead of
+    failing the snapshot; the descriptive columns still come.
+
+    Bounded in time: each fit stops at ``config.fit_seconds``; the child process running
+    them is killed at ``config.model_budget_seconds`` and the run falls back (without
+    Pareto/NBD, then without models), with a warning each time. ``progress(fraction,
+    stage)`` follows the fits (fraction of this step, 0..1).
 
     Returns a frame with ``customer_id, frequency, recency, age`` (days), ``monetary_value``
-    (float euros), ``predicted_purchases, p_alive, churn_risk, churn_band, churn_reason,
-    expected_next_purchase, clv`` (float euros, revenue terms), the model report and the
-    warnings.
+    (float euros), ``predicted_purchases, p_alive, p_alive_model, churn_risk, churn_band,
+    churn_reason, expected_next_purchase, clv`` (float euros, revenue terms), the model
+    report and the warnings.
     """
     warnings: list[str] = []
     cfg = AnalysisConfig(
@@ -131,7 +163,12 @@ def predict(
         discount_rate=config.monthly_discount_rate,
         fit_paretonbd=config.fit_paretonbd,
         descriptive=False,
+        max_fit_seconds=config.fit_seconds,
     )
+    relay = None
+    if progress is not None:
+        def relay(fraction: float, step: str) -> None:
+            progress(fraction, _stage(step))
     unit_days = PERIOD_DAYS[config.model_period]
     frame = orders.select(CUSTOMER, TS, AMOUNT)
     repeaters = (
@@ -141,6 +178,8 @@ def predict(
         .height
     )
     result = None
+    budget = config.model_budget_seconds
+    started = time.monotonic()
     if repeaters < MIN_REPEAT_CUSTOMERS:
         warnings.append(
             f"pocos clientes con compras repetidas ({repeaters}): sin modelos predictivos "
@@ -148,19 +187,23 @@ def predict(
         )
     else:
         try:
-            result = analyze_within(frame, cfg, seconds=config.model_budget_seconds)
+            result = analyze_within(frame, cfg, seconds=budget, progress=relay)
         except BudgetExceeded:
             if not cfg.fit_paretonbd:
                 warnings.append("los modelos predictivos no terminaron a tiempo: sin predicciones")
             else:
-                # Pareto/NBD has no analytic gradient and is the usual culprit: retry without it.
+                # Pareto/NBD has no analytic gradient and is the usual culprit: retry without
+                # it, with what is left of the budget (at least a third of it).
                 warnings.append(
                     "Pareto/NBD no terminó a tiempo: riesgo de abandono y probabilidad de "
-                    "actividad según BG/NBD (1 para quien compró una sola vez)"
+                    "actividad según BG/NBD y, para quien compró una sola vez, la regla del "
+                    "intervalo"
                 )
                 cfg = replace(cfg, fit_paretonbd=False)
+                assert budget is not None
+                left = max(budget - (time.monotonic() - started), budget / 3)
                 try:
-                    result = analyze_within(frame, cfg, seconds=config.model_budget_seconds)
+                    result = analyze_within(frame, cfg, seconds=left, progress=relay)
                 except BudgetExceeded:
                     warnings.append("BG/NBD tampoco terminó a tiempo: sin predicciones")
                 except (ValueError, RuntimeError, FloatingPointError, np.linalg.LinAlgError) as exc:
@@ -187,6 +230,7 @@ def predict(
             pl.col("monetary_value").cast(pl.Float64),
             *(pl.lit(None, pl.Float64).alias(c)
               for c in ("predicted_purchases", "p_alive", "churn_risk", "clv")),
+            pl.lit("").alias("p_alive_model"),
             pl.lit("").alias("churn_band"),
             facts["churn_reason"],
             pl.lit(None, pl.Date).alias("expected_next_purchase"),
@@ -195,8 +239,6 @@ def predict(
 
     models = _jsonable(result.models)
     warnings += _fit_warnings(models)
-    churn_kind = models.get("config", {}).get("churn_model", "bgnbd")
-    p_alive_col = "p_alive" if churn_kind == cfg.transaction_model else f"p_alive_{churn_kind}"
     c = result.customers
     out = c.select(
         CUSTOMER,
@@ -205,8 +247,9 @@ def predict(
         (pl.col("T") * unit_days).alias("age"),
         pl.col("monetary_value").cast(pl.Float64),
         pl.col("predicted_purchases").cast(pl.Float64),
-        # P(alive) shown next to the churn risk comes from the same model: they add to 1.
-        pl.col(p_alive_col).cast(pl.Float64).alias("p_alive"),
+        # P(alive), churn risk and next purchase come from one model (they add up).
+        pl.col("p_alive").cast(pl.Float64),
+        pl.col("p_alive_model"),
         pl.col("churn_risk").cast(pl.Float64),
         pl.col("churn_band"),
         pl.col("churn_reason"),
@@ -218,8 +261,6 @@ def predict(
     if "clv" not in c.columns:
         warnings.append("sin clientes con importe repetido: sin CLV previsto")
     return out, models, warnings
-
-
 
 
 def _jsonable(value: Any) -> Any:
@@ -236,6 +277,23 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+# The core's convergence problems (English, in models.json) as the panel says them.
+_PROBLEMS_ES = (
+    ("fewer than", "menos de 200 clientes"),
+    ("ran away", "un parámetro se disparaba: los datos no lo determinan"),
+    ("ill-conditioned", "parámetros mal determinados por los datos"),
+    ("diverged", "un parámetro llegó al límite de búsqueda"),
+    ("time limit", "se agotó el tiempo del ajuste"),
+    ("did not converge", "el optimizador no llegó al óptimo"),
+    ("non-finite", "verosimilitud no finita"),
+)
+
+
+def _problems_es(text: str) -> str:
+    found = [es for en, es in _PROBLEMS_ES if en in (text or "")]
+    return "; ".join(dict.fromkeys(found))
+
+
 def _fit_warnings(models: dict[str, Any]) -> list[str]:
     """Spanish warnings for the run from the models' convergence reports."""
     out = []
@@ -244,11 +302,20 @@ def _fit_warnings(models: dict[str, Any]) -> list[str]:
         report = models.get(key) or {}
         info = report.get("convergence") or {}
         if info.get("penalizer_coef"):
-            reason = info.get("penalty_reason") or ""
-            out.append(f"{name}: pocos clientes o ajuste inestable: ajuste regularizado"
-                       + (f" ({reason})" if reason else ""))
-        if info and info.get("success") is False:
-            out.append(f"{name}: el ajuste no convergió del todo ({info.get('message', '')})")
+            reason = _problems_es(info.get("penalty_reason") or "")
+            out.append(f"{name}: ajuste regularizado (resultados algo más prudentes)"
+                       + (f": {reason}" if reason else ""))
+        if report.get("dropped"):
+            out.append(f"{name}: el ajuste no convergió ({_problems_es(info.get('message', ''))}): "
+                       "probabilidad de actividad, riesgo de abandono y próxima compra según "
+                       "BG/NBD y, para quien compró una sola vez, la regla del intervalo")
+        elif info and info.get("success") is False:
+            out.append(f"{name}: el ajuste no convergió del todo "
+                       f"({_problems_es(info.get('message', ''))})")
+    next_purchase = models.get("next_purchase") or {}
+    if next_purchase.get("beyond_horizon"):
+        out.append(f"{next_purchase['beyond_horizon']} clientes sin próxima compra esperada: "
+                   "más allá del horizonte de previsión")
     return out
 
 
@@ -474,8 +541,11 @@ def compute_snapshot(
     base = customer_base(orders)
     lap("base")
 
-    predicted, models, warnings = predict(orders, as_of=as_of, config=config)
-    lap("models", 0.45, "RFM, ABC, actividad y niveles")
+    predicted, models, warnings = predict(
+        orders, as_of=as_of, config=config,
+        progress=None if progress is None else (lambda f, s: progress(0.02 + 0.43 * f, s)),
+    )
+    lap("models", 0.45, _("RFM, ABC, actividad y niveles"))
 
     rfm = rfm_mod.rfm_table(orders_c, as_of=as_of, q=config.rfm_quantiles, order_col=ORDER)
     rfm = rfm.select(CUSTOMER, "r_score", "f_score", "m_score",
@@ -497,10 +567,10 @@ def compute_snapshot(
         orders_c, start=_months_back(as_of, config.history_months), end=as_of,
         q=config.rfm_quantiles, order_col=ORDER,
     ).select("period_end", CUSTOMER, "r_score", "f_score", "m_score", "segment")
-    lap("descriptive", 0.6, "Productos recomendados")
+    lap("descriptive", 0.6, _("Productos recomendados"))
 
     cross = next_best(tx, orders, as_of=as_of)
-    lap("crosssell", 0.75, "Cifras del panel")
+    lap("crosssell", 0.75, _("Cifras del panel"))
 
     margin_ratio = (pl.col("margin").cast(pl.Float64) / pl.col("revenue").cast(pl.Float64)).clip(0.0, 1.0)
     business_ratio = _business_margin_ratio(base)
@@ -528,6 +598,7 @@ def compute_snapshot(
             clv_predicted=_cents(pl.col("clv") * pl.col("_ratio")),
             monetary_value=_cents(pl.col("monetary_value")),
             churn_band=pl.col("churn_band").fill_null(""),
+            p_alive_model=pl.col("p_alive_model").fill_null(""),
             churn_reason=pl.col("churn_reason").fill_null(""),
             next_category=pl.col("next_category").fill_null(""),
             next_reason=pl.col("next_reason").fill_null(""),
@@ -539,7 +610,7 @@ def compute_snapshot(
     customers = customers.drop("_ratio", "clv").sort(CUSTOMER)
 
     aggregates = build_aggregates(customers, orders_c, tx, as_of=as_of, config=config)
-    lap("aggregates", 0.95, "Listo para guardar")
+    lap("aggregates", 0.95, _("Listo para guardar"))
     models["snapshot"] = {
         "as_of": as_of.isoformat(),
         "rfm_quantiles": config.rfm_quantiles,

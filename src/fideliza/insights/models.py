@@ -143,6 +143,10 @@ class CustomerMetrics(models.Model):
     predicted_purchases = models.FloatField(_("compras previstas"), null=True, blank=True)
     p_alive = models.FloatField(_("probabilidad de seguir activo"), null=True, blank=True,
                                 db_index=True)
+    # Which estimate gave p_alive: "paretonbd", "bgnbd" or "interval_rule" (one-time
+    # buyers when Pareto/NBD is not available; BG/NBD would say 1 for all of them).
+    p_alive_model = models.CharField(_("origen de la probabilidad"), max_length=16, blank=True,
+                                     default="")
     churn_risk = models.FloatField(_("riesgo de abandono"), null=True, blank=True, db_index=True)
     churn_band = models.CharField(_("banda de riesgo"), max_length=10, blank=True, db_index=True)
     churn_reason = models.TextField(_("motivo del riesgo"), blank=True)

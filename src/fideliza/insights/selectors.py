@@ -94,6 +94,9 @@ def customer_insights_context(customer: Customer) -> dict[str, Any]:
             "abc_revenue": label("abc_class", metrics.abc_revenue),
             "abc_margin": label("abc_class", metrics.abc_margin),
             "churn_band": churn_band_label(metrics.churn_band),
+            "p_alive_model": label("p_alive_model", metrics.p_alive_model),
+            "horizon_months": ((metrics.run.parameters or {}).get("config") or {}).get(
+                "horizon", 12),
             "path_step": label("path_level", metrics.path_step),
             "path_next_step": label("path_level", metrics.path_next_step),
             "churn_reason": churn_reason_text(metrics.churn_reason),

@@ -23,7 +23,8 @@ METRICS_COLUMNS: tuple[str, ...] = (
     "average_order_value", "frequency", "recency", "age", "monetary_value", "r_score",
     "f_score", "m_score", "rfm_segment", "abc_revenue", "abc_margin", "value_tier",
     "activity_state", "days_since_last", "usual_interval_days", "predicted_purchases",
-    "p_alive", "churn_risk", "churn_band", "churn_reason", "expected_next_purchase",
+    "p_alive", "p_alive_model", "churn_risk", "churn_band", "churn_reason",
+    "expected_next_purchase",
     "clv_historic", "clv_predicted", "next_product_id", "next_category", "next_reason",
     "path_step", "path_next_step",
 )

@@ -216,6 +216,7 @@ class BetaGeoFitter(BaseFitter):
     """
 
     param_names = ("r", "alpha", "a", "b")
+    shape_params = (0, 2, 3)
 
     def fit(
         self,
@@ -392,6 +393,7 @@ class BetaGeoFitter(BaseFitter):
         max_time: float | None = None,
         grid: int = 128,
         iterations: int = 10,
+        p_alive: ArrayLike | None = None,
     ) -> FloatArray:
         """Time from T until the expected number of purchases reaches ``n``.
 
@@ -416,6 +418,10 @@ class BetaGeoFitter(BaseFitter):
             Tabulation points per distinct (x, T).
         iterations : int
             Illinois steps inside the bracket (relative precision on t far below 1e-8).
+        p_alive : array_like, optional
+            P(alive) to use instead of the model's, one per customer and equal for equal
+            histories (e.g. a model-free estimate for one-time buyers, whom BG/NBD
+            always deems alive): E[Y(t)] = numerator(t) x P(alive).
 
         Returns
         -------
@@ -428,6 +434,10 @@ class BetaGeoFitter(BaseFitter):
         tx = np.asarray(recency, dtype=float)
         big_t = np.asarray(T, dtype=float)
         (xu, txu, tu), inv, _ = compress_rows(x.ravel(), tx.ravel(), big_t.ravel())
+        override = None
+        if p_alive is not None:
+            override = np.empty(xu.size)
+            override[inv] = np.broadcast_to(np.asarray(p_alive, dtype=float), x.shape).ravel()
         (px, pt), pinv, _ = compress_rows(xu, tu)
         horizon = float(max_time if max_time is not None else 100.0 * max(float(tu.max()), 1.0))
         log_grid = np.linspace(np.log(horizon) - 40.0, np.log(horizon), grid)
@@ -451,7 +461,10 @@ class BetaGeoFitter(BaseFitter):
             - np.log(b + np.maximum(xu, 1.0) - 1.0)
         )
         log_palive = np.where(xu > 0, -softplus(log_odds), 0.0)
-        target = np.log(n) - log_palive  # log numerator needed
+        if override is not None:
+            with np.errstate(divide="ignore"):
+                log_palive = np.log(np.clip(override, 0.0, 1.0))
+        target = np.log(n) - log_palive  # log numerator needed (inf when P(alive) = 0)
         reach = table[pinv, -1] >= target
         immediate = table[pinv, 0] >= target
         lo = np.zeros(xu.size, dtype=np.intp)

@@ -112,6 +112,7 @@ class GammaGammaFitter(BaseFitter):
     """
 
     param_names = ("p", "q", "v")
+    shape_params = (0, 1)
 
     def fit(
         self,
