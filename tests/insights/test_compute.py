@@ -29,6 +29,7 @@ import pytest
 
 from fideliza.insights import adapter
 from fideliza.insights.compute import _rolling_kpis, compute_snapshot
+from fideliza.insights.labels import run_warning_text
 
 from .conftest import AS_OF
 
@@ -81,7 +82,7 @@ def test_too_few_repeat_buyers_means_no_model_but_reasons_and_a_warning(snapshot
     assert all(r["p_alive"] is None and r["clv_predicted"] is None for r in rows.values())
     assert rows["ana"]["churn_reason"] == "compró hace 29 días; su intervalo habitual es 71"
     assert rows["blas"]["churn_reason"] == "una sola compra, hace 364 días"
-    assert any("pocos clientes con compras repetidas" in w for w in snapshot.warnings)
+    assert any("Pocos clientes con compras repetidas" in w for w in map(run_warning_text, snapshot.warnings))
 
 
 def test_next_best_product_and_relationship_path(snapshot, small_business, catalog):
@@ -159,7 +160,7 @@ def test_models_fit_on_the_demo_business(demo_business):
     assert set(snap.parameters["bgnbd"]["params"]) == {"r", "alpha", "a", "b"}
     assert set(snap.parameters["paretonbd"]["params"]) == {"r", "alpha", "s", "beta"}
     assert set(snap.parameters["gammagamma"]["params"]) == {"p", "q", "v"}
-    assert not any("pocos clientes con compras repetidas" in w for w in snap.warnings)
+    assert not any("Pocos clientes con compras repetidas" in w for w in map(run_warning_text, snap.warnings))
     agg = snap.aggregates
     assert agg["clv_histogram"]["basis"] == "predicted"
     assert sum(agg["clv_histogram"]["counts"]) == c.height
@@ -200,7 +201,7 @@ def test_a_fit_over_budget_falls_back_to_bgnbd_and_says_so(monkeypatch):
     monkeypatch.setattr(compute, "analyze_within", pareto_never_ends)
     out, models, warnings = compute.predict(_regular_frame(), as_of=dt.date(2025, 7, 1),
                                             config=compute.SnapshotConfig())
-    assert any(w.startswith("Pareto/NBD no terminó a tiempo") for w in warnings)
+    assert any(w.startswith("Pareto/NBD no terminó a tiempo") for w in map(run_warning_text, warnings))
     assert models["config"]["churn_model"] == "bgnbd"
     assert out["p_alive"].null_count() == 0 and out.height == 240
     # BG/NBD would say 1 for every one-time buyer: the interval rule says it instead.

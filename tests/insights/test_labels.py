@@ -80,3 +80,25 @@ def test_run_warnings(stored, english):
     with translation.override("es"):
         spanish = run_warning_text(stored)
     assert "customers" not in spanish and spanish[0].isupper()
+
+
+def test_run_warnings_are_stored_as_msgids_and_worded_for_each_reader():
+    """A run stores its warnings as msgid + parameters (problems as msgids too), so a reader
+    in either language gets a whole sentence in their language, figures in their format."""
+    from fideliza.insights.compute import _fit_warnings
+
+    models = {"paretonbd": {"convergence": {"penalizer_coef": 0.01,
+                                            "penalty_reason": "shape parameter ran away"}},
+              "next_purchase": {"beyond_horizon": 1234}}
+    stored = _fit_warnings(models)
+    assert all(isinstance(w, dict) and "msgid" in w for w in stored)
+    with translation.override("es"):
+        spanish = [run_warning_text(w) for w in stored]
+    with translation.override("en"):
+        english = [run_warning_text(w) for w in stored]
+    assert spanish == ["Pareto/NBD: ajuste regularizado (resultados algo más prudentes): un "
+                       "parámetro se disparaba: los datos no lo determinan",
+                       "1.234 clientes sin próxima compra esperada: más allá del horizonte de previsión"]
+    assert english == ["Pareto/NBD: regularised fit (somewhat more cautious results): a parameter "
+                       "ran away: the data do not determine it",
+                       "1,234 customers without an expected next purchase: beyond the forecast horizon"]

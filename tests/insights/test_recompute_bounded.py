@@ -20,6 +20,7 @@ import time_machine
 from fideliza.accounts.services import Actor
 from fideliza.analytics.transactions import read_cdnow
 from fideliza.imports.services import import_file
+from fideliza.insights.labels import run_warning_text
 from fideliza.insights.models import CustomerMetrics, RunStatus
 from fideliza.insights.services import snapshot_recompute
 
@@ -89,7 +90,7 @@ def test_recompute_after_importing_cdnow_finishes_with_moving_progress(demo_with
             "Ajustando el modelo de abandono (Pareto/NBD)"} <= inside
     # The fit that could not settle is said, in Spanish, in the snapshot's warnings.
     assert any(w.startswith("Pareto/NBD: ajuste regularizado") and "se disparaba" in w
-               for w in run.warnings)
+               for w in map(run_warning_text, run.warnings))
     # The CDNOW buyers, silent since 1998, are not "certainly alive".
     cdnow = pl.DataFrame(
         list(CustomerMetrics.objects.filter(customer__source_ids__source="cdnow").values(

@@ -9,6 +9,7 @@ import pytest
 
 from fideliza.accounts.services import Actor
 from fideliza.insights import compute
+from fideliza.insights.labels import run_warning_text
 from fideliza.insights.models import (
     AnalyticsState,
     CustomerMetrics,
@@ -42,7 +43,7 @@ def test_recompute_stores_the_snapshot_with_exact_money(small_business):
     assert not CustomerMetrics.objects.filter(customer=small_business["dario"]).exists()
     assert RfmMonthly.objects.count() == 19
     assert AnalyticsState.objects.get(pk=1).current_run_id == run.pk
-    assert any("pocos clientes" in w for w in run.warnings)
+    assert any("Pocos clientes" in w for w in map(run_warning_text, run.warnings))
     assert run.parameters["snapshot"]["refunded_orders_left_out"] == 1
 
 

@@ -63,7 +63,7 @@ def test_recompute_command_prints_progress_and_result(small_business):
     text = out.getvalue()
     assert "Leyendo las ventas" in text and "100.0 %" in text
     assert "3 customers" in text and "5 orders" in text
-    assert "pocos clientes" in text  # the run's warnings are shown
+    assert "Pocos clientes" in text  # the run's warnings are shown
 
 
 def test_the_nightly_schedule_entry_runs_the_recompute(small_business, settings):

@@ -27,6 +27,7 @@ from fideliza.accounts.models import Role, User
 from fideliza.api_support import DEFAULT_LIMIT, MAX_LIMIT, MoneyOut, api_validation_error
 
 from . import selectors
+from .labels import run_warning_text
 from .models import CustomerMetrics, SnapshotRun
 from .services import snapshot_request
 
@@ -109,6 +110,11 @@ class RunOut(Schema):
     transactions: int
     warnings: list[str]
     error: str = ""
+
+    @staticmethod
+    def resolve_warnings(obj: SnapshotRun) -> list[str]:
+        # Stored as msgids with parameters: worded in the caller's language.
+        return [run_warning_text(w) for w in obj.warnings or []]
 
 
 class RunDetailOut(RunOut):

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from fideliza.analytics import abc as abc_mod
 from fideliza.analytics import activity as activity_mod
@@ -28,6 +29,7 @@ from fideliza.analytics.pipeline import AnalysisConfig
 from fideliza.analytics.summary import PERIOD_DAYS, summary_data_from_transaction_data
 from fideliza.analytics.tiers import value_tiers
 from fideliza.analytics.transactions import AMOUNT, CATEGORY, CUSTOMER, MARGIN, PRODUCT, TS
+from fideliza.insights.labels import run_warning
 
 from .adapter import ORDER, Transactions
 from .isolation import BudgetExceeded, analyze_within
@@ -68,7 +70,7 @@ class SnapshotData:
     rfm_history: pl.DataFrame
     aggregates: dict[str, Any]
     parameters: dict[str, Any] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     orders: int = 0
 
@@ -155,7 +157,7 @@ def predict(
     churn_reason, expected_next_purchase, clv`` (float euros, revenue terms), the model
     report and the warnings.
     """
-    warnings: list[str] = []
+    warnings: list[dict[str, Any]] = []
     cfg = AnalysisConfig(
         period=config.model_period,
         observation_end=as_of,
@@ -181,35 +183,37 @@ def predict(
     budget = config.model_budget_seconds
     started = time.monotonic()
     if repeaters < MIN_REPEAT_CUSTOMERS:
-        warnings.append(
-            f"pocos clientes con compras repetidas ({repeaters}): sin modelos predictivos "
-            "(probabilidad de actividad, riesgo de abandono, CLV previsto)"
-        )
+        warnings.append(run_warning(gettext_noop(
+            "pocos clientes con compras repetidas (%(n)s): sin modelos predictivos "
+            "(probabilidad de actividad, riesgo de abandono, CLV previsto)"), n=repeaters))
     else:
         try:
             result = analyze_within(frame, cfg, seconds=budget, progress=relay)
         except BudgetExceeded:
             if not cfg.fit_paretonbd:
-                warnings.append("los modelos predictivos no terminaron a tiempo: sin predicciones")
+                warnings.append(run_warning(gettext_noop(
+                    "los modelos predictivos no terminaron a tiempo: sin predicciones")))
             else:
                 # Pareto/NBD has no analytic gradient and is the usual culprit: retry without
                 # it, with what is left of the budget (at least a third of it).
-                warnings.append(
+                warnings.append(run_warning(gettext_noop(
                     "Pareto/NBD no terminó a tiempo: riesgo de abandono y probabilidad de "
                     "actividad según BG/NBD y, para quien compró una sola vez, la regla del "
-                    "intervalo"
-                )
+                    "intervalo")))
                 cfg = replace(cfg, fit_paretonbd=False)
                 assert budget is not None
                 left = max(budget - (time.monotonic() - started), budget / 3)
                 try:
                     result = analyze_within(frame, cfg, seconds=left, progress=relay)
                 except BudgetExceeded:
-                    warnings.append("BG/NBD tampoco terminó a tiempo: sin predicciones")
+                    warnings.append(run_warning(gettext_noop(
+                        "BG/NBD tampoco terminó a tiempo: sin predicciones")))
                 except (ValueError, RuntimeError, FloatingPointError, np.linalg.LinAlgError) as exc:
-                    warnings.append(f"los modelos predictivos no se pudieron ajustar: {exc}")
+                    warnings.append(run_warning(gettext_noop(
+                        "los modelos predictivos no se pudieron ajustar: %(reason)s"), reason=str(exc)))
         except (ValueError, RuntimeError, FloatingPointError, np.linalg.LinAlgError) as exc:
-            warnings.append(f"los modelos predictivos no se pudieron ajustar: {exc}")
+            warnings.append(run_warning(gettext_noop(
+                        "los modelos predictivos no se pudieron ajustar: %(reason)s"), reason=str(exc)))
     if result is None:
         summary = summary_data_from_transaction_data(
             frame, period="day", freq_multiplier=unit_days, observation_end=as_of
@@ -259,7 +263,7 @@ def predict(
          else pl.lit(None, pl.Float64).alias("clv")),
     )
     if "clv" not in c.columns:
-        warnings.append("sin clientes con importe repetido: sin CLV previsto")
+        warnings.append(run_warning(gettext_noop("sin clientes con importe repetido: sin CLV previsto")))
     return out, models, warnings
 
 
@@ -279,43 +283,51 @@ def _jsonable(value: Any) -> Any:
 
 # The core's convergence problems (English, in models.json) as the panel says them.
 _PROBLEMS_ES = (
-    ("fewer than", "menos de 200 clientes"),
-    ("ran away", "un parámetro se disparaba: los datos no lo determinan"),
-    ("ill-conditioned", "parámetros mal determinados por los datos"),
-    ("diverged", "un parámetro llegó al límite de búsqueda"),
-    ("time limit", "se agotó el tiempo del ajuste"),
-    ("did not converge", "el optimizador no llegó al óptimo"),
-    ("non-finite", "verosimilitud no finita"),
+    ("fewer than", gettext_noop("menos de 200 clientes")),
+    ("ran away", gettext_noop("un parámetro se disparaba: los datos no lo determinan")),
+    ("ill-conditioned", gettext_noop("parámetros mal determinados por los datos")),
+    ("diverged", gettext_noop("un parámetro llegó al límite de búsqueda")),
+    ("time limit", gettext_noop("se agotó el tiempo del ajuste")),
+    ("did not converge", gettext_noop("el optimizador no llegó al óptimo")),
+    ("non-finite", gettext_noop("verosimilitud no finita")),
 )
 
 
-def _problems_es(text: str) -> str:
-    found = [es for en, es in _PROBLEMS_ES if en in (text or "")]
-    return "; ".join(dict.fromkeys(found))
+def _problems(text: str) -> list[str]:
+    """The model report's problems as msgids (Spanish), in the order found."""
+    return list(dict.fromkeys(es for en, es in _PROBLEMS_ES if en in (text or "")))
 
 
-def _fit_warnings(models: dict[str, Any]) -> list[str]:
-    """Spanish warnings for the run from the models' convergence reports."""
+def _fit_warnings(models: dict[str, Any]) -> list[dict[str, Any]]:
+    """Warnings for the run from the models' convergence reports."""
     out = []
     names = {"bgnbd": "BG/NBD", "paretonbd": "Pareto/NBD", "gammagamma": "Gamma-Gamma"}
     for key, name in names.items():
         report = models.get(key) or {}
         info = report.get("convergence") or {}
         if info.get("penalizer_coef"):
-            reason = _problems_es(info.get("penalty_reason") or "")
-            out.append(f"{name}: ajuste regularizado (resultados algo más prudentes)"
-                       + (f": {reason}" if reason else ""))
+            problems = _problems(info.get("penalty_reason") or "")
+            if problems:
+                out.append(run_warning(gettext_noop(
+                    "%(model)s: ajuste regularizado (resultados algo más prudentes): %(problems)s"),
+                    model=name, problems=problems))
+            else:
+                out.append(run_warning(gettext_noop(
+                    "%(model)s: ajuste regularizado (resultados algo más prudentes)"), model=name))
         if report.get("dropped"):
-            out.append(f"{name}: el ajuste no convergió ({_problems_es(info.get('message', ''))}): "
-                       "probabilidad de actividad, riesgo de abandono y próxima compra según "
-                       "BG/NBD y, para quien compró una sola vez, la regla del intervalo")
+            out.append(run_warning(gettext_noop(
+                "%(model)s: el ajuste no convergió (%(problems)s): probabilidad de actividad, "
+                "riesgo de abandono y próxima compra según BG/NBD y, para quien compró una sola "
+                "vez, la regla del intervalo"),
+                model=name, problems=_problems(info.get("message", ""))))
         elif info and info.get("success") is False:
-            out.append(f"{name}: el ajuste no convergió del todo "
-                       f"({_problems_es(info.get('message', ''))})")
+            out.append(run_warning(gettext_noop("%(model)s: el ajuste no convergió del todo (%(problems)s)"),
+                                   model=name, problems=_problems(info.get("message", ""))))
     next_purchase = models.get("next_purchase") or {}
     if next_purchase.get("beyond_horizon"):
-        out.append(f"{next_purchase['beyond_horizon']} clientes sin próxima compra esperada: "
-                   "más allá del horizonte de previsión")
+        out.append(run_warning(gettext_noop(
+            "%(n)s clientes sin próxima compra esperada: más allá del horizonte de previsión"),
+            n=next_purchase["beyond_horizon"]))
     return out
 
 
@@ -532,7 +544,7 @@ def compute_snapshot(
             customers=pl.DataFrame(),
             rfm_history=pl.DataFrame(),
             aggregates=empty_aggregates(as_of, tx.customers),
-            warnings=["no hay ventas registradas hasta esa fecha"],
+            warnings=[run_warning(gettext_noop("no hay ventas registradas hasta esa fecha"))],
         )
     # Descriptive metrics run on integer cents: their sums are exact.
     orders_c = orders.select(
@@ -575,7 +587,8 @@ def compute_snapshot(
     margin_ratio = (pl.col("margin").cast(pl.Float64) / pl.col("revenue").cast(pl.Float64)).clip(0.0, 1.0)
     business_ratio = _business_margin_ratio(base)
     if business_ratio is None:
-        warnings.append("sin costes de producto: el CLV previsto se expresa en ventas, no en margen")
+        warnings.append(run_warning(gettext_noop(
+            "sin costes de producto: el CLV previsto se expresa en ventas, no en margen")))
     customers = (
         base.join(predicted, on=CUSTOMER, how="left")
         .join(rfm, on=CUSTOMER, how="left")

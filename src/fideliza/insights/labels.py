@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from django.utils.formats import number_format
 from django.utils.translation import get_language, gettext_noop, ngettext
@@ -151,8 +152,33 @@ def _model_problem(text: str) -> str:
     return "; ".join(parts)
 
 
-def run_warning_text(stored: str) -> str:
-    """A warning of the analytics run in the reader's language, starting with a capital."""
+def run_warning(msgid: str, **params: Any) -> dict[str, Any]:
+    """A warning of an analytics run as stored: its Spanish msgid and its parameters,
+    worded when a reader sees it (`run_warning_text`). A `problems` parameter is a list of
+    msgids too (the fits' problems), each translated before they are joined."""
+    return {"msgid": msgid, "params": params}
+
+
+def run_warning_text(stored: str | dict[str, Any]) -> str:
+    """A warning of the analytics run in the reader's language, starting with a capital.
+
+    Runs store `run_warning` dicts; runs stored before that hold the Spanish sentence,
+    matched against the known patterns."""
+    if isinstance(stored, dict):
+        params = dict(stored.get("params") or {})
+        if isinstance(params.get("problems"), list):
+            params["problems"] = "; ".join(_(p) for p in params["problems"])
+        if "reason" in params:
+            params["reason"] = _model_problem(str(params["reason"]))
+        for key, value in params.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                params[key] = number_format(value, force_grouping=True)
+        msgid = str(stored.get("msgid") or "")
+        try:
+            text = _(msgid) % params if params else _(msgid)
+        except (KeyError, ValueError, TypeError):
+            text = msgid
+        return text[:1].upper() + text[1:]
     text = stored
     for pattern, plain, with_reason in _WARNINGS:
         m = pattern.match(stored)

@@ -14,12 +14,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from fideliza.accounts.models import User
 
 if TYPE_CHECKING:
     from .compute import SnapshotConfig
 
+from .labels import run_warning
 from .models import AnalyticsState, RunStatus, SnapshotRun
 
 log = logging.getLogger(__name__)
@@ -181,7 +183,8 @@ def snapshot_recompute(
             # next run (month ends not stored yet are written then).
             log.exception("RFM history of run %s not stored", run.pk)
             history_rows = 0
-            run.warnings.append(_("historial RFM no guardado en este cálculo; se guardará en el próximo"))
+            run.warnings.append(run_warning(gettext_noop(
+                "historial RFM no guardado en este cálculo; se guardará en el próximo")))
         run.timings["store_history"] = round(time.perf_counter() - started, 3)
         run.timings["history_rows"] = history_rows
         for path in SNAPSHOT_RECOMPUTED_HANDLERS:
@@ -190,7 +193,7 @@ def snapshot_recompute(
                 import_string(path)()
             except Exception:  # the snapshot is stored; a dependent refresh retries next run
                 log.exception("after snapshot %s: %s failed", run.pk, path)
-                run.warnings.append(_("no se pudo actualizar: %(what)s") % {"what": path})
+                run.warnings.append(run_warning(gettext_noop("no se pudo actualizar: %(what)s"), what=path))
             run.timings[f"after.{path.rsplit('.', 1)[-1]}"] = round(time.perf_counter() - started, 3)
         SnapshotRun.objects.filter(pk=run.pk).update(timings=run.timings, warnings=run.warnings)
         if progress is not None:

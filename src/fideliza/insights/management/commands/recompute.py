@@ -6,6 +6,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from fideliza.insights.labels import run_warning_text
 from fideliza.insights.services import snapshot_recompute
 
 
@@ -45,4 +46,4 @@ class Command(BaseCommand):
             f"{run.transactions} orders, {elapsed:.1f} s"
         ))
         for warning in run.warnings:
-            self.stdout.write(self.style.WARNING(f"  {warning}"))
+            self.stdout.write(self.style.WARNING(f"  {run_warning_text(warning)}"))
