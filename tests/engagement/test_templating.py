@@ -372,16 +372,41 @@ def test_recipients_context_is_set_based(shop, now, django_assert_max_num_querie
         _order(customer, shop["drill"], 1 + i % 3, placed_at=now - timedelta(days=20 + i))
         _metrics(customer, last_purchase=(now - timedelta(days=20 + i)).date(), next_product=shop["drill"])
         ids.append(customer.pk)
-    # programs, tiers (once); cards, memberships, spendable, first expiry, points expiring
-    # that day, points expiring within the notice period, tier values, snapshot (per chunk
-    # of 5,000)
-    with django_assert_max_num_queries(10) as few:
+    # programs, tiers (once); cards, memberships, spendable, the open lots that expire
+    # (the next expiry day and the notice period from one query), tier values, snapshot
+    # (per chunk of 5,000)
+    with django_assert_max_num_queries(8) as few:
         t.recipients_context(ids[:2], now=now)
-    with django_assert_max_num_queries(10) as many:
+    with django_assert_max_num_queries(8) as many:
         big = t.recipients_context(ids, now=now)
     assert len(few.captured_queries) == len(many.captured_queries)
     assert len(big) == 40 and big[ids[5]]["producto_recomendado"] == "Taladro percutor"
     assert all(ctx["puntos"] > 0 and ctx["nivel"] for ctx in big.values())
+
+
+def test_expiry_days_are_local_days_across_the_dst_change(shop, now):
+    """The next expiry day sums every lot of that local day (one just after midnight in
+    Madrid is the day before in UTC), and not the next day's; the notice period counts
+    the instants within it. Lots live 365 days: earned on 2025-10-25/26, they expire
+    around the autumn change of 2026 (25 October, 03:00 CEST -> 02:00 CET)."""
+    program = shop["program"]
+    program.expiry_notice_days = 330
+    program.save()
+    ana = _customer(first_name="Ana")
+    member = member_enroll(program=program, customer=ana, actor=Actor.system("t"),
+                           at=datetime(2025, 1, 1, tzinfo=MADRID))
+    earned = [(datetime(2025, 10, 26, 0, 30, tzinfo=MADRID), 5),    # 2026-10-25 22:30 UTC
+              (datetime(2025, 10, 26, 23, 45, tzinfo=MADRID), 7),   # same local day
+              (datetime(2025, 10, 27, 0, 15, tzinfo=MADRID), 11),   # the next local day
+              (datetime(2025, 12, 20, 10, 0, tzinfo=MADRID), 13)]   # beyond the notice period
+    for i, (when, points) in enumerate(earned):
+        bonus_award(member=member, cause_type="survey", cause_id=f"dst{i}", actor=Actor.system("t"),
+                    points=points, occurred_at=when)
+    with timezone.override(MADRID):
+        got = t.recipients_context([ana.pk], now=now - timedelta(days=340))[ana.pk]
+    assert got["fecha_caducidad"] == date(2026, 10, 26) and got["puntos_que_caducan"] == 12
+    assert got["puntos_por_caducar"] == 23
+    assert got["caducidades"] == "12 puntos el 26 de octubre de 2026 y 11 puntos el 27 de octubre de 2026"
 
 
 def test_dense_id_ranges_skip_the_customers_not_asked_for(shop, now):

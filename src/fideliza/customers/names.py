@@ -251,3 +251,70 @@ def choose_group(survivor: Sequence[str], duplicate: Sequence[str], *, group: st
     if key(survivor, s_ok, spelling, 1) >= key(duplicate, d_ok, -spelling, 0):
         return "survivor", rewrite(survivor, duplicate, company=company)
     return "duplicate", rewrite(duplicate, survivor, company=company)
+
+
+# ------------------------------------------------------------------------- re-imports
+
+def _abbreviates(short: str, word: str) -> bool:
+    """«Mª» → «María», «Fco.» → «Francisco»: the abbreviation's letters, in order, from the
+    word's first letter on."""
+    a, w = fold(short), fold(word)
+    if not a or not w or a[0] != w[0] or len(a) >= len(w):
+        return False
+    rest = iter(w)
+    return all(ch in rest for ch in a)
+
+
+def _word_matches(a: str, b: str) -> bool:
+    fa, fb = fold(a), fold(b)
+    return bool(fa and fb) and (
+        _same_word(fa, fb) or (is_abbreviation(a) and _abbreviates(a, b))
+        or (is_abbreviation(b) and _abbreviates(b, a)))
+
+
+def same_name(one: Sequence[str], other: Sequence[str]) -> bool:
+    """The two groups are versions of one name: every word of the one with fewer words
+    pairs with a different word of the other — the same word up to case and accents, one
+    slip apart, or its abbreviation («Mª» / «María») — whatever field holds it."""
+    a, b = _words(" ".join(one)), _words(" ".join(other))
+    if not a or not b:
+        return False
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    free = list(long)
+    # Exact matches (up to case and accents) first, so a slip cannot take another's word.
+    pending = []
+    for word in short:
+        for i, candidate in enumerate(free):
+            if fold(candidate) == fold(word):
+                del free[i]
+                break
+        else:
+            pending.append(word)
+    for word in pending:
+        for i, candidate in enumerate(free):
+            if _word_matches(word, candidate):
+                del free[i]
+                break
+        else:
+            return False
+    return True
+
+
+def reimport_group(current: Sequence[str], incoming: Sequence[str], *, group: str = "name",
+                   counts: LazyNameCounts | None = None) -> tuple[str, ...]:
+    """A card's name group after its source sends `incoming` again (a re-imported list).
+
+    The group is decided whole, never field by field. Nothing in the file: the card keeps
+    its name. Another version of the same name (`same_name`: the card may hold the better
+    written or more complete name a merge took from another card): decided as a merge
+    decides (`choose_group`, the card winning ties), so «MARIA GARCIA» never replaces
+    «María García» and a re-imported list cannot undo a merge. A different name (a word
+    that is in neither version): the file's group, whole, as the file writes it.
+    """
+    current, incoming = tuple(current), tuple(incoming)
+    if not any(incoming) or incoming == current:
+        return current
+    if not any(current) or not same_name(current, incoming):
+        return incoming
+    _origin, written = choose_group(current, incoming, group=group, counts=counts)
+    return written

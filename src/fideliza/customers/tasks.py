@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 
 from django.db import transaction
@@ -14,10 +15,16 @@ from fideliza.core.models import JobProgress
 
 from .dedup import duplicates_find
 
+logger = logging.getLogger(__name__)
+
 
 @task(queue_name="default")
 def dedup_task(job_id: int, user_id: int | None = None, new_ids: list[int] | None = None,
                auto_merge: bool = True) -> dict:
+    if not JobProgress.objects.filter(pk=job_id).exists():
+        # Deleted since it was queued (a reset deletes the business's jobs and cards).
+        logger.warning("Duplicate search job %s no longer exists; its queued task does nothing.", job_id)
+        return {"missing": True}
     user = User.objects.filter(pk=user_id).first() if user_id else None
     actor = Actor.of(user, via="deduplicación") if user else Actor.system("deduplicación")
     try:

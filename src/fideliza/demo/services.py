@@ -107,7 +107,8 @@ def database_is_empty() -> bool:
 
 @transaction.atomic
 def demo_reset(*, actor: Actor) -> dict[str, int]:
-    """Delete every business row (customers, catalog, sales, imports …); keep users and audit.
+    """Delete every business row (customers, catalog, sales, imports …) and the background
+    tasks queued for them (`queued_tasks_delete`); keep users and audit.
 
     Foreign keys are checked at commit on both SQLite and PostgreSQL (Django declares them
     DEFERRABLE INITIALLY DEFERRED), so whole tables can go in any order inside this one
@@ -122,8 +123,35 @@ def demo_reset(*, actor: Actor) -> dict[str, int]:
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
             if cursor.rowcount:
                 deleted[model._meta.label] = cursor.rowcount
+    tasks = queued_tasks_delete()
+    if tasks:
+        deleted["django_tasks_db.DBTaskResult"] = tasks
     audit_record(actor=actor, action=AuditAction.DELETE, entity="demo.reset", entity_id="*",
                  context={"deleted": deleted})
+    return deleted
+
+
+def queued_tasks_delete() -> int:
+    """Delete Fideliza's background tasks that are queued and not started, in every task
+    backend that keeps them in the database (django-tasks' own model); returns how many.
+
+    After a reset they would name rows that no longer exist. Tasks already running are left
+    to finish (their worker still has to record the result: each task tolerates a vanished
+    row); finished ones stay as history; other applications' tasks are not Fideliza's to
+    delete. The scheduler enqueues its periodic jobs again at their next slot.
+    """
+    from django_tasks import TaskResultStatus, task_backends
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    aliases = [alias for alias in task_backends.settings
+               if isinstance(task_backends[alias], DatabaseBackend)]
+    if not aliases:
+        return 0
+
+    deleted, _by_model = DBTaskResult.objects.filter(
+        backend_name__in=aliases, status=TaskResultStatus.READY, task_path__startswith="fideliza.",
+    ).delete()
     return deleted
 
 
@@ -455,4 +483,4 @@ def demo_ensure(
 
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "DemoError", "DemoSpec", "DemoSummary", "database_is_empty",
-           "demo_ensure", "demo_populate", "demo_reset", "demo_users_ensure"]
+           "demo_ensure", "demo_populate", "demo_reset", "demo_users_ensure", "queued_tasks_delete"]

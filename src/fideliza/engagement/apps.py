@@ -8,3 +8,6 @@ class EngagementConfig(AppConfig):
     name = "fideliza.engagement"
     label = "engagement"
     verbose_name = _("Comunicación")
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the deploy checks)

@@ -32,7 +32,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Min, Q, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -742,11 +742,9 @@ def recipients_context(
                 .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
                 .values("member_id").annotate(s=Sum("points_remaining")).values_list("member_id", "s")
                 if mid in member_set}
-            expiring = _nearest_expiry(open_lots, member_set, now)
-            notice_days: dict[int, list[int]] = {}
-            for m in members.values():
-                notice_days.setdefault(programs[m["program_id"]].expiry_notice_days, []).append(m["pk"])
-            soon = _expiring_soon(open_lots, member_set, notice_days, now)
+            expiring, soon = _expiries(
+                open_lots, member_set,
+                {m["pk"]: programs[m["program_id"]].expiry_notice_days for m in members.values()}, now)
             # What is missing for the next tier, per program (as loyalty.selectors.tier_progress).
             by_program: dict[int, list[dict[str, Any]]] = {}
             for m in members.values():
@@ -811,56 +809,41 @@ def recipients_context(
     return {cid: out[cid] for cid in ordered if cid in out}
 
 
-def _nearest_expiry(open_lots: Any, member_ids: set[int], now: datetime) -> dict[int, tuple[date, int]]:
-    """{member id: (local date, points)} of the next day on which points expire.
+def _expiries(open_lots: Any, member_ids: set[int], notice_days: dict[int, int], now: datetime
+              ) -> tuple[dict[int, tuple[date, int]], dict[int, list[tuple[date, int]]]]:
+    """({member id: (local date, points)} of the next day on which points expire,
+    {member id: [(local date, points), …]} of the points expiring within the member's
+    program's notice period, by day in date order — the lots loyalty's expiry notices are
+    about).
 
-    Two plain queries, no per-row date functions (SQLite runs those in Python): the first
-    expiry instant per member, then the points of the lots expiring before the end of that
-    instant's local day, with one bound per distinct day (at most a few hundred).
-    """
-    future = open_lots.filter(expires_at__gt=now)
-    firsts = {mid: first for mid, first in
-              future.values("member_id").annotate(first=Min("expires_at")).values_list("member_id", "first")
-              if mid in member_ids}
-    if not firsts:
-        return {}
-    zone = timezone.get_current_timezone()
-    days = {mid: first.astimezone(zone).date() for mid, first in firsts.items()}
-    by_day: dict[date, list[int]] = {}
-    for mid, day in days.items():
-        by_day.setdefault(day, []).append(mid)
-    condition = Q()
-    for day, mids in by_day.items():
-        end = timezone.make_aware(datetime.combine(day + timedelta(days=1), datetime.min.time()), zone)
-        condition |= Q(member_id__in=mids, expires_at__lt=end)
-    points = dict(future.filter(condition).values("member_id").annotate(s=Sum("points_remaining"))
-                  .values_list("member_id", "s"))
-    return {mid: (day, int(points.get(mid) or 0)) for mid, day in days.items()}
-
-
-def _expiring_soon(open_lots: Any, member_ids: set[int], notice_days: dict[int, list[int]],
-                   now: datetime) -> dict[int, list[tuple[date, int]]]:
-    """{member id: [(local date, points), …]} of the points expiring within their program's
-    notice period (the lots loyalty's expiry notices are about), by day in date order.
-
-    `notice_days`: {days of notice: member ids}. One query; the grouping by local day is
-    done here (SQLite would run a per-row date function in Python anyway).
+    `notice_days`: {member id: days of notice}. One plain query for every recipient; the
+    grouping by local day is done here, once per distinct instant (a per-member bound or
+    a per-row date function in SQL costs far more: SQLite runs those in Python).
     """
     if not member_ids:
-        return {}
-    condition = Q()
-    for days, mids in notice_days.items():
-        bound = Q(expires_at__lte=now + timedelta(days=days))
-        condition |= bound if len(notice_days) == 1 else bound & Q(member_id__in=mids)
+        return {}, {}
     zone = timezone.get_current_timezone()
-    by_member: dict[int, dict[date, int]] = {}
-    for mid, at, points in (open_lots.filter(expires_at__gt=now).filter(condition)
+    local_day: dict[datetime, date] = {}
+    horizon = {days: now + timedelta(days=days) for days in set(notice_days.values())}
+    nearest: dict[int, tuple[date, int]] = {}
+    soon: dict[int, dict[date, int]] = {}
+    for mid, at, points in (open_lots.filter(expires_at__gt=now)
                             .values_list("member_id", "expires_at", "points_remaining")):
-        if mid in member_ids:
-            days_of = by_member.setdefault(mid, {})
-            day = at.astimezone(zone).date()
-            days_of[day] = days_of.get(day, 0) + int(points)
-    return {mid: sorted(days.items()) for mid, days in by_member.items()}
+        if mid not in member_ids:
+            continue
+        day = local_day.get(at)
+        if day is None:
+            day = local_day[at] = at.astimezone(zone).date()
+        points = int(points)
+        first = nearest.get(mid)
+        if first is None or day < first[0]:
+            nearest[mid] = (day, points)
+        elif day == first[0]:
+            nearest[mid] = (day, first[1] + points)
+        if at <= horizon[notice_days[mid]]:
+            days_of = soon.setdefault(mid, {})
+            days_of[day] = days_of.get(day, 0) + points
+    return nearest, {mid: sorted(days.items()) for mid, days in soon.items()}
 
 
 def expiry_summary(lots: Sequence[tuple[date, int]], today: date) -> str:

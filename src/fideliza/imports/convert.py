@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 import polars as pl
@@ -215,30 +216,62 @@ def date(s: pl.Series, *, date_format: str | None) -> tuple[pl.Series, Checks]:
     return values, [(invalid, hint), (out_of_range, _('"%(value)s": el año no es plausible.'))]
 
 
+# A moment written with its offset or "Z" (ISO 8601, as web shops export it:
+# "2025-03-30T03:15:00+02:00"): told apart by its shape before any plain format is tried.
+OFFSET_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|z|[+-]\d{2}(:?\d{2})?)$"
+OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%#z", "%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%#z",
+                  "%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M%#z", "%Y-%m-%d %H:%M%#z")
+UTC_DATETIME = pl.Datetime("us", "UTC")
+
+
 def datetime_(s: pl.Series, *, date_format: str | None, time_zone: str) -> tuple[pl.Series, Checks]:
-    """Local date-times (in `time_zone`) or ISO with offset -> Datetime in UTC."""
-    formats = [d + t for d in _date_formats(date_format) for t in TIME_SUFFIXES
-               if not (t.startswith("T") and not d.startswith("%Y"))]
-    naive = _parse_with_formats(s, pl.Datetime("us"), formats)
-    local = naive.dt.replace_time_zone(time_zone, ambiguous="earliest", non_existent="null")
-    # A wall-clock time inside the spring-forward gap (a till whose clock changed late) is
-    # read with the offset in force before the change, as Python's zoneinfo does.
-    shifted = (naive + pl.duration(hours=1)).dt.replace_time_zone(
-        time_zone, ambiguous="earliest", non_existent="null")
-    local = pl.select(pl.coalesce([local, shifted])).to_series().dt.convert_time_zone("UTC")
-    values = local
-    rest = s.is_not_null() & naive.is_null()
-    if rest.any():  # ISO 8601 with an offset ("2024-01-05T10:00:00+01:00"), only where needed
-        todo = s.filter(rest)
-        aware = _parse_with_formats(todo, pl.Datetime("us", "UTC"),
-                                    ("%Y-%m-%dT%H:%M:%S%#z", "%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%#z"))
-        values = values.scatter(rest.arg_true(), aware)
+    """Local date-times (in `time_zone`) or ISO with offset -> Datetime in UTC.
+
+    The kind most of the column's first cells show is parsed first, and the other only on
+    the cells left: a column of offsets never goes through the thirty plain formats (that was
+    nine tenths of its parsing time).
+    """
+    sample = s.drop_nulls().head(2000)
+    offsets_first = 2 * int(sample.str.contains(OFFSET_PATTERN).sum()) > len(sample) > 0
+
+    def offsets(t: pl.Series) -> pl.Series:
+        return _parse_with_formats(t, UTC_DATETIME, OFFSET_FORMATS)
+
+    def local(t: pl.Series) -> pl.Series:
+        return _local_to_utc(t, date_format=date_format, time_zone=time_zone)
+
+    first, second = (offsets, local) if offsets_first else (local, offsets)
+    values = first(s)
+    rest = s.is_not_null() & values.is_null()
+    if rest.any():
+        values = values.scatter(rest.arg_true(), second(s.filter(rest)))
     invalid = s.is_not_null() & values.is_null()
     out_of_range = values.is_not_null() & ((values.dt.year() < 1900) | (values.dt.year() > 2100))
     return values, [
         (invalid, _('"%(value)s" no es una fecha válida (use dd/mm/aaaa [hh:mm] o aaaa-mm-dd).')),
         (out_of_range, _('"%(value)s": el año no es plausible.')),
     ]
+
+
+def _local_to_utc(s: pl.Series, *, date_format: str | None, time_zone: str) -> pl.Series:
+    """Wall-clock times in `time_zone` -> UTC. An ambiguous time (the autumn hour that
+    happens twice) is the earlier one; a time inside the spring-forward gap (a till whose
+    clock changed late) is read with the offset in force before the change, as zoneinfo
+    does with fold=0: moved forward by the zone's own gap (one hour in Madrid, thirty
+    minutes at Lord Howe)."""
+    formats = [d + t for d in _date_formats(date_format) for t in TIME_SUFFIXES
+               if not (t.startswith("T") and not d.startswith("%Y"))]
+    naive = _parse_with_formats(s, pl.Datetime("us"), formats)
+    local = naive.dt.replace_time_zone(time_zone, ambiguous="earliest", non_existent="null") \
+        .dt.convert_time_zone("UTC")
+    gap = local.is_null() & naive.is_not_null()
+    if gap.any():  # a few rows a year: one zoneinfo conversion per distinct time
+        zone, utc = ZoneInfo(time_zone), ZoneInfo("UTC")
+        in_gap = naive.filter(gap)
+        moments = {t: t.replace(tzinfo=zone).astimezone(utc) for t in in_gap.unique().to_list()}
+        local = local.scatter(gap.arg_true(),
+                              pl.Series([moments[t] for t in in_gap.to_list()], dtype=UTC_DATETIME))
+    return local
 
 
 # ---------------------------------------------------------------- text, choices

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import polars as pl
@@ -37,6 +38,7 @@ from fideliza.customers.models import (
     Gender,
     Tag,
 )
+from fideliza.customers.names import NAME_GROUPS, LazyNameCounts, NameCounts, reimport_group
 from fideliza.customers.normalize import normalize_tax_id, strip_accents
 from fideliza.customers.services import AUDIT_ENTITY, customer_clean_data
 from fideliza.sales.ingest import insert_objects, orders_ingest
@@ -234,6 +236,8 @@ _GENDER = {
 }
 
 
+# Card fields that belong to a name group (decided whole on a re-import).
+NAME_FIELDS = frozenset(f for fields in NAME_GROUPS.values() for f in fields)
 # The card fields that say who someone is: a card with none of them is «solo identificador».
 IDENTIFYING_FIELDS = ("first_name", "last_name", "company_name", "email", "phone", "tax_id")
 
@@ -437,8 +441,9 @@ class CustomerImporter(Importer):
             changes: dict[str, tuple[Any, Any]] = {}
             for f, v in data.items():
                 old = getattr(customer, f)
-                if old != v:
+                if f not in NAME_FIELDS and old != v:
                     changes[f] = (old, v)
+            self._name_changes(customer, data, columns, changes)
             new_tags = None
             if tags is not None and sorted(tags) != sorted(current_tags.get(customer.pk, [])):
                 new_tags = tags
@@ -460,6 +465,29 @@ class CustomerImporter(Importer):
         self.filled_ids = filled
         self.counts.summary = {"identifier_only": identifier_only,
                                "identifier_only_filled": len(filled)}
+
+    def _name_changes(self, customer: Customer, data: dict[str, Any], columns: dict[str, list[Any]],
+                      changes: dict[str, tuple[Any, Any]]) -> None:
+        """The card's name groups as the file leaves them, each decided whole
+        (`names.reimport_group`): the same name written worse (or less complete) never
+        replaces the card's, which may be a merge's choice; a different name replaces it
+        whole."""
+        for group, fields in NAME_GROUPS.items():
+            if not any(f in columns for f in fields):
+                continue  # the file says nothing about this name
+            current = tuple(getattr(customer, f) or "" for f in fields)
+            incoming = tuple(data.get(f) or "" for f in fields)
+            written = reimport_group(current, incoming, group=group, counts=self.name_counts)
+            for f, old, new in zip(fields, current, written, strict=True):
+                if old != new:
+                    changes[f] = (getattr(customer, f), new)
+
+    @cached_property
+    def name_counts(self) -> LazyNameCounts:
+        """How the base writes names (for swapped fields and slips), read only if needed."""
+        return LazyNameCounts(lambda: NameCounts.from_names(
+            Customer.objects.filter(merged_into__isnull=True, is_active=True)
+            .values_list("first_name", "last_name").iterator(chunk_size=5000)))
 
     @staticmethod
     def _split_full_name(s: pl.Series) -> tuple[pl.Series, pl.Series]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.utils import translation
 from django_tasks import task
 
@@ -13,6 +15,8 @@ from .reader import ImportOptions
 # Files with more data rows than this are validated/imported by the worker (web only).
 BACKGROUND_ROWS = 20_000
 
+logger = logging.getLogger(__name__)
+
 
 @task(queue_name="imports")
 def import_run_task(import_run_id: int, dry_run: bool) -> str:
@@ -22,7 +26,10 @@ def import_run_task(import_run_id: int, dry_run: bool) -> str:
     """
     from .services import import_file
 
-    run = ImportRun.objects.select_related("created_by").get(pk=import_run_id)
+    run = ImportRun.objects.select_related("created_by").filter(pk=import_run_id).first()
+    if run is None:  # deleted since it was queued (a reset): nothing left to import
+        logger.warning("Import run %s no longer exists; its queued task does nothing.", import_run_id)
+        return "missing"
     user = run.created_by
     language = (user.language if user and user.language else None) or translation.get_language()
     with translation.override(language):

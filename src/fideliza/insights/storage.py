@@ -95,13 +95,16 @@ def replace_customer_metrics(frame: pl.DataFrame, *,
                              progress: Callable[[int], None] | None = None) -> int:
     """Delete the current snapshot and insert `frame` (columns = METRICS_COLUMNS, money in
     cents). Call inside a transaction: readers then switch from the old to the new
-    snapshot at commit."""
+    snapshot at commit. A frame without rows (a base without sales: a fresh install) is
+    an empty snapshot, whatever columns it has."""
     missing = [c for c in METRICS_COLUMNS if c not in frame.columns]
-    if missing:
+    if missing and not frame.is_empty():
         raise ValueError(f"snapshot frame lacks {missing}")
     table = CustomerMetrics._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table}")
+    if frame.is_empty():
+        return 0
     text = _as_text_rows(frame, METRICS_COLUMNS)
     return _insert(table, METRICS_COLUMNS, text.iter_rows(), progress)
 

@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from fideliza.accounts.services import Actor
+from fideliza.core.money import money_format
 from fideliza.customers.models import Customer
 from fideliza.demo.data import BUSINESS_NAME
 from fideliza.demo.selectors import demo_load_unfinished
@@ -32,9 +35,32 @@ def _date(value: str) -> date:
         raise CommandError(_("--today: «%(value)s» no es una fecha AAAA-MM-DD.") % {"value": value}) from exc
 
 
+# The steps of `DemoSummary.timings`, as the summary names them.
+TIMING_LABELS = {
+    "generate": gettext_lazy("generación"), "write_files": gettext_lazy("archivos"),
+    "import_products": gettext_lazy("catálogo"), "import_customers": gettext_lazy("clientes"),
+    "assign_sales_reps": gettext_lazy("comerciales"), "import_orders": gettext_lazy("ventas"),
+    "returns": gettext_lazy("devoluciones"), "loyalty": gettext_lazy("fidelización"),
+    "analytics": gettext_lazy("analítica"),
+}
+
+
+def _count(n: int) -> str:
+    return number_format(n, force_grouping=True)
+
+
+HELP = gettext_noop(
+    "Crea el negocio de demostración (una ferretería con tres tiendas y tienda online): "
+    "clientes de dos listas que se solapan, catálogo, años de ventas y usuarios por rol.")
+
+
 class Command(BaseCommand):
-    help = ("Crea el negocio de demostración (una ferretería con tres tiendas y tienda online): "
-            "clientes de dos listas que se solapan, catálogo, años de ventas y usuarios por rol.")
+    help = HELP
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.description = _(HELP)  # in the active language (argparse needs a plain str)
+        return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--customers", type=int, default=5000, help=_("clientes (personas y empresas)"))
@@ -114,24 +140,29 @@ class Command(BaseCommand):
 
     def _print_summary(self, s: DemoSummary) -> None:
         w = self.stdout.write
-        w(self.style.SUCCESS("\n" + _("Demostración creada en %(seconds).1f s (fecha de referencia %(today)s)")
-                             % {"seconds": s.seconds, "today": s.today}))
+        w(self.style.SUCCESS("\n" + _("Demostración creada en %(seconds)s s (fecha de referencia %(today)s)")
+                             % {"seconds": number_format(round(s.seconds, 1), decimal_pos=1),
+                                "today": date_format(s.today, "SHORT_DATE_FORMAT")}))
 
         def row(label: str, value: str, note: str = "") -> None:
             w(f"  {label:<24}{value:>14}  {note}".rstrip())
 
-        row(_("personas y empresas"), f"{s.customers:,}", _("(%(n)s empresas)") % {"n": f"{s.companies:,}"})
-        row(_("en el TPV"), f"{s.customers_by_source['tpv']:,}")
-        row(_("en la tienda online"), f"{s.customers_by_source['tienda_online']:,}")
-        row(_("en las dos listas"), f"{s.overlapping_people:,}",
-            _("(%(pct).1f %%, por fusionar)") % {"pct": 100 * s.overlapping_people / s.customers})
-        row(_("productos"), f"{s.products:,}")
-        row(_("pedidos"), f"{s.orders:,}")
-        row(_("líneas de pedido"), f"{s.order_lines:,}")
-        row(_("devoluciones"), f"{s.returns:,}")
-        row(_("ventas"), f"{s.revenue:,.2f} €", _("(reembolsado %(amount)s €)") % {"amount": f"{s.refunds:,.2f}"})
+        row(_("personas y empresas"), _count(s.customers), _("(%(n)s empresas)") % {"n": _count(s.companies)})
+        row(_("en el TPV"), _count(s.customers_by_source["tpv"]))
+        row(_("en la tienda online"), _count(s.customers_by_source["tienda_online"]))
+        row(_("en las dos listas"), _count(s.overlapping_people),
+            _("(%(pct)s %%, por fusionar)") % {
+                "pct": number_format(round(100 * s.overlapping_people / s.customers, 1), decimal_pos=1)})
+        row(_("productos"), _count(s.products))
+        row(_("pedidos"), _count(s.orders))
+        row(_("líneas de pedido"), _count(s.order_lines))
+        row(_("devoluciones"), _count(s.returns))
+        # The demo business sells in euros (its files say so), whatever the default currency.
+        row(_("ventas"), money_format(s.revenue, "EUR"),
+            _("(reembolsado %(amount)s)") % {"amount": money_format(s.refunds, "EUR")})
         w(f"  {_('archivos'):<24}{s.out_dir}")
-        w("  " + _("tiempos") + ": " + ", ".join(f"{k} {v:.1f} s" for k, v in s.timings.items()))
+        w("  " + _("tiempos") + ": " + ", ".join(
+            f"{TIMING_LABELS.get(k, k)} {number_format(round(v, 1), decimal_pos=1)} s" for k, v in s.timings.items()))
         w("\n" + _("Usuarios de demostración:"))
         for username, role, password in s.users:
             w(f"  {username:<12} {role:<26} {password or _('(ya existía: contraseña sin cambios)')}")
