@@ -19,8 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fideliza.accounts.models import User
+from fideliza.core.pagination import SortKey
 from fideliza.sales.models import Order
-from fideliza.web.pagination import SortKey
 
 from .models import Customer
 from .normalize import normalize_tax_id, strip_accents

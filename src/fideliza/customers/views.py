@@ -12,11 +12,11 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from fideliza.accounts.http import AuthedRequest
 from fideliza.accounts.services import Actor
+from fideliza.core.pagination import count_capped, keyset_page
 from fideliza.insights.selectors import customer_insights_context
 from fideliza.sales.selectors import customer_orders, customer_purchase_summary
-from fideliza.web.http import AuthedRequest
-from fideliza.web.pagination import count_capped, keyset_page
 
 from .card import consent_overview, customer_audit_entries
 from .forms import ConsentForm, CustomerFilterForm, CustomerForm
