@@ -6,3 +6,12 @@ class LoyaltyConfig(AppConfig):
     name = "fideliza.loyalty"
     label = "loyalty"
     verbose_name = _("Fidelización")
+
+    def ready(self) -> None:
+        # Points are earned and clawed back as sales records orders and returns.
+        from fideliza.sales.hooks import orders_recorded_register, returns_recorded_register
+
+        from . import hooks
+
+        orders_recorded_register(hooks.on_orders_recorded)
+        returns_recorded_register(hooks.on_returns_recorded)
