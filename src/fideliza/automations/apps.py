@@ -16,3 +16,10 @@ class AutomationsConfig(AppConfig):
         from .selectors import automation_sources_name
 
         source_namer_register("automation", automation_sources_name)
+
+        # Merged cards keep one active enrolment per automation.
+        from fideliza.customers.merging import merge_handler_register
+
+        from .merging import enrollments_merge
+
+        merge_handler_register("automations.Enrollment", enrollments_merge)

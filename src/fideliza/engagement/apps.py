@@ -8,3 +8,11 @@ class EngagementConfig(AppConfig):
     name = "fideliza.engagement"
     label = "engagement"
     verbose_name = _("Comunicación")
+
+    def ready(self) -> None:
+        # Two merged cards with a preference for the same topic: an opt-out on either wins.
+        from fideliza.customers.merging import merge_handler_register
+
+        from .services import topic_preferences_merge
+
+        merge_handler_register("engagement.TopicPreference", topic_preferences_merge)

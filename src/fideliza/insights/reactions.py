@@ -19,3 +19,7 @@ def on_orders_recorded(order_ids: Sequence[int]) -> None:
 
 def on_returns_recorded(return_ids: Sequence[int]) -> None:
     snapshot_mark_stale()
+
+
+def on_customers_merged() -> None:
+    snapshot_mark_stale()

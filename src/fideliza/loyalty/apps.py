@@ -15,3 +15,10 @@ class LoyaltyConfig(AppConfig):
 
         orders_recorded_register(hooks.on_orders_recorded)
         returns_recorded_register(hooks.on_returns_recorded)
+
+        # Two members of one program merged: their ledgers are combined.
+        from fideliza.customers.merging import merge_handler_register
+
+        from .merging import members_merge
+
+        merge_handler_register("loyalty.Member", members_merge)

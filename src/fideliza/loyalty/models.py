@@ -183,8 +183,8 @@ class Tier(models.Model):
 class Member(models.Model):
     """A customer's membership of a program. Lock this row before writing its ledger."""
 
-    # Two cards of one person, both members of a program: their ledgers are combined.
-    MERGE_POLICY = "fideliza.loyalty.merging.members_merge"
+    # Two cards of one person, both members of a program: their ledgers are combined
+    # (`merging.members_merge`, registered in LoyaltyConfig.ready).
 
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="members",
                                 verbose_name=_("programa"))
