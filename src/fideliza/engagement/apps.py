@@ -16,3 +16,11 @@ class EngagementConfig(AppConfig):
         from .services import topic_preferences_merge
 
         merge_handler_register("engagement.TopicPreference", topic_preferences_merge)
+
+        # Erasing a card: the outbox keeps that messages were sent, not to whom or what.
+        from fideliza.customers.privacy import erasure_handler_register
+
+        from .services import messages_erase
+
+        erasure_handler_register("engagement.Message", messages_erase)
+        erasure_handler_register("engagement.DeliveryEvent", messages_erase)

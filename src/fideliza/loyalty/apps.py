@@ -22,3 +22,10 @@ class LoyaltyConfig(AppConfig):
         from .merging import members_merge
 
         merge_handler_register("loyalty.Member", members_merge)
+
+        # Erasing a card that is an affiliate: it loses its name and stops earning.
+        from fideliza.customers.privacy import erasure_handler_register
+
+        from .privacy import affiliates_erase
+
+        erasure_handler_register("loyalty.Affiliate", affiliates_erase)
