@@ -24,3 +24,10 @@ class EngagementConfig(AppConfig):
 
         erasure_handler_register("engagement.Message", messages_erase)
         erasure_handler_register("engagement.DeliveryEvent", messages_erase)
+
+        # The loyalty funnel's «personalizados» stage: who was sent a marketing message.
+        from fideliza.segments.funnel import personalised_customers_register
+
+        from .selectors import customers_personalised
+
+        personalised_customers_register(customers_personalised)

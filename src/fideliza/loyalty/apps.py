@@ -29,3 +29,11 @@ class LoyaltyConfig(AppConfig):
         from .privacy import affiliates_erase
 
         erasure_handler_register("loyalty.Affiliate", affiliates_erase)
+
+        # Segment rules over points (segments sit below loyalty).
+        from fideliza.segments.rules import rule_field_register
+
+        from .rule_fields import RULE_FIELDS
+
+        for definition in RULE_FIELDS:
+            rule_field_register(definition)
