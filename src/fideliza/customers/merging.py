@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from functools import cache
 from typing import Any, Protocol, cast
 
@@ -31,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from fideliza.accounts.models import AuditAction
 from fideliza.accounts.services import Actor, audit_record
+from fideliza.core.serialization import jsonable
 
 from .models import Customer, CustomerMerge, MatchCandidate, MatchStatus
 from .names import NAME_GROUPS, LazyNameCounts, NameCounts, choose_group, rewrite
@@ -206,17 +206,9 @@ def _empty(value: Any) -> bool:
     return value is None or value == ""
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, date | datetime | Decimal):
-        return value.isoformat() if not isinstance(value, Decimal) else str(value)
-    if isinstance(value, models.Model):
-        return value.pk
-    return value
-
-
 def _row_data(row: models.Model) -> dict[str, Any]:
     """A row as JSON, to the microsecond (Django's serializer keeps milliseconds)."""
-    return {f.attname: _jsonable(getattr(row, f.attname)) for f in row._meta.concrete_fields}
+    return {f.attname: jsonable(getattr(row, f.attname)) for f in row._meta.concrete_fields}
 
 
 def _row_restore(model: type[models.Model], data: dict[str, Any]) -> None:
@@ -236,7 +228,7 @@ def _snapshot(customer: Customer) -> dict[str, Any]:
     data = {}
     for name in SNAPSHOT_FIELDS:
         field = _card_field(name)
-        data[name] = _jsonable(getattr(customer, field.attname))
+        data[name] = jsonable(getattr(customer, field.attname))
     data["interests"] = sorted(customer.interests.values_list("name", flat=True))
     data["updated_at"] = customer.updated_at.isoformat()
     return data
@@ -421,7 +413,7 @@ def customer_merge(
         old = getattr(survivor, name)
         if new != old:
             setattr(survivor, name, new)
-            changes[name] = (_jsonable(old), _jsonable(new))
+            changes[name] = (jsonable(old), jsonable(new))
 
     # The duplicate's unique identifiers must leave it before the survivor can take them.
     moved: dict[str, list[Any]] = {}
