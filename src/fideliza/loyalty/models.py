@@ -341,7 +341,8 @@ class ExpiryRun(models.Model):
 class ExpiryNotice(models.Model):
     """A member told that points expire soon: once per member and expiry date.
 
-    The message itself goes through the engagement outbox when that app exists.
+    Automations with the «Puntos a punto de caducar» trigger write the message
+    (`automations.triggers.points_expiring_hits`).
     """
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="expiry_notices")

@@ -1,8 +1,9 @@
 """Writes for sales: one order at a time (API, web) and returns/refunds.
 
 Bulk ingestion (imports, demo) lives in `sales/ingest.py`; both paths run the same
-`hooks.run_orders_recorded` inside their transaction, so loyalty, engagement and
-analytics react to an API order exactly as to an imported one.
+`hooks.run_orders_recorded` inside their transaction, so the registered reactions —
+loyalty's accrual and insights marking the snapshot stale — treat an API order exactly as
+an imported one. Automations notice new orders later, on their own schedule.
 """
 
 from __future__ import annotations
