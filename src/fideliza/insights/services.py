@@ -194,13 +194,14 @@ def snapshot_recompute(
         run.timings["history_rows"] = history_rows
         for handler in SNAPSHOT_RECOMPUTED_HANDLERS:
             started = time.perf_counter()
-            path = f"{handler.__module__}.{handler.__qualname__}"
+            name = getattr(handler, "__qualname__", type(handler).__qualname__)
+            path = f"{handler.__module__}.{name}"
             try:
                 handler()
             except Exception:  # the snapshot is stored; a dependent refresh retries next run
                 log.exception("after snapshot %s: %s failed", run.pk, path)
                 run.warnings.append(_("no se pudo actualizar: %(what)s") % {"what": path})
-            run.timings[f"after.{handler.__qualname__}"] = round(time.perf_counter() - started, 3)
+            run.timings[f"after.{name}"] = round(time.perf_counter() - started, 3)
         SnapshotRun.objects.filter(pk=run.pk).update(timings=run.timings, warnings=run.warnings)
         if progress is not None:
             progress(1.0, run.stage)
