@@ -89,8 +89,6 @@ ERASURE_POLICIES: dict[str, str] = {
 ERASURE_PLAIN = ("keep", "delete")
 
 
-
-
 class ErasureHandler(Protocol):
     """Blanks the personal data in one table's rows of the erased cards `customer_ids`
     (`values`: every identifying value the cards have or ever had, to find copies) and
