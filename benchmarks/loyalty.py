@@ -33,7 +33,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-LOYALTY_HANDLER = "fideliza.loyalty.hooks.on_orders_recorded"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -71,6 +70,7 @@ def setup_business(n_customers: int, seed: int):
 def bench_single(n: int, products, customer_ids, seed: int) -> None:
     from fideliza.accounts.services import Actor
     from fideliza.customers.models import Customer
+    from fideliza.loyalty.hooks import on_orders_recorded as loyalty_handler
     from fideliza.sales import hooks
     from fideliza.sales.services import order_record
 
@@ -82,10 +82,10 @@ def bench_single(n: int, products, customer_ids, seed: int) -> None:
     start = datetime.now(UTC) - timedelta(days=300)
     for i in range(2 * n):
         loyalty = i % 2 == 1
-        if loyalty and LOYALTY_HANDLER not in hooks.ORDERS_RECORDED_HANDLERS:
-            hooks.ORDERS_RECORDED_HANDLERS.append(LOYALTY_HANDLER)
-        elif not loyalty and LOYALTY_HANDLER in hooks.ORDERS_RECORDED_HANDLERS:
-            hooks.ORDERS_RECORDED_HANDLERS.remove(LOYALTY_HANDLER)
+        if loyalty and loyalty_handler not in hooks.ORDERS_RECORDED_HANDLERS:
+            hooks.ORDERS_RECORDED_HANDLERS.append(loyalty_handler)
+        elif not loyalty and loyalty_handler in hooks.ORDERS_RECORDED_HANDLERS:
+            hooks.ORDERS_RECORDED_HANDLERS.remove(loyalty_handler)
         lines = [{"sku": p.sku, "quantity": Decimal(rng.randrange(1, 4))}
                  for p in rng.sample(products, rng.randrange(1, 5))]
         customer = customers[rng.choice(customer_ids)]
@@ -93,8 +93,8 @@ def bench_single(n: int, products, customer_ids, seed: int) -> None:
         order_record(actor=actor, customer=customer, source="bench", external_id=f"S{i}",
                      placed_at=start + timedelta(minutes=i), lines=lines)
         (on if loyalty else off).append((time.perf_counter() - t0) * 1000)
-    if LOYALTY_HANDLER not in hooks.ORDERS_RECORDED_HANDLERS:
-        hooks.ORDERS_RECORDED_HANDLERS.append(LOYALTY_HANDLER)
+    if loyalty_handler not in hooks.ORDERS_RECORDED_HANDLERS:
+        hooks.ORDERS_RECORDED_HANDLERS.append(loyalty_handler)
     med_on, med_off = statistics.median(on), statistics.median(off)
     p99_on, p99_off = pct(on, 0.99), pct(off, 0.99)
     print(f"single-order path, {n:,} orders each, alternating:")
@@ -108,6 +108,7 @@ def bench_bulk(n: int, products, customer_ids, seed: int) -> None:
     import polars as pl
     from django.db import transaction
 
+    from fideliza.loyalty.hooks import on_orders_recorded as loyalty_handler
     from fideliza.sales import hooks
     from fideliza.sales.ingest import orders_ingest
 
@@ -141,13 +142,13 @@ def bench_bulk(n: int, products, customer_ids, seed: int) -> None:
     for label, loyalty in (("off", False), ("on", True)):
         o, ln = frames(f"B{label}")
         if not loyalty:
-            hooks.ORDERS_RECORDED_HANDLERS.remove(LOYALTY_HANDLER)
+            hooks.ORDERS_RECORDED_HANDLERS.remove(loyalty_handler)
         t0 = time.perf_counter()
         with transaction.atomic():
             orders_ingest(source="bench-bulk", orders=o, lines=ln)
         timings[label] = time.perf_counter() - t0
         if not loyalty:
-            hooks.ORDERS_RECORDED_HANDLERS.append(LOYALTY_HANDLER)
+            hooks.ORDERS_RECORDED_HANDLERS.append(loyalty_handler)
     print(f"bulk path, {n:,} orders per batch: loyalty off {timings['off']:.2f} s, on {timings['on']:.2f} s")
     print(f"RESULT bulk accrual adds {(timings['on'] - timings['off']) / n * 1000:.3f} ms per order "
           f"({n / timings['on']:,.0f} orders/s with loyalty on)")

@@ -151,8 +151,8 @@ def measure(owner, rep) -> None:
     from django.db.models import Count
     from django.test import Client
 
+    from fideliza.core.pagination import _encode
     from fideliza.customers.models import Customer
-    from fideliza.web.pagination import _encode
 
     client = Client()
     client.force_login(owner)

@@ -20,8 +20,7 @@ URL = "/api/v1/orders"
 
 def test_create_order_computes_decimal_totals(api, customer, order_body, monkeypatch):
     seen = []
-    monkeypatch.setattr(hooks, "ORDERS_RECORDED_HANDLERS", ["tests_api_hook"])
-    monkeypatch.setattr(hooks, "_resolve", lambda path: seen.extend)
+    monkeypatch.setattr(hooks, "ORDERS_RECORDED_HANDLERS", [seen.extend])
     r = api.post(URL, order_body(customer.pk))
     assert r.status_code == 201, r.content
     body = r.json()

@@ -12,7 +12,7 @@ from fideliza.accounts.services import Actor
 from fideliza.automations.models import Occurrence
 from fideliza.automations.services import occurrences_erase
 from fideliza.customers.merging import customer_merge, customer_merge_undo
-from fideliza.customers.privacy import ERASED
+from fideliza.customers.privacy import ERASED, erasure_handler, erasure_policy
 from fideliza.loyalty.models import Member, Program, Referral
 
 from .conftest import make_automation, make_customer
@@ -57,4 +57,5 @@ def test_erasure_drops_trigger_data_and_the_friends_name():
     own.refresh_from_db()
     assert folded.context == {"friend": ERASED} and folded.trigger_key == f"referral:{referral.pk}"
     assert own.context == {} and own.trigger_key == "birthday:2026"
-    assert Occurrence.ERASURE_POLICY == "fideliza.automations.services.occurrences_erase"
+    assert erasure_policy(Occurrence) == "handler"
+    assert erasure_handler("automations.Occurrence") is occurrences_erase

@@ -56,13 +56,19 @@ def test_periodic_interval_must_divide_the_day(settings):
 
 
 def test_every_configured_job_is_a_real_task(settings):
-    """The shipped schedule names tasks that exist (a typo would fail silently at night)."""
+    """The shipped schedule names tasks that exist and that the scheduler can enqueue with no
+    arguments (a typo or a new parameter would fail silently at night)."""
+    import inspect
+
+    from django.utils.module_loading import import_string
     from django_tasks.base import Task
 
     from fideliza.config.settings import base
-    from fideliza.core.scheduler import _resolve, schedule_jobs
+    from fideliza.core.scheduler import schedule_jobs
 
     settings.FIDELIZA_SCHEDULE = base.FIDELIZA_SCHEDULE
     assert {"loyalty_daily", "analytics_recompute", "outbox_sweep", "automations"} <= set(base.FIDELIZA_SCHEDULE)
     for job in schedule_jobs():
-        assert isinstance(_resolve(job.task_path), Task), job.name
+        task = import_string(job.task_path)
+        assert isinstance(task, Task), job.name
+        inspect.signature(task.func).bind()  # TypeError when an argument is required

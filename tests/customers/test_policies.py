@@ -11,19 +11,19 @@ from django.apps import apps
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.db import models
 
-from fideliza.customers.merging import MERGE_POLICIES, PLAIN_POLICIES, merge_policy
+from fideliza.customers.merging import MERGE_POLICIES, PLAIN_POLICIES, merge_handler, merge_policy
 from fideliza.customers.models import Customer
-from fideliza.customers.privacy import ERASURE_PLAIN, ERASURE_POLICIES, erasure_policy
+from fideliza.customers.privacy import (
+    ERASURE_PLAIN,
+    ERASURE_POLICIES,
+    erasure_handler,
+    erasure_policy,
+)
 from fideliza.customers.references import INDIRECT_REFERENCES, customer_keys, customer_references
 
 # A column that holds customers without being a key: customer, customer_id, friend_customer_pk,
 # customer_ids (not counts such as max_uses_per_customer).
 CUSTOMER_COLUMN = re.compile(r"^customer$|(^|_)customers?_(id|ids|pk|pks)$")
-
-
-def _callable(path: str):
-    module, _sep, name = path.rpartition(".")
-    return getattr(__import__(module, fromlist=[name]), name)
 
 
 def test_every_key_to_customer_is_found_hidden_and_nullable_ones_too():
@@ -71,13 +71,15 @@ def test_policies_are_valid():
         if merge == "union":
             assert ref.model._meta.auto_created, ref.label  # many-to-many tables only
         elif merge not in PLAIN_POLICIES:
-            handler = _callable(merge)
-            assert callable(handler) and callable(handler.undo), merge
+            assert merge == "handler", (ref.label, merge)
+            handler = merge_handler(ref.label)
+            assert callable(handler) and callable(handler.undo), ref.label
         if merge in ("move", "move_unless_taken", "derived") or merge not in PLAIN_POLICIES:
             # Undo finds the key to move back by the model: one key to Customer.
             assert keys_per_model[ref.label] == 1, ref.label
         if erase not in ERASURE_PLAIN:
-            assert callable(_callable(erase)), erase
+            assert erase == "handler", (ref.label, erase)
+            assert callable(erasure_handler(ref.label)), ref.label
     # No policy for a table that does not exist (a typo would leave the real one without).
     labels = {ref.label for ref in customer_references()}
     assert set(MERGE_POLICIES) <= labels and set(ERASURE_POLICIES) <= labels

@@ -9,10 +9,10 @@ from django.utils import timezone, translation
 
 from fideliza.accounts.models import AuditLog
 from fideliza.accounts.services import Actor
+from fideliza.core.pagination import count_capped
 from fideliza.customers.models import ConsentRecord, Customer
 from fideliza.customers.services import consent_record, customer_create
 from fideliza.sales.models import Order, OrderLine, Return
-from fideliza.web.pagination import count_capped
 
 pytestmark = pytest.mark.django_db
 

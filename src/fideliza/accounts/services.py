@@ -8,8 +8,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
+
+from fideliza.core.serialization import jsonable
 
 from .models import ApiToken, AuditAction, AuditLog, User
 
@@ -34,14 +36,6 @@ class Actor:
         return cls(None, label)
 
 
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, models.Model):
-        return value.pk
-    return str(value)
-
-
 def audit_record(
     *,
     actor: Actor,
@@ -58,7 +52,7 @@ def audit_record(
         action=action,
         entity=entity,
         entity_id=str(entity_id),
-        changes={k: [_jsonable(a), _jsonable(b)] for k, (a, b) in (changes or {}).items()},
+        changes={k: [jsonable(a), jsonable(b)] for k, (a, b) in (changes or {}).items()},
         context=dict(context or {}),
     )
 
@@ -81,7 +75,7 @@ def audit_record_bulk(
             action=action,
             entity=entity,
             entity_id=str(entity_id),
-            changes={k: [_jsonable(a), _jsonable(b)] for k, (a, b) in changes.items()},
+            changes={k: [jsonable(a), jsonable(b)] for k, (a, b) in changes.items()},
             context=ctx,
         )
         for entity_id, changes in rows

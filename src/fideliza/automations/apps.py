@@ -16,3 +16,19 @@ class AutomationsConfig(AppConfig):
         from .selectors import automation_sources_name
 
         source_namer_register("automation", automation_sources_name)
+
+        # Merged cards keep one active enrolment per automation.
+        from fideliza.customers.merging import merge_handler_register
+
+        from .merging import enrollments_merge
+
+        merge_handler_register("automations.Enrollment", enrollments_merge)
+
+        # Erasing a card stops its journeys and blanks its trigger data.
+        from fideliza.customers.privacy import erasure_handler_register
+
+        from .privacy import enrollments_erase
+        from .services import occurrences_erase
+
+        erasure_handler_register("automations.Enrollment", enrollments_erase)
+        erasure_handler_register("automations.Occurrence", occurrences_erase)

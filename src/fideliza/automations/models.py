@@ -217,9 +217,9 @@ class Occurrence(models.Model):
     # Merging two cards (customers.merging): an occurrence the survivor already holds makes
     # the duplicate's copy redundant (deleted, restored by undo); the others move with it.
     MERGE_POLICY = "derived"
-    # Erasing a card (customers.privacy): its trigger data, and the friend's name in the
-    # referral thanks of whoever referred them.
-    ERASURE_POLICY = "fideliza.automations.services.occurrences_erase"
+    # Erasing a card (customers.privacy) blanks its trigger data, and the friend's name in
+    # the referral thanks of whoever referred them (`services.occurrences_erase`, registered
+    # in AutomationsConfig.ready).
 
     class Meta:
         verbose_name = _("ocurrencia no inscrita")

@@ -1,4 +1,4 @@
-"""Erasure handler of the automations app (see customers.privacy.ERASURE_POLICIES)."""
+"""Erasure handler of the automations app (registered in `AutomationsConfig.ready`)."""
 
 from __future__ import annotations
 

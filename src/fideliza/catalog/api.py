@@ -31,7 +31,7 @@ from fideliza.api_support import (
     replay_header_doc,
     sort_key,
 )
-from fideliza.sales.services import ISO_4217
+from fideliza.core.money import ISO_4217
 
 from .models import Category, Product
 from .services import product_create, product_update

@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time
-from importlib import import_module
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from .models import ScheduledRun
 
@@ -52,11 +52,6 @@ def schedule_jobs() -> list[Job]:
     return jobs
 
 
-def _resolve(path: str):  # -> django_tasks Task
-    module, _, attr = path.rpartition(".")
-    return getattr(import_module(module), attr)
-
-
 def due_jobs(now: datetime | None = None) -> list[Job]:
     """Jobs whose time has come today and that have not fired today."""
     local = timezone.localtime(now or timezone.now())
@@ -71,8 +66,8 @@ def enqueue_due_jobs(now: datetime | None = None) -> list[str]:
     enqueued = []
     for job in due_jobs(now):
         try:
-            task = _resolve(job.task_path)
-        except (ImportError, AttributeError):
+            task = import_string(job.task_path)
+        except ImportError:  # import_string raises it for a missing attribute too
             log.error("scheduled job %s: task %s not found", job.name, job.task_path)
             continue
         try:

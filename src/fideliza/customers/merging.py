@@ -14,25 +14,23 @@ parts of two.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from functools import cache
-from importlib import import_module
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from django.apps import apps
 from django.conf import settings
 from django.core import serializers
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from fideliza.accounts.models import AuditAction
 from fideliza.accounts.services import Actor, audit_record
+from fideliza.core.serialization import jsonable
 
 from .models import Customer, CustomerMerge, MatchCandidate, MatchStatus
 from .names import NAME_GROUPS, LazyNameCounts, NameCounts, choose_group, rewrite
@@ -85,11 +83,12 @@ RULES = ("survivor", "most_recent", "most_complete", "earliest", "preferred_sour
 #   "derived"   the duplicate's colliding rows are deleted (a serialised copy is kept so
 #               that undo restores them exactly); the others re-pointed: snapshots,
 #               segment memberships — recomputed anyway
-#   "dotted.path.to.handler"  handler(survivor, duplicate, colliding_ids) -> JSON payload
-#               combines the colliding rows (two loyalty members' ledgers), the others are
-#               re-pointed; `handler.undo(payload)` reverses it. A handler with the attribute
-#               `moves_rows = True` re-points every row itself (enrolments: one active per
-#               automation).
+#   "handler"   the owning app registered a MergeHandler for the table (`merge_handler_register`,
+#               from its AppConfig.ready): handler(survivor, duplicate, colliding_ids) -> JSON
+#               payload combines the colliding rows (two loyalty members' ledgers), the others
+#               are re-pointed; `handler.undo(payload)` reverses it. A handler with the
+#               attribute `moves_rows = True` re-points every row itself (enrolments: one
+#               active per automation).
 # Indirect references (`references.INDIRECT_REFERENCES`) can only be "keep".
 MERGE_POLICIES: dict[str, str] = {
     # Cards merged into the duplicate earlier keep pointing at it (`dedup._final` follows
@@ -115,7 +114,6 @@ MERGE_POLICIES: dict[str, str] = {
     # Both cards in one campaign: two sends happened; each row stays with its card so the
     # campaign's figures do not change.
     "campaigns.CampaignRecipient": "move_unless_taken",
-    "automations.Enrollment": "fideliza.automations.merging.enrollments_merge",
     "accounts.AuditLog": "keep",
     "core.IdempotencyRecord": "keep",
     "imports.ImportRun": "keep",
@@ -123,18 +121,53 @@ MERGE_POLICIES: dict[str, str] = {
 MOVE_POLICIES = ("move", "move_unless_taken", "derived")
 PLAIN_POLICIES = (*MOVE_POLICIES, "keep", "union", "refuse")
 
-# Called (no arguments) after every merge and undo, inside its transaction: purchase
-# histories changed owner, so per-customer analytics are out of date until recomputed.
-MERGE_REACTIONS: list[str] = ["fideliza.insights.services.snapshot_mark_stale"]
+
+
+class MergeHandler(Protocol):
+    """Combines the duplicate's rows of one table with the survivor's; returns a JSON payload
+    that its `undo` attribute (a function of that payload) reverses exactly."""
+
+    def __call__(self, survivor: Customer, duplicate: Customer, colliding: list[Any], /) -> Any: ...
+
+
+class MergeReaction(Protocol):
+    """Runs after every merge and undo, inside its transaction."""
+
+    def __call__(self) -> None: ...
+
+
+_MERGE_HANDLERS: dict[str, MergeHandler] = {}
+# Purchase histories changed owner, so per-customer analytics are out of date until
+# recomputed: insights registers that reaction.
+MERGE_REACTIONS: list[MergeReaction] = []
+
+
+def merge_handler_register(model_label: str, handler: MergeHandler) -> None:
+    """The "handler" merge policy for `model_label`'s rows; call from the owning AppConfig.ready."""
+    if not callable(getattr(handler, "undo", None)):
+        raise ImproperlyConfigured(f"merge handler of {model_label} has no undo(payload)")
+    _MERGE_HANDLERS[model_label] = handler
+
+
+def merge_handler(model_label: str) -> MergeHandler:
+    return _MERGE_HANDLERS[model_label]
+
+
+def merge_reaction_register(reaction: MergeReaction) -> None:
+    if reaction not in MERGE_REACTIONS:
+        MERGE_REACTIONS.append(reaction)
 
 
 def _react() -> None:
-    for path in MERGE_REACTIONS:
-        import_string(path)()
+    for reaction in MERGE_REACTIONS:
+        reaction()
 
 
 def merge_policy(model: type[models.Model]) -> str | None:
-    return getattr(model, "MERGE_POLICY", None) or MERGE_POLICIES.get(model._meta.label)
+    label = model._meta.label
+    if label in _MERGE_HANDLERS:
+        return "handler"
+    return getattr(model, "MERGE_POLICY", None) or MERGE_POLICIES.get(label)
 
 
 def _unique_groups(field: models.ForeignKey) -> list[tuple[str, ...]]:
@@ -173,17 +206,9 @@ def _empty(value: Any) -> bool:
     return value is None or value == ""
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, date | datetime | Decimal):
-        return value.isoformat() if not isinstance(value, Decimal) else str(value)
-    if isinstance(value, models.Model):
-        return value.pk
-    return value
-
-
 def _row_data(row: models.Model) -> dict[str, Any]:
     """A row as JSON, to the microsecond (Django's serializer keeps milliseconds)."""
-    return {f.attname: _jsonable(getattr(row, f.attname)) for f in row._meta.concrete_fields}
+    return {f.attname: jsonable(getattr(row, f.attname)) for f in row._meta.concrete_fields}
 
 
 def _row_restore(model: type[models.Model], data: dict[str, Any]) -> None:
@@ -203,7 +228,7 @@ def _snapshot(customer: Customer) -> dict[str, Any]:
     data = {}
     for name in SNAPSHOT_FIELDS:
         field = _card_field(name)
-        data[name] = _jsonable(getattr(customer, field.attname))
+        data[name] = jsonable(getattr(customer, field.attname))
     data["interests"] = sorted(customer.interests.values_list("name", flat=True))
     data["updated_at"] = customer.updated_at.isoformat()
     return data
@@ -328,11 +353,6 @@ def merge_plan(survivor: Customer, duplicate: Customer, rules: Mapping[str, str]
                      values={name: values[name] for name in MERGED_FIELDS})
 
 
-def _handler(path: str) -> Callable[..., Any]:
-    module, _sep, name = path.rpartition(".")
-    return getattr(import_module(module), name)
-
-
 def _refusal(relations: list[tuple[type[models.Model], models.ForeignKey]],
              survivor: Customer, duplicate: Customer) -> str | None:
     for model, field in relations:
@@ -393,7 +413,7 @@ def customer_merge(
         old = getattr(survivor, name)
         if new != old:
             setattr(survivor, name, new)
-            changes[name] = (_jsonable(old), _jsonable(new))
+            changes[name] = (jsonable(old), jsonable(new))
 
     # The duplicate's unique identifiers must leave it before the survivor can take them.
     moved: dict[str, list[Any]] = {}
@@ -403,8 +423,8 @@ def customer_merge(
         label = model._meta.label
         policy = merge_policy(model) or "move"
         colliding = collisions[label]
-        if policy not in PLAIN_POLICIES:
-            handler = _handler(policy)
+        if policy == "handler":
+            handler = merge_handler(label)
             if getattr(handler, "moves_rows", False):
                 handled[label] = handler(survivor, duplicate, colliding)
                 continue
@@ -486,7 +506,7 @@ def customer_merge_undo(*, actor: Actor, merge: CustomerMerge) -> CustomerMerge:
         model = apps.get_model(label)
         model._default_manager.filter(pk__in=ids).update(**{fields[label].name: duplicate})
     for label, payload in handled.items():
-        _handler(str(merge_policy(apps.get_model(label)))).undo(payload)  # type: ignore[attr-defined]
+        merge_handler(label).undo(payload)  # type: ignore[attr-defined]
     for label, data in derived.items():
         if isinstance(data, str):  # merges recorded with Django's serializer
             for restored in serializers.deserialize("json", data):

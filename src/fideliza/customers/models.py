@@ -96,7 +96,7 @@ class Customer(TimeStampedModel):
     )
     notes = models.TextField(_("notas"), blank=True)
 
-    # Set when this card was merged into another (matching and merging, a later issue).
+    # Set when this card was merged into another (customers.merging); cleared by undo.
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="merged_from", verbose_name=_("fusionado en"))
     is_active = models.BooleanField(_("activo"), default=True, db_index=True)

@@ -14,8 +14,7 @@ totals stay, attached to an anonymous card, so analytics and accounting remain r
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from importlib import import_module
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -61,21 +60,18 @@ PERSONAL_FIELDS = (
 #   "keep"    rows stay, attached to the anonymous card: they hold no personal data, and
 #             totals (sales, points, campaign figures) must not change
 #   "delete"  rows are deleted: they only serve to reach or profile the person
-#   "dotted.path.to.handler"  handler(customer_ids: list[int], values: set[str]) -> int:
-#             blanks the personal data in the rows (`values`: every identifying value the
-#             cards have or ever had, to find copies) and returns how many rows it changed;
-#             a handler named for several tables runs once.
+#   "handler" the owning app registered an ErasureHandler for the table
+#             (`erasure_handler_register`, from its AppConfig.ready): it blanks the personal
+#             data in the rows and returns how many rows it changed; a handler registered for
+#             several tables runs once.
 # tests/customers/test_policies.py fails when a table referring to Customer has none.
 ERASURE_POLICIES: dict[str, str] = {
     # Cards merged into the erased one are erased with it (`_merge_family`).
     "customers.Customer": "keep",
     "customers.Customer_interests": "delete",
     "customers.CustomerSourceId": "delete",
-    "customers.ConsentRecord": "fideliza.customers.privacy.consents_erase",
-    "customers.CustomerMerge": "fideliza.customers.privacy.merges_erase",
     # Pairs to review or already judged: nothing left to compare on an anonymous card.
     "customers.MatchCandidate": "delete",
-    "customers.DataSubjectRequest": "fideliza.customers.privacy.requests_erase",
     "customers.ErasureRecord": "keep",  # the proof, without personal data
     "sales.Order": "keep",
     "insights.CustomerMetrics": "keep",
@@ -83,28 +79,45 @@ ERASURE_POLICIES: dict[str, str] = {
     "loyalty.Member": "keep",  # the ledger and the points liability stay right
     "loyalty.Coupon": "keep",
     "loyalty.CouponRedemption": "keep",
-    "loyalty.Affiliate": "fideliza.loyalty.privacy.affiliates_erase",
     "loyalty.Referral": "keep",
     "segments.SegmentMember": "delete",
-    "engagement.Message": "fideliza.engagement.services.messages_erase",
-    "engagement.DeliveryEvent": "fideliza.engagement.services.messages_erase",
     "engagement.ContactDecision": "keep",
     "engagement.TopicPreference": "keep",
     "engagement.ContactBudget": "delete",
     "campaigns.CampaignRecipient": "keep",
-    "automations.Enrollment": "fideliza.automations.privacy.enrollments_erase",
-    "accounts.AuditLog": "fideliza.customers.privacy.audit_erase",
-    "core.IdempotencyRecord": "fideliza.customers.privacy.scrub_idempotency_responses",
-    "imports.ImportRun": "fideliza.customers.privacy.scrub_import_errors",
 }
 ERASURE_PLAIN = ("keep", "delete")
 
 
+class ErasureHandler(Protocol):
+    """Blanks the personal data in one table's rows of the erased cards `customer_ids`
+    (`values`: every identifying value the cards have or ever had, to find copies) and
+    returns how many rows it changed."""
+
+    def __call__(self, customer_ids: list[int], values: set[str], /) -> int: ...
+
+
+_ERASURE_HANDLERS: dict[str, ErasureHandler] = {}
+
+
+def erasure_handler_register(model_label: str, handler: ErasureHandler) -> None:
+    """The "handler" erasure policy for `model_label`'s rows; call from an AppConfig.ready."""
+    _ERASURE_HANDLERS[model_label] = handler
+
+
+def erasure_handler(model_label: str) -> ErasureHandler:
+    return _ERASURE_HANDLERS[model_label]
+
+
 def erasure_policy(model: type[models.Model]) -> str | None:
-    return getattr(model, "ERASURE_POLICY", None) or ERASURE_POLICIES.get(model._meta.label)
+    label = model._meta.label
+    if label in _ERASURE_HANDLERS:
+        return "handler"
+    return getattr(model, "ERASURE_POLICY", None) or ERASURE_POLICIES.get(label)
 
 
-def _contains_any(text: str, values: set[str]) -> bool:
+def quotes_any(text: str, values: set[str]) -> bool:
+    """Whether `text` contains one of `values`, in any case."""
     lowered = text.lower()
     return any(v.lower() in lowered for v in values)
 
@@ -112,7 +125,7 @@ def _contains_any(text: str, values: set[str]) -> bool:
 def scrub_json(value: Any, values: set[str]) -> Any:
     """JSON-like data with every string that quotes one of `values` replaced by ERASED."""
     if isinstance(value, str):
-        return ERASED if _contains_any(value, values) else value
+        return ERASED if quotes_any(value, values) else value
     if isinstance(value, list):
         return [scrub_json(v, values) for v in value]
     if isinstance(value, dict):
@@ -128,24 +141,9 @@ def scrub_idempotency_responses(customer_ids: list[int], values: set[str]) -> in
 
     count = 0
     for record in IdempotencyRecord.objects.all().iterator():
-        if _contains_any(json.dumps(record.response_body, ensure_ascii=False), values):
+        if quotes_any(json.dumps(record.response_body, ensure_ascii=False), values):
             record.response_body = scrub_json(record.response_body, values)
             record.save(update_fields=["response_body"])
-            count += 1
-    return count
-
-
-def scrub_import_errors(customer_ids: list[int], values: set[str]) -> int:
-    """Import error reports quote cell values."""
-    import json
-
-    from fideliza.imports.models import ImportRun
-
-    count = 0
-    for run in ImportRun.objects.exclude(errors=[]).iterator():
-        if _contains_any(json.dumps(run.errors, ensure_ascii=False), values):
-            run.errors = scrub_json(run.errors, values)
-            run.save(update_fields=["errors"])
             count += 1
     return count
 
@@ -334,19 +332,21 @@ def customer_erase(*, actor: Actor, customer: Customer,
         card.last_name = f"#{card.pk}"
         card.is_active = False
         card.save()
-    done: set[str] = set()
+    done: set[ErasureHandler] = set()
     for ref in customer_references():
         policy = erasure_policy(ref.model) or "keep"
-        if policy == "keep" or policy in done:
+        if policy == "keep":
             continue
         if policy == "delete":
             if not ref.indirect:
                 deleted = ref.model._default_manager.filter(**{f"{ref.field}__in": ids}).delete()[0]
                 summary[ref.label] = summary.get(ref.label, 0) + deleted
             continue
-        done.add(policy)
-        module, _sep, name = policy.rpartition(".")
-        summary[ref.label] = getattr(import_module(module), name)(ids, values)
+        handler = erasure_handler(ref.label)
+        if handler in done:
+            continue
+        done.add(handler)
+        summary[ref.label] = handler(ids, values)
     record = ErasureRecord.objects.create(customer=customer, erased_by=actor.user, request=request,
                                           summary=summary)
     audit_record(actor=actor, action=AuditAction.ERASE, entity="customers.customer", entity_id=customer.pk,

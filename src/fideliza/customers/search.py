@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from django.core.cache import cache
-from django.db.models import CharField, Exists, F, Func, Lookup, OuterRef, Q, QuerySet
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import CharField, Exists, F, Func, Lookup, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fideliza.accounts.models import User
-from fideliza.sales.models import Order
-from fideliza.web.pagination import SortKey
+from fideliza.core.pagination import SortKey
 
 from .models import Customer
 from .normalize import normalize_tax_id, strip_accents
@@ -109,6 +110,26 @@ def search_text() -> Func:
                 arg_joiner=" || ' ' || ", output_field=SearchText())
 
 
+class PurchasesSince(Protocol):
+    """`Exists()` over the purchases of the card `OuterRef("pk")` placed at or after `since`."""
+
+    def __call__(self, *, since: datetime) -> Exists: ...
+
+
+# Sales sits above customers, so it registers who bought (`SalesConfig.ready`).
+_purchases_since: list[PurchasesSince] = []
+
+
+def purchases_since_register(condition: PurchasesSince) -> None:
+    _purchases_since[:] = [condition]
+
+
+def _bought_since(since: datetime) -> Exists:
+    if not _purchases_since:
+        raise ImproperlyConfigured("no app registered purchases_since (is fideliza.sales installed?)")
+    return _purchases_since[0](since=since)
+
+
 TRISTATE_CHOICES = [("", _("Todos")), ("yes", _("Sí")), ("no", _("No"))]
 
 
@@ -185,9 +206,7 @@ def customer_list(*, user: User, filters: CustomerFilters) -> QuerySet[Customer]
         elif flag == "no":
             qs = qs.filter(**{field: ""})
     if filters.bought in ("yes", "no"):
-        recent = Order.objects.filter(
-            customer_id=OuterRef("pk"), placed_at__gte=timezone.now() - timedelta(days=365)
-        )
+        recent = _bought_since(timezone.now() - timedelta(days=365))
         qs = qs.filter(Exists(recent)) if filters.bought == "yes" else qs.exclude(Exists(recent))
     return qs
 

@@ -1,4 +1,7 @@
-"""Customer pages: list, card, create, edit, consent. Thin: parse, call one service, render."""
+"""Customer pages: the list, creating and editing a card. Thin: parse, call one service, render.
+
+The card itself (`customers:detail`) gathers every domain and is composed in web.customer_card.
+"""
 
 from __future__ import annotations
 
@@ -7,29 +10,23 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
+from fideliza.accounts.http import AuthedRequest
 from fideliza.accounts.services import Actor
-from fideliza.insights.selectors import customer_insights_context
-from fideliza.sales.selectors import customer_orders, customer_purchase_summary
-from fideliza.web.http import AuthedRequest
-from fideliza.web.pagination import count_capped, keyset_page
+from fideliza.core.pagination import count_capped, keyset_page
 
-from .card import consent_overview, customer_audit_entries
-from .forms import ConsentForm, CustomerFilterForm, CustomerForm
+from .forms import CustomerFilterForm, CustomerForm
 from .models import Customer
 from .search import customer_list, customer_sort_key, customer_suggestions
 from .selectors import customers_visible_to
-from .services import consent_record, customer_create, customer_update
+from .services import customer_create, customer_update
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
 # A search has to test every card it counts (no index serves "contains"): count less.
 SEARCH_COUNT_CAP = 1_000
-ORDERS_SHOWN = 100
 
 
 @login_required
@@ -62,32 +59,6 @@ def customer_list_view(request: AuthedRequest) -> HttpResponse:
 def _visible_customer(request: AuthedRequest, pk: int) -> Customer:
     """The customer, or 404 when it does not exist *or* the user may not see it."""
     return get_object_or_404(customers_visible_to(request.user), pk=pk)
-
-
-def _render_card(request: AuthedRequest, customer: Customer, consent_form: ConsentForm | None = None,
-                 status: int = 200) -> HttpResponse:
-    consents, consent_history = consent_overview(customer=customer)
-    summary = customer_purchase_summary(customer_id=customer.pk)
-    return render(request, "customers/detail.html", {
-        "customer": customer,
-        "interests": list(customer.interests.values_list("name", flat=True)),
-        "source_ids": list(customer.source_ids.order_by("source", "external_id")),
-        "consents": consents,
-        "consent_history": consent_history,
-        "consent_form": consent_form or ConsentForm(),
-        "summary": summary,
-        "orders": customer_orders(customer_id=customer.pk, limit=ORDERS_SHOWN),
-        "orders_shown": ORDERS_SHOWN,
-        "audit": customer_audit_entries(customer=customer),
-        # RFM, CLV, P(alive) and next best product from the analytics snapshot.
-        **customer_insights_context(customer),
-    }, status=status)
-
-
-@login_required
-def customer_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    customer = _visible_customer(request, pk)
-    return _render_card(request, customer)
 
 
 @login_required
@@ -130,21 +101,3 @@ def customer_edit(request: AuthedRequest, pk: int) -> HttpResponse:
             return redirect("customers:detail", pk=customer.pk)
     return render(request, "customers/form.html", {"form": form, "customer": customer},
                   status=400 if form.errors else 200)
-
-
-@login_required
-@require_POST
-def customer_consent(request: AuthedRequest, pk: int) -> HttpResponse:
-    customer = _visible_customer(request, pk)
-    form = ConsentForm(request.POST)
-    if not form.is_valid():
-        return _render_card(request, customer, consent_form=form, status=400)
-    try:
-        consent_record(customer=customer, channel=form.cleaned_data["channel"],
-                       granted=form.cleaned_data["granted"], source=form.cleaned_data["source"],
-                       wording=form.cleaned_data["wording"], recorded_by=request.user)
-    except ValidationError as exc:
-        form.add_error(None, exc)
-        return _render_card(request, customer, consent_form=form, status=400)
-    messages.success(request, _("Consentimiento registrado."))
-    return redirect(reverse("customers:detail", kwargs={"pk": customer.pk}) + "#consentimientos")

@@ -104,7 +104,7 @@ def web_orders_export(lines: pl.DataFrame) -> pl.DataFrame:
 
 
 def ground_truth_export(data: DemoData) -> pl.DataFrame:
-    """Who is who across the two lists (for measuring the matching of a later issue)."""
+    """Who is who across the two lists: the truth to measure duplicate matching against."""
     return data.people.select(
         "person", "kind", "segment", "lists", "tpv_id", "web_id", "first_name", "last_name",
         "company_name", "email", "phone", "city",

@@ -4,7 +4,7 @@ Pure functions of (customers, seed, years, today, time zone): no database, no gl
 random state, no clock. Every random draw comes from generators derived from the seed, one per phase,
 so the same arguments give byte-identical frames and files on every machine.
 
-The shape of the data is chosen so the analytics of later issues find real structure:
+The shape of the data is chosen so that the analytics find real structure:
 
 * each person follows their own purchase process - a Poisson rate drawn per customer
   (gamma heterogeneity, as in the NBD family of models) acting inside the windows in

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from fideliza.core.admin import ReadOnlyAdmin
+
 from .models import (
     ContactBudget,
     ContactDecision,
@@ -14,17 +16,6 @@ from .models import (
     Suppression,
     TopicPreference,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class AttemptInline(admin.TabularInline):

@@ -251,8 +251,8 @@ class Suppression(models.Model):
 class TopicPreference(models.Model):
     """A customer's choice about one topic; no row means subscribed."""
 
-    # Two merged cards with a row for the same topic: an opt-out on either wins.
-    MERGE_POLICY = "fideliza.engagement.services.topic_preferences_merge"
+    # Two merged cards with a row for the same topic: an opt-out on either wins
+    # (`services.topic_preferences_merge`, registered in EngagementConfig.ready).
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="topic_preferences")
     topic = models.CharField(_("tema"), max_length=40)

@@ -27,6 +27,7 @@ from fideliza.accounts.models import AuditAction
 from fideliza.accounts.services import Actor, audit_record_bulk
 from fideliza.catalog.models import Product
 from fideliza.catalog.services import category_path_split, product_upsert_many
+from fideliza.core.bulk import insert_objects
 from fideliza.customers.models import (
     Channel,
     ConsentRecord,
@@ -41,7 +42,7 @@ from fideliza.customers.models import (
 from fideliza.customers.names import NAME_GROUPS, LazyNameCounts, NameCounts, reimport_group
 from fideliza.customers.normalize import normalize_tax_id, strip_accents
 from fideliza.customers.services import AUDIT_ENTITY, customer_clean_data
-from fideliza.sales.ingest import insert_objects, orders_ingest
+from fideliza.sales.ingest import orders_ingest
 from fideliza.sales.models import Order, SalesChannel, Store
 
 from . import convert

@@ -8,6 +8,18 @@ class InsightsConfig(AppConfig):
     verbose_name = _("Análisis")
 
     def ready(self) -> None:
+        # New sales make the analytics snapshot stale (sales sits below insights).
+        from fideliza.sales.hooks import orders_recorded_register, returns_recorded_register
+
+        from . import reactions
+
+        orders_recorded_register(reactions.on_orders_recorded)
+        returns_recorded_register(reactions.on_returns_recorded)
+        # So does a merge or its undo: purchase histories changed owner.
+        from fideliza.customers.merging import merge_reaction_register
+
+        merge_reaction_register(reactions.on_customers_merged)
+
         # The customer's data copy words the snapshot's codes and sentences like the card.
         from fideliza.customers.export import export_reader_register
 

@@ -73,7 +73,7 @@ class SnapshotRun(models.Model):
 class AnalyticsState(models.Model):
     """A single row (pk=1): which run is current and since when new sales make it stale.
 
-    `stale_since` is set by `fideliza.sales.reactions` when orders or returns are recorded
+    `stale_since` is set by `insights.reactions` when orders or returns are recorded
     (a database flag, so every process sees it) and cleared by a recompute that started
     after it.
     """

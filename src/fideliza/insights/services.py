@@ -7,12 +7,11 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -33,11 +32,20 @@ Progress = Callable[[float, str], None]
 STALE_RUN_AFTER = dt.timedelta(hours=2)
 
 
-# What depends on the snapshot and is refreshed right after a new one is stored, in order
-# (DESIGN.md: explicit reactions, not signals). Dotted paths of functions taking no arguments.
-SNAPSHOT_RECOMPUTED_HANDLERS: list[str] = [
-    "fideliza.segments.services.segments_refresh_all",  # dynamic segment membership
-]
+class SnapshotRecomputed(Protocol):
+    """Refreshes what depends on the snapshot, right after a new one is stored."""
+
+    def __call__(self) -> object: ...
+
+
+# Registered by the apps above insights from their AppConfig.ready (segments: dynamic
+# segment membership), run in that order (DESIGN.md: explicit reactions, not signals).
+SNAPSHOT_RECOMPUTED_HANDLERS: list[SnapshotRecomputed] = []
+
+
+def snapshot_recomputed_register(handler: SnapshotRecomputed) -> None:
+    if handler not in SNAPSHOT_RECOMPUTED_HANDLERS:
+        SNAPSHOT_RECOMPUTED_HANDLERS.append(handler)
 
 
 def analytics_state() -> AnalyticsState:
@@ -187,14 +195,16 @@ def snapshot_recompute(
                 "historial RFM no guardado en este cálculo; se guardará en el próximo")))
         run.timings["store_history"] = round(time.perf_counter() - started, 3)
         run.timings["history_rows"] = history_rows
-        for path in SNAPSHOT_RECOMPUTED_HANDLERS:
+        for handler in SNAPSHOT_RECOMPUTED_HANDLERS:
             started = time.perf_counter()
+            name = getattr(handler, "__qualname__", type(handler).__qualname__)
+            path = f"{handler.__module__}.{name}"
             try:
-                import_string(path)()
+                handler()
             except Exception:  # the snapshot is stored; a dependent refresh retries next run
                 log.exception("after snapshot %s: %s failed", run.pk, path)
                 run.warnings.append(run_warning(gettext_noop("no se pudo actualizar: %(what)s"), what=path))
-            run.timings[f"after.{path.rsplit('.', 1)[-1]}"] = round(time.perf_counter() - started, 3)
+            run.timings[f"after.{name}"] = round(time.perf_counter() - started, 3)
         SnapshotRun.objects.filter(pk=run.pk).update(timings=run.timings, warnings=run.warnings)
         if progress is not None:
             progress(1.0, run.stage)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from fideliza.core.admin import ReadOnlyAdmin
+
 from .models import (
     Affiliate,
     AffiliateCommission,
@@ -22,17 +24,6 @@ from .models import (
     RewardRedemption,
     Tier,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class RuleInline(admin.TabularInline):

@@ -104,7 +104,8 @@ def points_expire(*, now: datetime | None = None, actor: Actor | None = None) ->
 
 def expiry_notices_create(*, now: datetime | None = None) -> list[ExpiryNotice]:
     """One notice per member and expiry date for points expiring within the program's
-    notice period. The engagement outbox sends them once that app exists."""
+    notice period. The automations with the «Puntos a punto de caducar» trigger turn them
+    into messages (`automations.triggers.points_expiring_hits`)."""
     from .models import Program
 
     now = now or timezone.now()

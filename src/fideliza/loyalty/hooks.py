@@ -1,4 +1,4 @@
-"""Loyalty's reactions to recorded orders and returns (registered in sales/hooks.py).
+"""Loyalty's reactions to recorded orders and returns (registered in `LoyaltyConfig.ready`).
 
 Both run inside the recording transaction and are set-based: an import passes thousands
 of ids at once, handled in chunks that keep IN (…) lists under SQLite's variable limit.

@@ -183,8 +183,8 @@ class Tier(models.Model):
 class Member(models.Model):
     """A customer's membership of a program. Lock this row before writing its ledger."""
 
-    # Two cards of one person, both members of a program: their ledgers are combined.
-    MERGE_POLICY = "fideliza.loyalty.merging.members_merge"
+    # Two cards of one person, both members of a program: their ledgers are combined
+    # (`merging.members_merge`, registered in LoyaltyConfig.ready).
 
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="members",
                                 verbose_name=_("programa"))
@@ -341,7 +341,8 @@ class ExpiryRun(models.Model):
 class ExpiryNotice(models.Model):
     """A member told that points expire soon: once per member and expiry date.
 
-    The message itself goes through the engagement outbox when that app exists.
+    Automations with the «Puntos a punto de caducar» trigger write the message
+    (`automations.triggers.points_expiring_hits`).
     """
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="expiry_notices")

@@ -1,4 +1,4 @@
-"""Erasure handlers of the loyalty app (see customers.privacy.ERASURE_POLICIES)."""
+"""Erasure handlers of the loyalty app (registered in `LoyaltyConfig.ready`)."""
 
 from __future__ import annotations
 

@@ -27,8 +27,8 @@ from django.utils.translation import gettext as _
 from fideliza.accounts.models import AuditAction
 from fideliza.accounts.services import Actor, audit_record
 from fideliza.catalog.models import Category, Product
+from fideliza.core.bulk import insert_rows, reserve_ids
 from fideliza.customers.models import Customer
-from fideliza.sales.ingest import insert_rows, reserve_ids
 from fideliza.sales.models import Order, OrderLine, Return
 
 from .earning import LineIn, OrderIn, RuleSpec, category_descendants, order_earning, rule_specs

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, Max, Min, Prefetch, QuerySet, Sum
+from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, QuerySet, Sum
 
 from fideliza.core.money import quantize_money
 
@@ -127,3 +127,9 @@ def sales_totals(*, since: datetime, account_executive_id: int | None = None) ->
         buying_customers=orders.order_by().values("customer_id").distinct().count(),
         by_currency=by_currency,
     )
+
+
+def customer_purchases_since(*, since: datetime) -> Exists:
+    """Whether the customer `OuterRef("pk")` placed an order at or after `since` (the customer
+    list's "bought in the last 12 months" filter; registered in `SalesConfig.ready`)."""
+    return Exists(Order.objects.filter(customer_id=OuterRef("pk"), placed_at__gte=since))

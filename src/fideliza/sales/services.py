@@ -1,8 +1,9 @@
 """Writes for sales: one order at a time (API, web) and returns/refunds.
 
 Bulk ingestion (imports, demo) lives in `sales/ingest.py`; both paths run the same
-`hooks.run_orders_recorded` inside their transaction, so loyalty, engagement and
-analytics react to an API order exactly as to an imported one.
+`hooks.run_orders_recorded` inside their transaction, so the registered reactions —
+loyalty's accrual and insights marking the snapshot stale — treat an API order exactly as
+an imported one. Automations notice new orders later, on their own schedule.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.utils.translation import gettext as _
 from fideliza.accounts.models import AuditAction
 from fideliza.accounts.services import Actor, audit_record
 from fideliza.catalog.models import Product
-from fideliza.core.money import quantize_money
+from fideliza.core.money import ISO_4217, quantize_money
 from fideliza.customers.models import Customer
 
 from . import hooks
@@ -34,9 +35,6 @@ MONEY_LIMIT = Decimal(10) ** 12
 QUANTITY_LIMIT = Decimal(10) ** 9
 # Tills' clocks drift; an order "from the future" beyond this is a data error.
 FUTURE_TOLERANCE = timedelta(days=1)
-
-# ISO 4217 active codes (2024). Kept here rather than a dependency: it changes rarely.
-ISO_4217 = frozenset(["AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHE", "CHF", "CHW", "CLF", "CLP", "CNY", "COP", "COU", "CRC", "CUC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MXV", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SLL", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "USN", "UYI", "UYU", "UYW", "UZS", "VED", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG", "ZWL"])
 
 ORDER_AUDIT_ENTITY = "sales.order"
 RETURN_AUDIT_ENTITY = "sales.return"

@@ -8,6 +8,7 @@ personalised → repeat buyers → profitable → loyal.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.functional import Promise
@@ -21,11 +22,26 @@ from fideliza.sales.models import Order
 from .models import SegmentMember
 
 
-def _personalised_customers() -> QuerySet:
-    """Ids of customers who received a personalised message (the engagement app)."""
-    from fideliza.engagement.selectors import customers_personalised
+class CustomerIds(Protocol):
+    """A queryset of the ids (one column) of the customers who reached a stage."""
 
-    return customers_personalised()
+    def __call__(self) -> QuerySet: ...
+
+
+# Engagement sits above segments: it registers who received a personalised message
+# (`EngagementConfig.ready`). Without it nobody has.
+_personalised: list[CustomerIds] = []
+
+
+def personalised_customers_register(source: CustomerIds) -> None:
+    _personalised[:] = [source]
+
+
+def _personalised_customers() -> QuerySet:
+    """Ids of customers who received a personalised message."""
+    if not _personalised:
+        return Customer.objects.none().values("pk")
+    return _personalised[0]()
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ A rule set is a group::
 
 and a rule is ``{"field": "city", "cmp": "eq", "value": "Córdoba", "negate": false}``.
 Fields come from three sources — the customer card, the analytics snapshot
-(`insights.CustomerMetrics`) and behaviour (orders, products, points) — and each compiles
+(`insights.CustomerMetrics`) and behaviour (orders, products; points, which loyalty adds
+with `rule_field_register`) — and each compiles
 to a `Q` over `Customer`, with `Exists`/`IN (subquery)` for behaviour so that the whole
 segment is one SQL statement on SQLite and PostgreSQL alike.
 
@@ -166,7 +167,7 @@ def _numeric(path: str) -> Callable[[str, Any], Q]:
     return compile_
 
 
-def _expression(expr_factory: Callable[[], Any], guard: Q | None = None) -> Callable[[str, Any], Q]:
+def expression_rule(expr_factory: Callable[[], Any], guard: Q | None = None) -> Callable[[str, Any], Q]:
     """Compare a per-customer expression (points, share of wallet…) with a number; `guard`
     says when the expression is not NULL (None: it never is)."""
     def compile_(op: str, value: Any) -> Q:
@@ -386,13 +387,6 @@ def _bought(kind: str) -> Callable[[str, Any], Q]:
     return compile_
 
 
-def _points_balance():
-    from fideliza.loyalty.models import Member
-
-    return Coalesce(Subquery(Member.objects.filter(customer=OuterRef("pk")).values("customer")
-                             .annotate(total=Sum("points_balance")).values("total")[:1]), 0)
-
-
 def _share_of_wallet():
     """Last 12 months' spend / the estimated annual potential on the card (null if unknown)."""
     since = timezone.now() - timedelta(days=365)
@@ -474,7 +468,7 @@ FIELDS: dict[str, FieldDef] = {f.key: f for f in (
     FieldDef("clv_historic", gettext_lazy("CLV histórico"), "analytics", "money", NUMBER_OPS,
              _numeric(M + "clv_historic")),
     FieldDef("share_of_wallet", gettext_lazy("Cuota de cliente (gasto 12 meses / potencial)"), "analytics",
-             "number", NUMBER_OPS, _expression(_share_of_wallet, Q(wallet_potential__gt=0))),
+             "number", NUMBER_OPS, expression_rule(_share_of_wallet, Q(wallet_potential__gt=0))),
     # Behaviour
     FieldDef("bought_product", gettext_lazy("Ha comprado el producto (SKU)"), "behaviour", "flag",
              FLAG_OPS, _bought("product"),
@@ -487,9 +481,13 @@ FIELDS: dict[str, FieldDef] = {f.key: f for f in (
              NUMBER_OPS, _days_without_buying),
     FieldDef("orders_count", gettext_lazy("Número de pedidos"), "behaviour", "number", NUMBER_OPS,
              _orders_count),
-    FieldDef("points_balance", gettext_lazy("Saldo de puntos"), "behaviour", "number", NUMBER_OPS,
-             _expression(_points_balance)),
 )}
+
+
+def rule_field_register(definition: FieldDef) -> None:
+    """Add a field that an app above segments knows about (loyalty: the points balance);
+    call from its AppConfig.ready. Fields are offered in the order they are added."""
+    FIELDS[definition.key] = definition
 
 
 def compile_rules(rules: dict, *, depth: int = 0, counter: list[int] | None = None) -> Q:

@@ -1,5 +1,5 @@
 """A safety net for the Django admin: any model of the domain apps that has no admin of its
-own yet (a table added by a later change) is still listed for staff, read-only.
+own is still listed for staff, read-only.
 
 The web app is installed after the domain apps, so their admin modules have run by now.
 """

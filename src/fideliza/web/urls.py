@@ -4,7 +4,9 @@ includes keep their own namespaces (`customers:list`, not `web:customers:list`).
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from fideliza.customers import urls as customers_urls
+
+from . import customer_card, views
 
 web_patterns = [
     path("", views.home, name="home"),
@@ -16,7 +18,13 @@ web_patterns = [
 
 urlpatterns = [
     path("", include((web_patterns, "web"))),
-    path("clientes/", include("fideliza.customers.urls")),
+    # The customers' pages plus the 360° card, composed here from every domain, in one
+    # namespace: `customers:detail` and `customers:consent` are the card's.
+    path("clientes/", include(([
+        *customers_urls.urlpatterns,
+        path("<int:pk>/", customer_card.customer_detail, name="detail"),
+        path("<int:pk>/consentimiento/", customer_card.customer_consent, name="consent"),
+    ], customers_urls.app_name))),
     path("importaciones/", include("fideliza.imports.urls")),
     path("cuenta/", include("fideliza.accounts.urls")),
 ]

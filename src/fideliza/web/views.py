@@ -6,8 +6,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
+from fideliza.accounts.http import AuthedRequest
+
 from .context_processors import may_open, safe_reverse
-from .http import AuthedRequest
 from .moves import MOVES_BY_SLUG, PYRAMID
 from .selectors import home_figures, recent_imports
 

@@ -17,7 +17,7 @@ from typing import Any
 from django.core import signing
 from django.db.models import Expression, F, Q, QuerySet
 
-_SALT = "fideliza.web.pagination"
+_SALT = "fideliza.web.pagination"  # its first home; kept so that links with cursors keep working
 
 
 @dataclass(frozen=True)
