@@ -17,12 +17,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from fideliza.accounts.models import AuditAction
 from fideliza.accounts.services import Actor, audit_record
 from fideliza.catalog.models import Product
-from fideliza.core.money import quantize_money
+from fideliza.core.money import money_format, quantize_money
 from fideliza.customers.models import Customer
 
 from . import hooks
@@ -95,6 +96,11 @@ def _check_moment(errors: dict[str, list[str]], key: str, moment: datetime) -> N
         errors.setdefault(key, []).append(_("La fecha es demasiado antigua."))
 
 
+def _units(quantity: Decimal) -> str:
+    """A quantity as the reader writes it: «1,5» in Spanish, «10» (never «1E+1»)."""
+    return number_format(quantity.normalize())
+
+
 def line_amounts(*, quantity: Decimal, unit_price: Decimal, discount: Decimal) -> tuple[Decimal, Decimal]:
     """(gross, line total) of one order line, in cents: gross = quantity × price."""
     gross = quantize_money(quantity * unit_price)
@@ -115,7 +121,11 @@ def _decimal(value: Any) -> Decimal | None:
 def _order_line(
     *, line_no: int, line: Mapping[str, Any], products: Mapping[str, Product], currency: str | None
 ) -> tuple[OrderLine | None, dict[str, list[str]]]:
-    """One validated, priced OrderLine (not saved), or None with its field errors."""
+    """One validated, priced OrderLine (not saved), or None with its field errors.
+
+    `currency` is None when the order's own currency is invalid (reported on its field):
+    the lines are then checked without comparing currencies.
+    """
     errors: dict[str, list[str]] = {}
 
     def error(field: str, message: str) -> None:
@@ -139,7 +149,7 @@ def _order_line(
     if line.get("unit_price") is not None and unit_price is None:
         error("unit_price", _("No es un importe válido."))
     elif unit_price is None and product is not None:
-        if product.currency == currency:
+        if currency is None or product.currency == currency:
             unit_price = product.list_price
         else:
             error("unit_price", _("El producto tiene precio en %(cur)s; indique el precio unitario en %(order_cur)s.")
@@ -169,7 +179,7 @@ def _order_line(
         error("quantity", _("El importe de la línea es demasiado grande."))
     elif discount > gross:
         error("discount", _("El descuento (%(discount)s) supera el importe de la línea (%(gross)s).")
-              % {"discount": discount, "gross": gross})
+              % {"discount": money_format(discount, currency), "gross": money_format(gross, currency)})
     if errors:
         return None, errors
     return OrderLine(
@@ -211,6 +221,7 @@ def order_record(
         currency = currency_clean(currency)
     except ValidationError as exc:
         errors.update(exc.message_dict)
+        currency = None  # one error on the currency, not a "price in another currency" per line
     placed_at = _aware(placed_at)
     _check_moment(errors, "placed_at", placed_at)
     if channel not in SalesChannel.values:
@@ -352,8 +363,8 @@ def return_record(
         if already + quantity > original.quantity:
             errors.setdefault(prefix + "quantity", []).append(
                 _("Se compraron %(bought)s unidades y ya se devolvieron %(returned)s: no se pueden devolver %(qty)s más.")
-                % {"bought": original.quantity.normalize(), "returned": already.normalize(),
-                   "qty": quantity.normalize()})
+                % {"bought": _units(original.quantity), "returned": _units(already),
+                   "qty": _units(quantity)})
             continue
         amount = _decimal(line.get("amount"))
         if amount is None:
@@ -362,7 +373,7 @@ def return_record(
         if amount < 0 or amount > original.line_total:
             errors.setdefault(prefix + "amount", []).append(
                 _("El importe debe estar entre 0 y el total de la línea (%(total)s).")
-                % {"total": original.line_total})
+                % {"total": money_format(original.line_total, order.currency)})
             continue
         lines_amount += amount
         return_lines.append(ReturnLine(order_line=original, quantity=quantity, amount=amount))
@@ -373,7 +384,9 @@ def return_record(
     elif refunded_before + refund > order.total:
         errors.setdefault("refund_amount", []).append(
             _("El pedido suma %(total)s y ya se reembolsaron %(before)s: no se pueden reembolsar %(amount)s más.")
-            % {"total": order.total, "before": quantize_money(refunded_before), "amount": refund})
+            % {"total": money_format(order.total, order.currency),
+               "before": money_format(refunded_before, order.currency),
+               "amount": money_format(refund, order.currency)})
     if errors:
         raise ValidationError(errors)
 
