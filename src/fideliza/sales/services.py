@@ -314,13 +314,20 @@ def return_record(
     refund may be money only (`refund_amount`). Refuses to return more units than were
     bought, counting earlier returns, and to refund more than the order's total. The order
     row is locked (SELECT … FOR UPDATE) so that two concurrent returns cannot both pass
-    those checks.
+    those checks. Raises ReturnAlreadyRecorded when (source, external_id) exists, before
+    checking anything against the earlier returns.
     """
     order = Order.objects.select_for_update().get(pk=order.pk)
     source = (source or order.source).strip()
     external_id = (external_id or "").strip()
     errors: dict[str, list[str]] = {}
     _check_identity(errors, source, external_id)
+    if not errors:
+        # Before the checks against earlier returns: a till retrying a whole-line return
+        # must get this return back, not "those units were already returned" (by itself).
+        existing = Return.objects.filter(source=source, external_id=external_id).first()
+        if existing is not None:
+            raise ReturnAlreadyRecorded(existing)
     returned_at = _aware(returned_at or timezone.now())
     _check_moment(errors, "returned_at", returned_at)
     if returned_at < order.placed_at:
@@ -390,9 +397,6 @@ def return_record(
     if errors:
         raise ValidationError(errors)
 
-    existing = Return.objects.filter(source=source, external_id=external_id).first()
-    if existing is not None:
-        raise ReturnAlreadyRecorded(existing)
     ret = Return(order=order, kind=kind, source=source, external_id=external_id, returned_at=returned_at,
                  reason=(reason or "").strip()[:200], refund_amount=refund, currency=order.currency)
     try:
