@@ -7,15 +7,16 @@ import itertools
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from fideliza.automations.models import Automation, AutomationStep
 from fideliza.customers.models import ConsentRecord, Customer
 from fideliza.insights.models import AnalyticsState, CustomerMetrics, SnapshotRun
 from fideliza.sales.models import Order
+from tests.factories.sales import order_row_without_hooks
 
 _seq = itertools.count(1)
 
@@ -27,6 +28,10 @@ def _skip_postgres_only_on_sqlite(request):
         pytest.skip("needs PostgreSQL: SQLite serialises writers, there is no race to test")
 
 
+# E-mail consent granted long before any instant these tests pin.
+CONSENT_GRANTED_AT = datetime(2024, 1, 8, 10, 0, tzinfo=ZoneInfo("Europe/Madrid"))
+
+
 def make_customer(*, email: bool = True, consent: bool = True, **fields: Any) -> Customer:
     n = next(_seq)
     fields.setdefault("first_name", f"Cliente{n}")
@@ -35,13 +40,15 @@ def make_customer(*, email: bool = True, consent: bool = True, **fields: Any) ->
     customer = Customer.objects.create(**fields)
     if consent:
         ConsentRecord.objects.create(customer=customer, channel="email", status="granted",
-                                     recorded_at=timezone.now() - timedelta(days=400), source="tests")
+                                     recorded_at=CONSENT_GRANTED_AT, source="tests")
     return customer
 
 
 def make_order(customer: Customer, placed_at: datetime, total: str = "50.00") -> Order:
-    return Order.objects.create(customer=customer, source="tests", external_id=f"o{next(_seq)}",
-                                placed_at=placed_at, total=Decimal(total), subtotal=Decimal(total))
+    """A bare order row: triggers read purchase dates and totals, and a test may place an
+    order where order_record would not (days ahead of the pinned clock)."""
+    return order_row_without_hooks(customer, placed_at=placed_at, total=total, source="tests",
+                                   external_id=f"o{next(_seq)}")
 
 
 def snapshot(as_of: date) -> SnapshotRun:

@@ -5,25 +5,28 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from fideliza.automations.models import Automation
 from fideliza.automations.services import automations_run
 from fideliza.engagement.models import Message
 from tests.browser.conftest import browser, log_in, page  # noqa: F401 (the shared browser fixtures)
+from tests.clock import MIDSUMMER
 
 from .conftest import make_customer, make_order
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_create_simulate_run_and_report(page, log_in, owner, live_server, settings):  # noqa: F811
-    # The step is sent "now", which may fall in the default quiet hours (21:00-09:00).
-    settings.FIDELIZA_QUIET_HOURS_START = ""
-    settings.FIDELIZA_QUIET_HOURS_END = ""
+@pytest.fixture(autouse=True)
+def _clock(time_machine):
+    """From Wednesday 11 June 2025 at noon, ticking (the live server and the browser wait on time)."""
+    time_machine.move_to(MIDSUMMER, tick=True)
+
+
+def test_create_simulate_run_and_report(page, log_in, owner, live_server):  # noqa: F811
     buyer = make_customer(first_name="Inés", last_name="Moreno")
-    make_order(buyer, timezone.now() - timedelta(hours=1))
+    make_order(buyer, MIDSUMMER - timedelta(hours=1))
     log_in("duena", "clave-segura-1")
 
     page.goto("/")

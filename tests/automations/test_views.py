@@ -7,14 +7,20 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from fideliza.accounts.models import AuditLog
 from fideliza.automations.models import Automation, Enrollment
+from tests.clock import MIDSUMMER
 
 from .conftest import make_automation, make_customer, make_order
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clock(time_machine):
+    """Wednesday noon, outside the quiet hours: the welcome step of a purchase an hour ago goes out."""
+    time_machine.move_to(MIDSUMMER, tick=False)
 
 
 def _login(django_user_model, username, role):
@@ -83,7 +89,7 @@ def test_other_roles_read_but_do_not_edit(django_user_model):
 
 def test_toggle_dry_run_and_report_pages(django_user_model):
     buyer = make_customer(first_name="Marta")
-    make_order(buyer, timezone.now() - timedelta(hours=1))
+    make_order(buyer, MIDSUMMER - timedelta(hours=1))
     automation = make_automation("welcome", active=False)
     client = _login(django_user_model, "dueña", "owner")
     client.post(reverse("automations:toggle", args=[automation.pk]), {"scope": "existing"})
@@ -100,7 +106,7 @@ def test_toggle_dry_run_and_report_pages(django_user_model):
 
 def test_api_list_dry_run_and_report(django_user_model):
     buyer = make_customer()
-    make_order(buyer, timezone.now() - timedelta(hours=1))
+    make_order(buyer, MIDSUMMER - timedelta(hours=1))
     automation = make_automation("welcome")
     client = _login(django_user_model, "mk", "marketing")
     listing = client.get("/api/v1/automations")
@@ -117,7 +123,7 @@ def test_sales_reps_see_only_their_customers_in_the_dry_run(django_user_model):
     mine = make_customer(first_name="Mía", account_executive=rep)
     other = make_customer(first_name="Otra")
     for c in (mine, other):
-        make_order(c, timezone.now() - timedelta(hours=1))
+        make_order(c, MIDSUMMER - timedelta(hours=1))
     make_automation("welcome")
     client = Client()
     client.force_login(rep)
@@ -131,7 +137,7 @@ def test_report_page_explains_skips_in_words(django_user_model):
     from fideliza.automations.services import automations_run
 
     silent = make_customer(consent=False, first_name="Callada")
-    make_order(silent, timezone.now() - timedelta(hours=1))
+    make_order(silent, MIDSUMMER - timedelta(hours=1))
     automation = make_automation("welcome")
     automations_run()
     client = _login(django_user_model, "mk", "marketing")

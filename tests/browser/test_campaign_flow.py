@@ -6,12 +6,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from fideliza.campaigns.models import Campaign, CampaignRecipient
 from fideliza.customers.models import ConsentRecord, Customer
 from fideliza.segments.models import Segment, SegmentKind, SegmentMember
+from tests.clock import MIDSUMMER
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,16 +19,19 @@ PEOPLE = [("Carmen", "Vidal", "carmen@example.com"), ("Tomás", "Gómez", "tomas
           ("Lucía", "Ortega", "lucia@example.com")]
 
 
+@pytest.fixture(autouse=True)
+def _clock(time_machine):
+    """Wednesday noon, ticking: the send falls outside the quiet hours, whatever the real hour."""
+    time_machine.move_to(MIDSUMMER, tick=True)
+
+
 @pytest.fixture
-def vip_segment(db, settings):
-    # The send must not wait for the end of quiet hours, whatever the time the suite runs.
-    settings.FIDELIZA_QUIET_HOURS_START = ""
-    settings.FIDELIZA_QUIET_HOURS_END = ""
+def vip_segment(db):
     segment = Segment.objects.create(name="Clientes VIP", kind=SegmentKind.STATIC, member_count=len(PEOPLE))
     for first, last, email in PEOPLE:
         customer = Customer.objects.create(first_name=first, last_name=last, email=email, city="Córdoba")
         ConsentRecord.objects.create(customer=customer, channel="email", status="granted", source="test",
-                                     recorded_at=timezone.now() - timedelta(days=10))
+                                     recorded_at=MIDSUMMER - timedelta(days=10))
         SegmentMember.objects.create(segment=segment, customer=customer)
     return segment
 

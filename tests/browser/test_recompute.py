@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -17,7 +16,9 @@ from playwright.sync_api import expect
 
 from fideliza.customers.models import Customer
 from fideliza.insights.models import RunStatus, SnapshotRun
-from fideliza.sales.models import Order
+from tests.clock import SPRING_FORWARD
+from tests.factories.customers import customer_make
+from tests.factories.sales import order_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,6 +38,12 @@ def _orm_beside_playwright_for_the_module():
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+@pytest.fixture(autouse=True)
+def _clock(time_machine):
+    """From noon of 30 March 2025 (a 23-hour day), ticking: the recompute is "as of today"."""
+    time_machine.move_to(SPRING_FORWARD, tick=True)
+
+
 @pytest.fixture
 def shop(transactional_db):
     """Three cards, two buyers, four orders, all inside the last 12 months.
@@ -49,18 +56,12 @@ def shop(transactional_db):
 
     def order(customer: Customer, days_ago: int, total: str) -> None:
         when = dt.datetime.combine(today - dt.timedelta(days=days_ago), dt.time(12))
-        Order.objects.create(
-            customer=customer,
-            source="test",
-            external_id=f"{customer.pk}-{days_ago}",
-            placed_at=timezone.make_aware(when),
-            subtotal=Decimal(total),
-            total=Decimal(total),
-        )
+        order_make(customer, source="test", external_id=f"{customer.pk}-{days_ago}",
+                   placed_at=timezone.make_aware(when), total=total)
 
-    ana = Customer.objects.create(first_name="Ana", last_name="García")
-    blas = Customer.objects.create(first_name="Blas", last_name="Pérez")
-    Customer.objects.create(first_name="Nadie", last_name="Compra")
+    ana = customer_make(first_name="Ana", last_name="García")
+    blas = customer_make(first_name="Blas", last_name="Pérez")
+    customer_make(first_name="Nadie", last_name="Compra")
     order(ana, 300, "100.00")
     order(ana, 100, "50.00")
     order(ana, 10, "80.00")

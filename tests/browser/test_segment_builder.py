@@ -11,22 +11,30 @@ from playwright.sync_api import expect
 
 from fideliza.customers.models import Customer
 from fideliza.insights.models import CustomerMetrics, SnapshotRun
-from fideliza.sales.models import Order
 from fideliza.segments.models import Segment
+from tests.clock import FALL_BACK
+from tests.factories.customers import customer_make
+from tests.factories.sales import order_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 NAME = "Clientes Oro de Córdoba que no compran hace 90 días"
 
 
+@pytest.fixture(autouse=True)
+def _clock(time_machine):
+    """From noon of 26 October 2025 (the autumn DST change), ticking: "90 days without buying"
+    reaches back across it."""
+    time_machine.move_to(FALL_BACK, tick=True)
+
+
 def _customer(first: str, last: str, city: str, tier: str | None, days_ago: list[int]) -> Customer:
     """A customer with orders `days_ago` days back and, if `tier`, a snapshot row."""
     today = timezone.localdate()
-    c = Customer.objects.create(first_name=first, last_name=last, city=city)
+    c = customer_make(first_name=first, last_name=last, city=city)
     for k, days in enumerate(days_ago):
         placed = datetime.combine(today - timedelta(days=days), time(12), tzinfo=timezone.get_current_timezone())
-        Order.objects.create(customer=c, source="tpv", external_id=f"{c.pk}-{k}", placed_at=placed,
-                             total=Decimal("50"), subtotal=Decimal("50"))
+        order_make(c, external_id=f"{c.pk}-{k}", placed_at=placed, total="50")
     if tier is not None:
         run = SnapshotRun.objects.get_or_create(status="succeeded", as_of=today)[0]
         last = today - timedelta(days=min(days_ago))

@@ -14,6 +14,7 @@ from fideliza.campaigns.services import campaign_launch
 from fideliza.engagement.models import DeliveryEvent, Message, MessageStatus
 from fideliza.loyalty.models import CouponRedemption
 from fideliza.sales.models import Order
+from tests.factories.sales import order_row_without_hooks
 
 from .conftest import LAUNCH, customer_make, segment_make
 
@@ -22,9 +23,8 @@ SENT = LAUNCH + timedelta(hours=1)
 
 
 def order(customer_id: int, at, total: str) -> Order:
-    n = Order.objects.count() + 1
-    return Order.objects.create(customer_id=customer_id, source="t", external_id=f"o{n}", placed_at=at,
-                                total=Decimal(total), subtotal=Decimal(total))
+    """A bare order row: the results read purchases in the window, nothing the reactions add."""
+    return order_row_without_hooks(customer_id, placed_at=at, total=total)
 
 
 @pytest.fixture

@@ -38,6 +38,12 @@ from .conftest import EMAIL, LAUNCH, customer_make, segment_make
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _clock(time_machine):
+    """Launch day, mid-morning (the services that take no `now` read this one)."""
+    time_machine.move_to(LAUNCH, tick=False)
+
+
 def test_create_refuses_broken_template_with_field_errors(segment, marketing):
     bad = MessageContent(subject="Hola {{ nombre", body_text="Texto {{ no_such_variable }}")
     with pytest.raises(ValidationError) as exc:

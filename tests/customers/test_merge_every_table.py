@@ -33,8 +33,9 @@ from fideliza.engagement.models import (
 from fideliza.insights.models import CustomerMetrics, RfmMonthly, SnapshotRun
 from fideliza.loyalty.models import Affiliate, Coupon, CouponRedemption, Member, Program, Referral
 from fideliza.loyalty.services import member_enroll
-from fideliza.sales.models import Order, OrderLine
+from fideliza.sales.models import Order
 from fideliza.segments.models import Segment, SegmentKind, SegmentMember
+from tests.factories.sales import order_make
 
 pytestmark = pytest.mark.django_db
 TZ = ZoneInfo("Europe/Madrid")
@@ -59,12 +60,15 @@ def _enroll(automation, customer, key, *, days_ago, state="active", context=None
         next_due_at=NOW + timedelta(hours=1) if state == "active" else None, context=context or {})
 
 
+@pytest.fixture(autouse=True)
+def _clock(time_machine):
+    """NOW for the fixtures too (the decorators below pin only the test bodies)."""
+    time_machine.move_to(NOW, tick=False)
+
+
 def _order(customer, ext, total):
-    order = Order.objects.create(customer=customer, source="tpv", external_id=ext, placed_at=NOW - timedelta(days=30),
-                                 subtotal=Decimal(total), total=Decimal(total))
-    OrderLine.objects.create(order=order, line_no=1, sku="A", quantity=Decimal(1), unit_price=Decimal(total),
-                             line_total=Decimal(total))
-    return order
+    """Through order_record: the card joins the program with this order and earns its points."""
+    return order_make(customer, external_id=ext, total=total, placed_at=NOW - timedelta(days=30))
 
 
 def _rows_everywhere(actor, card, *, tag, program, segment, campaign, automations, run, other):
@@ -113,6 +117,8 @@ def _rows_everywhere(actor, card, *, tag, program, segment, campaign, automation
 
 @pytest.fixture
 def person(owner):
+    from fideliza.loyalty import models as loyalty_models
+
     actor = Actor.of(owner)
     a = customer_create(actor=actor, data={
         "first_name": "Wenceslao", "last_name": "Olabarrieta", "email": "wence.ola@correo-privado.es",
@@ -123,6 +129,7 @@ def person(owner):
         "acquisition_date": date(2022, 1, 1)}, source="web", external_id="1007", interests=["caza"])
     referrer = customer_create(actor=actor, data={"first_name": "Rosa", "last_name": "Amiga"})
     program = Program.objects.create(name="Club", point_value=Decimal("0.01"), join_points=50, expiry_days=365)
+    loyalty_models.EarningRule.objects.create(program=program, name="Base", kind="per_amount", points=1)
     segment = Segment.objects.create(name="Todos", kind=SegmentKind.STATIC, member_count=2)
     campaign = Campaign.objects.create(name="Verano", segment=segment, channels=["email"])
     automations = (_automation("Bienvenida"), _automation("Puntos"), _automation("Recuperación"))
@@ -173,8 +180,9 @@ def test_merge_follows_every_policy_and_undo_restores_both_cards(person):
                   DataSubjectRequest):
         assert not model.objects.filter(customer=b).exists(), model
     assert a.source_ids.count() == 2 and a.consents.count() == 2
-    # One membership with both balances; the second card's referral stays with it.
-    assert Member.objects.get(customer=a).points_balance == 100
+    # One membership with both balances (50 welcome points each, plus 40 and 15 earned by
+    # their orders); the second card's referral stays with it.
+    assert Member.objects.get(customer=a).points_balance == 155
     assert Member.objects.aggregate(s=Sum("points_balance"))["s"] == points_before
     assert Referral.objects.filter(referred=a).count() == 1 and Referral.objects.filter(referred=b).count() == 1
     # The opt-out on either card wins; the survivor's own budget stands.

@@ -12,19 +12,23 @@ from fideliza.customers.export import customer_export_data
 from fideliza.customers.merging import customer_merge, customer_merge_undo
 from fideliza.customers.models import Customer
 from fideliza.customers.services import consent_record, customer_create
-from fideliza.sales.models import Order, OrderLine
+from fideliza.sales.models import Order
+from tests.clock import MIDSUMMER
+from tests.factories.sales import order_make
 
 pytestmark = pytest.mark.django_db
 TZ = ZoneInfo("Europe/Madrid")
 
 
+@pytest.fixture(autouse=True)
+def _clock(time_machine):
+    """11 June 2025, ticking: the second card is written after the first (survivorship
+    takes the newer card's contact data), and the January orders are in the past."""
+    time_machine.move_to(MIDSUMMER, tick=True)
+
+
 def _order(customer, ext, total, day):
-    order = Order.objects.create(customer=customer, source="tpv", external_id=ext,
-                                 placed_at=datetime(2025, 1, day, 10, tzinfo=TZ),
-                                 subtotal=Decimal(total), total=Decimal(total))
-    OrderLine.objects.create(order=order, line_no=1, sku="A", quantity=Decimal(1),
-                             unit_price=Decimal(total), line_total=Decimal(total))
-    return order
+    return order_make(customer, external_id=ext, total=total, placed_at=datetime(2025, 1, day, 10, tzinfo=TZ))
 
 
 @pytest.fixture

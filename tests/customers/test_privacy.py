@@ -21,9 +21,17 @@ from fideliza.customers.privacy import (
     due_date_for,
 )
 from fideliza.customers.services import consent_record, customer_create, customer_update
-from fideliza.sales.models import Order, OrderLine
+from fideliza.sales.models import Order
+from tests.clock import MIDSUMMER
+from tests.factories.sales import order_make
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clock(time_machine):
+    """Requests get due dates from today, and the orders of 1 March 2025 must be in the past."""
+    time_machine.move_to(MIDSUMMER, tick=False)
 TZ = ZoneInfo("Europe/Madrid")
 SECRETS = ("Eulalia", "Zubizarreta", "eulalia.zz@correo-privado.es", "+34699887766", "99887766T",
            "Calle del Secreto 7", "Eula", "eula.vieja@antiguo.es")
@@ -43,10 +51,7 @@ def person(owner):
     consent_record(customer=c, channel="email", granted=True, source="form", ip_address="203.0.113.9",
                    wording="Acepto recibir ofertas de Ferretería")
     for n, (cust, total) in enumerate(((c, "40.00"), (old, "15.50"))):
-        order = Order.objects.create(customer=cust, source="tpv", external_id=str(n), total=Decimal(total),
-                                     subtotal=Decimal(total), placed_at=datetime(2025, 3, 1, tzinfo=TZ))
-        OrderLine.objects.create(order=order, line_no=1, sku="X", quantity=1, unit_price=Decimal(total),
-                                 line_total=Decimal(total))
+        order_make(cust, external_id=str(n), total=total, placed_at=datetime(2025, 3, 1, tzinfo=TZ))
     customer_merge(actor=actor, survivor=c, duplicate=old)
     return actor, c, old
 

@@ -5,16 +5,25 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 
 from fideliza.accounts.models import AuditLog
 from fideliza.accounts.services import Actor
+from fideliza.catalog.models import Product
 from fideliza.core.pagination import count_capped
 from fideliza.customers.models import ConsentRecord, Customer
 from fideliza.customers.services import consent_record, customer_create
-from fideliza.sales.models import Order, OrderLine, Return
+from tests.clock import MIDSUMMER
+from tests.factories.catalog import product_make
+from tests.factories.sales import order_make, return_make
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clock(time_machine):
+    """Orders "10 days" and "500 days" ago, "bought in the last year": from 11 June 2025."""
+    time_machine.move_to(MIDSUMMER, tick=False)
 
 
 @pytest.fixture(autouse=True)
@@ -40,16 +49,13 @@ def new_customer(owner, **data):
 
 
 def new_order(customer, *, external_id, days_ago, lines, currency="EUR"):
-    """lines: [(sku, quantity, unit_price)]; totals are the sums of the lines."""
-    total = sum((Decimal(q) * Decimal(p) for _s, q, p in lines), Decimal(0))
-    order = Order.objects.create(
-        customer=customer, source="tpv", external_id=external_id, currency=currency,
-        placed_at=timezone.now() - timedelta(days=days_ago), subtotal=total, total=total)
-    for i, (sku, q, p) in enumerate(lines, 1):
-        OrderLine.objects.create(order=order, line_no=i, sku=sku, description=f"Artículo {sku}",
-                                 quantity=Decimal(q), unit_price=Decimal(p),
-                                 line_total=Decimal(q) * Decimal(p))
-    return order
+    """lines: [(sku, quantity, unit_price)], recorded by order_record (products made on first use)."""
+    for sku, _q, price in lines:
+        if not Product.objects.filter(sku=sku).exists():
+            product_make(sku=sku, name=f"Artículo {sku}", list_price=price)
+    return order_make(customer, external_id=external_id, currency=currency,
+                      placed_at=MIDSUMMER - timedelta(days=days_ago),
+                      lines=[{"sku": sku, "quantity": q, "unit_price": p} for sku, q, p in lines])
 
 
 def rows(response):
@@ -216,8 +222,7 @@ def test_card_shows_profile_timeline_summary_consent_and_audit(client, owner, re
         source="tpv", external_id="C-77", interests=["Jardinería"])
     new_order(c, external_id="T-1", days_ago=40, lines=[("MART-1", 1, "19.90"), ("CLAV-9", 3, "0.35")])
     second = new_order(c, external_id="T-2", days_ago=5, lines=[("MART-1", 2, "19.90")])
-    Return.objects.create(order=second, external_id="R-1", returned_at=timezone.now(),
-                          refund_amount=Decimal("19.90"), reason="Defectuoso")
+    return_make(second, external_id="R-1", returned_at=MIDSUMMER, line_quantities={1: 1}, reason="Defectuoso")
     consent_record(customer=c, channel="email", granted=True, source="formulario tienda")
     client.force_login(owner)
     response = client.get(reverse("customers:detail", args=[c.pk]))

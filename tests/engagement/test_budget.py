@@ -95,10 +95,11 @@ def test_two_per_seven_days_across_campaigns_and_automations_every_skip_recorded
 
 
 @pytest.mark.django_db
-def test_deferred_message_is_rechecked_at_send_time(smtp_sink):
+def test_deferred_message_is_rechecked_at_send_time(smtp_sink, noon, time_machine):
+    now = noon
+    time_machine.move_to(now, tick=False)  # the send-time re-check reads the clock
     budget = ContactBudget.objects.create(scope=BudgetScope.GLOBAL, max_messages=1, window_days=7)
     c = make_customer()
-    now = datetime.now(tz=MADRID)
     _first, second = messages_queue([request(c, source="campaign:1"), request(c, source="campaign:2",
                                                                              over_budget="defer")],
                                    now=now - timedelta(days=8))

@@ -18,6 +18,12 @@ from fideliza.engagement.tasks import outbox_sweep
 from .conftest import make_customer, request
 
 
+@pytest.fixture(autouse=True)
+def _clock(time_machine, noon):
+    """Tuesday 10 March 2026 at noon, ticking (the SMTP sink and the tasks run in real time)."""
+    time_machine.move_to(noon, tick=True)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_send_waits_for_commit_and_never_follows_a_rollback(smtp_sink):
     c = make_customer(first_name="Nuria")

@@ -23,6 +23,12 @@ from .conftest import make_customer, request
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _clock(time_machine, noon):
+    """Tuesday 10 March 2026 at noon: consents recorded "now" are dated then."""
+    time_machine.move_to(noon, tick=False)
+
+
 def test_queues_marketing_with_consent_and_records_nothing_else(noon):
     c = make_customer()
     [d] = messages_queue([request(c)], now=noon)
@@ -144,7 +150,7 @@ def test_a_large_call_crosses_insert_batches_and_maps_every_id(noon):
     assert Message.objects.filter(created_at=noon, send_at=noon, attempts=0, claim_id="").count() == len(queued)
 
 
-def test_a_newer_opt_in_overrides_the_customers_own_unsubscribe_but_not_a_bounce(noon):
+def test_a_newer_opt_in_overrides_the_customers_own_unsubscribe_but_not_a_bounce(noon, time_machine):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -160,7 +166,8 @@ def test_a_newer_opt_in_overrides_the_customers_own_unsubscribe_but_not_a_bounce
     consent_record(customer=c, channel="email", granted=True, source="importación",
                    at=timezone.now() - timedelta(days=30))
     assert messages_queue([request(c)], now=noon)[0].reason == "no_consent"
-    # ...a new sign-up at the till does.
+    # ...a new sign-up at the till, ten minutes later, does.
+    time_machine.shift(timedelta(minutes=10))
     consent_record(customer=c, channel="email", granted=True, source="tpv")
     assert messages_queue([request(c)], now=noon)[0].status == "queued"
     assert channel_choose([c.pk], ["email"]) == {c.pk: "email"}

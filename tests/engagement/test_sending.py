@@ -31,6 +31,12 @@ from .conftest import make_customer, request
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _clock(time_machine, noon):
+    """Tuesday 10 March 2026 at noon, ticking (the SMTP sink and the tasks run in real time)."""
+    time_machine.move_to(noon, tick=True)
+
 HTML = ('<html><body><p>Hola {name}, mira <a href="https://tienda.example/ofertas?x=1&amp;y=2">'
         'las ofertas</a>.</p></body></html>')
 

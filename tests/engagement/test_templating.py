@@ -232,8 +232,11 @@ def _order(customer, product, quantity, *, placed_at):
 
 
 @pytest.fixture
-def now():
-    return datetime(2026, 12, 3, 12, 0, tzinfo=MADRID)
+def now(time_machine):
+    """3 December 2026 at noon, and the clock pinned there (order_record checks dates against it)."""
+    moment = datetime(2026, 12, 3, 12, 0, tzinfo=MADRID)
+    time_machine.move_to(moment, tick=False)
+    return moment
 
 
 @pytest.fixture
@@ -446,7 +449,7 @@ def test_recipients_context_chunks_large_lists(shop, now, monkeypatch, django_as
 
 def test_preview_for_one_customer(shop, now):
     ana = _customer(first_name="Ana", email="ana@example.com")
-    _order(ana, shop["drill"], 1, placed_at=timezone.now() - timedelta(days=3))
+    _order(ana, shop["drill"], 1, placed_at=now - timedelta(days=3))
     out = t.preview("Hola {{ nombre }},\n ¡{{ puntos }} puntos!",
                     "Tu cupón: {{ cupon }} ({{ cupon_descripcion }})",
                     "<p>{{ nombre }} &mdash; <a href='{{ enlace_baja }}'>baja</a></p>",

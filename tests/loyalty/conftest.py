@@ -16,6 +16,7 @@ from fideliza.catalog.models import Category, Product
 from fideliza.customers.services import customer_create
 from fideliza.loyalty.models import EarningRule, Program, RuleKind, Tier
 from fideliza.sales.services import order_record, return_record
+from tests.clock import SPRING_FORWARD
 
 _seq = itertools.count(1)
 
@@ -24,6 +25,20 @@ _seq = itertools.count(1)
 def _skip_postgres_only_on_sqlite(request):
     if request.node.get_closest_marker("postgres_only") and connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite has no row locks for concurrent writers")
+
+
+@pytest.fixture(autouse=True)
+def _clock(request, time_machine):
+    """Every loyalty test runs at noon of 30 March 2025, the day Madrid moved to summer time
+    (orders "now", points living 365 days, tiers over 12 months all start from there).
+
+    A module whose server processes read the real clock (time_machine reaches only this
+    process) says so with a module-level `REAL_CLOCK = "<why>"`.
+    """
+    if getattr(request.module, "REAL_CLOCK", None):
+        return
+    # Frozen, except under a browser: the live server and the page wait on time passing.
+    time_machine.move_to(SPRING_FORWARD, tick=bool(request.node.get_closest_marker("browser")))
 
 
 @pytest.fixture

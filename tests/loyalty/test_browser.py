@@ -50,7 +50,7 @@ def test_program_order_card_reward_coupon(page, log_in, owner, live_server):  # 
     response = page.request.post(f"{live_server.url}/api/v1/orders", headers={
         "Authorization": f"Bearer {token}", "Idempotency-Key": "tpv-1-0001"},
         data={"customer_id": customer.pk, "source": "tpv", "external_id": "T-0001",
-              "placed_at": "2026-01-15T10:30:00+01:00", "lines": [{"sku": "TAL-1", "quantity": "2"}]})
+              "placed_at": "2025-03-29T10:30:00+01:00", "lines": [{"sku": "TAL-1", "quantity": "2"}]})
     assert response.status == 201, response.text()
 
     # 3. The card: 2 × 100 € × 3 + 50 = 650 points, Bronce, 300 € missing for Plata.

@@ -40,6 +40,8 @@ from .processes import Call, Clients, Gunicorn, Reply, database_url, max_in_flig
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
 ACTOR = Actor.system("tests")
+# The gunicorn workers are other processes, on the real clock: so is this module (conftest).
+REAL_CLOCK = "server processes record and redeem at the real time; a pin here would split the clocks"
 WORKERS = 4  # gunicorn worker processes
 CLIENTS = 4  # client processes
 

@@ -11,12 +11,20 @@ from django.utils import timezone
 from fideliza.catalog.models import Category, Product
 from fideliza.customers.models import ConsentRecord, Customer, Tag
 from fideliza.insights.models import CustomerMetrics, SnapshotRun
-from fideliza.sales.models import Order, OrderLine
+from tests.clock import FALL_BACK
+from tests.factories.sales import order_make
 
 TZ = ZoneInfo("Europe/Madrid")
 CITIES = ["Córdoba", "Sevilla", "Madrid"]
 TIERS = ["platino", "oro", "plata", "bronce"]
 STATES = ["active", "at_risk", "dormant", "lost"]
+
+
+@pytest.fixture(autouse=True)
+def _clock(time_machine):
+    """Noon of 26 October 2025, the day Madrid's clocks went back an hour: "days without
+    buying", ages and birthdays in the rules count from there (test_rules.TODAY)."""
+    time_machine.move_to(FALL_BACK, tick=False)
 
 
 @pytest.fixture
@@ -55,11 +63,8 @@ def shop(db):
             days_ago = rng.randrange(0, 400)
             placed = datetime.combine(today - timedelta(days=days_ago), datetime.min.time(), tzinfo=TZ) \
                 + timedelta(hours=rng.randrange(9, 20))
-            order = Order.objects.create(customer=c, source="t", external_id=f"{i}-{k}", placed_at=placed,
-                                         total=Decimal("10"), subtotal=Decimal("10"))
-            product = rng.choice(products)
-            OrderLine.objects.create(order=order, line_no=1, product=product, sku=product.sku,
-                                     quantity=Decimal(1), unit_price=Decimal(10), line_total=Decimal(10))
+            order_make(c, placed_at=placed, source="t", external_id=f"{i}-{k}",
+                       items=[(rng.choice(products), 1, "10")])
             last = max(last or placed.date(), timezone.localtime(placed).date())
         if n_orders:
             CustomerMetrics.objects.create(

@@ -18,8 +18,11 @@ from fideliza.customers.models import Customer
 from fideliza.customers.selectors import consent_current
 from fideliza.segments.rules import birthday_window
 from fideliza.segments.selectors import customers_matching
+from tests.clock import FALL_BACK
 
 pytestmark = pytest.mark.django_db
+# The day the conftest pins the clock to: the rule trees below are built at import time.
+TODAY = FALL_BACK.date()
 
 
 def _facts(c: Customer) -> dict:
@@ -144,7 +147,7 @@ LEAVES = st.one_of(
     _number_leaf("p_alive", st.sampled_from([0, 0.25, 0.5, 0.75, 1])),
     _number_leaf("days_without_buying", st.integers(0, 400)),
     _number_leaf("orders_count", st.integers(0, 5)),
-    _date_leaf(timezone.localdate()),
+    _date_leaf(TODAY),
     st.builds(lambda v: {"field": "birthday_within_days", "cmp": "lte", "value": v}, st.integers(0, 120)),
     st.builds(lambda v, o: {"field": "bought_category", "cmp": o, "value": v},
               st.sampled_from(["Herramientas", "Eléctricas", "Jardín"]), st.sampled_from(["is_true", "is_false"])),
@@ -200,7 +203,7 @@ NEGATED_EXAMPLES = [
     _not({"field": "days_without_buying", "cmp": "gte", "value": 90}),
     _not({"field": "days_without_buying", "cmp": "lte", "value": 30}, {"field": "orders_count", "cmp": "lte", "value": 1}),
     _not({"field": "orders_count", "cmp": "eq", "value": 0}),
-    _not({"field": "last_purchase", "cmp": "before", "value": (timezone.localdate() - timedelta(days=100)).isoformat()}),
+    _not({"field": "last_purchase", "cmp": "before", "value": (TODAY - timedelta(days=100)).isoformat()}),
     _not({"field": "bought_category", "cmp": "is_false", "value": "Herramientas"},
          {"field": "bought_product", "cmp": "is_true", "value": "MAN-1"}, op="or"),
     {"op": "and", "rules": [{"field": "value_tier", "cmp": "eq", "value": "oro", "negate": True},

@@ -5,16 +5,23 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from fideliza.accounts.services import Actor
 from fideliza.customers.services import customer_create
 from fideliza.imports.models import ImportRun
-from fideliza.sales.models import Order, Return
+from fideliza.sales.models import Order
 from fideliza.web.moves import MOVES
 from fideliza.web.selectors import home_figures
+from tests.clock import SPRING_FORWARD
+from tests.factories.sales import order_make, return_make
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clock(time_machine):
+    """The home figures count the last 12 months up to today: 30 March 2025 (a DST day)."""
+    time_machine.move_to(SPRING_FORWARD, tick=False)
 
 
 @pytest.fixture
@@ -23,9 +30,8 @@ def rep(django_user_model):
 
 
 def order(customer, ext, days_ago, total, currency="EUR"):
-    return Order.objects.create(customer=customer, source="tpv", external_id=ext, currency=currency,
-                                placed_at=timezone.now() - timedelta(days=days_ago),
-                                subtotal=Decimal(total), total=Decimal(total))
+    return order_make(customer, external_id=ext, currency=currency, total=total,
+                      placed_at=SPRING_FORWARD - timedelta(days=days_ago))
 
 
 def test_home_requires_login(client):
@@ -57,8 +63,7 @@ def test_home_figures_are_real_aggregates(owner):
     order(b, "3", 400, "999.00")  # older than 12 months
     order(b, "4", 30, "20.00", currency="USD")
     first = Order.objects.get(external_id="1")
-    Return.objects.create(order=first, external_id="r1", returned_at=timezone.now(),
-                          refund_amount=Decimal("10.10"))
+    return_make(first, returned_at=SPRING_FORWARD, amount="10.10")
     figures = home_figures(user=owner)
     assert figures.customers == 3
     assert figures.period.orders == 3 and figures.period.buying_customers == 2

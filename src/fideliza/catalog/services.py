@@ -90,6 +90,10 @@ def _product_clean(data: Mapping[str, Any]) -> dict[str, Any]:
                 clean[key] = quantize_money(clean[key])
             except ValueError as exc:
                 raise ValidationError({key: _("No es un importe válido.")}) from exc
+            if clean[key] < 0:
+                # Here, on the field: the database constraint's error would name the constraint.
+                raise ValidationError({key: _("El precio no puede ser negativo.") if key == "list_price"
+                                       else _("El coste no puede ser negativo.")})
     if clean.get("currency"):
         clean["currency"] = str(clean["currency"]).strip().upper()
     return clean

@@ -18,12 +18,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from fideliza.accounts.models import AuditAction
 from fideliza.accounts.services import Actor, audit_record
 from fideliza.catalog.models import Product
-from fideliza.core.money import ISO_4217, quantize_money
+from fideliza.core.money import ISO_4217, money_format, quantize_money
 from fideliza.customers.models import Customer
 
 from . import hooks
@@ -93,6 +94,11 @@ def _check_moment(errors: dict[str, list[str]], key: str, moment: datetime) -> N
         errors.setdefault(key, []).append(_("La fecha es demasiado antigua."))
 
 
+def _units(quantity: Decimal) -> str:
+    """A quantity as the reader writes it: «1,5» in Spanish, «10» (never «1E+1»)."""
+    return number_format(quantity.normalize())
+
+
 def line_amounts(*, quantity: Decimal, unit_price: Decimal, discount: Decimal) -> tuple[Decimal, Decimal]:
     """(gross, line total) of one order line, in cents: gross = quantity × price."""
     gross = quantize_money(quantity * unit_price)
@@ -113,7 +119,11 @@ def _decimal(value: Any) -> Decimal | None:
 def _order_line(
     *, line_no: int, line: Mapping[str, Any], products: Mapping[str, Product], currency: str | None
 ) -> tuple[OrderLine | None, dict[str, list[str]]]:
-    """One validated, priced OrderLine (not saved), or None with its field errors."""
+    """One validated, priced OrderLine (not saved), or None with its field errors.
+
+    `currency` is None when the order's own currency is invalid (reported on its field):
+    the lines are then checked without comparing currencies.
+    """
     errors: dict[str, list[str]] = {}
 
     def error(field: str, message: str) -> None:
@@ -137,7 +147,7 @@ def _order_line(
     if line.get("unit_price") is not None and unit_price is None:
         error("unit_price", _("No es un importe válido."))
     elif unit_price is None and product is not None:
-        if product.currency == currency:
+        if currency is None or product.currency == currency:
             unit_price = product.list_price
         else:
             error("unit_price", _("El producto tiene precio en %(cur)s; indique el precio unitario en %(order_cur)s.")
@@ -167,7 +177,7 @@ def _order_line(
         error("quantity", _("El importe de la línea es demasiado grande."))
     elif discount > gross:
         error("discount", _("El descuento (%(discount)s) supera el importe de la línea (%(gross)s).")
-              % {"discount": discount, "gross": gross})
+              % {"discount": money_format(discount, currency), "gross": money_format(gross, currency)})
     if errors:
         return None, errors
     return OrderLine(
@@ -209,6 +219,7 @@ def order_record(
         currency = currency_clean(currency)
     except ValidationError as exc:
         errors.update(exc.message_dict)
+        currency = None  # one error on the currency, not a "price in another currency" per line
     placed_at = _aware(placed_at)
     _check_moment(errors, "placed_at", placed_at)
     if channel not in SalesChannel.values:
@@ -301,13 +312,20 @@ def return_record(
     refund may be money only (`refund_amount`). Refuses to return more units than were
     bought, counting earlier returns, and to refund more than the order's total. The order
     row is locked (SELECT … FOR UPDATE) so that two concurrent returns cannot both pass
-    those checks.
+    those checks. Raises ReturnAlreadyRecorded when (source, external_id) exists, before
+    checking anything against the earlier returns.
     """
     order = Order.objects.select_for_update().get(pk=order.pk)
     source = (source or order.source).strip()
     external_id = (external_id or "").strip()
     errors: dict[str, list[str]] = {}
     _check_identity(errors, source, external_id)
+    if not errors:
+        # Before the checks against earlier returns: a till retrying a whole-line return
+        # must get this return back, not "those units were already returned" (by itself).
+        existing = Return.objects.filter(source=source, external_id=external_id).first()
+        if existing is not None:
+            raise ReturnAlreadyRecorded(existing)
     returned_at = _aware(returned_at or timezone.now())
     _check_moment(errors, "returned_at", returned_at)
     if returned_at < order.placed_at:
@@ -350,8 +368,8 @@ def return_record(
         if already + quantity > original.quantity:
             errors.setdefault(prefix + "quantity", []).append(
                 _("Se compraron %(bought)s unidades y ya se devolvieron %(returned)s: no se pueden devolver %(qty)s más.")
-                % {"bought": original.quantity.normalize(), "returned": already.normalize(),
-                   "qty": quantity.normalize()})
+                % {"bought": _units(original.quantity), "returned": _units(already),
+                   "qty": _units(quantity)})
             continue
         amount = _decimal(line.get("amount"))
         if amount is None:
@@ -360,7 +378,7 @@ def return_record(
         if amount < 0 or amount > original.line_total:
             errors.setdefault(prefix + "amount", []).append(
                 _("El importe debe estar entre 0 y el total de la línea (%(total)s).")
-                % {"total": original.line_total})
+                % {"total": money_format(original.line_total, order.currency)})
             continue
         lines_amount += amount
         return_lines.append(ReturnLine(order_line=original, quantity=quantity, amount=amount))
@@ -371,13 +389,12 @@ def return_record(
     elif refunded_before + refund > order.total:
         errors.setdefault("refund_amount", []).append(
             _("El pedido suma %(total)s y ya se reembolsaron %(before)s: no se pueden reembolsar %(amount)s más.")
-            % {"total": order.total, "before": quantize_money(refunded_before), "amount": refund})
+            % {"total": money_format(order.total, order.currency),
+               "before": money_format(refunded_before, order.currency),
+               "amount": money_format(refund, order.currency)})
     if errors:
         raise ValidationError(errors)
 
-    existing = Return.objects.filter(source=source, external_id=external_id).first()
-    if existing is not None:
-        raise ReturnAlreadyRecorded(existing)
     ret = Return(order=order, kind=kind, source=source, external_id=external_id, returned_at=returned_at,
                  reason=(reason or "").strip()[:200], refund_amount=refund, currency=order.currency)
     try:
