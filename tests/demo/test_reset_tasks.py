@@ -4,9 +4,10 @@ row vanished anyway (queued before the reset, running during it) logs and finish
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 from django_tasks import TaskResultStatus, task
@@ -25,6 +26,13 @@ from fideliza.imports.models import ImportRun
 from fideliza.imports.tasks import import_run_task
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    # A scheduled campaign three days ahead and a demo record dated today: a fixed today.
+    with time_machine.travel(datetime(2026, 3, 28, 12, 0, tzinfo=UTC), tick=True):
+        yield
 
 
 @task(queue_name="default")

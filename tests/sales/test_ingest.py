@@ -11,14 +11,13 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from fideliza.core.bulk import insert_objects, reserve_ids
 from fideliza.insights.models import AnalyticsState
 from fideliza.loyalty.models import EntryKind, LedgerEntry
 from fideliza.sales.ingest import (
     cents_to_decimal_str,
     datetime_db_text,
-    insert_objects,
     orders_ingest,
-    reserve_ids,
     thousandths_to_decimal_str,
 )
 from fideliza.sales.models import Order

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .services import snapshot_mark_stale
+from . import services
 
 
 def on_orders_recorded(order_ids: Sequence[int]) -> None:
-    snapshot_mark_stale()
+    services.snapshot_mark_stale()
 
 
 def on_returns_recorded(return_ids: Sequence[int]) -> None:
-    snapshot_mark_stale()
+    services.snapshot_mark_stale()
 
 
 def on_customers_merged() -> None:
-    snapshot_mark_stale()
+    services.snapshot_mark_stale()
