@@ -374,6 +374,15 @@ class ExpiryNotice(models.Model):
         constraints = [models.UniqueConstraint(fields=["member", "expires_on"], name="loyalty_notice_once")]
 
 
+class OfferKind(models.TextChoices):
+    """The offer a campaign or an automation step makes: a coupon of an amount or a
+    percentage, issued by `coupons` to each recipient."""
+
+    NONE = "", _("Sin oferta")
+    AMOUNT = "amount", _("Descuento de importe")
+    PERCENT = "percent", _("Descuento porcentual")
+
+
 class RewardKind(models.TextChoices):
     AMOUNT = "amount", _("Descuento de importe")
     PERCENT = "percent", _("Descuento porcentual")
