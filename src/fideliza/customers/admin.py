@@ -114,7 +114,7 @@ class CustomerAdmin(admin.ModelAdmin):
         return obj.display_name
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, change, **kwargs)
+        form = cast(type[CustomerAdminForm], super().get_form(request, obj, change, **kwargs))
         form.actor = Actor.of(cast(User, request.user), via="admin")  # the services' assignment rule
         return form
 

@@ -16,7 +16,7 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from .models import EarningRule, Program, Rounding, RuleKind
 
-_ROUNDING = {Rounding.DOWN: ROUND_DOWN, Rounding.HALF_UP: ROUND_HALF_UP, Rounding.UP: ROUND_CEILING}
+_ROUNDING: dict[str, str] = {Rounding.DOWN: ROUND_DOWN, Rounding.HALF_UP: ROUND_HALF_UP, Rounding.UP: ROUND_CEILING}
 
 
 @dataclass(frozen=True)

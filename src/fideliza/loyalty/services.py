@@ -569,7 +569,7 @@ def _accrue_chunk(program: Program, specs: Sequence[RuleSpec], tiers: Sequence[T
     new_members: list[Member] = []
     missing = [cid for cid in customer_ids if cid not in member_of]
     if program.auto_enroll and missing:
-        first_order = {}
+        first_order: dict[int, datetime] = {}
         for o in sorted(orders, key=lambda o: o["placed_at"]):
             first_order.setdefault(o["customer_id"], o["placed_at"])
         # ON CONFLICT DO NOTHING: a concurrent transaction enrolling the same customer makes

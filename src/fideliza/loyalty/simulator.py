@@ -52,7 +52,7 @@ def simulate(*, program: Program, start: date, end: date, extra: RuleSpec | None
     per_customer: dict[str, dict[int, Decimal]] = {"current": defaultdict(Decimal), "with_rule": defaultdict(Decimal)}
     earners: dict[str, dict[int, Earner]] = {"current": {}, "with_rule": {}}
     revenue = Decimal(0)
-    customers = set()
+    customers: set[int] = set()
     for offset in range(0, len(ids), CHUNK):
         chunk = ids[offset:offset + CHUNK]
         lines: dict[int, list[LineIn]] = defaultdict(list)
@@ -92,10 +92,11 @@ def simulate(*, program: Program, start: date, end: date, extra: RuleSpec | None
                         tiers=[(n, counts.get(n, 0)) for n in order_names if n in counts or n != "—"])
 
     current, with_rule = scenario("current"), scenario("with_rule")
+    shown = with_rule or current
     return {
         "orders": len(ids), "customers": len(customers), "revenue": quantize_money(revenue),
         "current": current, "with_rule": with_rule,
         "extra_points": (with_rule.points - current.points) if with_rule and current else None,
         "extra_cost": (with_rule.cost - current.cost) if with_rule and current else None,
-        "cost_share": (quantize_money((with_rule or current).cost * 100 / revenue) if revenue else None),
+        "cost_share": (quantize_money(shown.cost * 100 / revenue) if revenue and shown else None),
     }
