@@ -45,8 +45,11 @@ def history(catalog):
 
 
 def _ledger() -> tuple:
-    entries = sorted(LedgerEntry.objects.values_list("member__customer_id", "kind", "cause_type", "cause_id",
-                                                     "points", "qualifying_amount"))
+    # A welcome bonus's cause is the membership id, which differs between runs (PostgreSQL
+    # does not roll sequences back): the customer says whose it is.
+    entries = sorted((customer, kind, cause, "" if cause == "join" else cause_id, points, amount)
+                     for customer, kind, cause, cause_id, points, amount in LedgerEntry.objects.values_list(
+                         "member__customer_id", "kind", "cause_type", "cause_id", "points", "qualifying_amount"))
     balances = sorted(Member.objects.values_list("customer_id", "points_balance"))
     return entries, balances
 
