@@ -24,6 +24,8 @@ from django.utils.translation import gettext_lazy as _
 
 from fideliza.core.money import MoneyField
 from fideliza.customers.models import Customer
+from fideliza.engagement.models import OverBudget
+from fideliza.loyalty.models import OfferKind
 
 
 class TriggerKind(models.TextChoices):
@@ -37,21 +39,10 @@ class TriggerKind(models.TextChoices):
     REFERRAL_THANKS = "referral_thanks", _("Agradecimiento por recomendar")
 
 
-class OverBudget(models.TextChoices):
-    SKIP = "skip", _("Omitir el mensaje")
-    DEFER = "defer", _("Aplazarlo hasta que haya presupuesto")
-
-
 class StepCondition(models.TextChoices):
     NONE = "", _("Siempre")
     STOP_IF_PURCHASED = "stop_if_purchased", _("Detener si ha comprado desde la inscripción")
     ONLY_IF_INACTIVE = "only_if_inactive", _("Solo si sigue inactivo (si no, detener)")
-
-
-class OfferKind(models.TextChoices):
-    NONE = "", _("Sin oferta")
-    AMOUNT = "amount", _("Descuento de importe")
-    PERCENT = "percent", _("Descuento porcentual")
 
 
 class Group(models.TextChoices):

@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from fideliza.core.money import MoneyField
 from fideliza.customers.models import Customer
+from fideliza.engagement.models import OverBudget
+from fideliza.loyalty.models import OfferKind
 
 
 class TemplateChannel(models.TextChoices):
@@ -66,17 +68,6 @@ class CampaignStatus(models.TextChoices):
     SENDING = "sending", _("Enviando")
     SENT = "sent", _("Enviada")
     CANCELLED = "cancelled", _("Cancelada")
-
-
-class OverBudget(models.TextChoices):
-    SKIP = "skip", _("Omitir el mensaje")
-    DEFER = "defer", _("Aplazarlo hasta que haya presupuesto")
-
-
-class OfferKind(models.TextChoices):
-    NONE = "", _("Sin oferta")
-    AMOUNT = "amount", _("Descuento de importe")
-    PERCENT = "percent", _("Descuento porcentual")
 
 
 class Campaign(models.Model):

@@ -29,6 +29,7 @@ from .models import (
 )
 from .services import (
     EDITABLE_FIELDS,
+    customer_assignment_check,
     customer_clean_data,
     customer_create,
     customer_deactivate,
@@ -37,6 +38,8 @@ from .services import (
 
 
 class CustomerAdminForm(forms.ModelForm):
+    actor: Actor | None = None  # who saves (set per request by CustomerAdmin.get_form)
+
     class Meta:
         model = Customer
         fields = [*EDITABLE_FIELDS, "interests"]
@@ -47,6 +50,9 @@ class CustomerAdminForm(forms.ModelForm):
         # instead of failing later in save_model.
         try:
             customer_clean_data({f: data.get(f) for f in EDITABLE_FIELDS if f in data})
+            if self.actor is not None and "account_executive" in data:
+                customer_assignment_check(self.actor, {"account_executive": data["account_executive"]},
+                                          creating=self.instance.pk is None)
         except ValidationError as exc:
             for field, errors in exc.error_dict.items() if hasattr(exc, "error_dict") else [(None, exc)]:
                 self.add_error(field if field in self.fields else NON_FIELD_ERRORS, errors)
@@ -106,6 +112,11 @@ class CustomerAdmin(admin.ModelAdmin):
     @admin.display(description=_("cliente"), ordering="last_name")
     def display_name(self, obj: Customer) -> str:
         return obj.display_name
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = cast(type[CustomerAdminForm], super().get_form(request, obj, change, **kwargs))
+        form.actor = Actor.of(cast(User, request.user), via="admin")  # the services' assignment rule
+        return form
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Customer]:
         qs = super().get_queryset(request)

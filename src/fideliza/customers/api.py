@@ -234,21 +234,12 @@ def _card_data(request: HttpRequest, payload: Schema, *, partial: bool) -> tuple
             data[key] = value.value
     if data.get("kind") is None:
         data.pop("kind", None)
-    user = request_user(request)
+    # Who may be assigned is the services' rule (a representative: only themselves).
     if "account_executive" in data and data["account_executive"] is not None:
         executive = User.objects.filter(pk=data["account_executive"], is_active=True).first()
         if executive is None:
             raise api_validation_error([(("body", "account_executive"), _("Usuario desconocido."), "not_found")])
         data["account_executive"] = executive
-    if user.is_sales_rep:
-        # A representative keeps their customers their own: otherwise the card would vanish
-        # from their view the moment they saved it.
-        if not partial:
-            data.setdefault("account_executive", user)
-        if "account_executive" in data and data["account_executive"] != user:
-            raise api_validation_error([(("body", "account_executive"),
-                                         _("Un representante solo puede asignarse clientes a sí mismo."),
-                                         "forbidden")])
     interests = payload.interests  # type: ignore[attr-defined]
     return data, interests
 

@@ -17,6 +17,7 @@ from fideliza.accounts.services import Actor, audit_record
 
 from .models import ConsentRecord, ConsentStatus, Customer, CustomerSourceId, Tag
 from .normalize import normalize_email, normalize_phone, normalize_tax_id
+from .selectors import customer_id_by_source
 
 AUDIT_ENTITY = "customers.customer"
 
@@ -71,6 +72,28 @@ def _validate_identity(customer: Customer) -> None:
         )
 
 
+def customer_executive_default(actor: Actor) -> Any:
+    """The account executive a new card gets from whoever creates it: a sales
+    representative's cards are theirs (else a card would vanish from their view the moment
+    they saved it); None for everyone else. Set-based writers (the importer) use it."""
+    user = actor.user
+    return user if user is not None and user.is_sales_rep else None
+
+
+def customer_assignment_check(actor: Actor, clean: dict[str, Any], *, creating: bool) -> None:
+    """The sales-representative assignment rule, for every writer (API, web, admin,
+    importer, jobs): a representative's new card is assigned to them (set in `clean`), and
+    they may assign a card only to themselves (ValidationError on `account_executive`)."""
+    rep = customer_executive_default(actor)
+    if rep is None:
+        return
+    if creating and clean.get("account_executive") is None:
+        clean["account_executive"] = rep
+    if "account_executive" in clean and getattr(clean["account_executive"], "pk", clean["account_executive"]) != rep.pk:
+        raise ValidationError({"account_executive": ValidationError(
+            _("Un representante solo puede asignarse clientes a sí mismo."), code="forbidden")})
+
+
 @transaction.atomic
 def customer_create(
     *,
@@ -80,8 +103,10 @@ def customer_create(
     external_id: str | None = None,
     interests: Iterable[str] = (),
 ) -> Customer:
-    """Create a card (and its source id, if given) and audit it."""
+    """Create a card (and its source id, if given) and audit it. A sales representative's
+    card is assigned to them."""
     clean = customer_clean_data(data)
+    customer_assignment_check(actor, clean, creating=True)
     customer = Customer(**clean)
     if customer.acquisition_date is None:
         customer.acquisition_date = timezone.localdate()
@@ -108,8 +133,10 @@ def customer_update(
     data: Mapping[str, Any],
     interests: Iterable[str] | None = None,
 ) -> Customer:
-    """Apply `data` to the card; audits exactly the fields whose value changed."""
+    """Apply `data` to the card; audits exactly the fields whose value changed. A sales
+    representative may assign the card only to themselves."""
     clean = customer_clean_data(data)
+    customer_assignment_check(actor, clean, creating=False)
     changes: dict[str, tuple[Any, Any]] = {}
     for field, value in clean.items():
         old = getattr(customer, field)
@@ -153,14 +180,14 @@ def customer_set_interests(*, customer: Customer, names: Iterable[str]) -> list[
 
 def customer_source_id_add(*, customer: Customer, source: str, external_id: str) -> CustomerSourceId:
     """Attach a source system's id; an id already used by another card is an error."""
-    existing = CustomerSourceId.objects.filter(source=source, external_id=external_id).first()
-    if existing is not None:
-        if existing.customer_id != customer.pk:
-            raise ValidationError(
-                {"external_id": _("El id «%(id)s» de «%(source)s» ya pertenece a otro cliente.")
-                 % {"id": external_id, "source": source}}
-            )
-        return existing
+    owner = customer_id_by_source(source, external_id)
+    if owner is not None and owner != customer.pk:
+        raise ValidationError(
+            {"external_id": _("El id «%(id)s» de «%(source)s» ya pertenece a otro cliente.")
+             % {"id": external_id, "source": source}}
+        )
+    if owner is not None:
+        return CustomerSourceId.objects.get(source=source, external_id=external_id)
     return CustomerSourceId.objects.create(customer=customer, source=source, external_id=external_id)
 
 

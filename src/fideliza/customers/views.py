@@ -66,8 +66,6 @@ def customer_create_view(request: AuthedRequest) -> HttpResponse:
     form = CustomerForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.service_data()
-        if request.user.is_sales_rep:
-            data["account_executive"] = request.user
         try:
             customer = customer_create(actor=Actor.of(request.user), data=data,
                                        interests=form.interests())
@@ -89,8 +87,6 @@ def customer_edit(request: AuthedRequest, pk: int) -> HttpResponse:
                         user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.service_data()
-        if request.user.is_sales_rep:
-            data.pop("account_executive", None)
         try:
             customer_update(actor=Actor.of(request.user), customer=customer, data=data,
                             interests=form.interests())

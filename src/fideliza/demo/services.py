@@ -29,7 +29,8 @@ from fideliza.accounts.models import AuditAction, Role, User
 from fideliza.accounts.services import Actor, audit_record
 from fideliza.catalog.models import Product
 from fideliza.core.money import quantize_money
-from fideliza.customers.models import Customer, CustomerSourceId
+from fideliza.customers.models import Customer
+from fideliza.customers.selectors import customer_ids_by_source
 from fideliza.customers.services import customer_update
 from fideliza.imports.models import ImportRun, ImportStatus
 from fideliza.imports.services import import_file
@@ -206,12 +207,13 @@ def _sales_rep_of(data: DemoData) -> dict[str, str]:
 @transaction.atomic
 def _assign_sales_reps(*, by_id: dict[str, str], actor: Actor, reps: dict[str, User]) -> int:
     """Company accounts of the till go to their sales representative (as the till says)."""
-    links = CustomerSourceId.objects.filter(source=TPV, external_id__in=list(by_id)).select_related("customer")
+    owners = customer_ids_by_source(TPV, by_id)
+    cards = Customer.objects.in_bulk(list(owners.values()))
     count = 0
-    for link in links:
-        rep = reps.get(by_id[link.external_id])
-        if rep is not None and link.customer.account_executive_id != rep.pk:
-            customer_update(actor=actor, customer=link.customer, data={"account_executive": rep})
+    for external_id, customer_id in owners.items():
+        rep, card = reps.get(by_id[external_id]), cards[customer_id]
+        if rep is not None and card.account_executive_id != rep.pk:
+            customer_update(actor=actor, customer=card, data={"account_executive": rep})
             count += 1
     return count
 

@@ -42,8 +42,11 @@ COUNTED = (MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.SENDING, 
 
 
 class OverBudget(models.TextChoices):
-    SKIP = "skip", _("Omitir")
-    DEFER = "defer", _("Aplazar")
+    """What a sender wants done with a message over the contact budget (campaigns and
+    automations offer the choice; the outbox applies it)."""
+
+    SKIP = "skip", _("Omitir el mensaje")
+    DEFER = "defer", _("Aplazarlo hasta que haya presupuesto")
 
 
 def new_token() -> str:

@@ -41,7 +41,12 @@ from fideliza.customers.models import (
 )
 from fideliza.customers.names import NAME_GROUPS, LazyNameCounts, NameCounts, reimport_group
 from fideliza.customers.normalize import normalize_tax_id, strip_accents
-from fideliza.customers.services import AUDIT_ENTITY, customer_clean_data
+from fideliza.customers.selectors import customer_ids_by_source
+from fideliza.customers.services import (
+    AUDIT_ENTITY,
+    customer_clean_data,
+    customer_executive_default,
+)
 from fideliza.sales.ingest import orders_ingest
 from fideliza.sales.models import Order, SalesChannel, Store
 
@@ -375,10 +380,7 @@ class CustomerImporter(Importer):
         # Resolve existing cards: by source id (or e-mail/phone key), else by e-mail among
         # the cards that already belong to this source.
         keys = key.to_list()
-        by_key: dict[str, int] = {}
-        for part in _chunks(sorted(set(keys))):
-            by_key.update(CustomerSourceId.objects.filter(source=self.source, external_id__in=part)
-                          .values_list("external_id", "customer_id"))
+        by_key = customer_ids_by_source(self.source, keys)
         by_email: dict[str, int] = {}
         unmatched_emails = sorted({e for k, e, x in zip(keys, email.to_list(), external_id.to_list(),
                                                         strict=True)
@@ -432,7 +434,8 @@ class CustomerImporter(Importer):
                                     and not (data.get("first_name") or data.get("last_name"))
                                     else CustomerKind.PERSON)
                 data.setdefault("acquisition_date", today)
-                card = Customer(**{f: v for f, v in data.items() if f in self.CARD_FIELDS})
+                card = Customer(**{f: v for f, v in data.items() if f in self.CARD_FIELDS},
+                                account_executive=customer_executive_default(self.actor))
                 if is_identifier_only(card):
                     # A list of ids alone (a till's card numbers): the card exists so that
                     # orders can point at it; a later file with names fills it.
@@ -860,10 +863,8 @@ class OrderImporter(Importer):
         """
         wanted = set(keys)
         found: dict[str, set[int]] = defaultdict(set)
-        for part in _chunks(sorted(f"name:{k}" for k in wanted)):
-            for ext, pk in CustomerSourceId.objects.filter(source=self.source, external_id__in=part).values_list(
-                    "external_id", "customer_id"):
-                found[ext[5:]].add(pk)
+        for ext, pk in customer_ids_by_source(self.source, (f"name:{k}" for k in wanted)).items():
+            found[ext[5:]].add(pk)
         rest = wanted - set(found)
         if rest:
             cards = (Customer.objects.filter(source_ids__source=self.source, merged_into__isnull=True)
@@ -884,10 +885,7 @@ class OrderImporter(Importer):
 
     def _customer_lookup(self, f: pl.DataFrame) -> pl.Series:
         ids = sorted(set(f["customer_id"].drop_nulls().to_list()))
-        by_id: list[tuple[str, int]] = []
-        for part in _chunks(ids):
-            by_id += CustomerSourceId.objects.filter(source=self.source, external_id__in=part).values_list(
-                "external_id", "customer_id")
+        by_id = list(customer_ids_by_source(self.source, ids).items())
         id_frame = pl.DataFrame(by_id, schema={"customer_id": pl.String, "pk_by_id": pl.Int64}, orient="row")
         emails = sorted(set(f["customer_email"].drop_nulls().to_list())
                         | {v.lower() for v in ids if "@" in v})
@@ -1102,7 +1100,8 @@ class OrderImporter(Importer):
         first, last = CustomerImporter._split_full_name(new["customer_name"])
         cards = [
             Customer(kind=CustomerKind.PERSON, first_name=(fn or "")[:100], last_name=(ln or "")[:150],
-                     email=email or "", acquisition_date=since)
+                     email=email or "", acquisition_date=since,
+                     account_executive=customer_executive_default(self.actor))
             for email, fn, ln, since in zip(new["customer_email"].to_list(), first.to_list(),
                                             last.to_list(), new["since"].to_list(), strict=True)
         ]

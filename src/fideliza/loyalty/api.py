@@ -9,6 +9,7 @@ per-customer limit reached) with `{"detail": "…", "type": "…"}`; invalid inp
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -43,15 +44,17 @@ from .coupons import (
     normalize_code,
     reward_redeem,
 )
-from .earning import LineIn, OrderIn, order_earning
+from .earning import EarningTerms, LineIn, OrderIn, points_for_basket
 from .models import Coupon, Member, Program, Reward
 from .selectors import points_pending, points_spendable, tier_progress
 from .services import (
     IdempotencyConflict,
     InsufficientPoints,
+    basket_earner,
     default_program,
     member_enroll,
     points_redeem,
+    program_rule_specs,
 )
 
 router = Router(tags=["loyalty"])
@@ -233,27 +236,20 @@ def member_get(request: HttpRequest, customer_id: DbId) -> dict[str, Any]:
 
 @router.post("/preview", response={200: PreviewOut, **ERRORS_READ}, url_name="loyalty_preview")
 def preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
-    """Points this basket would earn (writes nothing)."""
-    from decimal import Decimal
-
-    from .services import program_rule_specs
-
+    """Points this basket would earn if recorded now (writes nothing): the same rules as
+    accrual, segment-limited rules, tier multiplier and both caps included."""
     program = _program()
-    multiplier = Decimal(1)
-    if payload.customer_id:
-        member = _member(_customer(request, payload.customer_id), program)
-        if member and member.tier:
-            multiplier = member.tier.earn_multiplier
+    customer_id = _customer(request, payload.customer_id).pk if payload.customer_id else None
     basket = basket_from_skus([line.model_dump() for line in payload.lines])
     order = OrderIn(placed_on=timezone.localdate(), channel=payload.channel, store_id=payload.store_id,
                     total=basket.total,
                     lines=[LineIn(product_id=ln.product_id, category_id=ln.category_id, quantity=ln.quantity,
                                   amount=ln.amount) for ln in basket.lines])
     specs = program_rule_specs(program)
-    earning = order_earning(order, specs, tier_multiplier=multiplier, rounding=program.rounding,
-                            cap=program.max_points_per_order)
+    earner = basket_earner(program, specs, customer_id)
+    earning = points_for_basket(order, specs, EarningTerms.of(program), earner)
     names = {s.id: s.name for s in specs}
-    return {"points": earning.points, "tier_multiplier": str(multiplier), "capped": earning.capped,
+    return {"points": earning.points, "tier_multiplier": str(earner.tier_multiplier), "capped": earning.capped,
             "rules": [{"rule": names[rid], "points": str(value.quantize(Decimal("0.01")))}
                       for rid, value in earning.by_rule.items()]}
 

@@ -1,7 +1,10 @@
 """How many points an order earns: pure functions over plain values (no queries).
 
-Shared by order accrual, the point-of-sale basket preview and the rule simulator, so the
-three can never disagree.
+`points_for_basket` is the one implementation of the earning rule: order accrual
+(`services.orders_accrue`, per order and in bulk), the point-of-sale basket preview and
+the rule simulator all call it, each with the earner's state loaded set-based by
+`services.earners_load` (tier multiplier, segments, points already earned in the year),
+so the three can never disagree.
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal
 
-from .models import EarningRule, Rounding, RuleKind
+from .models import EarningRule, Program, Rounding, RuleKind
 
-_ROUNDING = {Rounding.DOWN: ROUND_DOWN, Rounding.HALF_UP: ROUND_HALF_UP, Rounding.UP: ROUND_CEILING}
+_ROUNDING: dict[str, str] = {Rounding.DOWN: ROUND_DOWN, Rounding.HALF_UP: ROUND_HALF_UP, Rounding.UP: ROUND_CEILING}
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,6 @@ class OrderIn:
     store_id: int | None
     total: Decimal
     lines: Sequence[LineIn]
-    segment_ids: frozenset[int] = frozenset()  # the customer's segments (for segment rules)
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class RuleSpec:
     ends_on: date | None
     segment_id: int | None = None
 
-    def matches_order(self, order: OrderIn) -> bool:
+    def matches_order(self, order: OrderIn, segment_ids: frozenset[int] = frozenset()) -> bool:
         if self.starts_on and order.placed_on < self.starts_on:
             return False
         if self.ends_on and order.placed_on > self.ends_on:
@@ -59,7 +61,7 @@ class RuleSpec:
             return False
         if self.store_id and order.store_id != self.store_id:
             return False
-        if self.segment_id and self.segment_id not in order.segment_ids:
+        if self.segment_id and self.segment_id not in segment_ids:
             return False
         return not (self.min_purchase is not None and order.total < self.min_purchase)
 
@@ -118,21 +120,50 @@ def round_points(value: Decimal, rounding: str) -> int:
     return int(value.quantize(Decimal(1), rounding=_ROUNDING.get(rounding, ROUND_DOWN)))
 
 
-def order_earning(
-    order: OrderIn,
-    rules: Sequence[RuleSpec],
-    *,
-    tier_multiplier: Decimal = Decimal(1),
-    rounding: str = Rounding.DOWN,
-    cap: int | None = None,
-) -> Earning:
-    """Points for one order.
+@dataclass(frozen=True)
+class EarningTerms:
+    """The program's limits on what a basket earns."""
+
+    rounding: str = Rounding.DOWN
+    max_per_order: int | None = None
+    max_per_member_year: int | None = None
+
+    @classmethod
+    def of(cls, program: Program) -> EarningTerms:
+        # An empty yearly cap, or 0, is no cap.
+        return cls(rounding=program.rounding, max_per_order=program.max_points_per_order,
+                   max_per_member_year=program.max_points_per_member_year or None)
+
+
+@dataclass
+class Earner:
+    """What the customer's own state adds to the rules: the tier multiplier (members), the
+    segments the rules name that the customer belongs to, and the points already earned
+    per local year (for the yearly cap; `record` adds each accrued order)."""
+
+    tier_multiplier: Decimal = Decimal(1)
+    segment_ids: frozenset[int] = frozenset()
+    earned_by_year: dict[int, int] = field(default_factory=dict)
+
+    def record(self, order: OrderIn, points: int) -> None:
+        year = order.placed_on.year
+        self.earned_by_year[year] = self.earned_by_year.get(year, 0) + points
+
+
+def points_for_basket(order: OrderIn, rules: Sequence[RuleSpec], terms: EarningTerms,
+                      earner: Earner | None = None) -> Earning:
+    """Points one order or till basket earns.
 
     Each line earns with its best matching per-amount rule (rules compete, they do not
-    add up: "3x in this category, 1x elsewhere"); per-unit and per-order rules add. The
-    tier multiplier applies to the sum, rounding once at the end, then the per-order cap.
+    add up: "3x in this category, 1x elsewhere"); per-unit and per-order rules add. Rules
+    limited to a segment count only for its members. The tier multiplier applies to the
+    sum, rounding once at the end, then the per-order cap, then what is left of the
+    yearly cap (`earner.earned_by_year` for the order's year). Writes nothing: the
+    accrual calls `earner.record` after crediting the points.
     """
-    applicable = [r for r in rules if r.matches_order(order)]
+    earner = earner or Earner()
+    segments = earner.segment_ids
+    applicable = [r for r in rules if r.matches_order(order, segments)]
     per_amount = [r for r in applicable if r.kind == RuleKind.PER_AMOUNT]
     by_rule: dict[int, Decimal] = {}
     for line in order.lines:
@@ -150,10 +181,14 @@ def order_earning(
             or any(r.matches_line(line) for line in order.lines)
         ):
             by_rule[r.id] = by_rule.get(r.id, Decimal(0)) + r.rate
-    raw = sum(by_rule.values(), Decimal(0)) * tier_multiplier
-    points = max(round_points(raw, rounding), 0)
-    capped = cap is not None and points > cap
-    if capped:
-        points = cap  # type: ignore[assignment]
+    raw = sum(by_rule.values(), Decimal(0)) * earner.tier_multiplier
+    points = max(round_points(raw, terms.rounding), 0)
+    capped = False
+    if terms.max_per_order is not None and points > terms.max_per_order:
+        points, capped = terms.max_per_order, True
+    if terms.max_per_member_year is not None:
+        room = max(0, terms.max_per_member_year - earner.earned_by_year.get(order.placed_on.year, 0))
+        if points > room:
+            points, capped = room, True
     best_rule = max(by_rule, key=lambda k: by_rule[k], default=None)
     return Earning(points=points, raw=raw, capped=capped, by_rule=by_rule, best_rule_id=best_rule)

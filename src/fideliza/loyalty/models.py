@@ -218,6 +218,10 @@ class EntryKind(models.TextChoices):
     EXPIRE = "expire", _("Caducidad")
     ADJUST = "adjust", _("Ajuste")
     REVERSE = "reverse", _("Anulación por devolución")
+    # Two cards of one person merged (or the merge undone): points and tier qualification
+    # leave one membership and enter the other, entry by entry (see merging.py).
+    MOVE_IN = "move_in", _("Traspaso recibido")
+    MOVE_OUT = "move_out", _("Traspaso enviado")
 
 
 class CauseType(models.TextChoices):
@@ -232,10 +236,17 @@ class CauseType(models.TextChoices):
     SURVEY = "survey", _("Encuesta")
     REVIEW = "review", _("Reseña")
     REFERRAL = "referral", _("Recomendación")
+    MERGE = "merge", _("Fusión de fichas")
+    UNMERGE = "unmerge", _("Fusión deshecha")
 
 
 class LedgerEntry(models.Model):
-    """One movement of points. Append-only: never updated, never deleted."""
+    """One movement of points. Append-only: never updated, never deleted.
+
+    A transfer (`move_in`/`move_out`, written when two cards merge or a merge is undone)
+    carries what one earlier entry, its `origin`, still holds: the points left in its lot
+    (with the lot's dates) and its tier qualification, dated when the origin occurred.
+    """
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="entries",
                                verbose_name=_("socio"))
@@ -256,6 +267,10 @@ class LedgerEntry(models.Model):
         help_text=_("En una anulación: puntos que ya se habían gastado y no se pudieron retirar."))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
+    # Indexed only where set (transfers): order accrual inserts NULL here on its hot path.
+    origin = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               db_index=False, verbose_name=_("movimiento de origen"),
+                               help_text=_("En un traspaso: el movimiento cuyos puntos y nivel traspasa."))
     occurred_at = models.DateTimeField(_("fecha"))
     created_at = models.DateTimeField(_("registrado"), auto_now_add=True)
 
@@ -269,13 +284,19 @@ class LedgerEntry(models.Model):
                                     name="loyalty_entry_once_per_cause"),
             models.CheckConstraint(condition=models.Q(balance_after__gte=0), name="loyalty_entry_balance_gte0"),
             models.CheckConstraint(
-                condition=(models.Q(kind__in=["earn", "bonus"], points__gte=0)
-                           | models.Q(kind__in=["redeem", "expire", "reverse"], points__lte=0)
+                condition=(models.Q(kind__in=["earn", "bonus", "move_in"], points__gte=0)
+                           | models.Q(kind__in=["redeem", "expire", "reverse", "move_out"], points__lte=0)
                            | models.Q(kind="adjust")),
                 name="loyalty_entry_sign_by_kind"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["move_in", "move_out"], origin__isnull=False)
+                | (~models.Q(kind__in=["move_in", "move_out"]) & models.Q(origin__isnull=True)),
+                name="loyalty_entry_origin_iff_transfer"),
         ]
         indexes = [models.Index(fields=["member", "occurred_at"]),
-                   models.Index(fields=["cause_type", "cause_id"])]
+                   models.Index(fields=["cause_type", "cause_id"]),
+                   models.Index(fields=["origin"], condition=models.Q(origin__isnull=False),
+                                name="loyalty_entry_origin")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.points:+d}"
@@ -352,6 +373,15 @@ class ExpiryNotice(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["member", "expires_on"], name="loyalty_notice_once")]
+
+
+class OfferKind(models.TextChoices):
+    """The offer a campaign or an automation step makes: a coupon of an amount or a
+    percentage, issued by `coupons` to each recipient."""
+
+    NONE = "", _("Sin oferta")
+    AMOUNT = "amount", _("Descuento de importe")
+    PERCENT = "percent", _("Descuento porcentual")
 
 
 class RewardKind(models.TextChoices):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -31,7 +31,16 @@ from fideliza.core.bulk import insert_rows, reserve_ids
 from fideliza.customers.models import Customer
 from fideliza.sales.models import Order, OrderLine, Return
 
-from .earning import LineIn, OrderIn, RuleSpec, category_descendants, order_earning, rule_specs
+from .earning import (
+    Earner,
+    EarningTerms,
+    LineIn,
+    OrderIn,
+    RuleSpec,
+    category_descendants,
+    points_for_basket,
+    rule_specs,
+)
 from .models import (
     CauseType,
     EarningRule,
@@ -230,6 +239,18 @@ def _existing_entry(member: Member, cause_type: str, cause_id: str, kind: str) -
                                       kind=kind).first()
 
 
+def _held_by_transfer(member: Member, cause_type: str, cause_id: str, kind: str) -> LedgerEntry | None:
+    """An entry of this cause that a merge moved into `member` (and no undo moved out):
+    a merged card's birthday bonus counts as the survivor's."""
+    net: dict[int, int] = defaultdict(int)
+    for origin, moved in LedgerEntry.objects.filter(
+            member=member, kind__in=[EntryKind.MOVE_IN, EntryKind.MOVE_OUT], origin__cause_type=cause_type,
+            origin__cause_id=cause_id, origin__kind=kind).values_list("origin_id", "kind"):
+        net[origin] += 1 if moved == EntryKind.MOVE_IN else -1
+    held = [origin for origin, n in net.items() if n > 0]
+    return LedgerEntry.objects.filter(pk__in=held).order_by("pk").first() if held else None
+
+
 # --- enrolment and bonuses ----------------------------------------------------------
 
 def _new_member(program: Program, customer_id: int, joined_at: datetime) -> Member:
@@ -295,7 +316,8 @@ def bonus_award(
     existing one when the cause was already rewarded), or None when it is worth 0 points.
     """
     member = _lock_member(member.pk)
-    prior = _existing_entry(member, cause_type, str(cause_id), EntryKind.BONUS)
+    prior = (_existing_entry(member, cause_type, str(cause_id), EntryKind.BONUS)
+             or _held_by_transfer(member, cause_type, str(cause_id), EntryKind.BONUS))
     if prior is not None:
         return prior
     if points is None:
@@ -433,6 +455,60 @@ def _segments_of(specs: Sequence[RuleSpec], customer_ids: Sequence[int]) -> dict
     return {cid: frozenset(sids) for cid, sids in found.items()}
 
 
+def _earned_by_year(member_ids: Sequence[int]) -> dict[int, dict[int, int]]:
+    """{member: {local year: points earned from orders}} for the yearly cap: the member's
+    own earn entries, plus the earned points that merges moved in (or out, on undo); a
+    transfer is dated like the earn entry it carries."""
+    earned: dict[int, dict[int, int]] = defaultdict(dict)
+    if not member_ids:
+        return earned
+    value = models.Case(models.When(kind=EntryKind.EARN, then=F("points")),
+                        models.When(kind=EntryKind.MOVE_OUT, then=-F("origin__points")),
+                        default=F("origin__points"))
+    rows = (LedgerEntry.objects.filter(member_id__in=list(member_ids))
+            .filter(models.Q(kind=EntryKind.EARN)
+                    | models.Q(kind__in=[EntryKind.MOVE_IN, EntryKind.MOVE_OUT], origin__kind=EntryKind.EARN))
+            .annotate(y=ExtractYear("occurred_at")).values("member_id", "y")
+            .annotate(s=Sum(value)).values_list("member_id", "y", "s"))
+    for mid, year, total in rows:
+        earned[mid][year] = total or 0
+    return earned
+
+
+def earners_load(program: Program, specs: Sequence[RuleSpec], tiers: Sequence[Tier],
+                 customer_ids: Sequence[int], members: Mapping[int, tuple[int, int | None]],
+                 ) -> dict[int, Earner]:
+    """{customer: Earner} for `points_for_basket`, set-based: one query for the segments
+    the rules name (none without segment rules), one for the points earned per year
+    (only with a yearly cap and members). `members` is {customer: (member id, tier id)}
+    for the customers who are members of `program`; the others earn at tier 1x with
+    nothing earned yet."""
+    multiplier = {t.pk: t.earn_multiplier for t in tiers}
+    segments = _segments_of(specs, customer_ids) if customer_ids else {}
+    earned: dict[int, dict[int, int]] = {}
+    if program.max_points_per_member_year and members:
+        earned = _earned_by_year([mid for mid, _tier in members.values()])
+    earners = {}
+    for cid in customer_ids:
+        mid, tier_id = members.get(cid, (None, None))
+        earners[cid] = Earner(
+            tier_multiplier=multiplier.get(tier_id, Decimal(1)) if tier_id else Decimal(1),
+            segment_ids=segments.get(cid, frozenset()),
+            earned_by_year=dict(earned.get(mid, {})) if mid is not None else {})
+    return earners
+
+
+def basket_earner(program: Program, specs: Sequence[RuleSpec], customer_id: int | None) -> Earner:
+    """The Earner of one customer (the point-of-sale preview); an anonymous basket earns
+    at 1x, with no segment and nothing earned yet."""
+    if customer_id is None:
+        return Earner()
+    member = Member.objects.filter(program=program, customer_id=customer_id).values_list("pk", "tier_id").first()
+    tiers = list(Tier.objects.filter(program=program)) if member and member[1] else []
+    members = {customer_id: member} if member else {}
+    return earners_load(program, specs, tiers, [customer_id], members)[customer_id]
+
+
 def orders_accrue(order_ids: Sequence[int]) -> int:
     """Accrue points for newly recorded orders, set-based (an import passes thousands).
 
@@ -493,7 +569,7 @@ def _accrue_chunk(program: Program, specs: Sequence[RuleSpec], tiers: Sequence[T
     new_members: list[Member] = []
     missing = [cid for cid in customer_ids if cid not in member_of]
     if program.auto_enroll and missing:
-        first_order = {}
+        first_order: dict[int, datetime] = {}
         for o in sorted(orders, key=lambda o: o["placed_at"]):
             first_order.setdefault(o["customer_id"], o["placed_at"])
         # ON CONFLICT DO NOTHING: a concurrent transaction enrolling the same customer makes
@@ -521,45 +597,43 @@ def _accrue_chunk(program: Program, specs: Sequence[RuleSpec], tiers: Sequence[T
             missing = [cid for cid in missing if cid not in member_of]
             if not missing:
                 break
-    multiplier = {t.pk: t.earn_multiplier for t in tiers}
-    segments_of = _segments_of(specs, customer_ids)
     done: set[str] = set()
+    locked_ids = {row[0] for row in locked}
     if locked:
         # By cause only (the (cause_type, cause_id) index), members filtered here: with
-        # both IN lists SQLite's planner scans the member index instead.
+        # both IN lists SQLite's planner scans the member index instead. An order earns
+        # once per program, whichever card earned it (a merged card's entries stay with it).
         causes = [str(o["id"]) for o in orders]
-        members = {row[0] for row in locked}
+        members = set(locked_ids)
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT member_id, cause_id FROM {LedgerEntry._meta.db_table} "
                            f"WHERE cause_type = %s AND cause_id IN ({_marks(causes)}) AND kind = %s",
                            [CauseType.ORDER, *causes, EntryKind.EARN])
-            done = {cause for mid, cause in cursor.fetchall() if mid in members}
-    year_earned: dict[tuple[int, int], int] = defaultdict(int)
-    if program.max_points_per_member_year and locked:
-        for mid, year, total in (LedgerEntry.objects.filter(member_id__in=list(balances), kind=EntryKind.EARN)
-                                 .annotate(y=ExtractYear("occurred_at")).values("member_id", "y")
-                                 .annotate(s=Sum("points")).values_list("member_id", "y", "s")):
-            year_earned[(mid, year)] = total or 0
+            found = cursor.fetchall()
+            others = sorted({mid for mid, _cause in found if mid not in members})
+            if others:
+                cursor.execute(f"SELECT id FROM {Member._meta.db_table} WHERE program_id = %s "
+                               f"AND id IN ({_marks(others)})", [program.pk, *others])
+                members |= {row[0] for row in cursor.fetchall()}
+        done = {cause for mid, cause in found if mid in members}
+    existing = {cid: (mid, tier_of[mid]) for cid, mid in member_of.items() if mid in locked_ids}
+    earners = earners_load(program, specs, tiers, customer_ids, existing)
+    terms = EarningTerms.of(program)
     credits = [c for c in (_join_credit(program, m) for m in new_members) if c]
     for o in sorted(orders, key=lambda o: (o["placed_at"], o["id"])):
         mid = member_of.get(o["customer_id"])
         if mid is None or str(o["id"]) in done:
             continue
         order_in = OrderIn(placed_on=timezone.localdate(o["placed_at"]), channel=o["channel"],
-                           store_id=o["store_id"], total=o["total"], lines=lines.get(o["id"], ()),
-                           segment_ids=segments_of.get(o["customer_id"], frozenset()))
-        earning = order_earning(order_in, specs, tier_multiplier=multiplier.get(tier_of[mid], Decimal(1)),
-                                rounding=program.rounding, cap=program.max_points_per_order)
-        points = earning.points
-        if program.max_points_per_member_year:
-            year = timezone.localtime(o["placed_at"]).year
-            points = max(0, min(points, program.max_points_per_member_year - year_earned[(mid, year)]))
-            year_earned[(mid, year)] += points
+                           store_id=o["store_id"], total=o["total"], lines=lines.get(o["id"], ()))
+        earner = earners[o["customer_id"]]
+        earning = points_for_basket(order_in, specs, terms, earner)
+        earner.record(order_in, earning.points)
         available, expires = _lot_dates(program, o["placed_at"], pending=True)
         credits.append(Credit(
-            member_id=mid, kind=EntryKind.EARN, points=points, cause_type=CauseType.ORDER,
+            member_id=mid, kind=EntryKind.EARN, points=earning.points, cause_type=CauseType.ORDER,
             cause_id=str(o["id"]), occurred_at=o["placed_at"], available_at=available,
-            expires_at=expires, qualifying_amount=o["total"], qualifying_points=points,
+            expires_at=expires, qualifying_amount=o["total"], qualifying_points=earning.points,
             rule_id=earning.best_rule_id))
     _write_credits(balances, credits)
     earned = sorted({c.member_id for c in credits if c.kind == EntryKind.EARN})
@@ -590,6 +664,18 @@ def returns_clawback(return_ids: Sequence[int]) -> int:
     return count
 
 
+def transfer_holders(entry_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """{entry id: (member id, entry id)}: where the points of each of these entries are now,
+    for the entries that merges moved (the last transfer in); the others stay where they
+    were written. One query on the partial index of transfers."""
+    holders: dict[int, tuple[int, int]] = {}
+    for part in _chunks(list(entry_ids)):
+        for origin, member_id, pk in (LedgerEntry.objects.filter(origin_id__in=part, kind=EntryKind.MOVE_IN)
+                                      .order_by("id").values_list("origin_id", "member_id", "id")):
+            holders[origin] = (member_id, pk)
+    return holders
+
+
 @transaction.atomic
 def _clawback_chunk(return_ids: Sequence[int]) -> int:
     from .tiers import tiers_refresh
@@ -606,11 +692,16 @@ def _clawback_chunk(return_ids: Sequence[int]) -> int:
         history[oid].append((rid, amount, at))
     earns = list(LedgerEntry.objects.filter(
         cause_type=CauseType.ORDER, kind=EntryKind.EARN, cause_id__in=[str(o) for o in order_ids])
-        .order_by("member_id").values_list("member_id", "cause_id", "points", "id"))
+        .values_list("member_id", "cause_id", "points", "id"))
+    # A merged card's earn entry stays with it; its points are taken back where a merge
+    # moved them (the survivor's membership, from the lot the transfer made first).
+    holders = transfer_holders([e[3] for e in earns])
+    claims = sorted((*holders.get(entry_id, (member_id, entry_id)), cause_id, earned)
+                    for member_id, cause_id, earned, entry_id in earns)
     wanted = {r["id"] for r in rets}
     count = 0
     touched = set()
-    for member_id, cause_id, earned, entry_id in earns:
+    for member_id, holding_entry, cause_id, earned in claims:
         oid = int(cause_id)
         member = _lock_member(member_id)
         cumulative = Decimal(0)
@@ -619,14 +710,15 @@ def _clawback_chunk(return_ids: Sequence[int]) -> int:
             cumulative += amount
             if rid not in wanted:
                 continue
-            if _existing_entry(member, CauseType.RETURN, str(rid), EntryKind.REVERSE):
+            if LedgerEntry.objects.filter(cause_type=CauseType.RETURN, cause_id=str(rid), kind=EntryKind.REVERSE,
+                                          member__program_id=member.program_id).exists():
                 continue
             total = totals[oid]
             points = _share(earned, cumulative, total) - _share(earned, before, total)
             refunded = min(cumulative, total) - min(before, total) if total > 0 else Decimal(0)
-            own = list(PointLot.objects.filter(entry_id=entry_id, points_remaining__gt=0))
+            own = list(PointLot.objects.filter(entry_id=holding_entry, points_remaining__gt=0))
             others = list(_fifo(PointLot.objects.filter(member=member, points_remaining__gt=0)
-                                .exclude(entry_id=entry_id)))
+                                .exclude(entry_id=holding_entry)))
             _write_debit(member, kind=EntryKind.REVERSE, points=points, cause_type=CauseType.RETURN,
                          cause_id=str(rid), occurred_at=at, lots=own + others, allow_partial=True,
                          qualifying_amount=-refunded, qualifying_points=-points,
@@ -640,20 +732,24 @@ def _clawback_chunk(return_ids: Sequence[int]) -> int:
 
 # --- configuration (programs, rules, tiers, rewards) ----------------------------------
 
-@transaction.atomic
 def points_backfill(*, batch: int = 20_000) -> tuple[int, int]:
     """Accrue every recorded order and claw back every return (a new program, the demo).
 
-    Idempotent and resumable: each batch is its own transaction and accrual skips orders
-    that already earned. Returns (earn entries written, returns clawed back).
+    Each batch of orders is its own transaction (committed when it ends, unless the
+    caller holds one), so a crash loses at most the batch it was in; running it again
+    resumes: accrual skips the orders that already earned and claw-back the returns
+    already reversed. Returns (earn entries written, returns clawed back) by this run.
     """
     ids = list(Order.objects.order_by("id").values_list("id", flat=True))
     earned = 0
     for start in range(0, len(ids), batch):
         with transaction.atomic():
             earned += orders_accrue(ids[start:start + batch])
-    with transaction.atomic():
-        reversed_ = returns_clawback(list(Return.objects.values_list("id", flat=True)))
+    reversed_ = 0
+    return_ids = list(Return.objects.order_by("id").values_list("id", flat=True))
+    for start in range(0, len(return_ids), batch):
+        with transaction.atomic():
+            reversed_ += returns_clawback(return_ids[start:start + batch])
     return earned, reversed_
 
 

@@ -1,6 +1,9 @@
 """The rule simulator: "if this rule had run last year: points issued, cost, members per
-tier". Replays the period's real orders through the same `order_earning` the accrual
-uses, with the program's current rules and with them plus a candidate rule. Reads only.
+tier". Replays the period's real orders through `points_for_basket`, the function accrual
+uses, with the program's current rules and with them plus a candidate rule: segment-limited
+rules count for the customers in the segment today, and the per-order and yearly caps
+apply (the yearly one counted from the start of the simulated period). Tier multipliers
+are left out: they depend on the path, not the rule. Reads only.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ from django.utils import timezone
 from fideliza.core.money import quantize_money
 from fideliza.sales.models import Order, OrderLine
 
-from .earning import LineIn, OrderIn, RuleSpec, order_earning
+from .earning import Earner, EarningTerms, LineIn, OrderIn, RuleSpec, points_for_basket
 from .models import Program, Tier, TierBasis
-from .services import program_rule_specs
+from .services import earners_load, program_rule_specs
 from .tiers import qualified_tier
 
 CHUNK = 5000
@@ -38,23 +41,31 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 def simulate(*, program: Program, start: date, end: date, extra: RuleSpec | None = None) -> dict[str, Any]:
     """Points, cost and tier distribution of [start, end] with the current rules and with
-    `extra` added. Tier multipliers are left out: they depend on the path, not the rule."""
+    `extra` added."""
     base_rules = program_rule_specs(program)
     scenarios = {"current": base_rules, "with_rule": [*base_rules, extra] if extra else None}
+    every_rule = [*base_rules, *([extra] if extra else [])]
+    terms = EarningTerms.of(program)
     lo, hi = _bounds(start, end)
     ids = list(Order.objects.filter(placed_at__gte=lo, placed_at__lte=hi).order_by("id").values_list("id", flat=True))
     points = {"current": 0, "with_rule": 0}
     per_customer: dict[str, dict[int, Decimal]] = {"current": defaultdict(Decimal), "with_rule": defaultdict(Decimal)}
+    earners: dict[str, dict[int, Earner]] = {"current": {}, "with_rule": {}}
     revenue = Decimal(0)
-    customers = set()
+    customers: set[int] = set()
     for offset in range(0, len(ids), CHUNK):
         chunk = ids[offset:offset + CHUNK]
         lines: dict[int, list[LineIn]] = defaultdict(list)
         for oid, pid, cid, qty, amount in OrderLine.objects.filter(order_id__in=chunk).values_list(
                 "order_id", "product_id", "product__category_id", "quantity", "line_total"):
             lines[oid].append(LineIn(product_id=pid, category_id=cid, quantity=qty, amount=amount))
-        for oid, cust, placed, channel, store, total in Order.objects.filter(pk__in=chunk).values_list(
-                "id", "customer_id", "placed_at", "channel", "store_id", "total"):
+        orders = sorted(Order.objects.filter(pk__in=chunk).values_list(
+            "placed_at", "id", "customer_id", "channel", "store_id", "total"))
+        new = sorted({row[2] for row in orders} - customers)
+        loaded = earners_load(program, every_rule, [], new, {})
+        for name in earners:
+            earners[name].update((cid, Earner(segment_ids=e.segment_ids)) for cid, e in loaded.items())
+        for placed, oid, cust, channel, store, total in orders:
             revenue += total
             customers.add(cust)
             order = OrderIn(placed_on=timezone.localdate(placed), channel=channel, store_id=store, total=total,
@@ -62,8 +73,9 @@ def simulate(*, program: Program, start: date, end: date, extra: RuleSpec | None
             for name, rules in scenarios.items():
                 if rules is None:
                     continue
-                earned = order_earning(order, rules, rounding=program.rounding,
-                                       cap=program.max_points_per_order).points
+                earner = earners[name][cust]
+                earned = points_for_basket(order, rules, terms, earner).points
+                earner.record(order, earned)
                 points[name] += earned
                 per_customer[name][cust] += Decimal(earned) if program.tier_basis == TierBasis.POINTS else total
     tiers = list(Tier.objects.filter(program=program).order_by("rank"))
@@ -80,10 +92,11 @@ def simulate(*, program: Program, start: date, end: date, extra: RuleSpec | None
                         tiers=[(n, counts.get(n, 0)) for n in order_names if n in counts or n != "—"])
 
     current, with_rule = scenario("current"), scenario("with_rule")
+    shown = with_rule or current
     return {
         "orders": len(ids), "customers": len(customers), "revenue": quantize_money(revenue),
         "current": current, "with_rule": with_rule,
         "extra_points": (with_rule.points - current.points) if with_rule and current else None,
         "extra_cost": (with_rule.cost - current.cost) if with_rule and current else None,
-        "cost_share": (quantize_money((with_rule or current).cost * 100 / revenue) if revenue else None),
+        "cost_share": (quantize_money(shown.cost * 100 / revenue) if revenue and shown else None),
     }

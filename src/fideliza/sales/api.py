@@ -40,8 +40,8 @@ from fideliza.api_support import (
     replay_header_doc,
     sort_key,
 )
-from fideliza.customers.models import Customer, CustomerSourceId
-from fideliza.customers.selectors import customers_visible_to
+from fideliza.customers.models import Customer
+from fideliza.customers.selectors import customer_id_by_source, customers_visible_to
 
 from .models import Order, OrderLine, Return, ReturnKind, ReturnLine, SalesChannel
 from .services import MAX_LINES, order_record, return_record
@@ -212,8 +212,7 @@ def _customer(request: HttpRequest, payload: OrderIn) -> Customer:
         customer = visible.filter(pk=payload.customer_id).first()
         loc, value = "customer_id", str(payload.customer_id)
     else:
-        owner = (CustomerSourceId.objects.filter(source=payload.source, external_id=payload.customer_external_id)
-                 .values_list("customer_id", flat=True).first())
+        owner = customer_id_by_source(payload.source, str(payload.customer_external_id))
         customer = visible.filter(pk=owner).first() if owner is not None else None
         loc, value = "customer_external_id", str(payload.customer_external_id)
     if customer is None:

@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fideliza.accounts.models import User
-from fideliza.customers.models import Customer, CustomerSourceId
+from fideliza.customers.models import Customer
 from fideliza.customers.normalize import normalize_email
+from fideliza.customers.selectors import customer_id_by_source
 
 from .models import Segment, SegmentKind, SegmentMember
 from .rules import compile_rules
@@ -134,8 +135,7 @@ def static_list_resolve(text: str) -> tuple[list[int], list[dict[str, Any]]]:
             email = normalize_email(row.get("email") or row.get("e-mail") or row.get("correo"))
             found = Customer.objects.filter(email=email, merged_into__isnull=True).values_list("pk", flat=True).first()
         elif row.get("source") and row.get("external_id"):
-            found = CustomerSourceId.objects.filter(source=row["source"], external_id=row["external_id"]) \
-                .values_list("customer_id", flat=True).first()
+            found = customer_id_by_source(row["source"], row["external_id"])
         if found is None:
             errors.append({"row": row_no, "value": ", ".join(v for v in row.values() if v),
                            "message": _("No se encontró ningún cliente.")})
