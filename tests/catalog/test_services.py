@@ -113,9 +113,6 @@ def test_errors_in_english():
             "list_price": ["The price cannot be negative."]}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product_create stores any three letters as the currency (the API checks ISO 4217, the admin "
-    "does not). Fix once core.money.ISO_4217 lands (graph): check it in catalog.services."))
 def test_an_unknown_currency_is_refused_by_the_service_itself():
     assert errors_of(lambda: product_create(data={"sku": "X", "name": "Y", "currency": "zzz"})) == {
         "currency": ["«zzz» no es un código de moneda ISO 4217 (por ejemplo EUR)."]}

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fideliza.core.money import quantize_money
+from fideliza.core.money import ISO_4217, quantize_money
 
 from .models import Category, Product
 
@@ -95,7 +95,11 @@ def _product_clean(data: Mapping[str, Any]) -> dict[str, Any]:
                 raise ValidationError({key: _("El precio no puede ser negativo.") if key == "list_price"
                                        else _("El coste no puede ser negativo.")})
     if clean.get("currency"):
-        clean["currency"] = str(clean["currency"]).strip().upper()
+        raw = str(clean["currency"]).strip()
+        clean["currency"] = raw.upper()
+        if clean["currency"] not in ISO_4217:
+            raise ValidationError({"currency": _(
+                "«%(value)s» no es un código de moneda ISO 4217 (por ejemplo EUR).") % {"value": raw}})
     return clean
 
 
