@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -24,8 +26,8 @@ def cards(owner):
                                                "phone": "612345678", "email": "jm@gmail.com"})
             for n in ("José", "Jose")]
     grey = [customer_create(actor=actor, data={"first_name": "Pilar", "last_name": ln, "postal_code": "33752",
-                                               "address": "Calle Mayor 3"})
-            for ln in ("Álvarez Molina", "Alvarez Molina")]
+                                               "address": "Calle Mayor 3", **extra})
+            for ln, extra in (("Álvarez Molina", {}), ("Alvarez Molina", {"birth_date": "1971-03-09"}))]
     return sure, grey
 
 
@@ -44,6 +46,15 @@ def test_search_merge_review_and_undo_in_the_ui(staff, cards, django_capture_on_
     rows = {r["label"]: r for r in pair.context["rows"]}
     assert rows["Nombre y apellidos"]["keep_a"] == rows["Nombre y apellidos"]["keep_b"] == "Pilar Álvarez Molina"
     assert {"Dirección", "Código postal"} <= set(rows) and "Nombre" not in rows
+    # Dates as the reader writes them, in the cards and in what stays; every row as wide as the head.
+    birth = rows["Fecha de nacimiento"]
+    assert birth["b"] == birth["keep_a"] == birth["keep_b"] == "09/03/1971" and birth["a"] is None
+    html = pair.content.decode()
+    assert "1971-03-09" not in html
+    table = html[html.index('id="pair-table"'):html.index("</table>")]
+    widths = {row.count("<th") + row.count("<td") + sum(int(n) - 1 for n in re.findall(r'colspan="(\d+)"', row))
+              for row in re.findall(r"<tr.*?</tr>", table, re.S)}
+    assert widths == {5}
     client.post(reverse("dedup:decide", args=[candidate.pk]), {"verdict": "keep_b"})
     assert Customer.objects.get(pk=grey[0].pk).merged_into_id == grey[1].pk
     history = client.get(reverse("dedup:merges"))

@@ -164,7 +164,7 @@ def dashboard_charts(agg: dict[str, Any], currency: str) -> dict[str, Any]:
         reference=[(0.2, top20, _("20 %% → %(p)s") % {"p": _pct(top20)} if top20 is not None else "")],
         css_class="chart-pareto",
     )
-    out["pareto_top20"] = top20
+    out["pareto_top20"] = _pct(top20) if top20 is not None else None
 
     grid = agg.get("rfm_grid") or []
     out["rfm_grid"] = charts.heatmap(
