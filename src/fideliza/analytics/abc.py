@@ -49,7 +49,7 @@ CLASSES: tuple[str, ...] = ("A", "B", "C", "N")
 TRANSITION_STATES: tuple[str, ...] = ("A", "B", "C", "N", "absent", "new")
 
 
-def _bases(basis: Basis | Sequence[Basis]) -> list[str]:
+def _bases(basis: Basis | Sequence[Basis]) -> list[Basis]:
     out = [basis] if isinstance(basis, str) else list(basis)
     for b in out:
         if b not in ("revenue", "margin"):

@@ -402,9 +402,9 @@ def _summary_dense(
         return None
     for c in money:
         if isinstance(schema[c], pl.Decimal):
-            units = rows[f"_m_{c}"]
-            bound = float(units.abs().max()) * n  # type: ignore[arg-type]
-            if bound >= _EXACT_UNITS and units.abs().sum() >= _EXACT_UNITS:
+            unit_col = rows[f"_m_{c}"]
+            bound = float(unit_col.abs().max()) * n  # type: ignore[arg-type]
+            if bound >= _EXACT_UNITS and unit_col.abs().sum() >= _EXACT_UNITS:
                 return None  # a float64 sum of the units might not be exact
     period_no = rows.drop_in_place("_p").to_numpy()
     base = int(period_no.min())
