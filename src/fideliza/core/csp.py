@@ -23,6 +23,6 @@ _email_preview_csp = csp_update({"style-src": [UNSAFE_INLINE], "img-src": ["http
 
 def email_preview_csp(view: _View) -> _View:
     """The view with the e-mail preview's policy; its signature unchanged."""
-    # django-csp annotates views as one-argument functions (request only), but its wrapper
-    # passes every argument on (views with URL parameters, typed requests).
-    return _email_preview_csp(view)  # type: ignore[arg-type,return-value]
+    # django-csp types its result as a request-only view, but its wrapper passes every
+    # argument on (URL parameters, typed requests): the view keeps its own signature.
+    return _email_preview_csp(view)  # type: ignore[return-value]
