@@ -136,7 +136,7 @@ class DkimEmailMessage(EmailMultiAlternatives):
     dkim_domain: bytes = b""
     dkim_key: bytes = b""
 
-    def message(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+    def message(self, *args: Any, **kwargs: Any):
         msg = super().message(*args, **kwargs)
         if self.dkim_key:
             import dkim
