@@ -142,6 +142,7 @@ class DkimEmailMessage(EmailMultiAlternatives):
             import dkim
 
             # The SMTP backend sends msg.as_bytes(linesep="\r\n"): sign exactly those bytes.
+            # Django's SafeMIME*.as_bytes takes `linesep`; the stubs give email's signature.
             raw = msg.as_bytes(linesep="\r\n")  # type: ignore[call-arg]
             signature = dkim.sign(
                 raw, self.dkim_selector, self.dkim_domain, self.dkim_key,
