@@ -18,9 +18,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/fideliza run --demo
 
-## The test suite (SQLite; also PostgreSQL when DATABASE_URL points at one), plus lint.
+## The test suite (SQLite; also PostgreSQL when DATABASE_URL points at one), plus lint and types.
 test: $(STAMP) browsers
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy src/fideliza
 	$(BIN)/fideliza makemigrations --check --dry-run --settings=fideliza.config.settings.test
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 

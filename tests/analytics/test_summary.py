@@ -353,3 +353,29 @@ def test_dense_path_equals_lazy_query(rows, period, decimal, first):
         np.testing.assert_allclose(dense[col], lazy[col], rtol=1e-14, atol=1e-9)
     if period == "day":
         assert dense["n_transactions"].sum() == tx.filter(pl.col("ts").dt.date() <= end).height
+
+
+@pytest.mark.parametrize("decimal", [False, True])
+@pytest.mark.parametrize("first", [False, True])
+def test_dense_path_treats_a_missing_amount_as_the_lazy_query_does(decimal, first):
+    """A file row may leave the amount empty (only customer and date are required). The
+    NumPy path summed the null as NaN: NaN totals for Float64, and for Decimal a NaN cast
+    to Int64 (-92,233,720,368,547,758.08), or a TypeError when a column had no amount."""
+    from fideliza.analytics.summary import _summary_lazy
+
+    start = dt.datetime(2023, 1, 1)
+    for cents in ([None, 500, None, 1250, 300], [None, None, None, None, None]):
+        money = pl.Series([None if c is None else c / 100 for c in cents], dtype=pl.Float64)
+        tx = pl.DataFrame({
+            "customer_id": [1, 1, 2, 2, 3],
+            "ts": [start + dt.timedelta(days=d) for d in (0, 10, 3, 40, 7)],
+            "amount": money.cast(pl.Decimal(12, 2)) if decimal else money,
+        })
+        kwargs = {"period": "day", "freq_multiplier": 7.0, "include_first_transaction": first}
+        end = dt.date(2023, 5, 31)
+        dense = summary_data_from_transaction_data(tx, observation_end=end, **kwargs)
+        lazy = (_summary_lazy(tx.lazy(), customer_col="customer_id", ts_col="ts", amount_col="amount",
+                              end=end, **kwargs)
+                .collect().sort("customer_id"))
+        assert dense.drop("recency", "T").equals(lazy.drop("recency", "T")), (cents, dense, lazy)
+        assert dense["total_amount"].to_list() == lazy["total_amount"].to_list()

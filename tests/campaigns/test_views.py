@@ -160,3 +160,17 @@ def test_edit_page_shows_and_saves_the_campaign(client, marketing, segment, make
     assert campaign.email_template.subject == "{{ nombre }}, vuelve"
     detail = client.get(reverse("campaigns:detail", args=[campaign.pk]), {"cliente": segment.members.first().customer_id})
     assert detail.status_code == 200 and detail.context["preview"]["subject"].endswith(", vuelve")
+
+
+def test_the_pages_with_an_email_preview_allow_its_inline_styles_and_only_they(client, marketing, segment,
+                                                                               make_campaign):
+    campaign = make_campaign(segment)
+    client.force_login(marketing)
+
+    def style_src(url: str) -> str:
+        policy = client.get(url)["Content-Security-Policy"]
+        return next(d for d in policy.split(";") if d.strip().startswith("style-src"))
+
+    assert "'unsafe-inline'" in style_src(reverse("campaigns:detail", args=[campaign.pk]))
+    assert "'unsafe-inline'" in style_src(reverse("campaigns:edit", args=[campaign.pk]))
+    assert "'unsafe-inline'" not in style_src(reverse("campaigns:results", args=[campaign.pk]))

@@ -5,7 +5,7 @@ from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone
 
-from fideliza.loyalty.models import Coupon, EarningRule, Member, Reward
+from fideliza.loyalty.models import Coupon, EarningRule, Member, Program, Reward, Tier
 from fideliza.loyalty.services import points_adjust
 
 from .conftest import make_order
@@ -93,3 +93,10 @@ def test_adjust_from_the_card_is_once_per_form_and_never_negative(web, program, 
     r = web.post(url, {"points": "-100", "reason": "error", "idempotency_key": "adj-2"}, follow=True)
     assert "Saldo insuficiente" in r.content.decode()
     assert Member.objects.get(customer=customer).points_balance == 75
+
+
+def test_reward_form_offers_only_the_programs_tiers(web, program, tiers):
+    other = Program.objects.create(name="Otro club", point_value=Decimal("0.01"))
+    Tier.objects.create(program=other, name="Ajeno", rank=0, threshold=0, earn_multiplier=1)
+    form = web.get(reverse("loyalty:reward_create")).context["form"]
+    assert sorted(t.name for t in form.fields["min_tier"].queryset) == sorted(t.name for t in tiers)

@@ -274,3 +274,19 @@ def test_birthday_rule_finds_the_next_days(shop):
 def test_bad_rules_are_validation_errors(rules):
     with pytest.raises(ValidationError):
         customers_matching(rules).count()
+
+
+@pytest.mark.parametrize("rule, whole", [
+    ({"cmp": "gte", "value": 1.5}, lambda n: n >= 2),
+    ({"cmp": "eq", "value": 1.5}, lambda n: False),
+    ({"cmp": "between", "value": [1.5, 3.5]}, lambda n: 2 <= n <= 3),
+    ({"cmp": "between", "value": [-0.5, 1.5]}, lambda n: n <= 1),
+])
+def test_orders_count_with_a_fractional_bound_compares_the_whole_count(shop, rule, whole):
+    """A count is a whole number: "at least 1.5 orders" is "at least 2". The integer lookup of
+    Count() truncated the Decimal bound, so it found the customers with 1 order (mypy saw the
+    Decimal passed where the lookup wants an int)."""
+    rules = {"op": "and", "rules": [{"field": "orders_count", **rule}]}
+    expected = {c.pk for c in shop["customers"] if whole(c.orders.count())}
+    assert set(customers_matching(rules).values_list("pk", flat=True)) == expected
+    assert any(c.orders.count() == 1 for c in shop["customers"])  # the case that went wrong

@@ -28,7 +28,7 @@ import datetime as dt
 import itertools
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, TypedDict
 
 import numpy as np
 import polars as pl
@@ -49,7 +49,7 @@ CLASSES: tuple[str, ...] = ("A", "B", "C", "N")
 TRANSITION_STATES: tuple[str, ...] = ("A", "B", "C", "N", "absent", "new")
 
 
-def _bases(basis: Basis | Sequence[Basis]) -> list[str]:
+def _bases(basis: Basis | Sequence[Basis]) -> list[Basis]:
     out = [basis] if isinstance(basis, str) else list(basis)
     for b in out:
         if b not in ("revenue", "margin"):
@@ -427,6 +427,19 @@ def _windows(
     )
 
 
+
+class _AbcOptions(TypedDict):
+    """The `abc_classes` arguments both periods of `abc_transitions` share."""
+
+    basis: Basis
+    cutoffs: tuple[float, float]
+    nonpositive: Nonpositive
+    customer_col: str
+    ts_col: str
+    amount_col: str
+    margin_col: str | None
+
+
 def abc_transitions(
     transactions: Frame,
     *,
@@ -460,7 +473,7 @@ def abc_transitions(
     """
     lf = as_lazy(transactions)
     (p_start, p_end), (c_start, c_end) = _windows(lf, ts_col, year, as_of)
-    kw = dict(
+    kw = _AbcOptions(
         basis=basis,
         cutoffs=cutoffs,
         nonpositive=nonpositive,
@@ -471,12 +484,12 @@ def abc_transitions(
     )
     if basis == "margin" and (margin_col is None or margin_col not in column_names(lf)):
         raise ValueError("basis='margin' needs a margin column")
-    prev = abc_classes(lf, start=p_start, end=p_end, **kw).select(  # type: ignore[arg-type]
+    prev = abc_classes(lf, start=p_start, end=p_end, **kw).select(
         customer_col,
         pl.col(basis).alias("previous_value"),
         pl.col(f"abc_{basis}").alias("from_class"),
     )
-    cur = abc_classes(lf, start=c_start, end=c_end, **kw).select(  # type: ignore[arg-type]
+    cur = abc_classes(lf, start=c_start, end=c_end, **kw).select(
         customer_col,
         pl.col(basis).alias("current_value"),
         pl.col(f"abc_{basis}").alias("to_class"),

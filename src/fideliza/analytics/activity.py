@@ -108,10 +108,10 @@ def activity_states(
         .collect()
     )
     population = per_customer["_own"].median()
-    if population is None:
+    if not isinstance(population, int | float):  # None: no customer has a gap
         fallback, source = float(default_gap_days), "default"
     else:
-        fallback, source = float(population), "population"  # type: ignore[arg-type]
+        fallback, source = float(population), "population"
     gap = pl.max_horizontal(pl.col("_own").fill_null(fallback), pl.lit(float(min_gap_days)))
     overdue = pl.col("days_since_last") / pl.col("gap_days")
     return (

@@ -187,7 +187,8 @@ def association_rules(
     """
     lf = as_lazy(transactions)
     pairs = _baskets(lf, level, item_col, customer_col, ts_col, order_col).collect()
-    n = int(pairs["_basket"].max()) + 1 if pairs.height else 0
+    top = pairs["_basket"].max()
+    n = int(top) + 1 if isinstance(top, int) else 0  # None: no pairs
     item_dtype = lf.collect_schema()[item_col]
     empty = pl.DataFrame(
         schema={

@@ -232,8 +232,8 @@ def period_metrics(
     first = start if start is not None else first_date
     has_margin = margin_col is not None and margin_col in cols
     money = [pl.col(amount_col).sum().alias("revenue")]
-    if has_margin:
-        money.append(pl.col(margin_col).sum().alias("margin"))  # type: ignore[arg-type]
+    if has_margin and margin_col is not None:
+        money.append(pl.col(margin_col).sum().alias("margin"))
     units = (
         pl.col(quantity_col).sum()
         if quantity_col is not None and quantity_col in cols

@@ -667,7 +667,7 @@ def analyze(
         out = out.with_columns(
             pl.Series("next_purchase_days", np.where(within, wait, np.nan)).fill_nan(None),
             pl.when(pl.Series(within))
-            .then(pl.lit(obs_end) + pl.duration(days=pl.Series(days)))
+            .then(pl.lit(obs_end) + pl.duration(days=pl.lit(pl.Series(days))))
             .otherwise(None)
             .alias("expected_next_purchase"),
             pl.Series("next_purchase_note", np.where(within, "", "beyond_horizon")),

@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, TypedDict
 
 import numpy as np
 import polars as pl
@@ -541,6 +541,18 @@ def segment_movement(
     )
 
 
+
+class _RfmOptions(TypedDict):
+    """The `rfm_table` arguments both dates of `rfm_movement` share."""
+
+    q: int
+    monetary: Monetary
+    customer_col: str
+    ts_col: str
+    amount_col: str
+    order_col: str | None
+
+
 def rfm_movement(
     transactions: Frame,
     *,
@@ -556,7 +568,7 @@ def rfm_movement(
     """From-segment × to-segment customer counts between two dates (see
     :func:`segment_movement`); customers with no purchase by ``from_date`` come from
     ``"none"``."""
-    kw = dict(
+    kw = _RfmOptions(
         q=q,
         monetary=monetary,
         customer_col=customer_col,
@@ -564,6 +576,6 @@ def rfm_movement(
         amount_col=amount_col,
         order_col=order_col,
     )
-    before = rfm_table(transactions, as_of=from_date, **kw)  # type: ignore[arg-type]
-    after = rfm_table(transactions, as_of=to_date, **kw)  # type: ignore[arg-type]
+    before = rfm_table(transactions, as_of=from_date, **kw)
+    after = rfm_table(transactions, as_of=to_date, **kw)
     return segment_movement(before, after, customer_col=customer_col)

@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, TypedDict
 
 import numpy as np
 import polars as pl
@@ -325,11 +325,11 @@ _EXACT_UNITS = 2**53
 def _money_expr(name: str, dtype: pl.DataType) -> pl.Expr | None:
     """Money as Float64 for ``bincount``: Decimal as integer units of its scale (exact
     while every partial sum stays below 2^53, checked by the caller); None for dtypes the
-    dense path does not handle."""
+    dense path does not handle. A missing amount adds 0, as in the lazy query's sums."""
     if isinstance(dtype, pl.Decimal):
-        return pl.col(name).to_physical().cast(pl.Int64).cast(pl.Float64)
+        return pl.col(name).to_physical().cast(pl.Int64).cast(pl.Float64).fill_null(0.0)
     if dtype == pl.Float64:
-        return pl.col(name)
+        return pl.col(name).fill_null(0.0)
     return None
 
 
@@ -376,8 +376,9 @@ def _summary_dense(
     if not id_dtype.is_integer() or not isinstance(schema[ts_col], pl.Datetime | pl.Date):
         return None
     money_cols = ([amount_col] if amount_col is not None else []) + list(sum_cols)
-    money = {c: _money_expr(c, schema[c]) for c in money_cols}
-    if any(expr is None for expr in money.values()):
+    exprs = {c: _money_expr(c, schema[c]) for c in money_cols}
+    money = {c: expr for c, expr in exprs.items() if expr is not None}
+    if len(money) < len(exprs):
         return None
     unit = _unit_days(period, freq_multiplier)
     end_no = (_period_start_of(end, period) - dt.date(1970, 1, 1)).days
@@ -385,7 +386,7 @@ def _summary_dense(
     query = lazy.select(
         pl.col(customer_col).cast(pl.Int64).alias("_id"),
         _period_start(day, period).cast(pl.Int32).alias("_p"),
-        *(expr.alias(f"_m_{c}") for c, expr in money.items()),  # type: ignore[union-attr]
+        *(expr.alias(f"_m_{c}") for c, expr in money.items()),
     ).filter(pl.col("_id").is_not_null() & (pl.col("_p") <= end_no))
     try:
         rows = query.collect(engine="streaming")  # the casts and the filter run in morsels
@@ -402,9 +403,11 @@ def _summary_dense(
         return None
     for c in money:
         if isinstance(schema[c], pl.Decimal):
-            units = rows[f"_m_{c}"]
-            bound = float(units.abs().max()) * n  # type: ignore[arg-type]
-            if bound >= _EXACT_UNITS and units.abs().sum() >= _EXACT_UNITS:
+            unit_col = rows[f"_m_{c}"]
+            top = unit_col.abs().max()
+            assert isinstance(top, float)  # Float64 units without nulls, n > 0 rows
+            bound = top * n
+            if bound >= _EXACT_UNITS and unit_col.abs().sum() >= _EXACT_UNITS:
                 return None  # a float64 sum of the units might not be exact
     period_no = rows.drop_in_place("_p").to_numpy()
     base = int(period_no.min())
@@ -495,6 +498,21 @@ def _summary_dense(
     return pl.DataFrame(columns)
 
 
+
+class _SummaryOptions(TypedDict):
+    """The arguments `_summary_dense` and `_summary_lazy` share."""
+
+    customer_col: str
+    ts_col: str
+    amount_col: str | None
+    period: str
+    freq_multiplier: float
+    end: dt.date
+    include_first_transaction: bool
+    count_rows: bool
+    sum_cols: Sequence[str]
+
+
 def summary_data_from_transaction_data(
     transactions: pl.DataFrame | pl.LazyFrame,
     *,
@@ -566,7 +584,7 @@ def summary_data_from_transaction_data(
         else:
             n_rows = lazy.select(pl.len()).collect().item()
             partitions = max(1, -(-n_rows // ROWS_PER_PARTITION))
-    options = {
+    options: _SummaryOptions = {
         "customer_col": customer_col,
         "ts_col": ts_col,
         "amount_col": amount_col,
@@ -578,7 +596,7 @@ def summary_data_from_transaction_data(
         "sum_cols": tuple(sum_cols),
     }
     if partitions == 1:
-        dense = _summary_dense(lazy, **options)  # type: ignore[arg-type]
+        dense = _summary_dense(lazy, **options)
         if dense is not None:
             return dense
     parts = []
@@ -590,7 +608,7 @@ def summary_data_from_transaction_data(
             if partitions == 1
             else lazy.filter(pl.col(customer_col).hash(seed=0) % partitions == k)
         )
-        summary = _summary_lazy(part, **options)  # type: ignore[arg-type]
+        summary = _summary_lazy(part, **options)
         parts.append(summary.collect(engine="streaming"))
     return pl.concat(parts).sort(customer_col)
 

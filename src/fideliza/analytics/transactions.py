@@ -150,7 +150,8 @@ def _first_bad(raw: pl.Series, parsed: pl.Series, problem: str, column: str,
     count = int(bad.sum())
     if not count:
         return None
-    index = int(bad.arg_max())  # type: ignore[arg-type]
+    index = bad.arg_max()
+    assert index is not None  # count > 0
     value = raw[index]
     return TransactionFileError(problem, line=index + line_offset, column=column,
                                 value=None if value is None else str(value), others=count - 1,
@@ -294,8 +295,9 @@ def normalize_transactions(
         raise
     for column in (CUSTOMER, TS):
         if out[column].null_count():
-            raise _first_bad(out[column], out[column], "empty", names[column],  # type: ignore[misc]
-                             line_offset)
+            error = _first_bad(out[column], out[column], "empty", names[column], line_offset)
+            assert error is not None  # the column has nulls
+            raise error
     return out
 
 

@@ -74,5 +74,6 @@ def _undo(payload: dict[str, Any]) -> None:
             next_due_at=datetime.fromisoformat(due) if due else None)
 
 
+# Function attributes (customers.merging.MergeHandler), which mypy cannot declare.
 enrollments_merge.undo = _undo  # type: ignore[attr-defined]
 enrollments_merge.moves_rows = True  # type: ignore[attr-defined]

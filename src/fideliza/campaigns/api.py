@@ -196,7 +196,7 @@ def create_campaign(request: HttpRequest, payload: CampaignIn) -> Status:
     if offer is not None:
         fields.update(offer_kind=offer.kind, offer_value=offer.value, offer_valid_days=offer.valid_days,
                       offer_min_purchase=offer.min_purchase, offer_description=offer.description)
-    messages = {channel: MessageContent(**m.dict()) for channel, m in payload.messages.items()}
+    messages: dict[str, MessageContent] = {channel: MessageContent(**m.dict()) for channel, m in payload.messages.items()}
     campaign = campaign_create(user=user, name=payload.name, segment=segment, channels=payload.channels,
                                messages=messages, **fields)
     return Status(201, _out(campaign))

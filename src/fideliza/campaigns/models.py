@@ -129,7 +129,9 @@ class Campaign(models.Model):
         return self.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 
     def template_for(self, channel: str) -> MessageTemplate | None:
-        return {TemplateChannel.EMAIL: self.email_template, TemplateChannel.SMS: self.sms_template}.get(channel)
+        templates: dict[str, MessageTemplate | None] = {
+            TemplateChannel.EMAIL: self.email_template, TemplateChannel.SMS: self.sms_template}
+        return templates.get(channel)
 
 
 class RecipientGroup(models.TextChoices):

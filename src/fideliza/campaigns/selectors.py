@@ -102,8 +102,8 @@ def _conversions(campaign: Campaign, now: datetime) -> dict[str, Any]:
     days = timedelta(days=campaign.conversion_days)
     start = campaign.launched_at
     itt_end = start + days
-    sent_at = dict(Message.objects.filter(source=campaign_source(campaign), sent_at__isnull=False)
-                   .values_list("customer_id", "sent_at"))
+    sent_at = {cid: at for cid, at in Message.objects.filter(source=campaign_source(campaign), sent_at__isnull=False)
+               .values_list("customer_id", "sent_at") if at is not None}
     last_send = max(sent_at.values(), default=start)
     end = max(itt_end, last_send + days)
     groups = dict(CampaignRecipient.objects.filter(campaign=campaign).values_list("customer_id", "group"))

@@ -16,10 +16,11 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -53,6 +54,10 @@ from .models import (
     TemplateChannel,
 )
 from .selectors import campaigns_sending_finished
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 log = logging.getLogger(__name__)
 BATCH = 5000
@@ -288,7 +293,8 @@ def campaign_reach(campaign: Campaign) -> dict[str, Any]:
     upper bound on what goes out now; the results page shows the actual decisions.
     """
     ids = list(segment_customers(campaign.segment).order_by("pk").values_list("pk", flat=True))
-    holdout = holdout_assign(ids, float(campaign.holdout_share), _seed(campaign)) if ids else []
+    holdout: NDArray[np.bool_] | list[bool] = (
+        holdout_assign(ids, float(campaign.holdout_share), _seed(campaign)) if ids else [])
     treated = [cid for cid, held in zip(ids, holdout, strict=True) if not held]
     chosen = channel_choose(treated, list(campaign.channels), kind=MESSAGE_KIND) if treated else {}
     by_channel: dict[str, int] = {}
@@ -335,7 +341,7 @@ def _recipient_counts(campaign: Campaign) -> dict[str, int]:
     return counts
 
 
-def _insert(model: type, constant: Mapping[str, Any], columns: list[str], rows: list[tuple]) -> None:
+def _insert(model: type[Model], constant: Mapping[str, Any], columns: list[str], rows: list[tuple]) -> None:
     """INSERT many rows whose `columns` vary and whose other fields are the same `constant`.
 
     `bulk_create` prepares every field of every object through the ORM, which dominated a
@@ -349,7 +355,7 @@ def _insert(model: type, constant: Mapping[str, Any], columns: list[str], rows: 
         return
     fields = {f.name: f for f in model._meta.concrete_fields}
     prepared = tuple(fields[name].get_db_prep_save(value, connection) for name, value in constant.items())
-    names = [fields[name].column for name in (*columns, *constant)]
+    names = [str(fields[name].column) for name in (*columns, *constant)]  # concrete: has a column
     quote = connection.ops.quote_name
     table, column_list = quote(model._meta.db_table), ", ".join(quote(n) for n in names)
     with connection.cursor() as cursor:
@@ -424,7 +430,8 @@ def campaign_launch(campaign: Campaign, *, now: datetime | None = None, user: Us
 
     clock = _Clock()
     ids = list(segment_customers(campaign.segment).order_by("pk").values_list("pk", flat=True))
-    holdout = holdout_assign(ids, float(campaign.holdout_share), _seed(campaign)) if ids else []
+    holdout: NDArray[np.bool_] | list[bool] = (
+        holdout_assign(ids, float(campaign.holdout_share), _seed(campaign)) if ids else [])
     treated = [cid for cid, held in zip(ids, holdout, strict=True) if not held]
     held_out = [cid for cid, held in zip(ids, holdout, strict=True) if held]
     clock.lap("members")
@@ -443,7 +450,9 @@ def campaign_launch(campaign: Campaign, *, now: datetime | None = None, user: Us
         contexts = recipients_context(chunk, offer=offer, now=now)
         for cid in chunk:
             channel = chosen[cid]
+            assert channel is not None  # reachable: chosen a channel
             template = campaign.template_for(channel)
+            assert template is not None  # checked above for every channel of the campaign
             subject, text, html = _render(template, contexts[cid])
             requests.append(MessageRequest(
                 customer_id=cid, channel=channel, kind=MESSAGE_KIND, source=source,

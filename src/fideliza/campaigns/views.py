@@ -8,7 +8,7 @@ import re
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import number_format
 from django.utils.html import escape, format_html
@@ -16,6 +16,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from fideliza.accounts.http import AuthedRequest
 from fideliza.core.csp import email_preview_csp
 from fideliza.core.money import money_format
 from fideliza.customers.models import Customer
@@ -45,7 +46,7 @@ from .services import (
 PREVIEW_CHOICES = 50
 
 
-def _editor(request: HttpRequest) -> None:
+def _editor(request: AuthedRequest) -> None:
     if not can_edit_campaigns(request.user):
         raise PermissionDenied
 
@@ -63,7 +64,7 @@ def _form_errors(form: CampaignForm | TemplateForm, exc: ValidationError) -> Non
             form.add_error(None, message)
 
 
-def _preview_customers(request: HttpRequest, segment: Segment | None) -> list[Customer]:
+def _preview_customers(request: AuthedRequest, segment: Segment | None) -> list[Customer]:
     if segment is None:
         return []
     return list(segment_customers(segment, user=request.user).order_by("pk")[:PREVIEW_CHOICES])
@@ -92,14 +93,14 @@ def _variables() -> dict[str, list[dict[str, str]]]:
 
 
 @login_required
-def campaign_list(request: HttpRequest) -> HttpResponse:
+def campaign_list(request: AuthedRequest) -> HttpResponse:
     return render(request, "campaigns/list.html", {
         "campaigns": campaigns_list(), "can_edit": can_edit_campaigns(request.user)})
 
 
 @login_required
 @email_preview_csp  # the page shows the e-mail's HTML in a sandboxed srcdoc iframe
-def campaign_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def campaign_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     _editor(request)
     campaign = get_object_or_404(Campaign, pk=pk) if pk else None
     if campaign is not None and not campaign.is_editable:
@@ -137,7 +138,7 @@ def campaign_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 
 @login_required
-def preview_customers(request: HttpRequest) -> HttpResponse:
+def preview_customers(request: AuthedRequest) -> HttpResponse:
     """The <option>s of the preview's customer picker for the chosen segment (htmx)."""
     segment_id = request.GET.get("segment", "")
     segment = Segment.objects.filter(pk=int(segment_id)).first() if segment_id.isdigit() else None
@@ -147,7 +148,7 @@ def preview_customers(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def campaign_preview_form(request: HttpRequest) -> HttpResponse:
+def campaign_preview_form(request: AuthedRequest) -> HttpResponse:
     """The live preview beside the editor: the unsaved form rendered for one customer (htmx)."""
     form = CampaignForm(request.POST)
     form.is_valid()  # the preview renders whatever parts are valid so far
@@ -178,7 +179,7 @@ def _safe_fields(form: CampaignForm) -> dict:
 
 
 @login_required
-def template_load(request: HttpRequest) -> HttpResponse:
+def template_load(request: AuthedRequest) -> HttpResponse:
     """A saved template's content into the editor's fields for its channel (htmx)."""
     template = get_object_or_404(MessageTemplate, pk=request.GET.get("template") or 0, is_reusable=True)
     return render(request, "campaigns/_channel_fields.html", {"template": template})
@@ -186,7 +187,7 @@ def template_load(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @email_preview_csp  # the page shows the e-mail's HTML in a sandboxed srcdoc iframe
-def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def campaign_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign.objects.select_related("segment", "email_template", "sms_template"),
                                  pk=pk)
     customers = _preview_customers(request, campaign.segment)
@@ -208,7 +209,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def campaign_send_view(request: HttpRequest, pk: int) -> HttpResponse:
+def campaign_send_view(request: AuthedRequest, pk: int) -> HttpResponse:
     """GET: what a send would do (reach, holdout, unreachable); POST: send or schedule it."""
     _editor(request)
     campaign = get_object_or_404(Campaign.objects.select_related("segment"), pk=pk)
@@ -232,7 +233,7 @@ def campaign_send_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def campaign_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+def campaign_cancel_view(request: AuthedRequest, pk: int) -> HttpResponse:
     _editor(request)
     campaign = get_object_or_404(Campaign, pk=pk)
     try:
@@ -246,7 +247,7 @@ def campaign_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def campaign_results_view(request: HttpRequest, pk: int) -> HttpResponse:
+def campaign_results_view(request: AuthedRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign.objects.select_related("segment"), pk=pk)
     r = campaign_results(campaign)
     reasons = [{"status_label": RecipientStatus(row["status"]).label,
@@ -282,14 +283,14 @@ def _uplift_display(r: dict) -> dict[str, str]:
 
 
 @login_required
-def template_list(request: HttpRequest) -> HttpResponse:
+def template_list(request: AuthedRequest) -> HttpResponse:
     return render(request, "campaigns/templates.html", {
         "templates": MessageTemplate.objects.filter(is_reusable=True),
         "can_edit": can_edit_campaigns(request.user)})
 
 
 @login_required
-def template_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def template_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     _editor(request)
     template = get_object_or_404(MessageTemplate, pk=pk, is_reusable=True) if pk else None
     if request.method == "POST":

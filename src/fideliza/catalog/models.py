@@ -36,7 +36,9 @@ class Category(models.Model):
 
     @property
     def full_path(self) -> str:
-        parts, node, seen = [], self, set()
+        parts: list[str] = []
+        node: Category | None = self
+        seen: set[int] = set()
         while node is not None and node.pk not in seen:
             seen.add(node.pk)
             parts.append(node.name)

@@ -66,7 +66,7 @@ def export_view(*formats: str) -> Callable[[ViewT], ViewT]:
     """
 
     def mark(view: ViewT) -> ViewT:
-        view.export_formats = tuple(formats)  # type: ignore[attr-defined]
+        view.export_formats = tuple(formats)  # type: ignore[attr-defined]  # a mark on the function object
         return view
 
     return mark

@@ -20,7 +20,7 @@ def _reverse_catalog(language: str) -> dict[str, str]:
     """{translated text: msgid} of `language`'s catalogue (singular entries)."""
     from django.utils.translation import trans_real
 
-    catalog = trans_real.translation(language)._catalog  # type: ignore[attr-defined]
+    catalog = trans_real.translation(language)._catalog  # type: ignore[attr-defined]  # private, not in the stubs
     return {str(msgstr): str(msgid) for msgid, msgstr in catalog.items()
             if isinstance(msgid, str) and msgstr and msgstr != msgid}
 

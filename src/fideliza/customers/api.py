@@ -222,7 +222,7 @@ def _search(qs: QuerySet[Customer], q: str) -> QuerySet[Customer]:
     return qs
 
 
-def _card_data(request: HttpRequest, payload: Schema, *, partial: bool) -> tuple[dict[str, Any], list[str] | None]:
+def _card_data(request: HttpRequest, payload: _CustomerFields, *, partial: bool) -> tuple[dict[str, Any], list[str] | None]:
     """Payload → (fields for the service, interests or None); resolves the executive."""
     data = payload.model_dump(exclude_unset=partial, exclude={"interests", "consents", "source", "external_id"})
     if not partial:
@@ -240,7 +240,7 @@ def _card_data(request: HttpRequest, payload: Schema, *, partial: bool) -> tuple
         if executive is None:
             raise api_validation_error([(("body", "account_executive"), _("Usuario desconocido."), "not_found")])
         data["account_executive"] = executive
-    interests = payload.interests  # type: ignore[attr-defined]
+    interests = payload.interests
     return data, interests
 
 

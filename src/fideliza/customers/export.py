@@ -97,7 +97,7 @@ def _field_label(field: models.Field) -> str:
     named after the model it points to."""
     if field.is_relation and field.related_model is not None \
             and field.verbose_name == field.name.replace("_", " "):
-        return str(capfirst(field.related_model._meta.verbose_name))  # type: ignore[union-attr]
+        return str(capfirst(field.related_model._meta.verbose_name))
     return str(capfirst(field.verbose_name))
 
 

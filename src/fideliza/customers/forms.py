@@ -45,6 +45,7 @@ class CustomerForm(forms.ModelForm):
         executive = self.fields["account_executive"]
         assert isinstance(executive, forms.ModelChoiceField)
         executive.queryset = account_executives()
+        # Replaces the method on this instance only; mypy forbids assigning to a method.
         executive.label_from_instance = lambda u: u.get_full_name() or u.get_username()  # type: ignore[method-assign,assignment]
         if user.is_sales_rep:
             # A representative's customers stay theirs: they cannot hand them to someone else.
@@ -125,7 +126,9 @@ class CustomerFilterForm(forms.Form):
         if user.is_sales_rep:
             del self.fields["executive"]
         else:
-            self.fields["executive"].choices = [  # type: ignore[attr-defined]
+            executive = self.fields["executive"]
+            assert isinstance(executive, forms.ChoiceField)
+            executive.choices = [
                 ("", _("Todos")), ("none", _("Sin asignar")),
                 *[(str(u.pk), u.get_full_name() or u.get_username()) for u in account_executives()],
             ]

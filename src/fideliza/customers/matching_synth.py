@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import unicodedata
 from datetime import date, timedelta
+from typing import overload
 
 import polars as pl
 
@@ -41,6 +42,14 @@ TRADES = ("Reformas", "Construcciones", "Fontanería", "Electricidad", "Carpinte
           "Instalaciones", "Talleres")
 DOMAINS = ("gmail.com", "hotmail.com", "yahoo.es", "outlook.es", "telefonica.net")
 NIF_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+
+
+@overload
+def _plain(text: str) -> str: ...
+
+
+@overload
+def _plain(text: None) -> None: ...
 
 
 def _plain(text: str | None) -> str | None:

@@ -506,7 +506,7 @@ def customer_merge_undo(*, actor: Actor, merge: CustomerMerge) -> CustomerMerge:
         model = apps.get_model(label)
         model._default_manager.filter(pk__in=ids).update(**{fields[label].name: duplicate})
     for label, payload in handled.items():
-        merge_handler(label).undo(payload)  # type: ignore[attr-defined]
+        merge_handler(label).undo(payload)  # type: ignore[attr-defined]  # set on the function (see MergeHandler)
     for label, data in derived.items():
         if isinstance(data, str):  # merges recorded with Django's serializer
             for restored in serializers.deserialize("json", data):

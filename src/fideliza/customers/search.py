@@ -94,7 +94,7 @@ class FoldContains(Lookup):
     lookup_name = "fold_contains"
     prepare_rhs = False
 
-    def as_sql(self, compiler, connection):  # type: ignore[no-untyped-def]
+    def as_sql(self, compiler, connection):
         lhs, params = self.process_lhs(compiler, connection)
         folded = fold(str(self.rhs))
         if connection.vendor == "sqlite":

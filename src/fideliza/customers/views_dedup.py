@@ -8,8 +8,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Count, Field, Sum
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import date_format
 from django.utils.text import capfirst
@@ -17,6 +17,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from fideliza.accounts.http import AuthedRequest
 from fideliza.accounts.models import Role
 from fideliza.accounts.services import Actor
 from fideliza.core.models import JobProgress
@@ -36,13 +37,13 @@ def _can_merge(user) -> bool:
     return bool(user.is_superuser or user.role in MERGE_ROLES)
 
 
-def _guard(request: HttpRequest) -> None:
+def _guard(request: AuthedRequest) -> None:
     if not _can_merge(request.user):
         raise PermissionDenied
 
 
 @login_required
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: AuthedRequest) -> HttpResponse:
     _guard(request)
     # Ordered by score, so page numbers (a review queue is hundreds of rows, not millions).
     page = Paginator(pending_candidates().order_by("-score", "pk"), PAGE).get_page(request.GET.get("page"))
@@ -56,7 +57,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def run(request: HttpRequest) -> HttpResponse:
+def run(request: AuthedRequest) -> HttpResponse:
     _guard(request)
     dedup_enqueue(user=request.user)
     messages.info(request, _("Búsqueda de duplicados en marcha."))
@@ -64,7 +65,7 @@ def run(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def job_status(request: HttpRequest, pk: int) -> HttpResponse:
+def job_status(request: AuthedRequest, pk: int) -> HttpResponse:
     _guard(request)
     job = get_object_or_404(JobProgress, pk=pk, kind="customers.dedup")
     return render(request, "customers/dedup/_job.html", {"job": job})
@@ -117,14 +118,19 @@ def _pair_rows(a: Customer, b: Customer) -> list[dict]:
         va, vb = text(a), text(b)
         if va in (None, "") and vb in (None, ""):
             continue
-        label = _("Nombre y apellidos") if group == "name" else capfirst(Customer._meta.get_field(name).verbose_name)
+        if group == "name":
+            label = _("Nombre y apellidos")
+        else:
+            field = Customer._meta.get_field(name)
+            assert isinstance(field, Field), name  # MERGED_FIELDS are the card's own columns
+            label = str(capfirst(field.verbose_name))
         rows.append({"label": label, "a": va, "b": vb, "differs": va != vb,
                      "keep_a": text(keep_a.values), "keep_b": text(keep_b.values)})
     return rows
 
 
 @login_required
-def pair(request: HttpRequest, pk: int) -> HttpResponse:
+def pair(request: AuthedRequest, pk: int) -> HttpResponse:
     _guard(request)
     candidate = get_object_or_404(MatchCandidate.objects.select_related("customer_a", "customer_b"), pk=pk)
     a, b = candidate.customer_a, candidate.customer_b
@@ -137,7 +143,7 @@ def pair(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def decide(request: HttpRequest, pk: int) -> HttpResponse:
+def decide(request: AuthedRequest, pk: int) -> HttpResponse:
     _guard(request)
     candidate = get_object_or_404(MatchCandidate, pk=pk)
     verdict = request.POST.get("verdict")
@@ -159,7 +165,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def merges(request: HttpRequest) -> HttpResponse:
+def merges(request: AuthedRequest) -> HttpResponse:
     _guard(request)
     rows = CustomerMerge.objects.select_related("survivor", "duplicate", "created_by").order_by("-created_at")[:200]
     return render(request, "customers/dedup/merges.html", {"merges": rows})
@@ -167,7 +173,7 @@ def merges(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def undo(request: HttpRequest, pk: int) -> HttpResponse:
+def undo(request: AuthedRequest, pk: int) -> HttpResponse:
     _guard(request)
     merge = get_object_or_404(CustomerMerge, pk=pk)
     try:

@@ -7,12 +7,13 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from fideliza.accounts.http import AuthedRequest
 from fideliza.accounts.models import AuditAction, Role
 from fideliza.accounts.services import Actor, audit_record
 from fideliza.core.exports import XLSX, export_response, export_view
@@ -25,13 +26,13 @@ from .privacy import customer_erase, dsr_close, dsr_open
 PRIVACY_ROLES = frozenset({Role.OWNER, Role.SUPPORT})
 
 
-def _guard(request: HttpRequest) -> None:
+def _guard(request: AuthedRequest) -> None:
     if not (request.user.is_superuser or request.user.role in PRIVACY_ROLES):
         raise PermissionDenied
 
 
 @login_required
-def request_list(request: HttpRequest) -> HttpResponse:
+def request_list(request: AuthedRequest) -> HttpResponse:
     _guard(request)
     today = timezone.localdate()
     open_requests = DataSubjectRequest.objects.filter(status=RequestStatus.OPEN).select_related("customer")
@@ -46,7 +47,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def request_create(request: HttpRequest) -> HttpResponse:
+def request_create(request: AuthedRequest) -> HttpResponse:
     _guard(request)
     form = RequestForm(request.POST)
     if not form.is_valid():
@@ -62,7 +63,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def request_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     _guard(request)
     item = get_object_or_404(DataSubjectRequest.objects.select_related("customer"), pk=pk)
     return render(request, "customers/privacy/detail.html", {
@@ -74,7 +75,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def request_close(request: HttpRequest, pk: int) -> HttpResponse:
+def request_close(request: AuthedRequest, pk: int) -> HttpResponse:
     _guard(request)
     item = get_object_or_404(DataSubjectRequest, pk=pk)
     form = CloseForm(request.POST)
@@ -90,7 +91,7 @@ def request_close(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def request_erase(request: HttpRequest, pk: int) -> HttpResponse:
+def request_erase(request: AuthedRequest, pk: int) -> HttpResponse:
     _guard(request)
     item = get_object_or_404(DataSubjectRequest, pk=pk, kind=RequestKind.ERASURE)
     form = EraseForm(request.POST)
@@ -107,7 +108,7 @@ def request_erase(request: HttpRequest, pk: int) -> HttpResponse:
 
 @export_view("json", "html", XLSX)
 @login_required
-def customer_export(request: HttpRequest, customer_id: int, fmt: str) -> HttpResponse | StreamingHttpResponse:
+def customer_export(request: AuthedRequest, customer_id: int, fmt: str) -> HttpResponse | StreamingHttpResponse:
     """Everything held about one customer: JSON (machine-readable), XLSX (one sheet per
     table, headers in the user's language) or a printable page."""
     _guard(request)

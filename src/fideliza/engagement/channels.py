@@ -136,12 +136,13 @@ class DkimEmailMessage(EmailMultiAlternatives):
     dkim_domain: bytes = b""
     dkim_key: bytes = b""
 
-    def message(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+    def message(self, *args: Any, **kwargs: Any):
         msg = super().message(*args, **kwargs)
         if self.dkim_key:
             import dkim
 
             # The SMTP backend sends msg.as_bytes(linesep="\r\n"): sign exactly those bytes.
+            # Django's SafeMIME*.as_bytes takes `linesep`; the stubs give email's signature.
             raw = msg.as_bytes(linesep="\r\n")  # type: ignore[call-arg]
             signature = dkim.sign(
                 raw, self.dkim_selector, self.dkim_domain, self.dkim_key,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -16,8 +18,8 @@ class BudgetForm(forms.ModelForm):
                    "quiet_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
         help_texts = {"quiet_start": _("En la zona horaria de cada cliente; vacío = sin horas de silencio.")}
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if bool(data.get("quiet_start")) != bool(data.get("quiet_end")):
             raise forms.ValidationError(_("Indique el inicio y el fin de las horas de silencio, o ninguno."))
         return data
@@ -31,7 +33,7 @@ class OverrideForm(BudgetForm):
     class Meta(BudgetForm.Meta):
         pass
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
         if bool(data.get("segment")) == bool(data.get("customer_id")):
             raise forms.ValidationError(_("Elija un segmento o un cliente (uno de los dos)."))

@@ -889,7 +889,7 @@ def _topic_preferences_unmerge(payload: dict) -> None:
         TopicPreference.objects.filter(pk=int(pk)).update(updated_at=datetime.fromisoformat(stamp))
 
 
-topic_preferences_merge.undo = _topic_preferences_unmerge  # type: ignore[attr-defined]
+topic_preferences_merge.undo = _topic_preferences_unmerge  # type: ignore[attr-defined]  # a function attribute (MergeHandler)
 
 
 def messages_erase(customer_ids: list[int], values: set[str]) -> int:

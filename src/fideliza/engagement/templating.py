@@ -282,11 +282,14 @@ class _Empty(Undefined):
     def _false(self, other: Any) -> bool:
         return False
 
+    # One method for every operator, as Jinja's Undefined does; these return where its ones raise
+    # (typed NoReturn), which mypy reports as incompatible overrides.
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _empty  # type: ignore[assignment]
     __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = _empty  # type: ignore[assignment]
     __mod__ = __rmod__ = __pos__ = __neg__ = __abs__ = __round__ = _empty  # type: ignore[assignment]
     __lt__ = __le__ = __gt__ = __ge__ = _false  # type: ignore[assignment]
 
+    # Undefined raises here too (NoReturn); the empty value is 0.
     def __int__(self) -> int:  # type: ignore[override]
         return 0
 

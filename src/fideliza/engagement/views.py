@@ -34,7 +34,7 @@ PAGE = 50
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user if request.user.is_authenticated else None, via="web")  # type: ignore[arg-type]
+    return Actor.of(request.user if request.user.is_authenticated else None, via="web")
 
 
 def _viewer(request: HttpRequest) -> None:

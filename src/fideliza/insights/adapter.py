@@ -25,15 +25,18 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 from django.conf import settings
 from django.db import connection
 
 from fideliza.analytics.transactions import AMOUNT, CATEGORY, CUSTOMER, MARGIN, PRODUCT, TS
+
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
 
 ORDER = "order_id"
 FETCH_CHUNK = 50_000
@@ -116,7 +119,7 @@ def _customers_sql() -> str:
 
 def fetch_frame(
     sql: str,
-    schema: dict[str, pl.DataType],
+    schema: Mapping[str, PolarsDataType],
     params: Sequence[Any] = (),
     *,
     method: ReadMethod = DEFAULT_METHOD,
@@ -135,7 +138,7 @@ def fetch_frame(
             connection.connection,
             execute_options={"parameters": tuple(params)} if params else None,
         )
-        return frame.rename(dict(zip(frame.columns, schema, strict=True))).cast(schema)
+        return frame.rename(dict(zip(frame.columns, schema, strict=True))).cast(pl.Schema(schema))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         chunks = []

@@ -88,7 +88,7 @@ class CustomerScoresOut(Schema):
 
     @staticmethod
     def resolve_next_product_name(obj: CustomerMetrics) -> str | None:
-        return obj.next_product.name if obj.next_product_id else None
+        return obj.next_product.name if obj.next_product is not None else None
 
 
 class CustomerScoresPage(Schema):

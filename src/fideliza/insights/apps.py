@@ -1,3 +1,5 @@
+from functools import partial
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -30,7 +32,7 @@ class InsightsConfig(AppConfig):
                                  ("abc_revenue", "abc_class"), ("abc_margin", "abc_class"),
                                  ("path_step", "path_level"), ("path_next_step", "path_level")):
             export_reader_register("insights.CustomerMetrics", name,
-                                   lambda code, v=vocabulary: labels.label_of(v, code))
+                                   partial(labels.label_of, vocabulary))
         export_reader_register("insights.RfmMonthly", "segment",
                                lambda code: labels.label_of("rfm_segment", code))
         export_reader_register("insights.CustomerMetrics", "churn_reason", labels.churn_reason_text)

@@ -120,18 +120,18 @@ def line_chart(
                          f'{FONT}>{escape(label)}</text>')
     for name, vals, colour in series:
         segments: list[list[str]] = [[]]
-        for i, v in enumerate(vals):
-            if v is None:
+        for i, value in enumerate(vals):
+            if value is None:
                 segments.append([])
                 continue
-            segments[-1].append(f"{_fmt(px(i))},{_fmt(py(v))}")
+            segments[-1].append(f"{_fmt(px(i))},{_fmt(py(value))}")
         for seg in segments:
             if len(seg) > 1:
                 parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2.5" '
                              f'points="{" ".join(seg)}"><title>{escape(name)}</title></polyline>')
             elif len(seg) == 1:
-                x, y = seg[0].split(",")
-                parts.append(f'<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>')
+                cx, cy = seg[0].split(",")
+                parts.append(f'<circle cx="{cx}" cy="{cy}" r="3" fill="{colour}"/>')
     # Legend.
     lx = left
     for name, _vals, colour in series:

@@ -137,7 +137,7 @@ def predict(
     as_of: dt.date,
     config: SnapshotConfig,
     progress: Progress | None = None,
-) -> tuple[pl.DataFrame, dict[str, Any], list[str]]:
+) -> tuple[pl.DataFrame, dict[str, Any], list[dict[str, Any]]]:
     """The predictive scores of `fideliza.analytics.pipeline.analyze` for every customer.
 
     The same call as ``fideliza analyze``: BTYD summary (purchases collapse by day, time in
@@ -164,7 +164,7 @@ def predict(
         horizon=config.horizon_months,
         discount_rate=config.monthly_discount_rate,
         fit_paretonbd=config.fit_paretonbd,
-        descriptive=False,
+        descriptive=(),
         max_fit_seconds=config.fit_seconds,
     )
     relay = None
@@ -456,7 +456,7 @@ def _pareto(orders_c: pl.DataFrame, as_of: dt.date, points: int) -> dict[str, An
 ABC_ORDER = ("A", "B", "C", "N", "new", "absent")
 
 
-def _abc_transition(orders_c: pl.DataFrame, as_of: dt.date, basis: str) -> dict[str, Any]:
+def _abc_transition(orders_c: pl.DataFrame, as_of: dt.date, basis: abc_mod.Basis) -> dict[str, Any]:
     transitions = abc_mod.abc_transitions(orders_c, as_of=as_of, basis=basis)
     matrix = abc_mod.abc_transition_matrix(transitions)
     counts = {(r["from_class"], r["to_class"]): r["customers"] for r in matrix.iter_rows(named=True)}

@@ -187,9 +187,9 @@ def run_warning_text(stored: str | dict[str, Any]) -> str:
         params = {k: v for k, v in m.groupdict().items() if v is not None}
         if "reason" in params:
             params["reason"] = _model_problem(params["reason"])
-        msgid = with_reason if "reason" in params else plain
-        if msgid:
-            text = _(msgid) % params
+        wording = with_reason if "reason" in params else plain
+        if wording:
+            text = _(wording) % params
         break
     else:
         text = _(stored)  # the fixed warnings are msgids themselves

@@ -13,12 +13,13 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Avg, Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from fideliza.accounts.http import AuthedRequest
 from fideliza.accounts.models import Role
 from fideliza.core.money import money_format
 
@@ -232,7 +233,7 @@ def dashboard_charts(agg: dict[str, Any], currency: str) -> dict[str, Any]:
     return out
 
 
-def _rep_context(request: HttpRequest) -> dict[str, Any]:
+def _rep_context(request: AuthedRequest) -> dict[str, Any]:
     """A sales representative's panel: their own customers from the snapshot."""
     qs = selectors.metrics_visible_to(request.user)
     segments = [
@@ -247,7 +248,7 @@ def _rep_context(request: HttpRequest) -> dict[str, Any]:
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthedRequest) -> HttpResponse:
     from django.conf import settings
 
     currency = settings.FIDELIZA_DEFAULT_CURRENCY
@@ -285,7 +286,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def recompute(request: HttpRequest) -> HttpResponse:
+def recompute(request: AuthedRequest) -> HttpResponse:
     if not _can_recompute(request.user):
         raise PermissionDenied
     run = snapshot_request(requested_by=request.user, trigger="manual")
@@ -295,7 +296,7 @@ def recompute(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
+def run_progress(request: AuthedRequest, run_id: int) -> HttpResponse:
     """The progress bar fragment, polled by htmx until the run ends; then the page reloads."""
     run = get_object_or_404(SnapshotRun, pk=run_id)
     response = render(request, "insights/_progress.html", {"run": run})

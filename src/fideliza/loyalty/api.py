@@ -310,6 +310,7 @@ def redeem_reward(
             member = member_enroll(program=reward.program, customer=customer, actor=request_actor(request))
         done = reward_redeem(member=member, reward=reward, idempotency_key=idempotency_key,
                              actor=request_actor(request))
+        assert done.entry is not None  # reward_redeem writes the debit (NULL only before migration 0002)
         return 201, {"id": done.pk, "points": done.points, "balance_after": done.entry.balance_after,
                      "coupon": _coupon_out(done.coupon)}
 

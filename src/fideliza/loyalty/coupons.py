@@ -253,7 +253,7 @@ def reward_redeem(*, member: Member, reward: Reward, idempotency_key: str, actor
         return prior
     if not reward.is_active or reward.program_id != member.program_id:
         raise ValidationError({"reward": _("Esta recompensa no está disponible.")})
-    if reward.min_tier_id and (member.tier is None or member.tier.rank < reward.min_tier.rank):
+    if reward.min_tier is not None and (member.tier is None or member.tier.rank < reward.min_tier.rank):
         raise ValidationError({"reward": _("Esta recompensa es exclusiva del nivel %(tier)s o superior.")
                                % {"tier": reward.min_tier.name}})
     now = timezone.now()

@@ -49,12 +49,13 @@ def loyalty_demo_program(*, actor: Actor, multiplied_categories: tuple[str, str]
         loyalty_config_save(obj=EarningRule(program=program, name=f"{category.name} x{mult}",
                                             kind=RuleKind.PER_AMOUNT, points=1, multiplier=mult,
                                             category=category), actor=actor)
-    tiers = {}
-    for name, rank, threshold, mult, shipping in TIERS:
+    tiers: dict[int, Tier] = {}
+    for name, rank, threshold, earn, shipping in TIERS:
         tiers[rank] = loyalty_config_save(obj=Tier(program=program, name=name, rank=rank, threshold=threshold,
-                                                   earn_multiplier=Decimal(mult), free_shipping=shipping),
+                                                   earn_multiplier=Decimal(earn), free_shipping=shipping),
                                           actor=actor)
     for name, cost, kind, value, tier_rank in REWARDS:
         loyalty_config_save(obj=Reward(program=program, name=name, points_cost=cost, kind=kind,
-                                       value=Decimal(value), min_tier=tiers.get(tier_rank)), actor=actor)
+                                       value=Decimal(value),
+                                       min_tier=tiers.get(tier_rank) if tier_rank is not None else None), actor=actor)
     return program

@@ -46,7 +46,9 @@ class RewardForm(forms.ModelForm):
 
     def __init__(self, *args: Any, program: Program, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["min_tier"].queryset = Tier.objects.filter(program=program)
+        min_tier = self.fields["min_tier"]
+        assert isinstance(min_tier, forms.ModelChoiceField)
+        min_tier.queryset = Tier.objects.filter(program=program)
 
 
 class CouponForm(forms.Form):

@@ -204,4 +204,4 @@ def _undo(payload: dict[str, Any]) -> None:
             tier_id=tier_id, tier_since=datetime.fromisoformat(since) if since else None)
 
 
-members_merge.undo = _undo  # type: ignore[attr-defined]
+members_merge.undo = _undo  # type: ignore[attr-defined]  # a function attribute (customers.merging.MergeHandler)

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -109,9 +109,9 @@ def referral_register(*, code: str, customer: Customer, actor: Actor,
     reason = None
     if member is not None:
         reason = self_referral_reason(member.customer, customer)
-    elif affiliate.customer_id:
+    elif affiliate is not None and affiliate.customer is not None:
         reason = self_referral_reason(affiliate.customer, customer)
-    elif affiliate.email and normalize_email(affiliate.email) == normalize_email(customer.email):
+    elif affiliate is not None and affiliate.email and normalize_email(affiliate.email) == normalize_email(customer.email):
         reason = _("Mismo e-mail que el afiliado.")
     reason = reason or existing_customer_reason(customer, at)
     return Referral.objects.create(
@@ -120,15 +120,22 @@ def referral_register(*, code: str, customer: Customer, actor: Actor,
         reason=reason or "")
 
 
+class _OrderRow(TypedDict):
+    id: int
+    customer_id: int
+    placed_at: datetime
+    total: Decimal
+
+
 def referrals_on_orders(order_ids: Sequence[int]) -> int:
     """A pending referral qualifies with the friend's first order of at least the minimum."""
-    orders = list(Order.objects.filter(pk__in=order_ids).values("id", "customer_id", "placed_at", "total"))
+    orders: list[_OrderRow] = list(Order.objects.filter(pk__in=order_ids).values("id", "customer_id", "placed_at", "total"))
     if not orders:
         return 0
     pending = list(Referral.objects.filter(status=ReferralStatus.PENDING,
                                            referred_id__in={o["customer_id"] for o in orders})
                    .select_related("program"))
-    by_customer: dict[int, list[dict]] = defaultdict(list)
+    by_customer: dict[int, list[_OrderRow]] = defaultdict(list)
     for o in sorted(orders, key=lambda o: (o["placed_at"], o["id"])):
         by_customer[o["customer_id"]].append(o)
     changed = []
@@ -154,10 +161,12 @@ def referrals_on_returns(return_ids: Sequence[int]) -> int:
     order_ids = list(Return.objects.filter(pk__in=return_ids).values_list("order_id", flat=True))
     refs = list(Referral.objects.filter(status=ReferralStatus.QUALIFIED, qualifying_order_id__in=order_ids)
                 .select_related("qualifying_order"))
-    refunded = _refunded([r.qualifying_order_id for r in refs])
+    refunded = _refunded([r.qualifying_order_id for r in refs if r.qualifying_order_id is not None])
     rejected = []
     for ref in refs:
-        if refunded.get(ref.qualifying_order_id, Decimal(0)) >= ref.qualifying_order.total:
+        order = ref.qualifying_order
+        assert order is not None  # filtered on qualifying_order_id
+        if refunded.get(order.pk, Decimal(0)) >= order.total:
             ref.status, ref.reason = ReferralStatus.REJECTED, _("La compra que la cualificaba se devolvió.")
             rejected.append(ref)
     Referral.objects.bulk_update(rejected, ["status", "reason"])
@@ -176,12 +185,14 @@ def referrals_release(*, now: datetime | None = None) -> int:
                                                                        "qualifying_order").get(pk=ref_id))
             if ref.status != ReferralStatus.QUALIFIED:
                 continue
-            if _refunded([ref.qualifying_order_id]).get(ref.qualifying_order_id, Decimal(0)) >= ref.qualifying_order.total:
+            order = ref.qualifying_order
+            assert order is not None  # a qualified referral has its qualifying order
+            if _refunded([order.pk]).get(order.pk, Decimal(0)) >= order.total:
                 ref.status, ref.reason = ReferralStatus.REJECTED, _("La compra que la cualificaba se devolvió.")
                 ref.save(update_fields=["status", "reason"])
                 continue
             note = _("Recomendación de %(name)s") % {"name": ref.referred.display_name}
-            if ref.referrer_id and ref.program.referrer_points:
+            if ref.referrer is not None and ref.program.referrer_points:
                 bonus_award(member=ref.referrer, cause_type=CauseType.REFERRAL, cause_id=str(ref.pk),
                             actor=actor, points=ref.program.referrer_points, occurred_at=now, note=note)
             if ref.program.referred_points:
@@ -225,7 +236,7 @@ def affiliates_on_orders(order_ids: Sequence[int]) -> int:
     rows = []
     for o in orders:
         ref = refs.get(o["customer_id"])
-        if ref is None:
+        if ref is None or ref.affiliate is None:  # (the query wants an affiliate)
             continue
         end = ref.first_contact_at + timedelta(days=ref.affiliate.window_days)
         if ref.first_contact_at - NEW_CUSTOMER_GRACE <= o["placed_at"] <= end:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
@@ -121,7 +121,7 @@ LOT_COLUMNS = ("id", "member_id", "entry_id", "points_initial", "points_remainin
 
 def _write_credits(balances: dict[int, int], credits: Sequence[Credit]) -> list[LedgerEntry]:
     """Append credit entries (and their lots) and update the cached balances; returns the
-    entries (not re-read from the database).
+    entries (not re-read from the database) for up to 10 credits, none for more.
 
     Precondition: the caller holds the row lock of every member in `balances`, whose
     values are the balances read under that lock; they are updated in place.
@@ -156,10 +156,10 @@ def _write_credits(balances: dict[int, int], credits: Sequence[Credit]) -> list[
         insert_rows(PointLot, LOT_COLUMNS, lots)
     touched = sorted({c.member_id for c in credits})
     _set_balances([(balances[mid], mid) for mid in touched])
-    for e in entries:
-        if e is not None:
-            e._state.adding = False
-    return entries
+    built = [e for e in entries if e is not None]
+    for e in built:
+        e._state.adding = False
+    return built
 
 
 def _set_balances(rows: Sequence[tuple[int, int]]) -> None:
@@ -291,7 +291,7 @@ def member_enroll(*, program: Program, customer: Customer, actor: Actor,
     return member
 
 
-BONUS_CAUSES = {
+BONUS_CAUSES: dict[str, str] = {
     CauseType.BIRTHDAY: "birthday_points",
     CauseType.SURVEY: "survey_points",
     CauseType.REVIEW: "review_points",
@@ -753,16 +753,19 @@ def points_backfill(*, batch: int = 20_000) -> tuple[int, int]:
     return earned, reversed_
 
 
-def loyalty_config_save(*, obj: models.Model, actor: Actor) -> models.Model:
+_ConfigModel = TypeVar("_ConfigModel", bound=models.Model)
+
+
+def loyalty_config_save(*, obj: _ConfigModel, actor: Actor) -> _ConfigModel:
     """Validate and save a program, rule, tier or reward, with an audit row of what changed."""
     creating = obj.pk is None
     before = {}
     if not creating:
-        old = type(obj).objects.filter(pk=obj.pk).values().first() or {}
+        old = type(obj)._default_manager.filter(pk=obj.pk).values().first() or {}
         before = {k: v for k, v in old.items()}
     obj.full_clean()
     obj.save()
-    after = type(obj).objects.filter(pk=obj.pk).values().first() or {}
+    after = type(obj)._default_manager.filter(pk=obj.pk).values().first() or {}
     changes = {k: (before.get(k), v) for k, v in after.items() if creating or before.get(k) != v}
     changes.pop("id", None)
     if changes:

@@ -90,7 +90,7 @@ def tiers_upgrade(*, program: Program, tiers: Sequence[Tier], current: dict[int,
     """Upgrade at once the members of `current` ({member id: tier id}) whose qualifying
     value reached a higher tier. `tiers` are the program's, sorted by rank. Caller holds
     the members' row locks (order accrual)."""
-    rank = {t.pk: t.rank for t in tiers}
+    rank: dict[int | None, int] = {t.pk: t.rank for t in tiers}
     values = qualifying_values(program, list(current), at)
     since = connection.ops.adapt_datetimefield_value(at or timezone.now())
     changed = []

@@ -13,13 +13,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from fideliza.accounts.http import AuthedRequest
 from fideliza.accounts.models import Role
 from fideliza.accounts.services import Actor
 from fideliza.customers.selectors import customers_visible_to
@@ -64,14 +65,14 @@ def config_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     """Owner and marketing configure the program; everyone else reads the card only."""
     @wraps(view)
     @login_required
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not (request.user.is_superuser or request.user.role in CONFIG_ROLES):
             raise PermissionDenied
         return view(request, *args, **kwargs)
     return wrapped
 
 
-def _actor(request: HttpRequest) -> Actor:
+def _actor(request: AuthedRequest) -> Actor:
     return Actor.of(request.user, via="web")
 
 
@@ -84,7 +85,7 @@ def _apply_errors(form: Any, exc: ValidationError) -> None:
 
 
 @config_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     programs = Program.objects.annotate(n_members=Count("members")).order_by("id")
     program = default_program()
     context: dict[str, Any] = {"programs": programs, "program": program}
@@ -97,7 +98,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "loyalty/home.html", context)
 
 
-def _save_form(request: HttpRequest, form: Any, *, obj: Any, done: str, title: str,
+def _save_form(request: AuthedRequest, form: Any, *, obj: Any, done: str, title: str,
                template: str = "loyalty/form.html") -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
@@ -111,7 +112,7 @@ def _save_form(request: HttpRequest, form: Any, *, obj: Any, done: str, title: s
 
 
 @config_required
-def program_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def program_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     program = get_object_or_404(Program, pk=pk) if pk else None
     form = ProgramForm(request.POST or None, instance=program)
     return _save_form(request, form, obj=program, done=reverse("loyalty:home"),
@@ -119,7 +120,7 @@ def program_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 
 @config_required
-def rule_edit(request: HttpRequest, program_pk: int, pk: int | None = None) -> HttpResponse:
+def rule_edit(request: AuthedRequest, program_pk: int, pk: int | None = None) -> HttpResponse:
     program = get_object_or_404(Program, pk=program_pk)
     rule = get_object_or_404(EarningRule, pk=pk, program=program) if pk else EarningRule(program=program)
     form = RuleForm(request.POST or None, instance=rule)
@@ -128,7 +129,7 @@ def rule_edit(request: HttpRequest, program_pk: int, pk: int | None = None) -> H
 
 
 @config_required
-def tier_edit(request: HttpRequest, program_pk: int, pk: int | None = None) -> HttpResponse:
+def tier_edit(request: AuthedRequest, program_pk: int, pk: int | None = None) -> HttpResponse:
     program = get_object_or_404(Program, pk=program_pk)
     tier = get_object_or_404(Tier, pk=pk, program=program) if pk else Tier(program=program)
     form = TierForm(request.POST or None, instance=tier)
@@ -136,7 +137,7 @@ def tier_edit(request: HttpRequest, program_pk: int, pk: int | None = None) -> H
 
 
 @login_required
-def reward_list(request: HttpRequest) -> HttpResponse:
+def reward_list(request: AuthedRequest) -> HttpResponse:
     program = default_program()
     rewards = (Reward.objects.filter(program=program).select_related("min_tier", "product")
                .annotate(n=Count("redemptions")) if program else Reward.objects.none())
@@ -145,7 +146,7 @@ def reward_list(request: HttpRequest) -> HttpResponse:
 
 
 @config_required
-def reward_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def reward_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     program = default_program()
     if program is None:
         messages.error(request, _("Cree antes un programa de fidelización."))
@@ -157,7 +158,7 @@ def reward_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 
 @config_required
-def coupon_list(request: HttpRequest) -> HttpResponse:
+def coupon_list(request: AuthedRequest) -> HttpResponse:
     form = CouponForm(request.POST or None)
     created: list[Coupon] = []
     if request.method == "POST" and form.is_valid():
@@ -179,7 +180,7 @@ def coupon_list(request: HttpRequest) -> HttpResponse:
 
 
 @config_required
-def simulator(request: HttpRequest) -> HttpResponse:
+def simulator(request: AuthedRequest) -> HttpResponse:
     program = default_program()
     form = SimulatorForm(request.GET or None, initial=SimulatorForm.last_year())
     result = None
@@ -201,7 +202,7 @@ def simulator(request: HttpRequest) -> HttpResponse:
 
 
 @config_required
-def referrals(request: HttpRequest) -> HttpResponse:
+def referrals(request: AuthedRequest) -> HttpResponse:
     today = timezone.localdate()
     start = today.replace(month=1, day=1)
     refs = Referral.objects.select_related("referrer__customer", "affiliate", "referred").order_by("-first_contact_at")
@@ -215,7 +216,7 @@ def referrals(request: HttpRequest) -> HttpResponse:
 
 @config_required
 @require_POST
-def affiliate_payout(request: HttpRequest, pk: int) -> HttpResponse:
+def affiliate_payout(request: AuthedRequest, pk: int) -> HttpResponse:
     affiliate = get_object_or_404(Affiliate, pk=pk)
     try:
         payout = affiliate_payout_create(affiliate=affiliate, period_end=timezone.localdate(), actor=_actor(request))
@@ -227,13 +228,13 @@ def affiliate_payout(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("loyalty:referrals")
 
 
-def _card_customer(request: HttpRequest, customer_pk: int):
+def _card_customer(request: AuthedRequest, customer_pk: int):
     return get_object_or_404(customers_visible_to(request.user), pk=customer_pk)
 
 
 @login_required
 @require_POST
-def member_redeem_reward(request: HttpRequest, customer_pk: int) -> HttpResponse:
+def member_redeem_reward(request: AuthedRequest, customer_pk: int) -> HttpResponse:
     """From the customer card: spend points on a reward and issue its coupon."""
     customer = _card_customer(request, customer_pk)
     reward = get_object_or_404(Reward, pk=request.POST.get("reward"), is_active=True)
@@ -255,7 +256,7 @@ def member_redeem_reward(request: HttpRequest, customer_pk: int) -> HttpResponse
 
 @config_required
 @require_POST
-def member_adjust(request: HttpRequest, customer_pk: int) -> HttpResponse:
+def member_adjust(request: AuthedRequest, customer_pk: int) -> HttpResponse:
     customer = _card_customer(request, customer_pk)
     program = default_program()
     form = AdjustForm(request.POST)

@@ -166,4 +166,6 @@ def _orders_insert(*, source: str, orders: pl.DataFrame, lines: pl.DataFrame,
 
 
 def _column(model: type[models.Model], name: str) -> str:
-    return str(model._meta.get_field(name).column)  # type: ignore[union-attr]
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)  # a column of the model, not a reverse relation
+    return str(field.column)

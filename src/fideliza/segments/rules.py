@@ -21,6 +21,7 @@ customer under any NOT, so every leaf compiles to a two-valued condition — an 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -336,7 +337,10 @@ def _days_without_buying(op: str, value: Any) -> Q:
 
 def _orders_count(op: str, value: Any) -> Q:
     """Number of orders in [low, high]; customers without orders count 0."""
-    low, high = _range(op, value, "orders_count")
+    low_bound, high_bound = _range(op, value, "orders_count")
+    # A count is whole: [1.5, 3.5] is [2, 3] (the integer lookup would truncate 1.5 to 1).
+    low = math.ceil(low_bound) if low_bound is not None else None
+    high = math.floor(high_bound) if high_bound is not None else None
     counts = Order.objects.values("customer_id").annotate(n=Count("pk"))
     if (low is None or low <= 0) and (high is None or high >= 0):
         # Zero is in range: everybody except those with a count outside it.
@@ -520,7 +524,7 @@ def _compile_rule(rule: dict, counter: list[int]) -> Q:
     if counter[0] > MAX_RULES:
         raise ValidationError(_("Demasiadas reglas (máximo %(n)s).") % {"n": MAX_RULES})
     key = rule.get("field")
-    definition = FIELDS.get(key)
+    definition = FIELDS.get(key) if isinstance(key, str) else None
     if definition is None:
         raise ValidationError(_("Campo desconocido: %(f)s") % {"f": key})
     op = rule.get("cmp") or definition.ops[0]

@@ -132,7 +132,7 @@ def static_list_resolve(text: str) -> tuple[list[int], list[dict[str, Any]]]:
         if row.get("id", "").isdigit():
             found = Customer.objects.filter(pk=int(row["id"]), merged_into__isnull=True).values_list("pk", flat=True).first()
         elif row.get("email") or row.get("e-mail") or row.get("correo"):
-            email = normalize_email(row.get("email") or row.get("e-mail") or row.get("correo"))
+            email = normalize_email(row.get("email") or row.get("e-mail") or row["correo"])
             found = Customer.objects.filter(email=email, merged_into__isnull=True).values_list("pk", flat=True).first()
         elif row.get("source") and row.get("external_id"):
             found = customer_id_by_source(row["source"], row["external_id"])

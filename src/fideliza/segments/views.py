@@ -7,11 +7,12 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from fideliza.accounts.http import AuthedRequest
 from fideliza.accounts.models import AuditAction
 from fideliza.accounts.services import Actor, audit_record
 from fideliza.core.exports import CSV, XLSX, export_response, export_view
@@ -39,12 +40,12 @@ PAGE = 50
 
 
 @login_required
-def funnel_view(request: HttpRequest) -> HttpResponse:
+def funnel_view(request: AuthedRequest) -> HttpResponse:
     return render(request, "segments/funnel.html", {"rows": funnel(user=request.user)})
 
 
 @login_required
-def funnel_stage(request: HttpRequest, key: str) -> HttpResponse:
+def funnel_stage(request: AuthedRequest, key: str) -> HttpResponse:
     stage = next((s for s in STAGES if s.key == key), None)
     if stage is None:
         raise Http404
@@ -65,21 +66,20 @@ def _field_catalogue() -> list[dict]:
             for f in FIELDS.values()]
 
 
-def _editor(request: HttpRequest) -> None:
+def _editor(request: AuthedRequest) -> None:
     if not can_edit_segments(request.user):
         raise PermissionDenied
 
 
 @login_required
-def segment_list(request: HttpRequest) -> HttpResponse:
-    segments = list(Segment.objects.filter(is_archived=False))
-    for segment in segments:
-        segment.rules_text = describe(segment.rules) if segment.rules else ""
+def segment_list(request: AuthedRequest) -> HttpResponse:
+    segments = [(segment, describe(segment.rules) if segment.rules else "")
+                for segment in Segment.objects.filter(is_archived=False)]
     return render(request, "segments/list.html", {"segments": segments,
                                                   "can_edit": can_edit_segments(request.user)})
 
 
-def _save(request: HttpRequest, form: SegmentForm, segment: Segment | None) -> Segment | None:
+def _save(request: AuthedRequest, form: SegmentForm, segment: Segment | None) -> Segment | None:
     try:
         if segment is None:
             return segment_create(user=request.user, name=form.cleaned_data["name"],
@@ -95,7 +95,7 @@ def _save(request: HttpRequest, form: SegmentForm, segment: Segment | None) -> S
 
 
 @login_required
-def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def segment_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     _editor(request)
     segment = get_object_or_404(Segment, pk=pk) if pk else None
     if request.method == "POST":
@@ -120,7 +120,7 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @login_required
 @require_POST
-def segment_preview(request: HttpRequest) -> HttpResponse:
+def segment_preview(request: AuthedRequest) -> HttpResponse:
     """The live count under the builder (htmx)."""
     try:
         rules = json.loads(request.POST.get("rules") or "{}")
@@ -135,7 +135,7 @@ def segment_preview(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def segment_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     segment = get_object_or_404(Segment, pk=pk)
     qs = segment_customers(segment, user=request.user).select_related("metrics").order_by("pk")
     after = request.GET.get("after", "")
@@ -154,7 +154,7 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def segment_refresh_view(request: HttpRequest, pk: int) -> HttpResponse:
+def segment_refresh_view(request: AuthedRequest, pk: int) -> HttpResponse:
     _editor(request)
     segment = get_object_or_404(Segment, pk=pk)
     added, removed = segment_refresh(segment=segment)
@@ -164,7 +164,7 @@ def segment_refresh_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def segment_static_upload(request: HttpRequest, pk: int) -> HttpResponse:
+def segment_static_upload(request: AuthedRequest, pk: int) -> HttpResponse:
     _editor(request)
     segment = get_object_or_404(Segment, pk=pk, kind=SegmentKind.STATIC)
     form = StaticListForm(request.POST, request.FILES)
@@ -189,7 +189,7 @@ def segment_static_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def segment_compare(request: HttpRequest) -> HttpResponse:
+def segment_compare(request: AuthedRequest) -> HttpResponse:
     ids = [int(i) for i in request.GET.getlist("ids") if i.isdigit()]
     segments = list(Segment.objects.filter(pk__in=ids))
     return render(request, "segments/compare.html", {
@@ -200,7 +200,7 @@ def segment_compare(request: HttpRequest) -> HttpResponse:
 
 @export_view(CSV, XLSX)
 @login_required
-def segment_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse | StreamingHttpResponse:
+def segment_export(request: AuthedRequest, pk: int, fmt: str) -> HttpResponse | StreamingHttpResponse:
     """CSV or XLSX of the members the user may see; the export itself is audited."""
     segment = get_object_or_404(Segment, pk=pk)
     if fmt not in (CSV, XLSX):

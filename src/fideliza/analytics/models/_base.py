@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NotRequired, TypedDict
 
 import numpy as np
 from numpy.typing import NDArray
@@ -68,6 +68,30 @@ class _Attempt:
     out_of_time: bool = False
 
 
+
+class FitInfo(TypedDict):
+    """``fit_info_``: how a fit went; ``_finish`` and the model's ``fit`` add the optional keys."""
+
+    success: bool
+    optimizer_success: bool
+    optimizer_message: str
+    steps: list[str]
+    iterations: int
+    function_evaluations: int
+    message: str
+    penalizer_coef: float
+    penalty_reason: str | None
+    n_customers: int
+    gradient_norm: float
+    hessian_condition: float
+    seconds: float
+    warnings: list[str]
+    log_likelihood: NotRequired[float]
+    standard_errors: NotRequired[dict[str, float]]
+    n_patterns: NotRequired[int]
+    dropped_rows: NotRequired[int]
+
+
 class _OutOfTime(Exception):
     """The fit's time limit passed (raised from inside the objective)."""
 
@@ -95,7 +119,7 @@ class _Guarded:
         return value, grad
 
 
-def wdot(a: FloatArray, b: FloatArray) -> float:
+def wdot(a: NDArray[np.floating[Any]], b: NDArray[np.floating[Any]]) -> float:
     """Dot product of two 1-D arrays without BLAS and without a temporary.
 
     ``numpy.dot`` hands 1-D products to the threaded BLAS, whose thread start-up costs
@@ -280,7 +304,7 @@ class BaseFitter:
         if reason and attempt.penalizer > 0:
             warnings.append(f"weak penalty {attempt.penalizer:g} applied: {reason}")
         converged = bool(attempt.success and not attempt.problems)
-        self.fit_info_ = {
+        self.fit_info_: FitInfo = {
             "success": converged,
             "optimizer_success": attempt.optimizer_success,
             "optimizer_message": attempt.optimizer_message,

@@ -562,7 +562,7 @@ def _expected_new(r: float, alpha: float, a: float, b: float, t: FloatArray) -> 
 
 
 def _numerator(
-    r: float, alpha: float, a: float, b: float, t: FloatArray, x: FloatArray, big_t: FloatArray
+    r: float, alpha: float, a: float, b: float, t: float | FloatArray, x: FloatArray, big_t: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
     """(log|.|, sign) of the numerator of FHL (2005) eq. (10)."""
     z = t / (alpha + big_t + t)

@@ -18,12 +18,17 @@ here, and the test suite checks the fit against the published values.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import gammaln, psi
 
 from fideliza.analytics.models._base import BaseFitter, FloatArray, warm_start, wdot
 from fideliza.analytics.models._special import unique_inverse, weighted_counts
+
+if TYPE_CHECKING:
+    from fideliza.analytics.models.clv import TransactionModel
 
 __all__ = ["GammaGammaFitter"]
 
@@ -231,7 +236,7 @@ class GammaGammaFitter(BaseFitter):
 
     def customer_lifetime_value(
         self,
-        transaction_model: object,
+        transaction_model: TransactionModel,
         frequency: ArrayLike,
         recency: ArrayLike,
         T: ArrayLike,

@@ -20,6 +20,7 @@ from fideliza.analytics.models._special import (
     log1mexp,
     log_hyp2f1_a_b_aplus1_scipy,
     log_power_product_integral,
+    weighted_counts,
 )
 from fideliza.analytics.models.bgnbd import _validate
 
@@ -52,6 +53,7 @@ def _log_a0(
     evaluated directly by `log_power_product_integral`, with bounded work per row.
     """
     c = r + s + x
+    b: float | FloatArray
     if alpha >= beta:
         m, k, b = alpha, alpha - beta, s + 1.0
     else:
@@ -157,7 +159,7 @@ class ParetoNBDFitter(BaseFitter):
         """
         x, tx, t, w = _validate(frequency, recency, T, weights)
         (xu, txu, tu), inv, counts = compress_rows(x, tx, t)
-        wu = np.bincount(inv, weights=w, minlength=xu.size) if weights is not None else counts
+        wu = weighted_counts(inv, w, xu.size) if weights is not None else counts
         scale = 1.0 / float(tu.max())
         txs, ts = txu * scale, tu * scale
         total = float(wu.sum())

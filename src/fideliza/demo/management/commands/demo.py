@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.formats import date_format, number_format
@@ -52,6 +52,11 @@ def _count(n: int) -> str:
 HELP = gettext_noop(
     "Crea el negocio de demostración (una ferretería con tres tiendas y tienda online): "
     "clientes de dos listas que se solapan, catálogo, años de ventas y usuarios por rol.")
+
+
+class _ProgressState(TypedDict):
+    stage: str | None
+    pct: int
 
 
 class Command(BaseCommand):
@@ -169,7 +174,7 @@ class Command(BaseCommand):
 
     # A line per stage; on a terminal, a percentage that updates in place.
     def _progress(self):  # -> DemoProgress
-        state = {"stage": None, "pct": -1}
+        state: _ProgressState = {"stage": None, "pct": -1}
         tty = self.stdout.isatty()
 
         def report(stage: str, done: int, total: int) -> None:
@@ -189,7 +194,7 @@ class Command(BaseCommand):
         self._tty = tty
         return report
 
-    def _finish_line(self, state: dict | None = None) -> None:
+    def _finish_line(self, state: _ProgressState | None = None) -> None:
         state = state if state is not None else getattr(self, "_state", None)
         if state and state["stage"] is not None and getattr(self, "_tty", False):
             self.stdout.write("")
