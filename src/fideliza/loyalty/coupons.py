@@ -24,8 +24,10 @@ from django.utils.translation import gettext as _
 from fideliza.accounts.models import AuditAction
 from fideliza.accounts.services import Actor, audit_record
 from fideliza.catalog.models import Category, Product
+from fideliza.catalog.selectors import category_parents, products_by_sku
 from fideliza.core.money import quantize_money
 from fideliza.customers.models import Customer
+from fideliza.segments.selectors import segment_has_member
 
 from .earning import category_descendants
 from .models import (
@@ -89,7 +91,7 @@ def basket_from_skus(items: Sequence[dict], other_codes: Sequence[str] = ()) -> 
     """A basket from [{"sku", "quantity", "unit_price"?, "discount"?}]; unknown SKUs count
     towards the total but match no product restriction."""
     skus = {str(i.get("sku") or "") for i in items}
-    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+    products = products_by_sku(skus)
     lines = []
     for item in items:
         product = products.get(str(item.get("sku") or ""))
@@ -156,8 +158,7 @@ def _eligible_lines(coupon: Coupon, basket: Basket) -> list[BasketLine]:
     if coupon.product_id:
         return [line for line in basket.lines if line.product_id == coupon.product_id]
     if coupon.category_id:
-        parents = dict(Category.objects.values_list("id", "parent_id"))
-        allowed = category_descendants(parents).get(coupon.category_id, frozenset({coupon.category_id}))
+        allowed = category_descendants(category_parents()).get(coupon.category_id, frozenset({coupon.category_id}))
         return [line for line in basket.lines if line.category_id in allowed]
     return list(basket.lines)
 
@@ -174,12 +175,9 @@ def coupon_discount(coupon: Coupon, *, customer: Customer | None, basket: Basket
         raise CouponRefused(_("El cupón ha caducado."), "coupon_expired")
     if coupon.customer_id and (customer is None or customer.pk != coupon.customer_id):
         raise CouponRefused(_("El cupón pertenece a otro cliente."), "coupon_other_customer")
-    if coupon.segment_id:
-        from fideliza.segments.models import SegmentMember
-
-        if customer is None or not SegmentMember.objects.filter(segment_id=coupon.segment_id,
-                                                                customer=customer).exists():
-            raise CouponRefused(_("El cupón es solo para los clientes de un segmento."), "coupon_segment")
+    if coupon.segment_id and (
+            customer is None or not segment_has_member(segment_id=coupon.segment_id, customer_id=customer.pk)):
+        raise CouponRefused(_("El cupón es solo para los clientes de un segmento."), "coupon_segment")
     if check_limits and coupon.max_uses is not None and coupon.uses_count >= coupon.max_uses:
         raise CouponRefused(_("El cupón ya se ha usado todas las veces permitidas."), "coupon_exhausted")
     if check_limits and coupon.max_uses_per_customer is not None:

@@ -33,7 +33,13 @@ from fideliza.customers.normalize import (
     normalize_tax_id,
     strip_accents,
 )
-from fideliza.sales.models import Order, Return
+from fideliza.sales.selectors import (
+    customer_ordered_before,
+    order_rows,
+    refunded_by_order,
+    return_orders,
+    returns_history,
+)
 
 from .models import (
     Affiliate,
@@ -79,7 +85,7 @@ def self_referral_reason(referrer: Customer, friend: Customer) -> str | None:
 
 
 def existing_customer_reason(friend: Customer, at: datetime) -> str | None:
-    if Order.objects.filter(customer=friend, placed_at__lt=at - NEW_CUSTOMER_GRACE).exists():
+    if customer_ordered_before(customer_id=friend.pk, before=at - NEW_CUSTOMER_GRACE):
         return _("Ya era cliente: tenía compras anteriores.")
     if friend.created_at and friend.created_at < at - NEW_CUSTOMER_GRACE:
         return _("Ya era cliente: su ficha es anterior a la recomendación.")
@@ -122,7 +128,7 @@ def referral_register(*, code: str, customer: Customer, actor: Actor,
 
 def referrals_on_orders(order_ids: Sequence[int]) -> int:
     """A pending referral qualifies with the friend's first order of at least the minimum."""
-    orders = list(Order.objects.filter(pk__in=order_ids).values("id", "customer_id", "placed_at", "total"))
+    orders = order_rows(order_ids)
     if not orders:
         return 0
     pending = list(Referral.objects.filter(status=ReferralStatus.PENDING,
@@ -144,17 +150,12 @@ def referrals_on_orders(order_ids: Sequence[int]) -> int:
     return len(changed)
 
 
-def _refunded(order_ids: Sequence[int]) -> dict[int, Decimal]:
-    return dict(Return.objects.filter(order_id__in=order_ids).values("order_id")
-                .annotate(s=Sum("refund_amount")).values_list("order_id", "s"))
-
-
 def referrals_on_returns(return_ids: Sequence[int]) -> int:
     """A qualifying purchase returned in full before the review ends rejects the referral."""
-    order_ids = list(Return.objects.filter(pk__in=return_ids).values_list("order_id", flat=True))
+    order_ids = sorted(set(return_orders(return_ids).values()))
     refs = list(Referral.objects.filter(status=ReferralStatus.QUALIFIED, qualifying_order_id__in=order_ids)
                 .select_related("qualifying_order"))
-    refunded = _refunded([r.qualifying_order_id for r in refs])
+    refunded = refunded_by_order([r.qualifying_order_id for r in refs])
     rejected = []
     for ref in refs:
         if refunded.get(ref.qualifying_order_id, Decimal(0)) >= ref.qualifying_order.total:
@@ -176,7 +177,7 @@ def referrals_release(*, now: datetime | None = None) -> int:
                                                                        "qualifying_order").get(pk=ref_id))
             if ref.status != ReferralStatus.QUALIFIED:
                 continue
-            if _refunded([ref.qualifying_order_id]).get(ref.qualifying_order_id, Decimal(0)) >= ref.qualifying_order.total:
+            if refunded_by_order([ref.qualifying_order_id]).get(ref.qualifying_order_id, Decimal(0)) >= ref.qualifying_order.total:
                 ref.status, ref.reason = ReferralStatus.REJECTED, _("La compra que la cualificaba se devolvió.")
                 ref.save(update_fields=["status", "reason"])
                 continue
@@ -216,7 +217,7 @@ def _commission(affiliate: Affiliate, revenue: Decimal) -> Decimal:
 
 def affiliates_on_orders(order_ids: Sequence[int]) -> int:
     """Commission on every order of an affiliate's (non-rejected) referral within its window."""
-    orders = list(Order.objects.filter(pk__in=order_ids).values("id", "customer_id", "placed_at", "total"))
+    orders = order_rows(order_ids)
     if not orders:
         return 0
     refs = {r.referred_id: r for r in Referral.objects.filter(
@@ -239,17 +240,14 @@ def affiliates_on_orders(order_ids: Sequence[int]) -> int:
 def affiliates_on_returns(return_ids: Sequence[int]) -> int:
     """Reverse commissions in proportion to the refund (cumulative, so a full return
     reverses exactly the commission)."""
-    rets = list(Return.objects.filter(pk__in=return_ids).values("id", "order_id"))
-    order_ids = {r["order_id"] for r in rets}
+    rets = return_orders(return_ids)
+    order_ids = set(rets.values())
     paid = list(AffiliateCommission.objects.filter(cause__in=[f"order:{o}" for o in order_ids])
                 .select_related("order"))
     if not paid:
         return 0
-    history: dict[int, list[tuple]] = defaultdict(list)
-    for rid, oid, amount, at in (Return.objects.filter(order_id__in=order_ids).order_by("returned_at", "id")
-                                 .values_list("id", "order_id", "refund_amount", "returned_at")):
-        history[oid].append((rid, amount, at))
-    wanted = {r["id"] for r in rets}
+    history = returns_history(sorted(order_ids))
+    wanted = set(rets)
     rows = []
     for com in paid:
         total, cumulative = com.order.total, Decimal(0)

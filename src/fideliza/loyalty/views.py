@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from fideliza.accounts.models import Role
 from fideliza.accounts.services import Actor
+from fideliza.catalog.selectors import category_parents
 from fideliza.customers.selectors import customers_visible_to
 
 from .coupons import coupon_create, reward_redeem
@@ -187,9 +188,7 @@ def simulator(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         extra = None
         if data["kind"]:
-            from fideliza.catalog.models import Category
-
-            parents = dict(Category.objects.values_list("id", "parent_id"))
+            parents = category_parents()
             cat = data["category"]
             extra = RuleSpec(
                 id=0, name=_("Regla simulada"), kind=data["kind"], points=data["points"] or Decimal(0),

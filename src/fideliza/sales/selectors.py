@@ -1,4 +1,6 @@
-"""Reads over sales for the screens: a customer's purchase timeline and summary, period totals.
+"""Reads over sales: a customer's purchase timeline and summary, period totals for the
+screens; set-based facts of orders and returns for the apps that react to them (loyalty,
+automations, campaigns); the sales columns as SQL for the analytics adapter.
 
 Every figure is one aggregate query on indexed columns (`order(customer, placed_at)`,
 `order.placed_at`), so the same code serves 100 customers or 100 k.
@@ -6,12 +8,18 @@ Every figure is one aggregate query on indexed columns (`order(customer, placed_
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, QuerySet, Sum
+from django.utils import timezone
 
+from fideliza.catalog.models import Product
 from fideliza.core.money import quantize_money
 
 from .models import Order, OrderLine, Return
@@ -133,3 +141,102 @@ def customer_purchases_since(*, since: datetime) -> Exists:
     """Whether the customer `OuterRef("pk")` placed an order at or after `since` (the customer
     list's "bought in the last 12 months" filter; registered in `SalesConfig.ready`)."""
     return Exists(Order.objects.filter(customer_id=OuterRef("pk"), placed_at__gte=since))
+
+
+# --- facts of orders and returns, set-based, for the apps that react to them ----------
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _datetime(value: Any) -> datetime:
+    if isinstance(value, str):  # SQLite keeps UTC datetimes as text
+        value = datetime.fromisoformat(value)
+    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+
+
+def _decimal(value: Any, places: Decimal = Decimal("0.01")) -> Decimal:
+    # SQLite hands numeric columns back as int/float/str; PostgreSQL as Decimal.
+    return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(places)
+
+
+LineFact = tuple[int | None, int | None, Decimal, Decimal]  # product, its category, quantity, line total
+
+
+def order_rows(order_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The orders of `order_ids` (one IN list) as {"id", "customer_id", "placed_at",
+    "channel", "store_id", "total"}, in one query of plain cursor rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, customer_id, placed_at, channel, store_id, total FROM {Order._meta.db_table} "
+                       f"WHERE id IN ({_marks(order_ids)})", list(order_ids))
+        return [{"id": oid, "customer_id": cid, "placed_at": _datetime(placed), "channel": channel,
+                 "store_id": store, "total": _decimal(total)}
+                for oid, cid, placed, channel, store, total in cursor.fetchall()]
+
+
+def order_facts(order_ids: Sequence[int]) -> tuple[list[dict[str, Any]], dict[int, list[LineFact]]]:
+    """(orders, lines) of `order_ids` (at most a few thousand: one IN list): the orders as
+    `order_rows` gives them, and {order id:
+    [(product id, its category id, quantity, line total)]}. Ids that do not exist are absent.
+
+    Plain cursor rows, two queries: loyalty runs this for every recorded order, and both
+    compiling querysets and building model instances cost more than the queries."""
+    orders = order_rows(order_ids)
+    with connection.cursor() as cursor:
+        # The join follows the line's own foreign key to its product (for the category).
+        cursor.execute(
+            f"SELECT l.order_id, l.product_id, p.category_id, l.quantity, l.line_total "
+            f"FROM {OrderLine._meta.db_table} l LEFT JOIN {Product._meta.db_table} p ON p.id = l.product_id "
+            f"WHERE l.order_id IN ({_marks(order_ids)})", list(order_ids))
+        lines: dict[int, list[LineFact]] = defaultdict(list)
+        for oid, pid, cat, qty, amount in cursor.fetchall():
+            lines[oid].append((pid, cat, _decimal(qty, Decimal("0.001")), _decimal(amount)))
+    return orders, lines
+
+
+def order_ids_all() -> list[int]:
+    """Every order id, ascending."""
+    return list(Order.objects.order_by("id").values_list("id", flat=True))
+
+
+def order_ids_placed(*, since: datetime, until: datetime) -> list[int]:
+    """The ids of the orders placed in [since, until], ascending."""
+    return list(Order.objects.filter(placed_at__gte=since, placed_at__lte=until)
+                .order_by("id").values_list("id", flat=True))
+
+
+def order_totals(order_ids: Sequence[int]) -> dict[int, Decimal]:
+    """{order id: total}."""
+    return dict(Order.objects.filter(pk__in=list(order_ids)).values_list("id", "total"))
+
+
+def customer_ordered_before(*, customer_id: int, before: datetime) -> bool:
+    """Whether the customer placed an order before `before`."""
+    return Order.objects.filter(customer_id=customer_id, placed_at__lt=before).exists()
+
+
+def return_ids_all() -> list[int]:
+    """Every return id, ascending."""
+    return list(Return.objects.order_by("id").values_list("id", flat=True))
+
+
+def return_orders(return_ids: Sequence[int]) -> dict[int, int]:
+    """{return id: the order it belongs to}."""
+    return dict(Return.objects.filter(pk__in=list(return_ids)).values_list("id", "order_id"))
+
+
+def returns_history(order_ids: Sequence[int]) -> dict[int, list[tuple[int, Decimal, datetime]]]:
+    """{order id: [(return id, refund amount, returned at)]} in the order they happened, for
+    cumulative shares of a refund."""
+    history: dict[int, list[tuple[int, Decimal, datetime]]] = defaultdict(list)
+    for rid, oid, amount, at in (Return.objects.filter(order_id__in=list(order_ids))
+                                 .order_by("returned_at", "id")
+                                 .values_list("id", "order_id", "refund_amount", "returned_at")):
+        history[oid].append((rid, amount, at))
+    return history
+
+
+def refunded_by_order(order_ids: Sequence[int]) -> dict[int, Decimal]:
+    """{order id: refunded so far} for the orders with a return or refund."""
+    return dict(Return.objects.filter(order_id__in=list(order_ids)).values("order_id")
+                .annotate(s=Sum("refund_amount")).values_list("order_id", "s"))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Avg, Count, QuerySet, Sum
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -16,7 +19,7 @@ from fideliza.core.exports import Sheet
 from fideliza.customers.models import Customer, CustomerKind
 from fideliza.customers.selectors import customers_visible_to
 
-from .models import Segment, SegmentKind
+from .models import Segment, SegmentKind, SegmentMember
 from .rules import compile_rules
 
 
@@ -107,3 +110,30 @@ def segment_export_sheet(segment: Segment, *, user: User) -> tuple[Sheet, int]:
             )
 
     return Sheet(title=segment.name, header=header, rows=rows()), qs.count()
+
+
+def segment_memberships(segment_ids: Sequence[int], customer_ids: Sequence[int]) -> dict[int, frozenset[int]]:
+    """{customer: the segments among `segment_ids` it belongs to}, for the customers that
+    belong to any. One query (plain cursor rows: loyalty runs this on every recorded order
+    when a rule is limited to a segment); the id lists must fit one IN list."""
+    if not segment_ids or not customer_ids:
+        return {}
+    found: dict[int, set[int]] = defaultdict(set)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT customer_id, segment_id FROM {SegmentMember._meta.db_table} "
+                       f"WHERE segment_id IN ({', '.join(['%s'] * len(segment_ids))}) "
+                       f"AND customer_id IN ({', '.join(['%s'] * len(customer_ids))})",
+                       [*segment_ids, *customer_ids])
+        for cid, sid in cursor.fetchall():
+            found[cid].add(sid)
+    return {cid: frozenset(sids) for cid, sids in found.items()}
+
+
+def segment_has_member(*, segment_id: int, customer_id: int) -> bool:
+    """Whether the customer is a member of the segment now."""
+    return SegmentMember.objects.filter(segment_id=segment_id, customer_id=customer_id).exists()
+
+
+def segments_active() -> QuerySet[Segment]:
+    """The segments not archived, for choice fields."""
+    return Segment.objects.filter(is_archived=False)
