@@ -28,6 +28,8 @@ from fideliza.accounts.models import AuditAction
 from fideliza.accounts.services import Actor, audit_record
 from fideliza.engagement.models import MessageChannel as Channel
 from fideliza.insights.models import CustomerMetrics
+from fideliza.loyalty.coupons import IssuedCoupon, coupons_deactivate, coupons_issue
+from fideliza.loyalty.models import CouponSource
 from fideliza.sales.models import Order
 
 from .models import (
@@ -451,24 +453,17 @@ def _offer_description(step: AutomationStep) -> str:
 
 
 def _coupons_issue(automation: Automation, step: AutomationStep, customer_ids: Sequence[int],
-                   now: datetime) -> dict[int, Any]:
+                   now: datetime) -> dict[int, IssuedCoupon]:
     """One single-use coupon per recipient, through loyalty's coupon service."""
-    from fideliza.customers.models import Customer
-    from fideliza.loyalty.coupons import coupon_create
-    from fideliza.loyalty.models import CouponSource
-
     sources: dict[str, str] = {
         TriggerKind.WELCOME: CouponSource.WELCOME, TriggerKind.REFERRAL_THANKS: CouponSource.REFERRAL,
         TriggerKind.INACTIVITY: CouponSource.RECOVERY, TriggerKind.WINBACK: CouponSource.RECOVERY,
     }
-    source = sources.get(automation.trigger_kind, CouponSource.CAMPAIGN)
-    actor = Actor.system(f"automation:{automation.pk}")
-    until = now + timedelta(days=step.offer_valid_days)
-    return {c.pk: coupon_create(actor=actor, name=f"{automation.name} · {_('paso')} {step.position}"[:120],
-                                kind=step.offer_kind, value=step.offer_value, source=source, customer=c,
-                                max_uses=1, max_uses_per_customer=1, valid_from=now, valid_until=until,
-                                min_purchase=step.offer_min_purchase)
-            for c in Customer.objects.filter(pk__in=customer_ids)}
+    return coupons_issue(
+        customer_ids=customer_ids, name=f"{automation.name} · {_('paso')} {step.position}"[:120],
+        source=sources.get(automation.trigger_kind, CouponSource.CAMPAIGN), kind=step.offer_kind,
+        value=step.offer_value, valid_from=now, valid_until=now + timedelta(days=step.offer_valid_days),
+        min_purchase=step.offer_min_purchase, audit_actor=Actor.system(f"automation:{automation.pk}"), now=now)
 
 
 def _render(step: AutomationStep, channel: str, context: dict[str, Any]) -> tuple[str, str, str]:
@@ -536,11 +531,9 @@ def _send(automation: Automation, decisions: Sequence[Decision], now: datetime) 
                 unused.append(coupon.pk)
                 coupon = None
             runs.append(_run(d, now, out.status, out.reason or "", message_id=out.message_id,
-                             send_at=out.send_at, coupon=coupon))
+                             send_at=out.send_at, coupon_id=coupon.pk if coupon else None))
         if unused:  # nobody will receive these codes
-            from fideliza.loyalty.models import Coupon
-
-            Coupon.objects.filter(pk__in=unused).update(is_active=False)
+            coupons_deactivate(unused)
     return runs
 
 
