@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from fideliza.accounts.models import User
+from fideliza.core.sql import sql_cents, sql_epoch_seconds
 
 from .models import ConsentRecord, ConsentStatus, Customer, CustomerSourceId
 
@@ -51,3 +53,31 @@ def customer_ids_by_source(source: str, external_ids: Iterable[str]) -> dict[str
 def customer_id_by_source(source: str, external_id: str) -> int | None:
     """The customer `source` knows as `external_id`, or None."""
     return customer_ids_by_source(source, [external_id]).get(external_id)
+
+
+def customers_merged_into() -> dict[int, int]:
+    """{merged card: the card it was merged into}, following chains to the survivor."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, merged_into_id FROM {Customer._meta.db_table} "
+                       "WHERE merged_into_id IS NOT NULL")
+        pairs = {int(a): int(b) for a, b in cursor.fetchall()}
+    resolved = {}
+    for start in pairs:
+        target, seen = pairs[start], {start}
+        while target in pairs and target not in seen:
+            seen.add(target)
+            target = pairs[target]
+        resolved[start] = target
+    return resolved
+
+
+def customer_columns_sql() -> str:
+    """SQL for the cards as the analytics adapter reads them: ``customer_id, acquired``
+    (acquisition date) ``, created`` (both Unix seconds) ``, acquisition_cost`` (integer
+    cents). Cards merged into another are not customers of their own."""
+    return f"""
+        SELECT c.id AS customer_id, {sql_epoch_seconds("c.acquisition_date")} AS acquired,
+               {sql_epoch_seconds("c.created_at")} AS created,
+               {sql_cents("c.acquisition_cost")} AS acquisition_cost
+        FROM {Customer._meta.db_table} c WHERE c.merged_into_id IS NULL
+    """

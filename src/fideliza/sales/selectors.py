@@ -21,8 +21,9 @@ from django.utils import timezone
 
 from fideliza.catalog.models import Product
 from fideliza.core.money import quantize_money
+from fideliza.core.sql import sql_cents, sql_epoch_seconds
 
-from .models import Order, OrderLine, Return
+from .models import Order, OrderLine, Return, ReturnKind
 
 
 @dataclass(frozen=True)
@@ -240,3 +241,41 @@ def refunded_by_order(order_ids: Sequence[int]) -> dict[int, Decimal]:
     """{order id: refunded so far} for the orders with a return or refund."""
     return dict(Return.objects.filter(order_id__in=list(order_ids)).values("order_id")
                 .annotate(s=Sum("refund_amount")).values_list("order_id", "s"))
+
+
+# --- the sales columns as SQL, for the analytics adapter (insights.adapter) -----------
+# Each returns the text of one query; the adapter runs it and reads the rows into Polars.
+
+def order_columns_sql() -> str:
+    """Every order: ``order_id, customer_id, epoch`` (placed at, Unix seconds) ``, total,
+    cost`` (integer cents; cost null when unknown) ``, currency``."""
+    # No join: cards merged into another are remapped in Polars (the adapter reads
+    # `customers.selectors.customers_merged_into`), several times faster on SQLite.
+    return f"""
+        SELECT o.id AS order_id, o.customer_id AS customer_id,
+               {sql_epoch_seconds("o.placed_at")} AS epoch, {sql_cents("o.total")} AS total,
+               {sql_cents("o.cost_total")} AS cost, o.currency AS currency
+        FROM {Order._meta.db_table} o
+    """
+
+
+def returns_by_order_sql() -> str:
+    """Per order with returns or refunds: ``order_id, returned`` (refunds of goods returned)
+    ``, refunded`` (refunds without return), in integer cents."""
+    return f"""
+        SELECT r.order_id AS order_id,
+               SUM(CASE WHEN r.kind = '{ReturnKind.RETURN}' THEN {sql_cents("r.refund_amount")} ELSE 0 END)
+                   AS returned,
+               SUM(CASE WHEN r.kind = '{ReturnKind.RETURN}' THEN 0 ELSE {sql_cents("r.refund_amount")} END)
+                   AS refunded
+        FROM {Return._meta.db_table} r GROUP BY r.order_id
+    """
+
+
+def product_lines_sql() -> str:
+    """``order_id, product_id`` of every sold line (positive quantity) of a catalog product."""
+    return f"""
+        SELECT l.order_id AS order_id, l.product_id AS product_id
+        FROM {OrderLine._meta.db_table} l
+        WHERE l.quantity > 0 AND l.product_id IS NOT NULL
+    """
