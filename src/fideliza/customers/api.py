@@ -30,7 +30,6 @@ from fideliza.api_support import (
     DbId,
     MoneyIn,
     MoneyOut,
-    SortKey,
     api_validation_error,
     dump,
     idempotent_response,
@@ -38,6 +37,7 @@ from fideliza.api_support import (
     replay_header_doc,
     sort_key,
 )
+from fideliza.core.pagination import SortKey
 
 from .models import Channel, ConsentRecord, ContactTime, Customer, CustomerKind, Gender
 from .selectors import customers_visible_to
@@ -46,10 +46,10 @@ from .services import AUDIT_ENTITY, consent_record, customer_create, customer_up
 router = Router(tags=["customers"])
 
 SORTS = (
-    SortKey("id", "id"),
-    SortKey("-id", "id", descending=True),
-    SortKey("updated_at", "updated_at", kind="datetime"),
-    SortKey("-updated_at", "updated_at", descending=True, kind="datetime"),
+    SortKey.on("id", "id"),
+    SortKey.on("-id", "id", descending=True),
+    SortKey.on("updated_at", "updated_at", kind="datetime"),
+    SortKey.on("-updated_at", "updated_at", descending=True, kind="datetime"),
 )
 CustomerSort = Literal["id", "-id", "updated_at", "-updated_at"]
 
