@@ -26,7 +26,7 @@ from typing import Any
 from django.core import signing
 from django.db.models import Expression, F, Q, QuerySet
 
-_SALT = "fideliza.web.pagination"  # its first home; kept so that links with cursors keep working
+_SALT = "fideliza.web.pagination"  # the salt of the signed cursors in links people keep: never change it
 
 
 @dataclass(frozen=True)
