@@ -4,6 +4,7 @@ member card, the liability figure."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,6 +20,7 @@ from fideliza.customers.models import Customer
 
 from .models import (
     Coupon,
+    CouponRedemption,
     LedgerEntry,
     LotAllocation,
     Member,
@@ -186,3 +188,10 @@ def member_card_context(customer: Customer) -> dict[str, Any]:
         "loyalty_form_key": uuid.uuid4().hex,  # one per rendered form: a double submit spends once
         "loyalty_now": now,
     }
+
+
+def coupon_redemption_totals(coupon_ids: Iterable[int] | QuerySet[Any]) -> dict[str, Any]:
+    """{"n": redemptions, "discount": their total discount (None without any),
+    "customers": distinct customers} of the coupons `coupon_ids` (a list or a query of ids)."""
+    return CouponRedemption.objects.filter(coupon_id__in=coupon_ids).aggregate(
+        n=Count("pk"), discount=Sum("discount"), customers=Count("customer_id", distinct=True))

@@ -9,7 +9,7 @@ Every figure is one aggregate query on indexed columns (`order(customer, placed_
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -279,3 +279,12 @@ def product_lines_sql() -> str:
         FROM {OrderLine._meta.db_table} l
         WHERE l.quantity > 0 AND l.product_id IS NOT NULL
     """
+
+
+def orders_placed_by(customer_ids: Iterable[int] | QuerySet[Any], *, since: datetime,
+                     until: datetime) -> QuerySet[Order]:
+    """(customer id, placed at, total) of the orders placed in [since, until) by the
+    customers in `customer_ids`: a list, or a query of ids (`values("customer_id")`) that
+    becomes a subquery, for a campaign's conversions over all its recipients."""
+    return (Order.objects.filter(customer_id__in=customer_ids, placed_at__gte=since, placed_at__lt=until)
+            .values_list("customer_id", "placed_at", "total"))

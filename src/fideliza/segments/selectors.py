@@ -137,3 +137,8 @@ def segment_has_member(*, segment_id: int, customer_id: int) -> bool:
 def segments_active() -> QuerySet[Segment]:
     """The segments not archived, for choice fields."""
     return Segment.objects.filter(is_archived=False)
+
+
+def segment_get(pk: int) -> Segment | None:
+    """The segment `pk`, or None."""
+    return Segment.objects.filter(pk=pk).first()
