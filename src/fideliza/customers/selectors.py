@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from django.db import connection
 from django.db.models import QuerySet
 
 from fideliza.accounts.models import User
-from fideliza.core.sql import sql_cents, sql_epoch_seconds
+from fideliza.core.sql import ids_filter, sql_cents, sql_epoch_seconds
 
-from .models import ConsentRecord, ConsentStatus, Customer, CustomerSourceId
+from .models import (
+    ConsentRecord,
+    ConsentStatus,
+    Customer,
+    CustomerSourceId,
+    DataSubjectRequest,
+    RequestStatus,
+)
 
 SOURCE_ID_CHUNK = 5000  # ids per IN (…) list, under SQLite's bound-parameter limit
 
@@ -81,3 +89,66 @@ def customer_columns_sql() -> str:
                {sql_cents("c.acquisition_cost")} AS acquisition_cost
         FROM {Customer._meta.db_table} c WHERE c.merged_into_id IS NULL
     """
+
+
+CardRow = tuple[int, str, str, str, str, str, str, str, str, str]
+
+
+def card_rows(customer_ids: Sequence[int]) -> list[CardRow]:
+    """(id, kind, first name, last name, company, e-mail, phone, city, region, country) of
+    the cards among `customer_ids` (at most a few thousand) that exist: what a message may
+    say about its recipient."""
+    wanted = set(customer_ids)
+    return [row for row in Customer.objects.filter(ids_filter("pk", customer_ids)).values_list(
+        "pk", "kind", "first_name", "last_name", "company_name", "email", "phone", "city", "region", "country")
+        if row[0] in wanted]
+
+
+def contact_cards(customer_ids: Sequence[int]) -> list[tuple[int, str, str, str, str, bool]]:
+    """(id, e-mail, phone, time zone, preferred channel, marketable) of the cards among
+    `customer_ids` (at most a few thousand) that exist; a card is marketable while active
+    and not merged into another."""
+    wanted = set(customer_ids)
+    return [(cid, email, phone, tz, preferred, bool(active and merged is None))
+            for cid, email, phone, tz, preferred, active, merged in Customer.objects.filter(
+                ids_filter("pk", customer_ids)).values_list(
+                "id", "email", "phone", "timezone", "preferred_channel", "is_active", "merged_into")
+            if cid in wanted]
+
+
+def customers_with_open_request(customer_ids: Sequence[int]) -> set[int]:
+    """The customers among `customer_ids` with an open data-subject request."""
+    wanted = set(customer_ids)
+    return {cid for cid in DataSubjectRequest.objects.filter(
+        ids_filter("customer_id", customer_ids), status=RequestStatus.OPEN).values_list("customer_id", flat=True)
+        if cid in wanted}
+
+
+def consents_latest(customer_ids: Sequence[int], channels: Iterable[str]) -> dict[tuple[int, str], tuple[bool, datetime]]:
+    """{(customer, channel): (granted, recorded at)} of the latest consent record of each
+    customer among `customer_ids` (at most a few thousand) on each of `channels`."""
+    wanted = set(customer_ids)
+    latest: dict[tuple[int, str], tuple[bool, datetime]] = {}
+    for cid, channel, status, recorded_at in (
+        ConsentRecord.objects.filter(ids_filter("customer_id", customer_ids), channel__in=list(channels))
+        .order_by("customer_id", "channel", "-recorded_at", "-id")
+        .values_list("customer_id", "channel", "status", "recorded_at")
+    ):
+        if cid in wanted:
+            latest.setdefault((cid, channel), (status == ConsentStatus.GRANTED, recorded_at))
+    return latest
+
+
+def customer_get(pk: int) -> Customer | None:
+    """The card `pk`, or None."""
+    return Customer.objects.filter(pk=pk).first()
+
+
+def customers_with_phone(phone: str) -> QuerySet[Customer]:
+    """The cards whose (normalised) phone is `phone`."""
+    return Customer.objects.filter(phone=phone)
+
+
+def customers_with_email(email: str) -> QuerySet[Customer]:
+    """The cards whose e-mail is `email`, ignoring case."""
+    return Customer.objects.filter(email__iexact=email)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -10,6 +11,7 @@ from django.utils.translation import get_language
 
 from fideliza.accounts.models import User
 from fideliza.analytics import labels
+from fideliza.core.sql import ids_filter
 from fideliza.customers.models import Customer
 from fideliza.customers.selectors import customers_visible_to
 
@@ -104,3 +106,16 @@ def customer_insights_context(customer: Customer) -> dict[str, Any]:
         },
         "insights_status": snapshot_status(),
     }
+
+
+def metrics_message_rows(customer_ids: Sequence[int]) -> list[tuple[Any, ...]]:
+    """(customer id, RFM segment, value tier, activity state, last purchase, predicted CLV,
+    historic CLV, next product's name, its path level, next category, path step, next path
+    step) from the current snapshot, for the customers among `customer_ids` (at most a few
+    thousand) who have a row: what a message may say about its recipient."""
+    wanted = set(customer_ids)
+    return [row for row in CustomerMetrics.objects.filter(ids_filter("customer_id", customer_ids)).values_list(
+        "customer_id", "rfm_segment", "value_tier", "activity_state", "last_purchase",
+        "clv_predicted", "clv_historic", "next_product__name",
+        "next_product__path_level", "next_category", "path_step", "path_next_step")
+        if row[0] in wanted]

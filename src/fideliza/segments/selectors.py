@@ -114,18 +114,21 @@ def segment_export_sheet(segment: Segment, *, user: User) -> tuple[Sheet, int]:
 
 def segment_memberships(segment_ids: Sequence[int], customer_ids: Sequence[int]) -> dict[int, frozenset[int]]:
     """{customer: the segments among `segment_ids` it belongs to}, for the customers that
-    belong to any. One query (plain cursor rows: loyalty runs this on every recorded order
-    when a rule is limited to a segment); the id lists must fit one IN list."""
+    belong to any. One query per 5,000 customers (plain cursor rows: loyalty runs this on
+    every recorded order when a rule is limited to a segment)."""
     if not segment_ids or not customer_ids:
         return {}
     found: dict[int, set[int]] = defaultdict(set)
+    segments = list(segment_ids)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT customer_id, segment_id FROM {SegmentMember._meta.db_table} "
-                       f"WHERE segment_id IN ({', '.join(['%s'] * len(segment_ids))}) "
-                       f"AND customer_id IN ({', '.join(['%s'] * len(customer_ids))})",
-                       [*segment_ids, *customer_ids])
-        for cid, sid in cursor.fetchall():
-            found[cid].add(sid)
+        for start in range(0, len(customer_ids), 5000):
+            part = list(customer_ids[start:start + 5000])
+            cursor.execute(f"SELECT customer_id, segment_id FROM {SegmentMember._meta.db_table} "
+                           f"WHERE segment_id IN ({', '.join(['%s'] * len(segments))}) "
+                           f"AND customer_id IN ({', '.join(['%s'] * len(part))})",
+                           [*segments, *part])
+            for cid, sid in cursor.fetchall():
+                found[cid].add(sid)
     return {cid: frozenset(sids) for cid, sids in found.items()}
 
 
