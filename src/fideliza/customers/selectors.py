@@ -152,3 +152,14 @@ def customers_with_phone(phone: str) -> QuerySet[Customer]:
 def customers_with_email(email: str) -> QuerySet[Customer]:
     """The cards whose e-mail is `email`, ignoring case."""
     return Customer.objects.filter(email__iexact=email)
+
+
+def customers_reachable() -> QuerySet[Customer]:
+    """Cards that may enter an automation or receive a message: active and not merged into
+    another card."""
+    return Customer.objects.filter(is_active=True, merged_into__isnull=True)
+
+
+def customer_names(customer_ids: Iterable[int]) -> dict[int, str]:
+    """{customer: the name the screens show} for the cards among `customer_ids`."""
+    return {c.pk: str(c) for c in Customer.objects.filter(pk__in=set(customer_ids))}

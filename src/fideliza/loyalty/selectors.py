@@ -10,7 +10,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -22,12 +23,14 @@ from fideliza.customers.models import Customer
 from .models import (
     Coupon,
     CouponRedemption,
+    ExpiryNotice,
     LedgerEntry,
     LotAllocation,
     Member,
     PointLot,
     Program,
     Referral,
+    ReferralStatus,
     Reward,
     Tier,
     TierBasis,
@@ -309,3 +312,64 @@ def _expiries(open_lots: QuerySet[PointLot], member_ids: set[int], notice_days: 
             days_of = soon.setdefault(mid, {})
             days_of[day] = days_of.get(day, 0) + points
     return nearest, {mid: sorted(days.items()) for mid, days in soon.items()}
+
+
+# --- loyalty events as the automations' triggers read them ----------------------------
+
+def expiry_notices_recent(*, since: datetime, until: datetime, min_points: int,
+                          customers: QuerySet[Customer]) -> list[tuple[int, date, int]]:
+    """(customer, expiry day, points) of the expiry notices written in (since, until] for
+    points of at least `min_points` expiring today or later, of members among `customers`."""
+    return list(ExpiryNotice.objects.filter(created_at__gt=since, created_at__lte=until,
+                                            expires_on__gte=timezone.localdate(until), points__gte=min_points,
+                                            member__customer__in=customers)
+                .values_list("member__customer_id", "expires_on", "points"))
+
+
+def points_in_notice_period(*, now: datetime, customers: QuerySet[Customer]) -> list[tuple[int, datetime, int]]:
+    """(customer, expires at, points) of the open lots of members among `customers` that
+    expire within their program's notice period (as `expiry_notices_create` selects them),
+    for the active programs whose points expire."""
+    rows: list[tuple[int, datetime, int]] = []
+    for program in Program.objects.filter(is_active=True, expiry_days__isnull=False):
+        rows += PointLot.objects.filter(
+            member__program=program, points_remaining__gt=0, expires_at__gt=now,
+            expires_at__lte=now + timedelta(days=program.expiry_notice_days),
+            member__customer__in=customers).values_list("member__customer_id", "expires_at", "points_remaining")
+    return rows
+
+
+def members_tier_changed(*, customers: QuerySet[Customer], seen_rank: Any, reached_since: datetime,
+                         ) -> list[tuple[int, int, int | None, int, str | None, datetime | None]]:
+    """(member, customer, rank seen, current rank (-1 without a tier), tier name, tier
+    since) of the members among `customers` whose current rank differs from `seen_rank`
+    (a subquery on the member `OuterRef("pk")`, null when never seen); a member never seen
+    counts only if they reached their tier after `reached_since`."""
+    return list(Member.objects.filter(customer__in=customers)
+                .annotate(seen=Subquery(seen_rank), current=Coalesce(F("tier__rank"), -1))
+                .filter(Q(seen__isnull=True, tier__isnull=False, tier_since__gt=reached_since)
+                        | (Q(seen__isnull=False) & ~Q(seen=F("current"))))
+                .values_list("pk", "customer_id", "seen", "current", "tier__name", "tier_since"))
+
+
+def members_current_rank(*, unless: Any) -> list[tuple[int, int]]:
+    """(member, current rank or -1) of every member for whom `unless` (an `Exists` on the
+    member `OuterRef("pk")`) is false."""
+    return list(Member.objects.filter(~unless).annotate(current=Coalesce(F("tier__rank"), -1))
+                .values_list("pk", "current"))
+
+
+def referrals_recently_qualified(*, since: datetime, until: datetime,
+                                 customers: QuerySet[Customer]) -> list[tuple[int, int, str]]:
+    """(referral, referrer's customer, friend's first name) of the member referrals whose
+    qualifying purchase was placed in (since, until], referrers among `customers`."""
+    return list(Referral.objects.filter(status__in=[ReferralStatus.QUALIFIED, ReferralStatus.REWARDED],
+                                        referrer__isnull=False, qualifying_order__placed_at__gt=since,
+                                        qualifying_order__placed_at__lte=until,
+                                        referrer__customer__in=customers)
+                .values_list("pk", "referrer__customer_id", "referred__first_name"))
+
+
+def referral_ids_of_referred(customer_ids: Iterable[int]) -> list[int]:
+    """The referrals that brought these customers."""
+    return list(Referral.objects.filter(referred_id__in=list(customer_ids)).values_list("pk", flat=True))

@@ -16,7 +16,18 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, QuerySet, Sum
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.utils import timezone
 
 from fideliza.catalog.models import Product
@@ -288,3 +299,45 @@ def orders_placed_by(customer_ids: Iterable[int] | QuerySet[Any], *, since: date
     becomes a subquery, for a campaign's conversions over all its recipients."""
     return (Order.objects.filter(customer_id__in=customer_ids, placed_at__gte=since, placed_at__lt=until)
             .values_list("customer_id", "placed_at", "total"))
+
+
+# --- purchases as the automations' triggers and outcomes see them ---------------------
+
+def customers_first_ordering(*, since: datetime, until: datetime, customers: QuerySet[Any]) -> list[tuple[int, int]]:
+    """(customer, their latest order) for the `customers` whose first order was placed in
+    (since, until]."""
+    earlier = Order.objects.filter(customer_id=OuterRef("customer_id"), placed_at__lte=since)
+    rows = (Order.objects.filter(placed_at__gt=since, placed_at__lte=until, customer__in=customers)
+            .filter(~Exists(earlier)).values("customer_id").annotate(order=Max("id")))
+    return [(r["customer_id"], r["order"]) for r in rows]
+
+
+def customers_latest_order(*, since: datetime, until: datetime, min_total: Decimal,
+                           customers: QuerySet[Any]) -> list[tuple[int, int]]:
+    """(customer, their latest order of at least `min_total`) for the `customers` who placed
+    one in (since, until]."""
+    rows = (Order.objects.filter(placed_at__gt=since, placed_at__lte=until, total__gte=min_total,
+                                 customer__in=customers)
+            .values("customer_id").annotate(order=Max("id")))
+    return [(r["customer_id"], r["order"]) for r in rows]
+
+
+def orders_in_window(*, customer: Any, after: Any, until: Any, after_inclusive: bool = False) -> QuerySet[Order]:
+    """The orders of `customer` placed after `after` (or at it, with `after_inclusive`) and
+    at or before `until`; each may be an `OuterRef` or an expression, for a subquery of
+    another app's query (`Exists(...)`, `order_revenue(...)`)."""
+    start = {"placed_at__gte" if after_inclusive else "placed_at__gt": after}
+    return Order.objects.filter(customer_id=customer, placed_at__lte=until, **start)
+
+
+def order_revenue(orders: QuerySet[Order]) -> Subquery:
+    """The sum of the totals of `orders` (from `orders_in_window`), as a subquery (null
+    without orders)."""
+    return Subquery(orders.values("customer_id").annotate(s=Sum("total")).values("s")[:1],
+                    output_field=DecimalField(max_digits=14, decimal_places=2))
+
+
+def last_order_at(customer_ids: Iterable[int], *, after: datetime) -> dict[int, datetime]:
+    """{customer: when they last ordered} for the customers who ordered after `after`."""
+    return dict(Order.objects.filter(customer_id__in=set(customer_ids), placed_at__gt=after)
+                .values("customer_id").annotate(last=Max("placed_at")).values_list("customer_id", "last"))
