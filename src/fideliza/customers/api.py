@@ -19,7 +19,8 @@ from ninja import Header, Query, Router, Schema
 from pydantic import ConfigDict, Field
 
 from fideliza.accounts.auth import request_actor, request_user, require_write
-from fideliza.accounts.models import AuditAction, User
+from fideliza.accounts.models import AuditAction
+from fideliza.accounts.selectors import user_get
 from fideliza.accounts.services import audit_record
 from fideliza.api_support import (
     DEFAULT_LIMIT,
@@ -236,7 +237,7 @@ def _card_data(request: HttpRequest, payload: Schema, *, partial: bool) -> tuple
         data.pop("kind", None)
     # Who may be assigned is the services' rule (a representative: only themselves).
     if "account_executive" in data and data["account_executive"] is not None:
-        executive = User.objects.filter(pk=data["account_executive"], is_active=True).first()
+        executive = user_get(data["account_executive"], active=True)
         if executive is None:
             raise api_validation_error([(("body", "account_executive"), _("Usuario desconocido."), "not_found")])
         data["account_executive"] = executive

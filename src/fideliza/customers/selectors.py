@@ -163,3 +163,8 @@ def customers_reachable() -> QuerySet[Customer]:
 def customer_names(customer_ids: Iterable[int]) -> dict[int, str]:
     """{customer: the name the screens show} for the cards among `customer_ids`."""
     return {c.pk: str(c) for c in Customer.objects.filter(pk__in=set(customer_ids))}
+
+
+def customers_count_without_source(sources: Iterable[str]) -> int:
+    """How many cards have no id of any of `sources` (made by hand, through the API, …)."""
+    return Customer.objects.exclude(source_ids__source__in=list(sources)).count()

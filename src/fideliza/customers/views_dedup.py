@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from fideliza.accounts.models import Role
 from fideliza.accounts.services import Actor
-from fideliza.core.models import JobProgress
+from fideliza.core.jobs import job_get, job_latest
 from fideliza.core.money import MoneyField, money_format, quantize_money
 
 from .dedup import match_candidate_decide, pending_candidates
@@ -42,7 +42,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     _guard(request)
     # Ordered by score, so page numbers (a review queue is hundreds of rows, not millions).
     page = Paginator(pending_candidates().order_by("-score", "pk"), PAGE).get_page(request.GET.get("page"))
-    job = JobProgress.objects.filter(kind="customers.dedup").first()
+    job = job_latest(kind="customers.dedup")
     return render(request, "customers/dedup/queue.html", {
         "candidates": page.object_list, "page": page, "job": job,
         "pending": pending_candidates().count(),
@@ -62,7 +62,9 @@ def run(request: HttpRequest) -> HttpResponse:
 @login_required
 def job_status(request: HttpRequest, pk: int) -> HttpResponse:
     _guard(request)
-    job = get_object_or_404(JobProgress, pk=pk, kind="customers.dedup")
+    job = job_get(pk, kind="customers.dedup")
+    if job is None:
+        raise Http404
     return render(request, "customers/dedup/_job.html", {"job": job})
 
 

@@ -341,3 +341,8 @@ def last_order_at(customer_ids: Iterable[int], *, after: datetime) -> dict[int, 
     """{customer: when they last ordered} for the customers who ordered after `after`."""
     return dict(Order.objects.filter(customer_id__in=set(customer_ids), placed_at__gt=after)
                 .values("customer_id").annotate(last=Max("placed_at")).values_list("customer_id", "last"))
+
+
+def orders_count_except(sources: Iterable[str]) -> int:
+    """How many orders came from none of `sources`."""
+    return Order.objects.exclude(source__in=list(sources)).count()

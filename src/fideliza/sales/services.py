@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from fideliza.accounts.models import AuditAction
 from fideliza.accounts.services import Actor, audit_record
 from fideliza.catalog.models import Product
+from fideliza.catalog.selectors import products_by_sku
 from fideliza.core.money import ISO_4217, money_format, quantize_money
 from fideliza.customers.models import Customer
 
@@ -240,7 +241,7 @@ def order_record(
             _("Un pedido no puede tener más de %(max)s líneas.") % {"max": MAX_LINES})
 
     skus = {str(line.get("sku") or "").strip() for line in lines[:MAX_LINES]} - {""}
-    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)} if skus else {}
+    products = products_by_sku(skus) if skus else {}
 
     order_lines: list[OrderLine] = []
     for n, line in enumerate(lines[:MAX_LINES]):
