@@ -69,10 +69,9 @@ ALLOWED: dict[str, str] = {
 PENDING: dict[str, int] = {
     "fideliza.demo.services": 14,
     "fideliza.imports.importers": 29,
-    "fideliza.segments.funnel": 9,
-    "fideliza.segments.rules": 13,
-    "fideliza.segments.selectors": 11,
-    "fideliza.segments.services": 3,
+    "fideliza.segments.funnel": 4,
+    "fideliza.segments.rules": 8,
+    "fideliza.segments.selectors": 9,
 }
 
 

@@ -74,3 +74,8 @@ def user_get(pk: int, *, active: bool = False) -> User | None:
 def user_names(user_ids: Iterable[int]) -> dict[int, str]:
     """{user: full name, else username}."""
     return {u.pk: u.get_full_name() or u.get_username() for u in User.objects.filter(pk__in=set(user_ids))}
+
+
+def user_choices() -> list[tuple[str, str]]:
+    """(id, name) of the active users, for a choice list."""
+    return [(str(u.pk), u.get_full_name() or u.get_username()) for u in User.objects.filter(is_active=True)]

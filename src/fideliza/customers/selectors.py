@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from fideliza.accounts.models import User
 from fideliza.core.sql import ids_filter, sql_cents, sql_epoch_seconds
@@ -18,6 +18,7 @@ from .models import (
     CustomerSourceId,
     DataSubjectRequest,
     RequestStatus,
+    Tag,
 )
 
 SOURCE_ID_CHUNK = 5000  # ids per IN (…) list, under SQLite's bound-parameter limit
@@ -168,3 +169,28 @@ def customer_names(customer_ids: Iterable[int]) -> dict[int, str]:
 def customers_count_without_source(sources: Iterable[str]) -> int:
     """How many cards have no id of any of `sources` (made by hand, through the API, …)."""
     return Customer.objects.exclude(source_ids__source__in=list(sources)).count()
+
+
+def customers_current() -> QuerySet[Customer]:
+    """Every card not merged into another (the consolidated base)."""
+    return Customer.objects.filter(merged_into__isnull=True)
+
+
+def customer_ids_current(customer_ids: Iterable[int]) -> set[int]:
+    """The ids among `customer_ids` of cards not merged into another."""
+    return set(customers_current().filter(pk__in=list(customer_ids)).values_list("pk", flat=True))
+
+
+def customer_id_by_email(email: str) -> int | None:
+    """The card (not merged into another) with this normalised e-mail, or None."""
+    return customers_current().filter(email=email).values_list("pk", flat=True).first()
+
+
+def consent_granted_ever() -> Exists:
+    """Whether the customer `OuterRef("pk")` has a granted consent record (the funnel)."""
+    return Exists(ConsentRecord.objects.filter(customer=OuterRef("pk"), status=ConsentStatus.GRANTED))
+
+
+def tag_names() -> list[str]:
+    """The names of every interest tag."""
+    return list(Tag.objects.values_list("name", flat=True))

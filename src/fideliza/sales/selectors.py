@@ -346,3 +346,8 @@ def last_order_at(customer_ids: Iterable[int], *, after: datetime) -> dict[int, 
 def orders_count_except(sources: Iterable[str]) -> int:
     """How many orders came from none of `sources`."""
     return Order.objects.exclude(source__in=list(sources)).count()
+
+
+def customer_has_orders() -> Exists:
+    """Whether the customer `OuterRef("pk")` has any order."""
+    return Exists(Order.objects.filter(customer=OuterRef("pk")))

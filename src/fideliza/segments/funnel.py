@@ -15,9 +15,13 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from fideliza.accounts.models import User
-from fideliza.customers.models import ConsentRecord, Customer
-from fideliza.customers.selectors import customers_visible_to
-from fideliza.sales.models import Order
+from fideliza.customers.models import Customer
+from fideliza.customers.selectors import (
+    consent_granted_ever,
+    customers_current,
+    customers_visible_to,
+)
+from fideliza.sales.selectors import customer_has_orders
 
 from .models import SegmentMember
 
@@ -40,7 +44,7 @@ def personalised_customers_register(source: CustomerIds) -> None:
 def _personalised_customers() -> QuerySet:
     """Ids of customers who received a personalised message."""
     if not _personalised:
-        return Customer.objects.none().values("pk")
+        return customers_current().none().values("pk")
     return _personalised[0]()
 
 
@@ -77,8 +81,7 @@ def _stage_filter(key: str) -> Q:
     if key == "differentiated":
         return Q(metrics__isnull=False)
     if key == "interacted":
-        return Q(Exists(Order.objects.filter(customer=OuterRef("pk")))) | Q(
-            Exists(ConsentRecord.objects.filter(customer=OuterRef("pk"), status="granted")))
+        return Q(customer_has_orders()) | Q(consent_granted_ever())
     if key == "segmented":
         return Q(Exists(SegmentMember.objects.filter(customer=OuterRef("pk"))))
     if key == "personalised":
@@ -94,7 +97,7 @@ def _stage_filter(key: str) -> Q:
 
 def stage_customers(key: str, *, user: User | None = None) -> QuerySet[Customer]:
     """Customers who reached stage `key` (and every main stage before it)."""
-    base = customers_visible_to(user) if user is not None else Customer.objects.filter(merged_into__isnull=True)
+    base = customers_visible_to(user) if user is not None else customers_current()
     q = Q(is_active=True)
     for stage in STAGES:
         if stage.key == key:
@@ -106,7 +109,7 @@ def stage_customers(key: str, *, user: User | None = None) -> QuerySet[Customer]
 
 def funnel(*, user: User | None = None) -> list[dict]:
     """One row per stage: count, share of registered and of the previous main stage."""
-    base = customers_visible_to(user) if user is not None else Customer.objects.filter(merged_into__isnull=True)
+    base = customers_visible_to(user) if user is not None else customers_current()
     q, aggregates = Q(is_active=True), {}
     for stage in STAGES:
         here = q & _stage_filter(stage.key)

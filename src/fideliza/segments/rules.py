@@ -46,7 +46,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from fideliza.catalog.models import Category, Product
+from fideliza.catalog.models import Product
+from fideliza.catalog.selectors import category_ids_named, category_names, category_parents
 from fideliza.customers.models import Channel, ConsentRecord, ConsentStatus, CustomerKind, Gender
 from fideliza.sales.models import Order, OrderLine
 
@@ -360,8 +361,8 @@ def _category_ids(value: Any) -> list[int]:
         if str(item).isdigit():
             roots.append(int(item))
         else:
-            roots.extend(Category.objects.filter(name__iexact=str(item)).values_list("pk", flat=True))
-    parents = dict(Category.objects.values_list("pk", "parent_id"))
+            roots.extend(category_ids_named(str(item)))
+    parents = category_parents()
     wanted = set(roots)
     changed = True
     while changed:
@@ -413,15 +414,15 @@ def _abc() -> list[tuple[str, str]]:
 
 
 def _executives() -> list[tuple[str, str]]:
-    from fideliza.accounts.models import User
+    from fideliza.accounts.selectors import user_choices
 
-    return [(str(u.pk), u.get_full_name() or u.get_username()) for u in User.objects.filter(is_active=True)]
+    return user_choices()
 
 
 def _tags() -> list[tuple[str, str]]:
-    from fideliza.customers.models import Tag
+    from fideliza.customers.selectors import tag_names
 
-    return [(t, t) for t in Tag.objects.values_list("name", flat=True)]
+    return [(t, t) for t in tag_names()]
 
 
 M = "metrics__"
@@ -556,7 +557,7 @@ def _value_words(definition: FieldDef | None, value: Any) -> list[str]:
         names = {str(code): str(label) for code, label in definition.choices()}
     if definition.key == "bought_category":
         ids = [int(v) for v in items if str(v).isdigit()]
-        names.update({str(pk): name for pk, name in Category.objects.filter(pk__in=ids).values_list("pk", "name")})
+        names.update({str(pk): name for pk, name in category_names(ids).items()})
     words = []
     for item in items:
         text = str(item)

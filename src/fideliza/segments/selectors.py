@@ -17,7 +17,7 @@ from fideliza.accounts.models import User
 from fideliza.analytics import labels
 from fideliza.core.exports import Sheet
 from fideliza.customers.models import Customer, CustomerKind
-from fideliza.customers.selectors import customers_visible_to
+from fideliza.customers.selectors import customers_current, customers_visible_to
 
 from .models import Segment, SegmentKind, SegmentMember
 from .rules import compile_rules
@@ -25,7 +25,7 @@ from .rules import compile_rules
 
 def customers_matching(rules: dict, *, user: User | None = None) -> QuerySet[Customer]:
     """Live query: active, unmerged customers matching `rules` (visible to `user` if given)."""
-    base = customers_visible_to(user) if user is not None else Customer.objects.filter(merged_into__isnull=True)
+    base = customers_visible_to(user) if user is not None else customers_current()
     return base.filter(is_active=True).filter(compile_rules(rules))
 
 
@@ -37,7 +37,7 @@ def segment_customers(segment: Segment, *, user: User | None = None, live: bool 
     """Members of a segment: the materialised list, or the live rule result with `live`."""
     if live and segment.kind == SegmentKind.DYNAMIC:
         return customers_matching(segment.rules, user=user)
-    base = customers_visible_to(user) if user is not None else Customer.objects.filter(merged_into__isnull=True)
+    base = customers_visible_to(user) if user is not None else customers_current()
     return base.filter(segment_memberships__segment=segment)
 
 
