@@ -69,9 +69,6 @@ ALLOWED: dict[str, str] = {
 PENDING: dict[str, int] = {
     "fideliza.demo.services": 14,
     "fideliza.imports.importers": 29,
-    "fideliza.segments.funnel": 4,
-    "fideliza.segments.rules": 8,
-    "fideliza.segments.selectors": 9,
 }
 
 

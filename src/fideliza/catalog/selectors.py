@@ -59,3 +59,13 @@ def products_sql() -> str:
 def category_roots_by_products() -> list[Category]:
     """The top-level categories, those with most products (directly in them) first."""
     return list(Category.objects.filter(parent__isnull=True).annotate(n=Count("products")).order_by("-n", "name"))
+
+
+def product_ids_with_skus(skus: Iterable[str]) -> QuerySet[Product]:
+    """A query of the ids of the products with these SKUs (for a subquery)."""
+    return Product.objects.filter(sku__in=list(skus)).values("pk")
+
+
+def product_ids_in_categories(category_ids: Iterable[int]) -> QuerySet[Product]:
+    """A query of the ids of the products directly in these categories (for a subquery)."""
+    return Product.objects.filter(category_id__in=list(category_ids)).values("pk")

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from fideliza.accounts.models import User
 from fideliza.core.sql import ids_filter, sql_cents, sql_epoch_seconds
@@ -194,3 +194,10 @@ def consent_granted_ever() -> Exists:
 def tag_names() -> list[str]:
     """The names of every interest tag."""
     return list(Tag.objects.values_list("name", flat=True))
+
+
+def consent_latest_status(channel: str) -> Subquery:
+    """The status of the latest consent record of the customer `OuterRef("pk")` for
+    `channel`, as a subquery (null without a record)."""
+    return Subquery(ConsentRecord.objects.filter(customer=OuterRef("pk"), channel=channel)
+                    .order_by("-recorded_at", "-id").values("status")[:1])

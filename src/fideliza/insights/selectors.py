@@ -172,3 +172,10 @@ def customers_active(customer_ids: Iterable[int]) -> set[int]:
     """The customers among `customer_ids` the current snapshot says are active."""
     return set(CustomerMetrics.objects.filter(customer_id__in=set(customer_ids), activity_state="active")
                .values_list("customer_id", flat=True))
+
+
+def metrics_lookup(field: str = "") -> str:
+    """The lookup from a Customer query to `field` of its snapshot row (the row itself
+    without `field`): how the segment rules, the funnel and the segment exports read the
+    snapshot in the same query as the card."""
+    return f"metrics__{field}" if field else "metrics"

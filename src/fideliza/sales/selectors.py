@@ -24,6 +24,7 @@ from django.db.models import (
     Min,
     OuterRef,
     Prefetch,
+    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -351,3 +352,48 @@ def orders_count_except(sources: Iterable[str]) -> int:
 def customer_has_orders() -> Exists:
     """Whether the customer `OuterRef("pk")` has any order."""
     return Exists(Order.objects.filter(customer=OuterRef("pk")))
+
+
+# --- conditions on customers for the segment rules (each a Q on a Customer query) -----
+
+def customers_last_ordered_between(since: datetime | None, end: datetime | None) -> Q:
+    """Customers whose last order was placed in [since, end) (None = open end)."""
+    orders = Order.objects.filter(customer=OuterRef("pk"))
+    bought = orders.filter(placed_at__gte=since) if since is not None else orders
+    if end is None:
+        return Q(Exists(bought))
+    return Q(Exists(bought.filter(placed_at__lt=end))) & ~Q(Exists(orders.filter(placed_at__gte=end)))
+
+
+def customers_with_order_count(low: Decimal | None, high: Decimal | None) -> Q:
+    """Customers with a number of orders in [low, high] (None = open end); customers
+    without orders count 0."""
+    counts = Order.objects.values("customer_id").annotate(n=Count("pk"))
+    if (low is None or low <= 0) and (high is None or high >= 0):
+        # Zero is in range: everybody except those with a count outside it.
+        outside = [q for q in (Q(n__lt=low) if low is not None else None,
+                               Q(n__gt=high) if high is not None else None) if q is not None]
+        if not outside:
+            return Q(pk__isnull=False)
+        return ~Q(pk__in=counts.filter(outside[0] if len(outside) == 1 else outside[0] | outside[1])
+                  .values("customer_id"))
+    if low is not None:
+        counts = counts.filter(n__gte=low)
+    if high is not None:
+        counts = counts.filter(n__lte=high)
+    return Q(pk__in=counts.values("customer_id"))
+
+
+def customers_bought(*, products: QuerySet[Any], skus: Sequence[str] = ()) -> Q:
+    """Customers with an order line of one of `products` (a query of product ids) or of
+    one of `skus` (lines keep the SKU of products no longer in the catalog)."""
+    lines = OrderLine.objects.filter(order__customer=OuterRef("pk"))
+    match = Q(product__in=products) | Q(sku__in=list(skus)) if skus else Q(product__in=products)
+    return Q(Exists(lines.filter(match)))
+
+
+def customer_spent_since(since: datetime) -> Subquery:
+    """What the customer `OuterRef("pk")` spent (order totals) since `since`, as a subquery
+    (null without orders)."""
+    return Subquery(Order.objects.filter(customer=OuterRef("pk"), placed_at__gte=since)
+                    .values("customer").annotate(s=Sum("total")).values("s")[:1])

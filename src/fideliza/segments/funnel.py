@@ -21,6 +21,7 @@ from fideliza.customers.selectors import (
     customers_current,
     customers_visible_to,
 )
+from fideliza.insights.selectors import metrics_lookup
 from fideliza.sales.selectors import customer_has_orders
 
 from .models import SegmentMember
@@ -79,7 +80,7 @@ def _stage_filter(key: str) -> Q:
         named = ~Q(first_name="") | ~Q(last_name="") | ~Q(company_name="")
         return named & (~Q(email="") | ~Q(phone=""))
     if key == "differentiated":
-        return Q(metrics__isnull=False)
+        return Q(**{metrics_lookup("isnull"): False})
     if key == "interacted":
         return Q(customer_has_orders()) | Q(consent_granted_ever())
     if key == "segmented":
@@ -87,11 +88,11 @@ def _stage_filter(key: str) -> Q:
     if key == "personalised":
         return Q(pk__in=_personalised_customers())
     if key == "repeat":
-        return Q(metrics__orders__gte=2)
+        return Q(**{f'{metrics_lookup("orders")}__gte': 2})  # the snapshot's order count
     if key == "profitable":
-        return Q(metrics__margin__gt=0)
+        return Q(**{metrics_lookup("margin__gt"): 0})
     if key == "loyal":
-        return Q(metrics__rfm_segment__in=("champions", "loyal"))
+        return Q(**{metrics_lookup("rfm_segment__in"): ("champions", "loyal")})
     raise KeyError(key)
 
 

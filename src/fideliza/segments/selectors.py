@@ -18,6 +18,7 @@ from fideliza.analytics import labels
 from fideliza.core.exports import Sheet
 from fideliza.customers.models import Customer, CustomerKind
 from fideliza.customers.selectors import customers_current, customers_visible_to
+from fideliza.insights.selectors import metrics_lookup
 
 from .models import Segment, SegmentKind, SegmentMember
 from .rules import compile_rules
@@ -53,13 +54,13 @@ def segments_compare(segments: list[Segment], *, user: User | None = None) -> li
         qs = segment_customers(segment, user=user)
         stats = qs.aggregate(
             size=Count("pk"),
-            with_metrics=Count("metrics"),
-            revenue=Sum("metrics__revenue"),
-            margin=Sum("metrics__margin"),
-            clv_historic=Avg("metrics__clv_historic"),
-            clv_predicted=Avg("metrics__clv_predicted"),
-            churn_risk=Avg("metrics__churn_risk"),
-            p_alive=Avg("metrics__p_alive"),
+            with_metrics=Count(metrics_lookup()),
+            revenue=Sum(metrics_lookup("revenue")),
+            margin=Sum(metrics_lookup("margin")),
+            clv_historic=Avg(metrics_lookup("clv_historic")),
+            clv_predicted=Avg(metrics_lookup("clv_predicted")),
+            churn_risk=Avg(metrics_lookup("churn_risk")),
+            p_alive=Avg(metrics_lookup("p_alive")),
         )
         for key in ("revenue", "margin", "clv_historic", "clv_predicted"):
             if stats[key] is not None:
@@ -70,9 +71,9 @@ def segments_compare(segments: list[Segment], *, user: User | None = None) -> li
 
 EXPORT_FIELDS = (
     "id", "kind", "first_name", "last_name", "company_name", "email", "phone", "city", "region",
-    "postal_code", "country", "birth_date", "metrics__rfm_segment", "metrics__value_tier",
-    "metrics__activity_state", "metrics__abc_revenue", "metrics__revenue", "metrics__clv_predicted",
-    "metrics__churn_risk",
+    "postal_code", "country", "birth_date",
+    *(metrics_lookup(f) for f in ("rfm_segment", "value_tier", "activity_state", "abc_revenue", "revenue",
+                                  "clv_predicted", "churn_risk")),
 )
 
 
