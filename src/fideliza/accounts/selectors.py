@@ -79,3 +79,8 @@ def user_names(user_ids: Iterable[int]) -> dict[int, str]:
 def user_choices() -> list[tuple[str, str]]:
     """(id, name) of the active users, for a choice list."""
     return [(str(u.pk), u.get_full_name() or u.get_username()) for u in User.objects.filter(is_active=True)]
+
+
+def user_by_username(username: str) -> User | None:
+    """The user called `username`, or None."""
+    return User.objects.filter(username=username).first()

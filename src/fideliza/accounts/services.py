@@ -161,3 +161,10 @@ def audit_scrub(*, entity: str, entity_ids: Iterable[object], erased: str,
         entry.save(update_fields=["changes", "context"])
         count += 1
     return count
+
+
+def user_create(*, username: str, password: str, role: str, first_name: str = "", last_name: str = "",
+                email: str = "", is_staff: bool = False, is_superuser: bool = False) -> User:
+    """A new staff user with this password (hashed)."""
+    return User.objects.create_user(username=username, password=password, role=role, first_name=first_name,
+                                    last_name=last_name, email=email, is_staff=is_staff, is_superuser=is_superuser)

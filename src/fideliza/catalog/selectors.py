@@ -69,3 +69,8 @@ def product_ids_with_skus(skus: Iterable[str]) -> QuerySet[Product]:
 def product_ids_in_categories(category_ids: Iterable[int]) -> QuerySet[Product]:
     """A query of the ids of the products directly in these categories (for a subquery)."""
     return Product.objects.filter(category_id__in=list(category_ids)).values("pk")
+
+
+def products_count() -> int:
+    """How many products the catalog has."""
+    return Product.objects.count()

@@ -201,3 +201,13 @@ def consent_latest_status(channel: str) -> Subquery:
     `channel`, as a subquery (null without a record)."""
     return Subquery(ConsentRecord.objects.filter(customer=OuterRef("pk"), channel=channel)
                     .order_by("-recorded_at", "-id").values("status")[:1])
+
+
+def customers_count() -> int:
+    """How many cards there are (merged ones included)."""
+    return Customer.objects.count()
+
+
+def customers_by_id(customer_ids: Iterable[int]) -> dict[int, Customer]:
+    """{id: card} for the cards among `customer_ids`."""
+    return Customer.objects.in_bulk(list(customer_ids))

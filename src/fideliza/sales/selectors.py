@@ -397,3 +397,27 @@ def customer_spent_since(since: datetime) -> Subquery:
     (null without orders)."""
     return Subquery(Order.objects.filter(customer=OuterRef("pk"), placed_at__gte=since)
                     .values("customer").annotate(s=Sum("total")).values("s")[:1])
+
+
+@dataclass(frozen=True)
+class SalesVolume:
+    orders: int
+    order_lines: int
+    returns: int
+    revenue: Decimal  # order totals, every currency added up (the demo has one)
+    refunds: Decimal
+
+
+def sales_volume() -> SalesVolume:
+    """How much was sold and refunded in all (the demo's summary)."""
+    # SQLite sums decimals as floats: round back to cents (exact for any realistic total).
+    return SalesVolume(
+        orders=Order.objects.count(), order_lines=OrderLine.objects.count(), returns=Return.objects.count(),
+        revenue=quantize_money(Order.objects.aggregate(s=Sum("total"))["s"] or 0),
+        refunds=quantize_money(Return.objects.aggregate(s=Sum("refund_amount"))["s"] or 0))
+
+
+def orders_by_source_ids(source: str, external_ids: Iterable[str]) -> dict[tuple[str, str], Order]:
+    """{(source, external id): order} for the orders `source` sent with these ids."""
+    return {(o.source, o.external_id): o
+            for o in Order.objects.filter(source=source, external_id__in=list(external_ids))}

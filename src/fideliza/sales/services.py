@@ -414,3 +414,10 @@ def return_record(
                  context={"source": source, "external_id": external_id, "kind": kind})
     hooks.run_returns_recorded([ret.pk])
     return ret
+
+
+def store_save(*, code: str, name: str, city: str = "", is_online: bool = False) -> Store:
+    """Create the store `code`, or update its name, city and kind."""
+    store, _created = Store.objects.update_or_create(code=code, defaults={
+        "name": name, "city": city, "is_online": is_online})
+    return store

@@ -146,3 +146,8 @@ def segments_active() -> QuerySet[Segment]:
 def segment_get(pk: int) -> Segment | None:
     """The segment `pk`, or None."""
     return Segment.objects.filter(pk=pk).first()
+
+
+def segment_name_taken(name: str) -> bool:
+    """Whether a segment is called `name`."""
+    return Segment.objects.filter(name=name).exists()
