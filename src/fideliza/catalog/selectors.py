@@ -4,6 +4,7 @@ catalog's columns as SQL for the analytics adapter."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Count, QuerySet
@@ -74,3 +75,19 @@ def product_ids_in_categories(category_ids: Iterable[int]) -> QuerySet[Product]:
 def products_count() -> int:
     """How many products the catalog has."""
     return Product.objects.count()
+
+
+def skus_known(skus: Iterable[str]) -> set[str]:
+    """The SKUs among `skus` that the catalog has."""
+    return set(Product.objects.filter(sku__in=list(skus)).values_list("sku", flat=True))
+
+
+def product_ids_by_sku(skus: Iterable[str] | None = None) -> dict[str, int]:
+    """{sku: product id} for `skus` (every product without `skus`)."""
+    qs = Product.objects.all() if skus is None else Product.objects.filter(sku__in=list(skus))
+    return dict(qs.values_list("sku", "pk"))
+
+
+def product_costs_all() -> list[tuple[str, int, Decimal | None]]:
+    """(sku, id, unit cost) of every product (the order importer joins its lines to them)."""
+    return list(Product.objects.values_list("sku", "pk", "unit_cost"))

@@ -211,3 +211,20 @@ def customers_count() -> int:
 def customers_by_id(customer_ids: Iterable[int]) -> dict[int, Customer]:
     """{id: card} for the cards among `customer_ids`."""
     return Customer.objects.in_bulk(list(customer_ids))
+
+
+def customer_ids_by_email(emails: Sequence[str]) -> dict[str, int]:
+    """{e-mail: the oldest card (not merged) with it} for `emails` (one IN list)."""
+    found: dict[str, int] = {}
+    for addr, pk in (customers_current().filter(email__in=list(emails)).order_by("-pk")
+                     .values_list("email", "pk")):
+        found[addr] = pk  # descending, so the oldest card is written last and wins
+    return found
+
+
+def customer_names_of_source(source: str) -> Iterable[tuple[int, str, str, str, str]]:
+    """(id, kind, first name, last name, company) of the cards (not merged) with an id of
+    `source`, streamed."""
+    return (customers_current().filter(source_ids__source=source)
+            .values_list("pk", "kind", "first_name", "last_name", "company_name").distinct()
+            .iterator(chunk_size=5000))

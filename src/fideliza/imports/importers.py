@@ -25,7 +25,7 @@ from django.utils.translation import gettext_noop
 
 from fideliza.accounts.models import AuditAction
 from fideliza.accounts.services import Actor, audit_record_bulk
-from fideliza.catalog.models import Product
+from fideliza.catalog.selectors import product_costs_all, product_ids_by_sku, skus_known
 from fideliza.catalog.services import category_path_split, product_upsert_many
 from fideliza.core.bulk import insert_objects
 from fideliza.customers.models import (
@@ -41,14 +41,20 @@ from fideliza.customers.models import (
 )
 from fideliza.customers.names import NAME_GROUPS, LazyNameCounts, NameCounts, reimport_group
 from fideliza.customers.normalize import normalize_tax_id, strip_accents
-from fideliza.customers.selectors import customer_ids_by_source
+from fideliza.customers.selectors import (
+    customer_ids_by_email,
+    customer_ids_by_source,
+    customer_names_of_source,
+)
 from fideliza.customers.services import (
     AUDIT_ENTITY,
     customer_clean_data,
     customer_executive_default,
 )
 from fideliza.sales.ingest import orders_ingest
-from fideliza.sales.models import Order, SalesChannel, Store
+from fideliza.sales.models import SalesChannel
+from fideliza.sales.selectors import order_external_ids, store_ids_by_code
+from fideliza.sales.services import stores_create_bare
 
 from . import convert
 from .fields import CONSENT_FIELDS, OPT_OUT_FIELDS, ORDER_LEVEL_FIELDS, FieldSpec, field_specs
@@ -632,7 +638,7 @@ class ProductImporter(Importer):
         skus = values["sku"].to_list()
         known: set[str] = set()
         for part in _chunks(sorted({s for s in skus if s})):
-            known.update(Product.objects.filter(sku__in=part).values_list("sku", flat=True))
+            known.update(skus_known(part))
         new_without_name = values["sku"].is_not_null() & ~values["sku"].is_in(list(known))
         if "name" in values:
             new_without_name = new_without_name & values["name"].is_null()
@@ -867,9 +873,7 @@ class OrderImporter(Importer):
             found[ext[5:]].add(pk)
         rest = wanted - set(found)
         if rest:
-            cards = (Customer.objects.filter(source_ids__source=self.source, merged_into__isnull=True)
-                     .values_list("pk", "kind", "first_name", "last_name", "company_name").distinct())
-            for pk, kind, first, last, company in cards.iterator(chunk_size=5000):
+            for pk, kind, first, last, company in customer_names_of_source(self.source):
                 person = fold_name(f"{first} {last}")
                 firm = fold_name(company)
                 # A person's company name is where they work, not their name.
@@ -891,9 +895,7 @@ class OrderImporter(Importer):
                         | {v.lower() for v in ids if "@" in v})
         by_email: dict[str, int] = {}
         for part in _chunks(emails):
-            for addr, pk in (Customer.objects.filter(email__in=part, merged_into__isnull=True)
-                             .order_by("-pk").values_list("email", "pk")):
-                by_email[addr] = pk  # ascending override: the oldest card wins
+            by_email.update(customer_ids_by_email(part))
         email_frame = pl.DataFrame(list(by_email.items()), schema={"email": pl.String, "pk_by_email": pl.Int64},
                                    orient="row")
         email_key = pl.coalesce(pl.col("customer_email"),
@@ -905,7 +907,7 @@ class OrderImporter(Importer):
         return joined.select(pl.coalesce("pk_by_id", "pk_by_email")).to_series()
 
     def _resolve_stores(self, f: pl.DataFrame) -> None:
-        stores = dict(Store.objects.values_list("code", "pk"))
+        stores = store_ids_by_code()
         unknown_store = f["store"].is_not_null() & ~f["store"].is_in(list(stores))
         self.missing_stores = sorted(set(f.filter(unknown_store)["store"].to_list()))
         if self.missing_stores and not self.options.create_missing_stores:
@@ -993,7 +995,7 @@ class OrderImporter(Importer):
         f = self._resolve_customers(f, missing)
         products = pl.DataFrame(
             [(sku, pk, None if cost is None else int(cost * 100))
-             for sku, pk, cost in Product.objects.values_list("sku", "pk", "unit_cost")],
+             for sku, pk, cost in product_costs_all()],
             schema={"sku": pl.String, "product_id": pl.Int64, "product_cost": pl.Int64}, orient="row")
         f = f.join(products, on="sku", how="left", maintain_order="left")
         unknown_sku = f["product_id"].is_null() & f["sku"].is_not_null()
@@ -1075,15 +1077,13 @@ class OrderImporter(Importer):
 
     def _existing_orders(self, order_ids: pl.Series) -> pl.Series:
         """The file's order ids that already exist for this source."""
-        qs = Order.objects.filter(source=self.source)
         if len(order_ids) > 50_000:
             # A big file: one pass over the source's ids beats a hundred `IN (…)` queries.
-            known = pl.Series(list(qs.values_list("external_id", flat=True).iterator(chunk_size=50_000)),
-                              dtype=pl.String)
+            known = pl.Series(order_external_ids(self.source), dtype=pl.String)
             return order_ids.filter(order_ids.is_in(known.implode()))
         found: list[str] = []
         for part in _chunks(sorted(order_ids.to_list())):
-            found += qs.filter(external_id__in=part).values_list("external_id", flat=True)
+            found += order_external_ids(self.source, part)
         return pl.Series(found, dtype=pl.String)
 
     def _create_customers(self) -> dict[str, int]:
@@ -1128,17 +1128,17 @@ class OrderImporter(Importer):
                 pl.col("new_customer").replace_strict(created, default=None, return_dtype=pl.Int64),
             ).alias("customer_id"))
         if self.missing_stores:
-            Store.objects.bulk_create([Store(code=code, name=code) for code in self.missing_stores])
+            stores_create_bare(self.missing_stores)
         if len(self.placeholder_products):
             rows = [{"sku": sku, "name": desc or sku, "list_price": _cents_to_decimal(price)}
                     for sku, desc, price in self.placeholder_products.iter_rows()]
             product_upsert_many(rows=rows)
-            ids = dict(Product.objects.filter(sku__in=[r["sku"] for r in rows]).values_list("sku", "pk"))
+            ids = product_ids_by_sku([r["sku"] for r in rows])
             self.lines = self.lines.with_columns(
                 pl.coalesce(pl.col("product_id"),
                             pl.col("sku").replace_strict(ids, default=None, return_dtype=pl.Int64))
                 .alias("product_id"))
-        stores = pl.DataFrame(list(Store.objects.values_list("code", "pk")),
+        stores = pl.DataFrame(list(store_ids_by_code().items()),
                               schema={"store": pl.String, "store_id": pl.Int64}, orient="row")
         orders = self.orders.join(stores, on="store", how="left", maintain_order="left")
         orders = orders.with_columns(

@@ -35,7 +35,7 @@ from fideliza.catalog.models import Product
 from fideliza.core.money import quantize_money
 from fideliza.core.sql import sql_cents, sql_epoch_seconds
 
-from .models import Order, OrderLine, Return, ReturnKind
+from .models import Order, OrderLine, Return, ReturnKind, Store
 
 
 @dataclass(frozen=True)
@@ -421,3 +421,17 @@ def orders_by_source_ids(source: str, external_ids: Iterable[str]) -> dict[tuple
     """{(source, external id): order} for the orders `source` sent with these ids."""
     return {(o.source, o.external_id): o
             for o in Order.objects.filter(source=source, external_id__in=list(external_ids))}
+
+
+def store_ids_by_code() -> dict[str, int]:
+    """{store code: store id} of every store."""
+    return dict(Store.objects.values_list("code", "pk"))
+
+
+def order_external_ids(source: str, external_ids: Sequence[str] | None = None) -> list[str]:
+    """The external ids of `source`'s orders: among `external_ids` (one IN list), or all of
+    them (read in chunks of 50,000)."""
+    qs = Order.objects.filter(source=source)
+    if external_ids is None:
+        return list(qs.values_list("external_id", flat=True).iterator(chunk_size=50_000))
+    return list(qs.filter(external_id__in=list(external_ids)).values_list("external_id", flat=True))

@@ -421,3 +421,8 @@ def store_save(*, code: str, name: str, city: str = "", is_online: bool = False)
     store, _created = Store.objects.update_or_create(code=code, defaults={
         "name": name, "city": city, "is_online": is_online})
     return store
+
+
+def stores_create_bare(codes: Sequence[str]) -> None:
+    """Stores named only by their code (an import that meets codes it does not know)."""
+    Store.objects.bulk_create([Store(code=code, name=code) for code in codes])
