@@ -60,13 +60,6 @@ RAW_SQL_OWNERS: dict[str, dict[str, str]] = {
 # needs a reason that a selector or a service of the owning app cannot serve.
 ALLOWED: dict[str, str] = {}
 
-# Work in flight (issue 13): modules that still query other apps' models, with how many
-# sites each. This list only shrinks: the test fails when a module gains a site, and when
-# it loses one (so the count here is lowered with the change that removes it).
-PENDING: dict[str, int] = {
-    "fideliza.imports.importers": 19,
-}
-
 
 def _app(module: str) -> str:
     return module.split(".")[1]
@@ -222,17 +215,11 @@ def sites() -> dict[str, list[Site]]:
 
 
 def test_each_app_touches_other_apps_tables_only_through_their_selectors_and_services(sites):
-    unexpected = [str(s) for module, here in sites.items() if module not in PENDING for s in here]
-    grown = {m: f"{len(here)} sites, {PENDING[m]} listed: " + "; ".join(map(str, here))
-             for m, here in sites.items() if m in PENDING and len(here) > PENDING[m]}
-    assert not unexpected, "\n".join(unexpected)
-    assert not grown, grown
+    assert not sites, "\n".join(str(s) for here in sites.values() for s in here)
 
 
-def test_the_lists_are_exact(sites):
-    """An entry whose sites are gone (or fewer) is lowered or removed with that change."""
-    shrunk = {m: (n, len(sites.get(m, []))) for m, n in PENDING.items() if len(sites.get(m, [])) < n}
-    assert not shrunk, f"lower PENDING to the counts found: {shrunk}"
+def test_the_lists_are_exact():
+    """Every entry names a real module; a raw-SQL owner still names the tables listed."""
     modules = {m for m, _p in _modules()}
     assert set(ALLOWED) <= modules, set(ALLOWED) - modules
     for module, owners in RAW_SQL_OWNERS.items():
