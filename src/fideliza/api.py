@@ -179,7 +179,7 @@ def on_out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 api.add_router("/v1/insights", "fideliza.insights.api.router")  # analytics snapshot (insights app)
 api.add_router("/v1/loyalty", "fideliza.loyalty.api.router")
-api.add_router("/v1/segments", "fideliza.segments.api.router")  # segments (issue 4)
+api.add_router("/v1/segments", "fideliza.segments.api.router")
 api.add_router("/v1/messages", "fideliza.engagement.api.router")  # outbox, consent, suppression
 api.add_router("/v1/campaigns", "fideliza.campaigns.api.router")  # campaigns, templates
 api.add_router("/v1/automations", "fideliza.automations.api.router")

@@ -10,18 +10,13 @@ for invalid input (422), and {"detail": "…"} for everything else (401, 403, 40
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Model, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Schema
@@ -37,6 +32,7 @@ from fideliza.core.idempotency import (
     request_fingerprint,
 )
 from fideliza.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, quantize_money
+from fideliza.core.pagination import InvalidCursor, SortKey, cursor_page
 
 # --- money -------------------------------------------------------------------------------
 
@@ -84,77 +80,16 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 
-@dataclass(frozen=True)
-class SortKey:
-    """One allowed ordering of a list: a field (plus the id as tie-breaker) and a direction.
-
-    A cursor remembers the (field value, id) of the last row it returned; the next page is
-    the rows strictly after that pair, so rows inserted meanwhile never shift a page.
-    """
-
-    name: str
-    field: str
-    descending: bool = False
-    kind: str = "int"  # int | datetime | str
-
-    def order_by(self) -> tuple[str, ...]:
-        sign = "-" if self.descending else ""
-        if self.field == "id":
-            return (f"{sign}id",)
-        return (f"{sign}{self.field}", f"{sign}id")
-
-    def encode(self, obj: Model) -> str:
-        value = getattr(obj, self.field)
-        raw = {"s": self.name, "i": obj.pk,
-               "v": value.isoformat() if isinstance(value, datetime) else value}
-        return base64.urlsafe_b64encode(json.dumps(raw, separators=(",", ":")).encode()).decode().rstrip("=")
-
-    def after(self, cursor: str) -> Q:
-        """The filter selecting the rows after `cursor`; a 422 when it is not one of ours."""
-        try:
-            padded = cursor + "=" * (-len(cursor) % 4)
-            raw = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-            if not isinstance(raw, dict) or raw.get("s") != self.name:
-                raise ValueError("cursor of another ordering")
-            last_id = raw["i"]
-            if not isinstance(last_id, int) or isinstance(last_id, bool):
-                raise ValueError("bad id")
-            value = self._parse(raw.get("v"))
-        except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
-            raise api_validation_error(
-                [(("query", "cursor"), _("El cursor no es válido; use el valor «next» de la respuesta anterior."),
-                  "cursor_invalid")]
-            ) from None
-        op = "lt" if self.descending else "gt"
-        if self.field == "id":
-            return Q(**{f"id__{op}": last_id})
-        return Q(**{f"{self.field}__{op}": value}) | Q(**{self.field: value, f"id__{op}": last_id})
-
-    def _parse(self, value: Any) -> Any:
-        if self.kind == "datetime":
-            if not isinstance(value, str):
-                raise ValueError("bad datetime")
-            parsed = datetime.fromisoformat(value)
-            if parsed.tzinfo is None:
-                raise ValueError("naive datetime")
-            return parsed
-        if self.kind == "str":
-            if not isinstance(value, str):
-                raise ValueError("bad str")
-            return value
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ValueError("bad int")
-        return value
-
-
 def paginate(qs: QuerySet, *, sort: SortKey, cursor: str | None, limit: int) -> dict[str, Any]:
-    """One page of `qs` in `sort` order: {"items": [...], "next": cursor or None}."""
-    if cursor:
-        qs = qs.filter(sort.after(cursor))
-    rows = list(qs.order_by(*sort.order_by())[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"items": rows, "next": sort.encode(rows[-1]) if more and rows else None}
+    """One page of `qs` in `sort` order (`core.pagination.cursor_page`): {"items": [...],
+    "next": cursor or None}; a 422 when `cursor` is not one of this ordering's."""
+    try:
+        return cursor_page(qs, sort=sort, cursor=cursor, limit=limit)
+    except InvalidCursor:
+        raise api_validation_error(
+            [(("query", "cursor"), _("El cursor no es válido; use el valor «next» de la respuesta anterior."),
+              "cursor_invalid")]
+        ) from None
 
 
 def sort_key(keys: Sequence[SortKey], name: str) -> SortKey:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,3 +147,24 @@ def login_lockout_lift(*, kind: str, value: str, by: User) -> int:
                          entity="accounts.login_lockout", entity_id=value,
                          context={"lifted": kind, "records": removed})
     return removed
+
+
+def audit_scrub(*, entity: str, entity_ids: Iterable[object], erased: str,
+                context: Callable[[Any], Any]) -> int:
+    """Replace the old and new values of the audit rows of these objects by `erased` (who
+    changed what and when stays) and rewrite their context as `context(old context)`
+    returns it: the erasure of a customer (`customers.privacy`). Returns the rows changed."""
+    count = 0
+    for entry in AuditLog.objects.filter(entity=entity, entity_id__in=[str(i) for i in entity_ids]):
+        entry.changes = {field: [erased, erased] for field in entry.changes}
+        entry.context = context(entry.context)
+        entry.save(update_fields=["changes", "context"])
+        count += 1
+    return count
+
+
+def user_create(*, username: str, password: str, role: str, first_name: str = "", last_name: str = "",
+                email: str = "", is_staff: bool = False, is_superuser: bool = False) -> User:
+    """A new staff user with this password (hashed)."""
+    return User.objects.create_user(username=username, password=password, role=role, first_name=first_name,
+                                    last_name=last_name, email=email, is_staff=is_staff, is_superuser=is_superuser)

@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _jsonable(value: Any) -> Any:
+    # A copy of the idea of `fideliza.core.serialization.jsonable`, not an import: the
+    # analytics core is pure (no Django, no app; `.importlinter`), and the file it writes
+    # keeps dates as dates and numbers as numbers.
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

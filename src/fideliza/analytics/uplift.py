@@ -1,8 +1,7 @@
 """Incremental effect of a campaign or automation measured against a random holdout group.
 
-Seed 000 / issue 6: a campaign or automation keeps a random *holdout* (a share of its
-audience that receives nothing); what the messages earned is what the treated group did
-beyond the holdout.
+A campaign or automation keeps a random *holdout* (a share of its audience that receives
+nothing); what the messages earned is what the treated group did beyond the holdout.
 
 Conversion
     Rates ``p_t = x_t / n_t`` and ``p_h = x_h / n_h``; the absolute incremental conversion

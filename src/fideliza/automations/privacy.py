@@ -11,7 +11,7 @@ def enrollments_erase(customer_ids: list[int], values: set[str]) -> int:
     """The erased customers' journeys stop (their step history and the uplift figures
     stay) and their trigger data loses any personal value; the thanks sent to whoever
     referred them lose the friend's name."""
-    from fideliza.loyalty.models import Referral
+    from fideliza.loyalty.selectors import referral_ids_of_referred
 
     count = Enrollment.objects.filter(customer_id__in=customer_ids, state=EnrollmentState.ACTIVE).update(
         state=EnrollmentState.STOPPED, stop_reason="erased", next_step=None, next_due_at=None)
@@ -21,8 +21,7 @@ def enrollments_erase(customer_ids: list[int], values: set[str]) -> int:
         if scrubbed != context:
             Enrollment.objects.filter(pk=pk).update(context=scrubbed)
             count += 1
-    referrals = Referral.objects.filter(referred_id__in=customer_ids).values_list("pk", flat=True)
-    keys = [f"referral:{pk}" for pk in referrals]
+    keys = [f"referral:{pk}" for pk in referral_ids_of_referred(customer_ids)]
     for pk, context in Enrollment.objects.filter(trigger_key__in=keys).values_list("pk", "context"):
         if context.get("friend"):
             Enrollment.objects.filter(pk=pk).update(context={**context, "friend": ERASED})

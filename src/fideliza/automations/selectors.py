@@ -16,15 +16,13 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     OuterRef,
-    Subquery,
-    Sum,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fideliza.customers.models import Customer
-from fideliza.sales.models import Order
+from fideliza.customers.selectors import customer_names
+from fideliza.sales.selectors import order_revenue, orders_in_window
 
 from .models import (
     Automation,
@@ -97,7 +95,7 @@ def automations_dry_run(*, now: datetime | None = None, automation_ids: list[int
         for d in steps_decide(automation, steps, due_rows):
             rows.append((automation, d.enrollment.customer_id, d.step, d.enrollment.next_due_at or now,
                          d.enrollment.group, d.action, d.reason, False))
-    names = {c.pk: str(c) for c in Customer.objects.filter(pk__in={r[1] for r in rows})}
+    names = customer_names({r[1] for r in rows})
     out: list[DryRunRow] = []
     by_automation: dict[int, list] = defaultdict(list)
     for r in rows:
@@ -149,13 +147,11 @@ def _outcomes(automation: Automation, now: datetime) -> list[tuple[str, bool, De
     """
     window = timedelta(days=automation.conversion_days)
     end = ExpressionWrapper(OuterRef("enrolled_at") + window, output_field=DateTimeField())
-    orders = Order.objects.filter(customer_id=OuterRef("customer_id"), placed_at__gt=OuterRef("enrolled_at"),
-                                  placed_at__lte=end)
-    revenue = orders.values("customer_id").annotate(s=Sum("total")).values("s")[:1]
+    orders = orders_in_window(customer=OuterRef("customer_id"), after=OuterRef("enrolled_at"), until=end)
     rows = (Enrollment.objects.filter(automation=automation, enrolled_at__lte=now - window)
             .annotate(converted=Exists(orders),
-                      revenue=Coalesce(Subquery(revenue, output_field=DecimalField(max_digits=14, decimal_places=2)),
-                                       Decimal(0), output_field=DecimalField(max_digits=14, decimal_places=2)))
+                      revenue=Coalesce(order_revenue(orders), Decimal(0),
+                                       output_field=DecimalField(max_digits=14, decimal_places=2)))
             .values_list("group", "converted", "revenue"))
     return [(g, bool(c), Decimal(str(r or 0))) for g, c, r in rows]
 

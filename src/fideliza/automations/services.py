@@ -20,15 +20,16 @@ from typing import Any
 import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fideliza.accounts.models import AuditAction
 from fideliza.accounts.services import Actor, audit_record
 from fideliza.engagement.models import MessageChannel as Channel
-from fideliza.insights.models import CustomerMetrics
-from fideliza.sales.models import Order
+from fideliza.insights.selectors import customers_active
+from fideliza.loyalty.coupons import IssuedCoupon, coupons_deactivate, coupons_issue
+from fideliza.loyalty.models import CouponSource
+from fideliza.sales.selectors import last_order_at
 
 from .models import (
     ActivationScope,
@@ -370,11 +371,10 @@ def occurrences_erase(customer_ids: list[int], values: set[str]) -> int:
     keep their keys (so nothing is enrolled again for them) but lose their trigger data,
     and folded referral thanks lose the erased friend's name. Returns the rows changed."""
     from fideliza.customers.privacy import ERASED
-    from fideliza.loyalty.models import Referral
+    from fideliza.loyalty.selectors import referral_ids_of_referred
 
     count = Occurrence.objects.filter(customer_id__in=customer_ids).exclude(context={}).update(context={})
-    keys = [f"referral:{pk}" for pk in Referral.objects.filter(referred_id__in=customer_ids)
-            .values_list("pk", flat=True)]
+    keys = [f"referral:{pk}" for pk in referral_ids_of_referred(customer_ids)]
     for start in range(0, len(keys), 500):
         for pk, context in (Occurrence.objects.filter(trigger_key__in=keys[start:start + 500])
                             .values_list("pk", "context")):
@@ -391,15 +391,13 @@ def _purchased_since(enrollments: Sequence[Enrollment]) -> set[int]:
     if not enrollments:
         return set()
     first = min(e.enrolled_at for e in enrollments)
-    latest = dict(Order.objects.filter(customer_id__in={e.customer_id for e in enrollments}, placed_at__gt=first)
-                  .values("customer_id").annotate(last=Max("placed_at")).values_list("customer_id", "last"))
+    latest = last_order_at({e.customer_id for e in enrollments}, after=first)
     return {e.pk for e in enrollments if e.customer_id in latest and latest[e.customer_id] > e.enrolled_at}
 
 
 def _active_again(enrollments: Sequence[Enrollment]) -> set[int]:
     """Customers the current snapshot says are active (inactivity no longer holds)."""
-    return set(CustomerMetrics.objects.filter(customer_id__in={e.customer_id for e in enrollments},
-                                              activity_state="active").values_list("customer_id", flat=True))
+    return customers_active({e.customer_id for e in enrollments})
 
 
 @dataclass
@@ -451,24 +449,17 @@ def _offer_description(step: AutomationStep) -> str:
 
 
 def _coupons_issue(automation: Automation, step: AutomationStep, customer_ids: Sequence[int],
-                   now: datetime) -> dict[int, Any]:
+                   now: datetime) -> dict[int, IssuedCoupon]:
     """One single-use coupon per recipient, through loyalty's coupon service."""
-    from fideliza.customers.models import Customer
-    from fideliza.loyalty.coupons import coupon_create
-    from fideliza.loyalty.models import CouponSource
-
     sources: dict[str, str] = {
         TriggerKind.WELCOME: CouponSource.WELCOME, TriggerKind.REFERRAL_THANKS: CouponSource.REFERRAL,
         TriggerKind.INACTIVITY: CouponSource.RECOVERY, TriggerKind.WINBACK: CouponSource.RECOVERY,
     }
-    source = sources.get(automation.trigger_kind, CouponSource.CAMPAIGN)
-    actor = Actor.system(f"automation:{automation.pk}")
-    until = now + timedelta(days=step.offer_valid_days)
-    return {c.pk: coupon_create(actor=actor, name=f"{automation.name} · {_('paso')} {step.position}"[:120],
-                                kind=step.offer_kind, value=step.offer_value, source=source, customer=c,
-                                max_uses=1, max_uses_per_customer=1, valid_from=now, valid_until=until,
-                                min_purchase=step.offer_min_purchase)
-            for c in Customer.objects.filter(pk__in=customer_ids)}
+    return coupons_issue(
+        customer_ids=customer_ids, name=f"{automation.name} · {_('paso')} {step.position}"[:120],
+        source=sources.get(automation.trigger_kind, CouponSource.CAMPAIGN), kind=step.offer_kind,
+        value=step.offer_value, valid_from=now, valid_until=now + timedelta(days=step.offer_valid_days),
+        min_purchase=step.offer_min_purchase, audit_actor=Actor.system(f"automation:{automation.pk}"), now=now)
 
 
 def _render(step: AutomationStep, channel: str, context: dict[str, Any]) -> tuple[str, str, str]:
@@ -536,11 +527,9 @@ def _send(automation: Automation, decisions: Sequence[Decision], now: datetime) 
                 unused.append(coupon.pk)
                 coupon = None
             runs.append(_run(d, now, out.status, out.reason or "", message_id=out.message_id,
-                             send_at=out.send_at, coupon=coupon))
+                             send_at=out.send_at, coupon_id=coupon.pk if coupon else None))
         if unused:  # nobody will receive these codes
-            from fideliza.loyalty.models import Coupon
-
-            Coupon.objects.filter(pk__in=unused).update(is_active=False)
+            coupons_deactivate(unused)
     return runs
 
 

@@ -20,15 +20,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fideliza.customers.models import Customer
-from fideliza.insights.models import AnalyticsState, CustomerMetrics
-from fideliza.loyalty.models import ExpiryNotice, Member, Referral, ReferralStatus
-from fideliza.sales.models import Order
+from fideliza.customers.selectors import customers_reachable
+from fideliza.insights.selectors import customers_in_activity_states, customers_overdue
+from fideliza.loyalty.selectors import (
+    expiry_notices_recent,
+    members_current_rank,
+    members_tier_changed,
+    points_in_notice_period,
+    referrals_recently_qualified,
+)
+from fideliza.sales.selectors import customers_first_ordering, customers_latest_order
 
 from .models import Automation, TierSeen, TriggerKind
 
@@ -118,7 +123,7 @@ def _params(automation: Automation) -> dict[str, Any]:
 
 def _customers() -> Any:
     """Cards that may enter an automation: active and not merged into another card."""
-    return Customer.objects.filter(is_active=True, merged_into__isnull=True)
+    return customers_reachable()
 
 
 # --- purchases ---------------------------------------------------------------------------
@@ -126,20 +131,17 @@ def _customers() -> Any:
 def welcome_hits(automation: Automation, now: datetime) -> list[Hit]:
     """Customers whose FIRST order falls in the look-back window."""
     since = now - timedelta(days=_params(automation)["lookback_days"])
-    earlier = Order.objects.filter(customer_id=OuterRef("customer_id"), placed_at__lte=since)
-    rows = (Order.objects.filter(placed_at__gt=since, placed_at__lte=now, customer__in=_customers())
-            .filter(~Exists(earlier)).values("customer_id").annotate(order=Max("id")))
-    return [Hit(r["customer_id"], "first_purchase", {"order_id": r["order"]}) for r in rows]
+    return [Hit(cid, "first_purchase", {"order_id": order})
+            for cid, order in customers_first_ordering(since=since, until=now, customers=_customers())]
 
 
 def post_purchase_hits(automation: Automation, now: datetime) -> list[Hit]:
     """The latest order of each customer placed `days_after` days ago (within the look-back)."""
     p = _params(automation)
     end = now - timedelta(days=p["days_after"])
-    rows = (Order.objects.filter(placed_at__gt=end - timedelta(days=p["lookback_days"]), placed_at__lte=end,
-                                 total__gte=Decimal(p["min_total"]), customer__in=_customers())
-            .values("customer_id").annotate(order=Max("id")))
-    return [Hit(r["customer_id"], f"order:{r['order']}", {"order_id": r["order"]}) for r in rows]
+    rows = customers_latest_order(since=end - timedelta(days=p["lookback_days"]), until=end,
+                                  min_total=Decimal(p["min_total"]), customers=_customers())
+    return [Hit(cid, f"order:{order}", {"order_id": order}) for cid, order in rows]
 
 
 # --- birthdays ---------------------------------------------------------------------------
@@ -189,20 +191,6 @@ def birthday_hits(automation: Automation, now: datetime) -> list[Hit]:
 
 # --- activity (from the analytics snapshot) ----------------------------------------------
 
-def _snapshot(now: datetime) -> tuple[Any, date | None]:
-    """Current snapshot rows, minus customers who bought after it was computed (they are
-    active again whatever the snapshot says), and the date the snapshot is as of."""
-    state = AnalyticsState.objects.select_related("current_run").filter(pk=1).first()
-    as_of = state.current_run.as_of if state and state.current_run else None
-    rows = CustomerMetrics.objects.filter(customer__in=_customers())
-    if as_of is not None:
-        start = datetime.combine(as_of + timedelta(days=1), datetime.min.time(),
-                                 tzinfo=ZoneInfo(settings.TIME_ZONE))
-        rows = rows.exclude(Exists(Order.objects.filter(customer_id=OuterRef("customer_id"), placed_at__gte=start,
-                                                         placed_at__lte=now)))
-    return rows, as_of
-
-
 def inactivity_hits(automation: Automation, now: datetime) -> list[Hit]:
     """Customers whose days without buying exceed `factor` × THEIR OWN usual interval.
 
@@ -211,24 +199,16 @@ def inactivity_hits(automation: Automation, now: datetime) -> list[Hit]:
     so a snapshot from last night still counts today. One-time buyers have no interval of
     their own and never fire here (the win-back trigger covers them through their state).
     """
-    factor = _params(automation)["factor"]
-    rows, as_of = _snapshot(now)
-    offset = max(0, (timezone.localdate(now) - as_of).days) if as_of else 0
-    rows = (rows.filter(usual_interval_days__isnull=False)
-            .annotate(days=F("days_since_last") + offset)
-            .filter(days__gt=F("usual_interval_days") * factor))
+    rows = customers_overdue(customers=_customers(), now=now, factor=_params(automation)["factor"])
     return [Hit(cid, f"inactive:{last.isoformat()}", {"days_since_last": days, "usual_interval_days": round(gap, 1)})
-            for cid, last, days, gap in rows.values_list("customer_id", "last_purchase", "days",
-                                                         "usual_interval_days")]
+            for cid, last, days, gap in rows]
 
 
 def winback_hits(automation: Automation, now: datetime) -> list[Hit]:
     """Customers in one of the chosen activity states (default: dormant), once per lapse."""
-    rows, _as_of = _snapshot(now)
-    rows = rows.filter(activity_state__in=_params(automation)["states"])
+    rows = customers_in_activity_states(customers=_customers(), now=now, states=_params(automation)["states"])
     return [Hit(cid, f"lapsed:{last.isoformat()}", {"activity_state": state, "days_since_last": days})
-            for cid, last, state, days in rows.values_list("customer_id", "last_purchase", "activity_state",
-                                                           "days_since_last")]
+            for cid, last, state, days in rows]
 
 
 # --- loyalty -----------------------------------------------------------------------------
@@ -236,10 +216,8 @@ def winback_hits(automation: Automation, now: datetime) -> list[Hit]:
 def points_expiring_hits(automation: Automation, now: datetime) -> list[Hit]:
     """Members with an expiry notice (loyalty's `expiry_notices_create`) written recently."""
     p = _params(automation)
-    rows = (ExpiryNotice.objects.filter(created_at__gt=now - timedelta(days=p["lookback_days"]),
-                                        created_at__lte=now, expires_on__gte=timezone.localdate(now),
-                                        points__gte=p["min_points"], member__customer__in=_customers())
-            .values_list("member__customer_id", "expires_on", "points"))
+    rows = expiry_notices_recent(since=now - timedelta(days=p["lookback_days"]), until=now,
+                                 min_points=p["min_points"], customers=_customers())
     return [Hit(cid, f"expiry:{day.isoformat()}", {"points": points, "expires_on": day.isoformat()})
             for cid, day, points in rows]
 
@@ -252,20 +230,12 @@ def pending_expiry_hits(automation: Automation, now: datetime) -> list[Hit]:
     Used when switching the automation on: such points already "match" even if the nightly
     job has not written their notice yet (a new program, the demo's first start).
     """
-    from fideliza.loyalty.models import PointLot, Program
-
     min_points = _params(automation)["min_points"]
     zone = timezone.get_current_timezone()
     totals: dict[tuple[int, date], int] = {}
-    for program in Program.objects.filter(is_active=True, expiry_days__isnull=False):
-        lots = (PointLot.objects.filter(member__program=program, points_remaining__gt=0, expires_at__gt=now,
-                                        expires_at__lte=now + timedelta(days=program.expiry_notice_days),
-                                        member__customer__in=_customers())
-                .values_list("member__customer_id", "expires_at", "points_remaining"))
-        for cid, at, points in lots:
-            if at is not None:  # always, given the filter; for the type checker
-                key = (cid, at.astimezone(zone).date())
-                totals[key] = totals.get(key, 0) + points
+    for cid, at, points in points_in_notice_period(now=now, customers=_customers()):
+        key = (cid, at.astimezone(zone).date())
+        totals[key] = totals.get(key, 0) + points
     return [Hit(cid, f"expiry:{day.isoformat()}", {"points": points, "expires_on": day.isoformat()})
             for (cid, day), points in sorted(totals.items()) if points >= min_points]
 
@@ -287,12 +257,9 @@ def tier_changes(now: datetime, lookback_days: int = 2) -> list[TierChange]:
     tier within the look-back (otherwise switching the automation on would greet every
     existing gold member).
     """
-    seen = TierSeen.objects.filter(member=OuterRef("pk")).values("rank")[:1]
-    rows = (Member.objects.filter(customer__in=_customers())
-            .annotate(seen=Subquery(seen), current=Coalesce(F("tier__rank"), -1))
-            .filter(Q(seen__isnull=True, tier__isnull=False, tier_since__gt=now - timedelta(days=lookback_days))
-                    | (Q(seen__isnull=False) & ~Q(seen=F("current"))))
-            .values_list("pk", "customer_id", "seen", "current", "tier__name", "tier_since"))
+    rows = members_tier_changed(customers=_customers(),
+                                seen_rank=TierSeen.objects.filter(member=OuterRef("pk")).values("rank")[:1],
+                                reached_since=now - timedelta(days=lookback_days))
     return [TierChange(mid, cid, -1 if seen is None else seen, current, name or "", since)
             for mid, cid, seen, current, name, since in rows]
 
@@ -302,8 +269,7 @@ def tier_seen_update(changes: list[TierChange], now: datetime) -> None:
     for change in changes:
         TierSeen.objects.update_or_create(member_id=change.member_id,
                                           defaults={"rank": change.new_rank, "observed_at": now})
-    missing = (Member.objects.filter(~Exists(TierSeen.objects.filter(member=OuterRef("pk"))))
-               .annotate(current=Coalesce(F("tier__rank"), -1)).values_list("pk", "current"))
+    missing = members_current_rank(unless=Exists(TierSeen.objects.filter(member=OuterRef("pk"))))
     TierSeen.objects.bulk_create([TierSeen(member_id=mid, rank=rank, observed_at=now) for mid, rank in missing],
                                  batch_size=2000, ignore_conflicts=True)
 
@@ -326,11 +292,7 @@ def tier_change_hits(automation: Automation, now: datetime, changes: list[TierCh
 def referral_thanks_hits(automation: Automation, now: datetime) -> list[Hit]:
     """Referrers whose friend made the qualifying purchase recently."""
     since = now - timedelta(days=_params(automation)["lookback_days"])
-    rows = (Referral.objects.filter(status__in=[ReferralStatus.QUALIFIED, ReferralStatus.REWARDED],
-                                    referrer__isnull=False, qualifying_order__placed_at__gt=since,
-                                    qualifying_order__placed_at__lte=now,
-                                    referrer__customer__in=_customers())
-            .values_list("pk", "referrer__customer_id", "referred__first_name"))
+    rows = referrals_recently_qualified(since=since, until=now, customers=_customers())
     return [Hit(cid, f"referral:{rid}", {"friend": friend}) for rid, cid, friend in rows]
 
 

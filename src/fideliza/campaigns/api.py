@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
@@ -15,7 +15,7 @@ from pydantic import Field
 
 from fideliza.accounts.auth import request_user
 from fideliza.api_support import ERRORS_READ, ERRORS_WRITE, DbId, MoneyIn, MoneyOut
-from fideliza.segments.models import Segment
+from fideliza.segments.selectors import segment_get
 
 from .models import Campaign, CampaignStatus
 from .permissions import can_edit_campaigns
@@ -186,7 +186,9 @@ def list_campaigns(request: HttpRequest, status: CampaignStatus | None = None) -
 @router.post("", response={201: CampaignOut, **ERRORS_WRITE}, summary="Create a draft campaign")
 def create_campaign(request: HttpRequest, payload: CampaignIn) -> Status:
     user = _editor(request)
-    segment = get_object_or_404(Segment, pk=payload.segment_id)
+    segment = segment_get(payload.segment_id)
+    if segment is None:
+        raise Http404
     offer = payload.offer
     fields: dict[str, Any] = {
         "description": payload.description, "scheduled_at": payload.scheduled_at,

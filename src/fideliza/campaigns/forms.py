@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from fideliza.segments.models import Segment
+from fideliza.segments.selectors import segments_active
 
 from .models import (
     Campaign,
@@ -24,7 +24,7 @@ DATETIME_LOCAL = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%
 class CampaignForm(forms.Form):
     name = forms.CharField(label=_("Nombre"), max_length=120)
     description = forms.CharField(label=_("Descripción"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    segment = forms.ModelChoiceField(label=_("Segmento"), queryset=Segment.objects.filter(is_archived=False),
+    segment = forms.ModelChoiceField(label=_("Segmento"), queryset=segments_active(),
                                      empty_label=_("Elija un segmento"))
     channels = forms.MultipleChoiceField(label=_("Canales"), choices=TemplateChannel.choices,
                                          widget=forms.CheckboxSelectMultiple, initial=[TemplateChannel.EMAIL],

@@ -21,20 +21,25 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from fideliza.analytics.uplift import GroupStats, uplift_from_stats
 from fideliza.core.money import quantize_money
-from fideliza.engagement.models import DeliveryEvent, EventKind, Message, MessageStatus
-from fideliza.loyalty.models import CouponRedemption
-from fideliza.sales.models import Order
+from fideliza.engagement.models import EventKind
+from fideliza.engagement.selectors import (
+    message_event_counts,
+    message_sent_at,
+    messages_pending_count,
+    sources_pending,
+)
+from fideliza.loyalty.selectors import coupon_redemption_totals
+from fideliza.sales.selectors import orders_placed_by
 
 from .models import Campaign, CampaignRecipient, CampaignStatus, RecipientGroup, RecipientStatus
 
 EVENT_KINDS = (EventKind.SENT, EventKind.DELIVERED, EventKind.BOUNCED, EventKind.OPENED,
                EventKind.CLICKED, EventKind.UNSUBSCRIBED)
-PENDING = (MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.SENDING)
 
 
 def currency_symbol() -> str:
@@ -67,10 +72,8 @@ def campaign_results(campaign: Campaign, *, now: datetime | None = None) -> dict
     recipients = CampaignRecipient.objects.filter(campaign=campaign)
     status_counts = dict(recipients.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
     group_counts = dict(recipients.values_list("group").annotate(n=Count("pk")).values_list("group", "n"))
-    messages = Message.objects.filter(source=campaign_source(campaign))
-    events = dict(DeliveryEvent.objects.filter(message__source=campaign_source(campaign), kind__in=EVENT_KINDS)
-                  .values_list("kind").annotate(n=Count("message_id", distinct=True)).values_list("kind", "n"))
-    pending = messages.filter(status__in=PENDING).count()
+    events = message_event_counts(campaign_source(campaign), EVENT_KINDS)
+    pending = messages_pending_count(campaign_source(campaign))
     out: dict[str, Any] = {
         "status": campaign.status,
         "launched_at": campaign.launched_at,
@@ -102,14 +105,12 @@ def _conversions(campaign: Campaign, now: datetime) -> dict[str, Any]:
     days = timedelta(days=campaign.conversion_days)
     start = campaign.launched_at
     itt_end = start + days
-    sent_at = {cid: at for cid, at in Message.objects.filter(source=campaign_source(campaign), sent_at__isnull=False)
-               .values_list("customer_id", "sent_at") if at is not None}
+    sent_at = message_sent_at(campaign_source(campaign))
     last_send = max(sent_at.values(), default=start)
     end = max(itt_end, last_send + days)
     groups = dict(CampaignRecipient.objects.filter(campaign=campaign).values_list("customer_id", "group"))
-    orders = (Order.objects.filter(customer__campaign_recipients__campaign=campaign, placed_at__gte=start,
-                                   placed_at__lt=end)
-              .values_list("customer_id", "placed_at", "total"))
+    recipients = CampaignRecipient.objects.filter(campaign=campaign).values("customer_id")
+    orders = orders_placed_by(recipients, since=start, until=end)
     itt_revenue: dict[int, Decimal] = defaultdict(Decimal)
     attributed_revenue: dict[int, Decimal] = defaultdict(Decimal)
     for customer_id, placed_at, total in orders.iterator():
@@ -147,8 +148,7 @@ def _coupons(campaign: Campaign) -> dict[str, Any]:
     coupon_ids = CampaignRecipient.objects.filter(campaign=campaign, coupon__isnull=False).values("coupon_id")
     issued = CampaignRecipient.objects.filter(campaign=campaign, coupon__isnull=False,
                                               coupon__is_active=True).count()
-    used = CouponRedemption.objects.filter(coupon_id__in=coupon_ids).aggregate(
-        n=Count("pk"), discount=Sum("discount"), customers=Count("customer_id", distinct=True))
+    used = coupon_redemption_totals(coupon_ids)
     return {"coupons_issued": issued, "coupons_redeemed": used["n"] or 0,
             "coupon_discount": quantize_money(used["discount"] or 0)}
 
@@ -169,8 +169,7 @@ def campaigns_sending_finished(*, sources: Iterable[str] | None = None) -> list[
         qs = qs.filter(pk__in=[int(s.split(":")[1]) for s in sources
                                if s.count(":") == 1 and s.split(":")[1].isdigit()])
     sending = list(qs.values_list("pk", flat=True))
-    busy = set(Message.objects.filter(source__in=[f"campaign:{pk}" for pk in sending], status__in=PENDING)
-               .values_list("source", flat=True).distinct())
+    busy = sources_pending(f"campaign:{pk}" for pk in sending)
     return [pk for pk in sending if f"campaign:{pk}" not in busy]
 
 

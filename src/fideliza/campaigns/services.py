@@ -19,14 +19,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import Model
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fideliza.accounts.models import AuditAction, User
 from fideliza.accounts.services import Actor, audit_record
 from fideliza.analytics.uplift import holdout_assign
+from fideliza.core.bulk import insert_constant
 from fideliza.customers.models import Customer
 from fideliza.engagement.services import GateFacts, MessageRequest, channel_choose, messages_queue
 from fideliza.engagement.templating import (
@@ -38,8 +38,8 @@ from fideliza.engagement.templating import (
     recipients_context,
     template_validate,
 )
-from fideliza.loyalty.coupons import coupon_code
-from fideliza.loyalty.models import Coupon, CouponSource
+from fideliza.loyalty.coupons import coupons_deactivate, coupons_issue
+from fideliza.loyalty.models import CouponSource
 from fideliza.segments.models import Segment
 from fideliza.segments.selectors import segment_customers
 
@@ -341,72 +341,6 @@ def _recipient_counts(campaign: Campaign) -> dict[str, int]:
     return counts
 
 
-def _insert(model: type[Model], constant: Mapping[str, Any], columns: list[str], rows: list[tuple]) -> None:
-    """INSERT many rows whose `columns` vary and whose other fields are the same `constant`.
-
-    `bulk_create` prepares every field of every object through the ORM, which dominated a
-    100,000-recipient launch; here each constant is prepared once and the varying values
-    (ints, short strings, None) go to the driver as they are. PostgreSQL takes them through
-    COPY (multi-row INSERTs of 1,000 rows still took ~10 s per 100,000 rows), SQLite (in
-    process) through one `executemany` per batch. Callers pass every column without a
-    database default.
-    """
-    if not rows:
-        return
-    fields = {f.name: f for f in model._meta.concrete_fields}
-    prepared = tuple(fields[name].get_db_prep_save(value, connection) for name, value in constant.items())
-    names = [str(fields[name].column) for name in (*columns, *constant)]  # concrete: has a column
-    quote = connection.ops.quote_name
-    table, column_list = quote(model._meta.db_table), ", ".join(quote(n) for n in names)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row((*row, *prepared))
-            return
-        sql = f"INSERT INTO {table} ({column_list}) VALUES ({', '.join(['%s'] * len(names))})"
-        for start in range(0, len(rows), BATCH):
-            cursor.executemany(sql, [(*row, *prepared) for row in rows[start:start + BATCH]])
-
-
-def _issue_coupons(campaign: Campaign, customer_ids: list[int], now: datetime) -> dict[int, tuple[int, str]]:
-    """One single-use coupon bound to each customer: {customer id: (coupon id, code)}.
-
-    `coupon_create` writes one row and one audit row per coupon; a campaign issues up to
-    hundreds of thousands at once, so they are inserted here in bulk with the same code
-    generator and limits, and the launch's audit row records how many were issued.
-    """
-    if not customer_ids:
-        return {}
-    codes: dict[str, int] = {}
-    for cid in customer_ids:
-        code = coupon_code()
-        while code in codes:
-            code = coupon_code()
-        codes[code] = cid
-    constant = {"name": campaign.name[:120], "source": CouponSource.CAMPAIGN, "kind": campaign.offer_kind,
-                "value": campaign.offer_value, "max_uses": 1, "max_uses_per_customer": 1, "uses_count": 0,
-                "valid_from": now, "valid_until": now + timedelta(days=campaign.offer_valid_days),
-                "min_purchase": campaign.offer_min_purchase, "stackable": False, "is_active": True,
-                "created_at": now}
-    _insert(Coupon, constant, ["code", "customer"], list(codes.items()))
-    issued: dict[int, tuple[int, str]] = {}
-    code_list = list(codes)
-    if connection.vendor == "postgresql":
-        # One array parameter: an IN list of 5,000 codes cost more to compile and convert
-        # than to run.
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT id, code FROM {connection.ops.quote_name(Coupon._meta.db_table)} "
-                           f"WHERE code = ANY(%s)", [code_list])
-            for pk, code in cursor.fetchall():
-                issued[codes[code]] = (pk, code)
-        return issued
-    for i in range(0, len(code_list), BATCH):
-        for pk, code in Coupon.objects.filter(code__in=code_list[i:i + BATCH]).values_list("pk", "code"):
-            issued[codes[code]] = (pk, code)
-    return issued
-
-
 def _render(template: MessageTemplate, context: dict[str, Any]) -> tuple[str, str, str]:
     return message_render(template.subject, template.body_text, template.body_html, context)
 
@@ -440,9 +374,12 @@ def campaign_launch(campaign: Campaign, *, now: datetime | None = None, user: Us
     reachable = [cid for cid in treated if chosen.get(cid)]
     clock.lap("channels")
 
-    coupons = _issue_coupons(campaign, reachable, now) if campaign.has_offer else {}
+    coupons = coupons_issue(
+        customer_ids=reachable, name=campaign.name[:120], source=CouponSource.CAMPAIGN, kind=campaign.offer_kind,
+        value=campaign.offer_value, valid_from=now, valid_until=now + timedelta(days=campaign.offer_valid_days),
+        min_purchase=campaign.offer_min_purchase, now=now) if campaign.has_offer and reachable else {}
     clock.lap("coupons")
-    offer = _offer_spec(campaign, now, {cid: code for cid, (_pk, code) in coupons.items()})
+    offer = _offer_spec(campaign, now, {cid: c.code for cid, c in coupons.items()})
     source = f"campaign:{campaign.pk}"
     requests = []
     for start in range(0, len(reachable), BATCH):
@@ -469,7 +406,7 @@ def campaign_launch(campaign: Campaign, *, now: datetime | None = None, user: Us
     unsent_coupons = []
     for cid in treated:
         decision = by_customer.get(cid)
-        coupon_id = coupons[cid][0] if cid in coupons else None
+        coupon_id = coupons[cid].pk if cid in coupons else None
         if decision is None:
             rows.append((cid, RecipientGroup.TREATED, "", no_channel, "", None, None))
             continue
@@ -477,10 +414,9 @@ def campaign_launch(campaign: Campaign, *, now: datetime | None = None, user: Us
             unsent_coupons.append(coupon_id)  # a coupon nobody will read must not stay usable
         rows.append((cid, RecipientGroup.TREATED, chosen[cid], decision.status, decision.reason[:200],
                      decision.message_id, coupon_id))
-    _insert(CampaignRecipient, {"campaign": campaign.pk, "created_at": now},
+    insert_constant(CampaignRecipient, {"campaign": campaign.pk, "created_at": now},
             ["customer", "group", "channel", "status", "reason", "message_id", "coupon"], rows)
-    for i in range(0, len(unsent_coupons), BATCH):
-        Coupon.objects.filter(pk__in=unsent_coupons[i:i + BATCH]).update(is_active=False)
+    coupons_deactivate(unsent_coupons)
     clock.lap("recipients")
     # "Sending" while the outbox holds some of its messages; nothing to wait for: sent.
     waiting = any(d.status in (RecipientStatus.QUEUED, RecipientStatus.DEFERRED) for d in decisions)

@@ -25,7 +25,7 @@ from fideliza.engagement.models import DecisionReason
 from fideliza.engagement.templating import FILTERS, VARIABLES, TemplateError
 from fideliza.engagement.wording import uplift_explanation
 from fideliza.segments.models import Segment
-from fideliza.segments.selectors import segment_customers
+from fideliza.segments.selectors import segment_customers, segment_get
 
 from .forms import CampaignForm, TemplateForm
 from .models import Campaign, CampaignStatus, MessageTemplate, RecipientStatus, TemplateChannel
@@ -141,7 +141,7 @@ def campaign_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse
 def preview_customers(request: AuthedRequest) -> HttpResponse:
     """The <option>s of the preview's customer picker for the chosen segment (htmx)."""
     segment_id = request.GET.get("segment", "")
-    segment = Segment.objects.filter(pk=int(segment_id)).first() if segment_id.isdigit() else None
+    segment = segment_get(int(segment_id)) if segment_id.isdigit() else None
     return render(request, "campaigns/_customer_options.html",
                   {"preview_customers": _preview_customers(request, segment)})
 

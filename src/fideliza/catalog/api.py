@@ -23,7 +23,6 @@ from fideliza.api_support import (
     DbId,
     MoneyIn,
     MoneyOut,
-    SortKey,
     api_validation_error,
     dump,
     idempotent_response,
@@ -32,6 +31,7 @@ from fideliza.api_support import (
     sort_key,
 )
 from fideliza.core.money import ISO_4217
+from fideliza.core.pagination import SortKey
 
 from .models import Category, Product
 from .services import product_create, product_update
@@ -39,10 +39,10 @@ from .services import product_create, product_update
 router = Router(tags=["products"])
 
 SORTS = (
-    SortKey("id", "id"),
-    SortKey("-id", "id", descending=True),
-    SortKey("sku", "sku", kind="str"),
-    SortKey("updated_at", "updated_at", kind="datetime"),
+    SortKey.on("id", "id"),
+    SortKey.on("-id", "id", descending=True),
+    SortKey.on("sku", "sku", kind="str"),
+    SortKey.on("updated_at", "updated_at", kind="datetime"),
 )
 ProductSort = Literal["id", "-id", "sku", "updated_at"]
 

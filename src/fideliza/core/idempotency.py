@@ -145,3 +145,17 @@ def idempotency_purge_expired(*, now: Any = None) -> int:
     cutoff = (now or timezone.now()) - _ttl()
     deleted, _detail = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+def responses_scrub(scrub: Callable[[Any], Any]) -> int:
+    """Rewrite the stored response bodies (replayed on retries) for which `scrub` returns a
+    new body (None: leave it), for the erasure of a customer (`customers.privacy`); returns
+    the records rewritten."""
+    count = 0
+    for record in IdempotencyRecord.objects.all().iterator():
+        cleaned = scrub(record.response_body)
+        if cleaned is not None:
+            record.response_body = cleaned
+            record.save(update_fields=["response_body"])
+            count += 1
+    return count

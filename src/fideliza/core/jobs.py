@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.utils import timezone
 
@@ -28,3 +29,18 @@ def job_finish(job_id: int, *, result: dict | None = None, error: str = "") -> N
         status=JobStatus.FAILED if error else JobStatus.DONE,
         message=error[:500], result=result or {}, finished_at=timezone.now(),
     )
+
+
+def job_create(*, kind: str, created_by: Any = None) -> JobProgress:
+    """A new job row of `kind` (its task reports progress to it)."""
+    return JobProgress.objects.create(kind=kind, created_by=created_by)
+
+
+def job_get(pk: int, *, kind: str) -> JobProgress | None:
+    """The job `pk` of `kind`, or None (deleted since it was queued, or another kind)."""
+    return JobProgress.objects.filter(pk=pk, kind=kind).first()
+
+
+def job_latest(*, kind: str) -> JobProgress | None:
+    """The latest job of `kind` (JobProgress's default ordering), or None."""
+    return JobProgress.objects.filter(kind=kind).first()

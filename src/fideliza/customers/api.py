@@ -19,7 +19,8 @@ from ninja import Header, Query, Router, Schema
 from pydantic import ConfigDict, Field
 
 from fideliza.accounts.auth import request_actor, request_user, require_write
-from fideliza.accounts.models import AuditAction, User
+from fideliza.accounts.models import AuditAction
+from fideliza.accounts.selectors import user_get
 from fideliza.accounts.services import audit_record
 from fideliza.api_support import (
     DEFAULT_LIMIT,
@@ -30,7 +31,6 @@ from fideliza.api_support import (
     DbId,
     MoneyIn,
     MoneyOut,
-    SortKey,
     api_validation_error,
     dump,
     idempotent_response,
@@ -38,6 +38,7 @@ from fideliza.api_support import (
     replay_header_doc,
     sort_key,
 )
+from fideliza.core.pagination import SortKey
 
 from .models import Channel, ConsentRecord, ContactTime, Customer, CustomerKind, Gender
 from .selectors import customers_visible_to
@@ -46,10 +47,10 @@ from .services import AUDIT_ENTITY, consent_record, customer_create, customer_up
 router = Router(tags=["customers"])
 
 SORTS = (
-    SortKey("id", "id"),
-    SortKey("-id", "id", descending=True),
-    SortKey("updated_at", "updated_at", kind="datetime"),
-    SortKey("-updated_at", "updated_at", descending=True, kind="datetime"),
+    SortKey.on("id", "id"),
+    SortKey.on("-id", "id", descending=True),
+    SortKey.on("updated_at", "updated_at", kind="datetime"),
+    SortKey.on("-updated_at", "updated_at", descending=True, kind="datetime"),
 )
 CustomerSort = Literal["id", "-id", "updated_at", "-updated_at"]
 
@@ -236,7 +237,7 @@ def _card_data(request: HttpRequest, payload: _CustomerFields, *, partial: bool)
         data.pop("kind", None)
     # Who may be assigned is the services' rule (a representative: only themselves).
     if "account_executive" in data and data["account_executive"] is not None:
-        executive = User.objects.filter(pk=data["account_executive"], is_active=True).first()
+        executive = user_get(data["account_executive"], active=True)
         if executive is None:
             raise api_validation_error([(("body", "account_executive"), _("Usuario desconocido."), "not_found")])
         data["account_executive"] = executive

@@ -14,8 +14,8 @@ from django.utils.formats import date_format, number_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from fideliza.accounts.models import AuditLog, User
-from fideliza.accounts.selectors import audit_history
+from fideliza.accounts.models import AuditLog
+from fideliza.accounts.selectors import audit_history, user_names
 from fideliza.core.money import MoneyField, money_format
 
 from .models import Channel, ConsentRecord, ConsentStatus, Customer
@@ -123,7 +123,7 @@ def customer_audit_entries(*, customer: Customer, limit: int = 200) -> list[Audi
     ]
     user_ids = {v for entry in pairs for f, *values in entry if f == "account_executive"
                 for v in values if isinstance(v, int)}
-    users = {u.pk: u.get_full_name() or u.get_username() for u in User.objects.filter(pk__in=user_ids)}
+    users = user_names(user_ids)
     return [
         AuditEntry(row=row, changes=[
             AuditChange(field=f, label=_field_label(f), old=_display(f, old, users),

@@ -22,8 +22,9 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fideliza.accounts.models import AuditAction, AuditLog
-from fideliza.accounts.services import Actor, audit_record
+from fideliza.accounts.models import AuditAction
+from fideliza.accounts.selectors import audit_changes
+from fideliza.accounts.services import Actor, audit_record, audit_scrub
 
 from .models import (
     ConsentRecord,
@@ -137,15 +138,12 @@ def scrub_idempotency_responses(customer_ids: list[int], values: set[str]) -> in
     """Stored API responses (replayed on retries) may contain the card."""
     import json
 
-    from fideliza.core.models import IdempotencyRecord
+    from fideliza.core.idempotency import responses_scrub
 
-    count = 0
-    for record in IdempotencyRecord.objects.all().iterator():
-        if quotes_any(json.dumps(record.response_body, ensure_ascii=False), values):
-            record.response_body = scrub_json(record.response_body, values)
-            record.save(update_fields=["response_body"])
-            count += 1
-    return count
+    def scrub(body: Any) -> Any:
+        return scrub_json(body, values) if quotes_any(json.dumps(body, ensure_ascii=False), values) else None
+
+    return responses_scrub(scrub)
 
 
 def consents_erase(customer_ids: list[int], values: set[str]) -> int:
@@ -155,14 +153,8 @@ def consents_erase(customer_ids: list[int], values: set[str]) -> int:
 
 def audit_erase(customer_ids: list[int], values: set[str]) -> int:
     """The cards' audit history keeps who changed what and when, not the old values."""
-    entries = AuditLog.objects.filter(entity="customers.customer", entity_id__in=[str(i) for i in customer_ids])
-    count = 0
-    for entry in entries:
-        entry.changes = {field: [ERASED, ERASED] for field in entry.changes}
-        entry.context = scrub_json(entry.context, values)
-        entry.save(update_fields=["changes", "context"])
-        count += 1
-    return count
+    return audit_scrub(entity="customers.customer", entity_ids=customer_ids, erased=ERASED,
+                       context=lambda context: scrub_json(context, values))
 
 
 def merges_erase(customer_ids: list[int], values: set[str]) -> int:
@@ -202,8 +194,7 @@ def _personal_values(family: list[Customer]) -> set[str]:
                                      for c in family]
     for merge in CustomerMerge.objects.filter(survivor_id__in=ids) | CustomerMerge.objects.filter(duplicate_id__in=ids):
         records += [merge.survivor_before, merge.duplicate_before]
-    for changes in AuditLog.objects.filter(entity="customers.customer",
-                                           entity_id__in=[str(i) for i in ids]).values_list("changes", flat=True):
+    for changes in audit_changes(entity="customers.customer", entity_ids=ids):
         for field, pair in (changes or {}).items():
             if field in IDENTIFYING or field in ("first_name", "last_name"):
                 records += [{field: v} for v in pair if isinstance(v, str)]

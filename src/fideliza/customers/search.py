@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fideliza.accounts.models import User
+from fideliza.accounts.selectors import users_active
 from fideliza.core.pagination import SortKey
 
 from .models import Customer
@@ -244,4 +245,4 @@ def customer_regions(*, user: User, limit: int = 200) -> list[str]:
 
 def account_executives() -> QuerySet[User]:
     """Users a customer can be assigned to: the active staff."""
-    return User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+    return users_active()

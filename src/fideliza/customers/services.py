@@ -158,6 +158,12 @@ def customer_update(
 
 
 @transaction.atomic
+def customer_lock(customer_id: int) -> Customer:
+    """The card `customer_id`, its row locked (SELECT … FOR UPDATE) until the caller's
+    transaction ends: serialises changes to its consent. Call inside transaction.atomic."""
+    return Customer.objects.select_for_update().get(pk=customer_id)
+
+
 def customer_deactivate(*, actor: Actor, customer: Customer) -> Customer:
     """Customers are never hard-deleted (their sales feed the analytics); they are deactivated."""
     if customer.is_active:

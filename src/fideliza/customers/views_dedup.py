@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Field, Sum
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import date_format
 from django.utils.text import capfirst
@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from fideliza.accounts.http import AuthedRequest
 from fideliza.accounts.models import Role
 from fideliza.accounts.services import Actor
-from fideliza.core.models import JobProgress
+from fideliza.core.jobs import job_get, job_latest
 from fideliza.core.money import MoneyField, money_format, quantize_money
 
 from .dedup import match_candidate_decide, pending_candidates
@@ -47,7 +47,7 @@ def queue(request: AuthedRequest) -> HttpResponse:
     _guard(request)
     # Ordered by score, so page numbers (a review queue is hundreds of rows, not millions).
     page = Paginator(pending_candidates().order_by("-score", "pk"), PAGE).get_page(request.GET.get("page"))
-    job = JobProgress.objects.filter(kind="customers.dedup").first()
+    job = job_latest(kind="customers.dedup")
     return render(request, "customers/dedup/queue.html", {
         "candidates": page.object_list, "page": page, "job": job,
         "pending": pending_candidates().count(),
@@ -67,7 +67,9 @@ def run(request: AuthedRequest) -> HttpResponse:
 @login_required
 def job_status(request: AuthedRequest, pk: int) -> HttpResponse:
     _guard(request)
-    job = get_object_or_404(JobProgress, pk=pk, kind="customers.dedup")
+    job = job_get(pk, kind="customers.dedup")
+    if job is None:
+        raise Http404
     return render(request, "customers/dedup/_job.html", {"job": job})
 
 

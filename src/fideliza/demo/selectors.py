@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from fideliza.customers.models import Customer
-from fideliza.imports.models import ImportRun
-from fideliza.sales.models import Order
+from fideliza.customers.selectors import customers_count_without_source
+from fideliza.imports.selectors import import_runs_count_except
+from fideliza.sales.selectors import orders_count_except
 
 from .files import FILE_NAMES
 from .generator import TPV, WEB
@@ -26,8 +26,8 @@ def data_not_from_demo() -> dict[str, int]:
     (no till or web-shop id), orders of other sources, imports of other files."""
     demo_sources = (TPV, WEB)
     found = {
-        _("clientes"): Customer.objects.exclude(source_ids__source__in=demo_sources).count(),
-        _("pedidos"): Order.objects.exclude(source__in=demo_sources).count(),
-        _("importaciones"): ImportRun.objects.exclude(file_name__in=list(FILE_NAMES.values())).count(),
+        _("clientes"): customers_count_without_source(demo_sources),
+        _("pedidos"): orders_count_except(demo_sources),
+        _("importaciones"): import_runs_count_except(FILE_NAMES.values()),
     }
     return {label: count for label, count in found.items() if count}

@@ -21,21 +21,19 @@ import polars as pl
 from django.apps import apps
 from django.conf import settings
 from django.db import DatabaseError, connection, models, transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fideliza.accounts.models import AuditAction, Role, User
-from fideliza.accounts.services import Actor, audit_record
-from fideliza.catalog.models import Product
-from fideliza.core.money import quantize_money
-from fideliza.customers.models import Customer
-from fideliza.customers.selectors import customer_ids_by_source
+from fideliza.accounts.selectors import user_by_username
+from fideliza.accounts.services import Actor, audit_record, user_create
+from fideliza.catalog.selectors import products_count
+from fideliza.customers.selectors import customer_ids_by_source, customers_by_id, customers_count
 from fideliza.customers.services import customer_update
 from fideliza.imports.models import ImportRun, ImportStatus
 from fideliza.imports.services import import_file
-from fideliza.sales.models import Order, OrderLine, Return, Store
-from fideliza.sales.services import return_record
+from fideliza.sales.selectors import orders_by_source_ids, sales_volume
+from fideliza.sales.services import return_record, store_save
 
 from .files import DemoFiles, files_digest, write_demo_files
 from .generator import TPV, WEB, DemoData, DemoSpec, generate
@@ -103,7 +101,7 @@ def business_models() -> list[type[models.Model]]:
 
 def database_is_empty() -> bool:
     """True when there are no customers, products or orders (users alone do not count)."""
-    return not (Customer.objects.exists() or Product.objects.exists() or Order.objects.exists())
+    return not (customers_count() or products_count() or sales_volume().orders)
 
 
 @transaction.atomic
@@ -160,11 +158,11 @@ def demo_users_ensure() -> list[tuple[User, str]]:
     """The demo's staff, one per role; returns (user, password) - "" when the user existed."""
     result = []
     for username, role, first, last, staff in DEMO_USERS:
-        user = User.objects.filter(username=username).first()
+        user = user_by_username(username)
         if user is not None:
             result.append((user, ""))
             continue
-        user = User.objects.create_user(
+        user = user_create(
             username=username, password=DEMO_PASSWORD, role=role, first_name=first, last_name=last,
             email=f"{username}@elmartillo.example", is_staff=staff, is_superuser=staff,
         )
@@ -173,11 +171,10 @@ def demo_users_ensure() -> list[tuple[User, str]]:
 
 
 def _stores_ensure(stores: pl.DataFrame) -> None:
-    # Stores have no service yet (they are not customer data): create them with their names
-    # so the order imports find them instead of creating bare codes.
+    # Created with their names first, so the order imports find them instead of creating
+    # bare codes.
     for row in stores.iter_rows(named=True):
-        Store.objects.update_or_create(code=row["code"], defaults={
-            "name": row["name"], "city": row["city"], "is_online": row["is_online"]})
+        store_save(code=row["code"], name=row["name"], city=row["city"], is_online=row["is_online"])
 
 
 def _import(*, path: Path, kind: str, source: str, actor: Actor, stage: str,
@@ -208,7 +205,7 @@ def _sales_rep_of(data: DemoData) -> dict[str, str]:
 def _assign_sales_reps(*, by_id: dict[str, str], actor: Actor, reps: dict[str, User]) -> int:
     """Company accounts of the till go to their sales representative (as the till says)."""
     owners = customer_ids_by_source(TPV, by_id)
-    cards = Customer.objects.in_bulk(list(owners.values()))
+    cards = customers_by_id(owners.values())
     count = 0
     for external_id, customer_id in owners.items():
         rep, card = reps.get(by_id[external_id]), cards[customer_id]
@@ -221,12 +218,9 @@ def _assign_sales_reps(*, by_id: dict[str, str], actor: Actor, reps: dict[str, U
 def _record_returns(*, returns: pl.DataFrame, actor: Actor, progress: DemoProgress | None) -> int:
     rows = returns.to_dicts()
     orders = {
-        (o.source, o.external_id): o
+        key: order
         for source in (TPV, WEB)
-        for o in Order.objects.filter(
-            source=source,
-            external_id__in=[r["order_id"] for r in rows if r["source"] == source],
-        )
+        for key, order in orders_by_source_ids(source, [r["order_id"] for r in rows if r["source"] == source]).items()
     }
     done = 0
     # One transaction for all of them: a commit per return would cost a disk sync each.
@@ -275,7 +269,7 @@ def _bring_to_life(*, actor: Actor, today: date, say: Callable[[str], None],
     from fideliza.insights.services import snapshot_recompute
     from fideliza.loyalty.demo import loyalty_demo_program
     from fideliza.loyalty.services import points_backfill
-    from fideliza.segments.models import Segment
+    from fideliza.segments.selectors import segment_name_taken
     from fideliza.segments.services import segment_create
 
     say(_("programa de fidelización y puntos de las compras pasadas"))
@@ -284,7 +278,7 @@ def _bring_to_life(*, actor: Actor, today: date, say: Callable[[str], None],
     lap("loyalty")
     owner = actor.user
     for name, description, rules in DEMO_SEGMENTS:
-        if not Segment.objects.filter(name=name).exists():
+        if not segment_name_taken(name):
             segment_create(user=owner, name=name, description=description, rules=rules)
     say(_("calculando la analítica (RFM, ABC, CLV, riesgo de abandono)"))
     snapshot_recompute(as_of=today, trigger="demo")
@@ -413,21 +407,19 @@ def _populate(*, customers: int, seed: int, years: int, today: date, out_dir: Pa
     lap("returns")
     _bring_to_life(actor=actor, today=today, say=say, lap=lap)
 
-    # SQLite sums decimals as floats: round back to cents (exact for any realistic total).
-    revenue = quantize_money(Order.objects.aggregate(s=Sum("total"))["s"] or 0)
-    refunds = quantize_money(Return.objects.aggregate(s=Sum("refund_amount"))["s"] or 0)
+    volume = sales_volume()
     return DemoSummary(
         customers=customers, seed=seed, years=years, today=today,
         people_by_list=people_by_list,
         customers_by_source=by_source,
         overlapping_people=people_by_list.get("both", 0),
         companies=companies,
-        products=Product.objects.count(),
-        orders=Order.objects.count(),
-        order_lines=OrderLine.objects.count(),
+        products=products_count(),
+        orders=volume.orders,
+        order_lines=volume.order_lines,
         returns=returns,
-        revenue=revenue,
-        refunds=refunds,
+        revenue=volume.revenue,
+        refunds=volume.refunds,
         seconds=round(time.monotonic() - started, 1),
         out_dir=out_dir,
         files_digest=digest,

@@ -25,9 +25,9 @@ from fideliza.api_support import (
     MAX_LIMIT,
     DbId,
     ErrorOut,
-    SortKey,
     paginate,
 )
+from fideliza.core.pagination import SortKey
 from fideliza.customers.selectors import customers_visible_to
 
 from .models import Message, MessageChannel, MessageStatus, Suppression, SuppressionReason
@@ -154,7 +154,7 @@ class BounceOut(Schema):
     suppressed: bool
 
 
-SORT = SortKey("id", "id", descending=True)
+SORT = SortKey.on("id", "id", descending=True)
 
 
 def _messages(request: HttpRequest):

@@ -134,29 +134,28 @@ def slot_find(times: Sequence[datetime], start: datetime, budget: Budget, zone: 
 
 def budgets_resolve(customer_ids: Iterable[int]) -> dict[int, Budget]:
     """Each customer's budget: own row, else strictest segment row, else global, else settings."""
-    from fideliza.segments.models import SegmentMember
+    from fideliza.core.sql import ids_filter
+    from fideliza.segments.selectors import segment_memberships
 
     from .models import BudgetScope, ContactBudget
-    from .services import _ids_q
 
     ids = list(customer_ids)
     rows = list(ContactBudget.objects.filter(scope=BudgetScope.GLOBAL)[:1])
     base = _to_budget(rows[0]) if rows else default_budget()
     result = dict.fromkeys(ids, base)
     segment_budgets = {b.segment_id: _to_budget(b)
-                       for b in ContactBudget.objects.filter(scope=BudgetScope.SEGMENT)}
+                       for b in ContactBudget.objects.filter(scope=BudgetScope.SEGMENT) if b.segment_id is not None}
     if segment_budgets and ids:
-        for customer_id, segment_id in SegmentMember.objects.filter(
-            _ids_q("customer_id", ids), segment_id__in=list(segment_budgets)
-        ).values_list("customer_id", "segment_id"):
+        for customer_id, segment_ids in segment_memberships(sorted(segment_budgets), ids).items():
             if customer_id not in result:
                 continue
-            candidate = segment_budgets[segment_id]
-            current = result[customer_id]
-            if current is base or _stricter(candidate, current):
-                result[customer_id] = candidate
+            for segment_id in sorted(segment_ids):
+                candidate = segment_budgets[segment_id]
+                current = result[customer_id]
+                if current is base or _stricter(candidate, current):
+                    result[customer_id] = candidate
     if ids:
-        for row in ContactBudget.objects.filter(_ids_q("customer_id", ids), scope=BudgetScope.CUSTOMER):
+        for row in ContactBudget.objects.filter(ids_filter("customer_id", ids), scope=BudgetScope.CUSTOMER):
             if row.customer_id in result:
                 result[row.customer_id] = _to_budget(row)
     return result

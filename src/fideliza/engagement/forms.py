@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from fideliza.segments.models import Segment
+from fideliza.segments.selectors import segments_active
 
 from .models import ContactBudget, MessageChannel
 
@@ -27,7 +27,7 @@ class BudgetForm(forms.ModelForm):
 
 class OverrideForm(BudgetForm):
     segment = forms.ModelChoiceField(label=_("Segmento"), required=False,
-                                     queryset=Segment.objects.filter(is_archived=False))
+                                     queryset=segments_active())
     customer_id = forms.IntegerField(label=_("Nº de cliente"), required=False, min_value=1)
 
     class Meta(BudgetForm.Meta):

@@ -1,6 +1,10 @@
-"""Reads for messaging: the outbox, a message's history, suppressions, preferences."""
+"""Reads for messaging: the outbox, a message's history, suppressions, preferences, and
+the figures of one source's messages (a campaign's or an automation's) for their results."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
 
 from django.conf import settings
 from django.db.models import Count, QuerySet
@@ -87,3 +91,29 @@ def customer_messages(customer: Customer, *, limit: int = 50) -> list[Message]:
     """The customer's latest messages with their events, for the customer's timeline."""
     return list(Message.objects.filter(customer=customer).prefetch_related("events")
                 .order_by("-created_at", "-id")[:limit])
+
+
+def message_sent_at(source: str) -> dict[int, datetime]:
+    """{customer id: when its message of `source` was sent}, for the messages already sent."""
+    return {cid: at for cid, at in Message.objects.filter(source=source, sent_at__isnull=False)
+            .values_list("customer_id", "sent_at") if at is not None}
+
+
+def message_event_counts(source: str, kinds: Iterable[str]) -> dict[str, int]:
+    """{event kind: how many messages of `source` had one} among `kinds`."""
+    return dict(DeliveryEvent.objects.filter(message__source=source, kind__in=list(kinds))
+                .values_list("kind").annotate(n=Count("message_id", distinct=True)).values_list("kind", "n"))
+
+
+PENDING_STATUSES = (MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.SENDING)
+
+
+def messages_pending_count(source: str) -> int:
+    """How many messages of `source` are still in the outbox (queued, deferred, sending)."""
+    return Message.objects.filter(source=source, status__in=PENDING_STATUSES).count()
+
+
+def sources_pending(sources: Iterable[str]) -> set[str]:
+    """The `sources` that still have messages in the outbox."""
+    return set(Message.objects.filter(source__in=list(sources), status__in=PENDING_STATUSES)
+               .values_list("source", flat=True).distinct())

@@ -15,13 +15,19 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fideliza.customers.models import ConsentRecord, ConsentStatus, Customer, DataSubjectRequest
-from fideliza.customers.models import RequestStatus as DsrStatus
-from fideliza.customers.services import consent_record
+from fideliza.core.sql import ids_filter
+from fideliza.customers.models import Customer
+from fideliza.customers.selectors import (
+    consents_latest,
+    contact_cards,
+    customers_with_email,
+    customers_with_open_request,
+    customers_with_phone,
+)
+from fideliza.customers.services import consent_record, customer_lock
 
 from .budget import Budget, budgets_resolve, customer_zone, slot_find
 from .models import (
@@ -154,18 +160,6 @@ class _CustomerFacts:
                               self.consent, self.consent_at, self.topics_out, [])
 
 
-def _ids_q(field_name: str, ids: Sequence[int]) -> Q:
-    """`field IN ids`, or a BETWEEN when the ids are dense (a campaign to most of the base).
-
-    Django prepares every element of an IN list on a foreign key one by one; for 2000-id
-    chunks a range is far cheaper and uses the same index. Callers ignore rows outside `ids`.
-    """
-    lo, hi = min(ids), max(ids)
-    if hi - lo + 1 <= 2 * len(ids):
-        return Q(**{f"{field_name}__gte": lo, f"{field_name}__lte": hi})
-    return Q(**{f"{field_name}__in": list(ids)})
-
-
 def _facts(customer_ids: list[int], channels: set[str], since: datetime) -> dict[int, _CustomerFacts]:
     """Everything the gate needs for a chunk of customers, in a fixed number of queries."""
     facts = _card_facts(customer_ids, channels)
@@ -178,27 +172,18 @@ def _card_facts(customer_ids: list[int], channels: set[str]) -> dict[int, _Custo
     facts: dict[int, _CustomerFacts] = {}
     if not customer_ids:
         return facts
-    wanted = set(customer_ids)
-    for cid, email, phone, tz, preferred, active, merged in Customer.objects.filter(
-        _ids_q("pk", customer_ids)
-    ).values_list("id", "email", "phone", "timezone", "preferred_channel", "is_active", "merged_into"):
-        if cid in wanted:
-            facts[cid] = _CustomerFacts(email=email, phone=phone, zone_name=tz, preferred=preferred,
-                                        marketable=bool(active and merged is None))
-    for cid in DataSubjectRequest.objects.filter(_ids_q("customer_id", customer_ids),
-                                                 status=DsrStatus.OPEN).values_list("customer_id", flat=True):
+    for cid, email, phone, tz, preferred, marketable in contact_cards(customer_ids):
+        facts[cid] = _CustomerFacts(email=email, phone=phone, zone_name=tz, preferred=preferred,
+                                    marketable=marketable)
+    for cid in customers_with_open_request(customer_ids):
         if cid in facts:
             facts[cid].marketable = False
     consent_channels = {consent_channel(c) for c in channels}
-    for cid, channel, status, recorded_at in (
-        ConsentRecord.objects.filter(_ids_q("customer_id", customer_ids), channel__in=consent_channels)
-        .order_by("customer_id", "channel", "-recorded_at", "-id")
-        .values_list("customer_id", "channel", "status", "recorded_at")
-    ):
-        if cid in facts and channel not in facts[cid].consent:
-            facts[cid].consent[channel] = status == ConsentStatus.GRANTED
+    for (cid, channel), (granted, recorded_at) in consents_latest(customer_ids, consent_channels).items():
+        if cid in facts:
+            facts[cid].consent[channel] = granted
             facts[cid].consent_at[channel] = recorded_at
-    for cid, topic in TopicPreference.objects.filter(_ids_q("customer_id", customer_ids), subscribed=False
+    for cid, topic in TopicPreference.objects.filter(ids_filter("customer_id", customer_ids), subscribed=False
                                                      ).values_list("customer_id", "topic"):
         if cid in facts:
             facts[cid].topics_out.add(topic)
@@ -209,7 +194,7 @@ def _times_load(facts: dict[int, _CustomerFacts], customer_ids: list[int], since
     """Append each customer's counted marketing send times after `since` (sorted)."""
     if not facts:
         return
-    for cid, at in (Message.objects.filter(_ids_q("customer_id", customer_ids), kind=MessageKind.MARKETING,
+    for cid, at in (Message.objects.filter(ids_filter("customer_id", customer_ids), kind=MessageKind.MARKETING,
                                            status__in=COUNTED, send_at__gt=since)
                     .order_by("send_at").values_list("customer_id", "send_at")):
         if cid in facts:
@@ -679,7 +664,7 @@ def message_unsubscribe(*, message: Message, ip: str | None = None, via: str = "
     """
     from fideliza.customers.selectors import consent_current
 
-    customer = Customer.objects.select_for_update().get(pk=message.customer_id)
+    customer = customer_lock(message.customer_id)
     channel = consent_channel(message.channel)
     address = normalize_address(message.channel, message.address)
     granted = consent_current(customer).get(channel, False)
@@ -750,7 +735,7 @@ def sms_inbound(*, phone: str, text: str) -> list[int]:
     suppression_add(channel=MessageChannel.SMS, address=number, reason=SuppressionReason.SMS_STOP,
                     note=text[:100])
     withdrawn = []
-    for customer in Customer.objects.filter(phone=number):
+    for customer in customers_with_phone(number):
         _withdraw(customer, MessageChannel.SMS, source=f"respuesta SMS «{text.strip()[:40]}»")
         _cancel_pending_marketing(customer.pk, MessageChannel.SMS, number, DecisionReason.NO_CONSENT)
         withdrawn.append(customer.pk)
@@ -786,7 +771,7 @@ def bounce_record(*, address: str, hard: bool, message_token: str = "", provider
         suppression_add(channel=MessageChannel.EMAIL, address=address,
                         reason=SuppressionReason.HARD_BOUNCE if hard else SuppressionReason.COMPLAINT,
                         note=diagnostic)
-        for customer in Customer.objects.filter(email__iexact=address):
+        for customer in customers_with_email(address):
             _withdraw(customer, MessageChannel.EMAIL,
                       source="rebote permanente" if hard else "queja por spam")
             _cancel_pending_marketing(customer.pk, MessageChannel.EMAIL, address, DecisionReason.SUPPRESSED)

@@ -32,7 +32,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -615,15 +614,6 @@ def _offer_date(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def _ids_filter(field: str, ids: Sequence[int]) -> Q:
-    """`field IN ids`, or a range when the sorted ids are dense (a big segment, everyone):
-    a range costs the database and the driver far less than thousands of parameters, and
-    the few rows in it that are not recipients are skipped by the caller."""
-    if len(ids) > 100 and ids[-1] - ids[0] < 2 * len(ids):
-        return Q(**{f"{field}__gte": ids[0], f"{field}__lte": ids[-1]})
-    return Q(**{f"{field}__in": ids})
-
-
 _LOYALTY_KEYS = ("puntos", "nivel", "siguiente_nivel", "puntos_para_siguiente_nivel",
                  "importe_para_siguiente_nivel", "falta_para_siguiente_nivel",
                  "puntos_que_caducan", "fecha_caducidad", "puntos_por_caducar", "caducidades",
@@ -650,11 +640,11 @@ def recipients_context(
     `offer`: ``{"codes": {customer_id: code}, "description": str, "valid_until": date}``.
     Labels (segment, tier, path step) are in the active language.
     """
-    # Imported here: rendering alone needs none of the models.
-    from fideliza.customers.models import Customer, CustomerKind
-    from fideliza.insights.models import CustomerMetrics
-    from fideliza.loyalty.models import Member, PointLot, Program, Tier, TierBasis
-    from fideliza.loyalty.tiers import qualifying_values
+    # Imported here: rendering alone needs none of the selectors.
+    from fideliza.customers.models import CustomerKind
+    from fideliza.customers.selectors import card_rows
+    from fideliza.insights.selectors import metrics_message_rows
+    from fideliza.loyalty.selectors import members_message_facts
 
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -671,9 +661,6 @@ def recipients_context(
 
     ordered = list(dict.fromkeys(int(i) for i in customer_ids))
     ids = sorted(ordered)
-    programs: dict[int, Program] | None = None
-    tiers_by_program: dict[int, list[tuple[int, int, str, Decimal]]] = {}
-    tier_names: dict[int, str] = {}
     out: dict[int, dict[str, Any]] = {}
     label_cache: dict[tuple[str, str], str] = {}
 
@@ -687,14 +674,8 @@ def recipients_context(
 
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
-        wanted = set(chunk)
         present: list[int] = []
-        for pk, kind, first, last, company, email, phone, city, region, country in (
-                Customer.objects.filter(_ids_filter("pk", chunk)).values_list(
-                    "pk", "kind", "first_name", "last_name", "company_name", "email", "phone",
-                    "city", "region", "country")):
-            if pk not in wanted:
-                continue
+        for pk, kind, first, last, company, email, phone, city, region, country in card_rows(chunk):
             full = f"{first} {last}".strip()
             if kind == CustomerKind.COMPANY and company:
                 full = company
@@ -715,86 +696,31 @@ def recipients_context(
         if not present:
             continue
         present.sort()
-        present_set = set(present)
 
         # Loyalty: one membership per customer, the lowest program id (as member_for).
-        members: dict[int, dict[str, Any]] = {}
-        for mid, cid, program_id, tier_id, referral in (
-                Member.objects.filter(_ids_filter("customer_id", present))
-                .order_by("customer_id", "program_id")
-                .values_list("pk", "customer_id", "program_id", "tier_id", "referral_code")):
-            if cid in present_set and cid not in members:
-                members[cid] = {"pk": mid, "customer_id": cid, "program_id": program_id,
-                                "tier_id": tier_id, "referral_code": referral}
-        if members:
-            if programs is None:
-                programs = {p.pk: p for p in Program.objects.only("pk", "tier_basis", "tier_window",
-                                                                  "expiry_notice_days")}
-                for t in Tier.objects.order_by("program_id", "rank").values(
-                        "pk", "program_id", "rank", "name", "threshold"):
-                    tiers_by_program.setdefault(t["program_id"], []).append(
-                        (t["pk"], t["rank"], t["name"], t["threshold"]))
-                    tier_names[t["pk"]] = t["name"]
-            member_ids = sorted(m["pk"] for m in members.values())
-            member_set = set(member_ids)
-            open_lots = PointLot.objects.filter(_ids_filter("member_id", member_ids),
-                                                points_remaining__gt=0)
-            spendable = {
-                mid: total for mid, total in
-                open_lots.filter(available_at__lte=now)
-                .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-                .values("member_id").annotate(s=Sum("points_remaining")).values_list("member_id", "s")
-                if mid in member_set}
-            expiring, soon = _expiries(
-                open_lots, member_set,
-                {m["pk"]: programs[m["program_id"]].expiry_notice_days for m in members.values()}, now)
-            # What is missing for the next tier, per program (as loyalty.selectors.tier_progress).
-            by_program: dict[int, list[dict[str, Any]]] = {}
-            for m in members.values():
-                by_program.setdefault(m["program_id"], []).append(m)
-            for program_id, program_members in by_program.items():
-                tiers = tiers_by_program.get(program_id, [])
-                rank_of = {pk: rank for pk, rank, _n, _t in tiers}
-                need_value = []
-                for m in program_members:
-                    current = rank_of.get(m["tier_id"], -1) if m["tier_id"] else -1
-                    m["next"] = next((t for t in tiers if t[1] > current), None)
-                    if m["next"] is not None:
-                        need_value.append(m["pk"])
-                program = programs[program_id]
-                values = qualifying_values(program, need_value, now) if need_value else {}
-                by_points = program.tier_basis == TierBasis.POINTS
-                for m in program_members:
-                    ctx = out[m["customer_id"]]
-                    ctx["puntos"] = int(spendable.get(m["pk"]) or 0)
-                    ctx["nivel"] = tier_names.get(m["tier_id"]) if m["tier_id"] else None
-                    ctx["codigo_recomendacion"] = m["referral_code"] or None
-                    if m["pk"] in expiring:
-                        ctx["fecha_caducidad"], ctx["puntos_que_caducan"] = expiring[m["pk"]]
-                    if m["pk"] in soon:
-                        ctx["puntos_por_caducar"] = sum(points for _day, points in soon[m["pk"]])
-                        ctx["caducidades"] = expiry_summary(soon[m["pk"]], today)
-                    nxt = m["next"]
-                    if nxt is None:
-                        continue
-                    missing = max(Decimal(0), Decimal(nxt[3]) - values.get(m["pk"], Decimal(0)))
-                    ctx["siguiente_nivel"] = nxt[2]
-                    if by_points:
-                        ctx["puntos_para_siguiente_nivel"] = int(missing)
-                        ctx["falta_para_siguiente_nivel"] = f"{format_number(int(missing))} puntos"
-                    else:
-                        ctx["importe_para_siguiente_nivel"] = missing
-                        ctx["falta_para_siguiente_nivel"] = format_money(missing, currency)
+        for cid, member in members_message_facts(present, now).items():
+            ctx = out[cid]
+            ctx["puntos"] = member.points
+            ctx["nivel"] = member.tier_name
+            ctx["codigo_recomendacion"] = member.referral_code
+            if member.expiring:
+                ctx["fecha_caducidad"], ctx["puntos_que_caducan"] = member.expiring
+            if member.soon:
+                ctx["puntos_por_caducar"] = sum(points for _day, points in member.soon)
+                ctx["caducidades"] = expiry_summary(member.soon, today)
+            if member.next_tier_name is None or member.missing is None:
+                continue
+            ctx["siguiente_nivel"] = member.next_tier_name
+            if member.missing_in_points:
+                ctx["puntos_para_siguiente_nivel"] = int(member.missing)
+                ctx["falta_para_siguiente_nivel"] = f"{format_number(int(member.missing))} puntos"
+            else:
+                ctx["importe_para_siguiente_nivel"] = member.missing
+                ctx["falta_para_siguiente_nivel"] = format_money(member.missing, currency)
 
         # The analytics snapshot (customers who have bought).
         for (cid, segment, value_tier, activity, last_purchase, clv_predicted, clv_historic,
-             product, product_level, category, path_step, path_next) in (
-                CustomerMetrics.objects.filter(_ids_filter("customer_id", present)).values_list(
-                    "customer_id", "rfm_segment", "value_tier", "activity_state", "last_purchase",
-                    "clv_predicted", "clv_historic", "next_product__name",
-                    "next_product__path_level", "next_category", "path_step", "path_next_step")):
-            if cid not in present_set:
-                continue
+             product, product_level, category, path_step, path_next) in metrics_message_rows(present):
             out[cid].update(
                 segmento_rfm=label("rfm_segment", segment),
                 nivel_valor=label("value_tier", value_tier),
@@ -810,43 +736,6 @@ def recipients_context(
                 siguiente_paso_sendero=label("path_level", path_next),
             )
     return {cid: out[cid] for cid in ordered if cid in out}
-
-
-def _expiries(open_lots: Any, member_ids: set[int], notice_days: dict[int, int], now: datetime
-              ) -> tuple[dict[int, tuple[date, int]], dict[int, list[tuple[date, int]]]]:
-    """({member id: (local date, points)} of the next day on which points expire,
-    {member id: [(local date, points), …]} of the points expiring within the member's
-    program's notice period, by day in date order — the lots loyalty's expiry notices are
-    about).
-
-    `notice_days`: {member id: days of notice}. One plain query for every recipient; the
-    grouping by local day is done here, once per distinct instant (a per-member bound or
-    a per-row date function in SQL costs far more: SQLite runs those in Python).
-    """
-    if not member_ids:
-        return {}, {}
-    zone = timezone.get_current_timezone()
-    local_day: dict[datetime, date] = {}
-    horizon = {days: now + timedelta(days=days) for days in set(notice_days.values())}
-    nearest: dict[int, tuple[date, int]] = {}
-    soon: dict[int, dict[date, int]] = {}
-    for mid, at, points in (open_lots.filter(expires_at__gt=now)
-                            .values_list("member_id", "expires_at", "points_remaining")):
-        if mid not in member_ids:
-            continue
-        day = local_day.get(at)
-        if day is None:
-            day = local_day[at] = at.astimezone(zone).date()
-        points = int(points)
-        first = nearest.get(mid)
-        if first is None or day < first[0]:
-            nearest[mid] = (day, points)
-        elif day == first[0]:
-            nearest[mid] = (day, first[1] + points)
-        if at <= horizon[notice_days[mid]]:
-            days_of = soon.setdefault(mid, {})
-            days_of[day] = days_of.get(day, 0) + points
-    return nearest, {mid: sorted(days.items()) for mid, days in soon.items()}
 
 
 def expiry_summary(lots: Sequence[tuple[date, int]], today: date) -> str:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fideliza.accounts.services import Actor
-from fideliza.customers.models import Customer
+from fideliza.customers.selectors import customer_get
 
 from .forms import BudgetForm, OverrideForm, SuppressionForm
 from .models import (
@@ -174,7 +174,7 @@ def budgets(request: HttpRequest) -> HttpResponse:
                         budget_save(actor=actor, scope=BudgetScope.SEGMENT, segment=data["segment"],
                                     **_limits(data))
                     else:
-                        customer = Customer.objects.filter(pk=data["customer_id"]).first()
+                        customer = customer_get(data["customer_id"])
                         if customer is None:
                             raise ValidationError(_("No existe el cliente nº %(id)s.") % {"id": data["customer_id"]})
                         budget_save(actor=actor, scope=BudgetScope.CUSTOMER, customer=customer, **_limits(data))

@@ -24,8 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from fideliza.customers.models import Customer
-from fideliza.customers.selectors import consent_current
+from fideliza.customers.selectors import consent_current, customer_get
 
 from .models import EventKind, Message, MessageChannel
 from .selectors import topic_choices, topics_subscribed
@@ -80,7 +79,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest, token: str) -> HttpResponse:
     customer_id = preferences_customer_id(token)
-    customer = Customer.objects.filter(pk=customer_id).first() if customer_id else None
+    customer = customer_get(customer_id) if customer_id else None
     if customer is None:
         raise Http404
     channels = [(MessageChannel.EMAIL, MessageChannel.EMAIL.label, customer.email),

@@ -23,32 +23,42 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from fideliza.accounts.models import AuditAction
-from fideliza.accounts.services import Actor, audit_record_bulk
-from fideliza.catalog.models import Product
+from fideliza.accounts.services import Actor
+from fideliza.catalog.selectors import product_costs_all, product_ids_by_sku, skus_known
 from fideliza.catalog.services import category_path_split, product_upsert_many
-from fideliza.core.bulk import insert_objects
+from fideliza.customers.importing import (
+    card_ids_of_source_by_email,
+    card_new,
+    cards_by_id,
+    cards_import_write,
+    cards_minimal_write,
+    consents_now,
+    interests_of,
+    names_in_use,
+)
 from fideliza.customers.models import (
     Channel,
-    ConsentRecord,
-    ConsentStatus,
     ContactTime,
     Customer,
     CustomerKind,
-    CustomerSourceId,
     Gender,
-    Tag,
 )
 from fideliza.customers.names import NAME_GROUPS, LazyNameCounts, NameCounts, reimport_group
 from fideliza.customers.normalize import normalize_tax_id, strip_accents
-from fideliza.customers.selectors import customer_ids_by_source
+from fideliza.customers.selectors import (
+    customer_ids_by_email,
+    customer_ids_by_source,
+    customer_names_of_source,
+)
 from fideliza.customers.services import (
     AUDIT_ENTITY,
     customer_clean_data,
     customer_executive_default,
 )
 from fideliza.sales.ingest import orders_ingest
-from fideliza.sales.models import Order, SalesChannel, Store
+from fideliza.sales.models import SalesChannel
+from fideliza.sales.selectors import order_external_ids, store_ids_by_code
+from fideliza.sales.services import stores_create_bare
 
 from . import convert
 from .fields import CONSENT_FIELDS, OPT_OUT_FIELDS, ORDER_LEVEL_FIELDS, FieldSpec, field_specs
@@ -381,32 +391,19 @@ class CustomerImporter(Importer):
         # the cards that already belong to this source.
         keys = key.to_list()
         by_key = customer_ids_by_source(self.source, keys)
-        by_email: dict[str, int] = {}
         unmatched_emails = sorted({e for k, e, x in zip(keys, email.to_list(), external_id.to_list(),
                                                         strict=True)
                                    if e and k not in by_key and x is None})
-        for part in _chunks(unmatched_emails):
-            for addr, pk in (Customer.objects.filter(source_ids__source=self.source, email__in=part)
-                             .order_by("pk").values_list("email", "pk")):
-                by_email.setdefault(addr, pk)
+        by_email = card_ids_of_source_by_email(self.source, unmatched_emails)
         matched = [by_key.get(k) or (by_email.get(e) if x is None else None)
                    for k, e, x in zip(keys, email.to_list(), external_id.to_list(), strict=True)]
-        existing: dict[int, Customer] = {}
-        for part in _chunks(sorted({m for m in matched if m})):
-            existing.update((c.pk, c) for c in Customer.objects.filter(pk__in=part))
+        existing = cards_by_id(m for m in matched if m)
         current_tags: dict[int, list[str]] = defaultdict(list)
         current_consent: dict[tuple[int, str], bool] = {}
         if existing:
-            through = Customer.interests.through
-            for part in _chunks(sorted(existing)):
-                for cid, name in through.objects.filter(customer_id__in=part).values_list(
-                        "customer_id", "tag__name"):
-                    current_tags[cid].append(name)
-                if consents:
-                    for cid, channel, status in (ConsentRecord.objects.filter(customer_id__in=part)
-                                                 .order_by("customer_id", "channel", "-recorded_at", "-id")
-                                                 .values_list("customer_id", "channel", "status")):
-                        current_consent.setdefault((cid, channel), status == ConsentStatus.GRANTED)
+            current_tags.update(interests_of(existing))
+            if consents:
+                current_consent = consents_now(existing)
         self.tick(0.8)
 
         columns = {name: s.to_list() for name, s in values.items()}
@@ -434,7 +431,7 @@ class CustomerImporter(Importer):
                                     and not (data.get("first_name") or data.get("last_name"))
                                     else CustomerKind.PERSON)
                 data.setdefault("acquisition_date", today)
-                card = Customer(**{f: v for f, v in data.items() if f in self.CARD_FIELDS},
+                card = card_new(**{f: v for f, v in data.items() if f in self.CARD_FIELDS},
                                 account_executive=customer_executive_default(self.actor))
                 if is_identifier_only(card):
                     # A list of ids alone (a till's card numbers): the card exists so that
@@ -489,9 +486,7 @@ class CustomerImporter(Importer):
     @cached_property
     def name_counts(self) -> LazyNameCounts:
         """How the base writes names (for swapped fields and slips), read only if needed."""
-        return LazyNameCounts(lambda: NameCounts.from_names(
-            Customer.objects.filter(merged_into__isnull=True, is_active=True)
-            .values_list("first_name", "last_name").iterator(chunk_size=5000)))
+        return LazyNameCounts(lambda: NameCounts.from_names(names_in_use()))
 
     @staticmethod
     def _split_full_name(s: pl.Series) -> tuple[pl.Series, pl.Series]:
@@ -538,65 +533,16 @@ class CustomerImporter(Importer):
         return result
 
     def apply(self) -> None:
-        now = timezone.now()
-        context = {"source": self.source, "file": self.file_name, "import_run": self.run_id}
-        cards = [c for _k, _x, c, _t, _co in self.creates]
-        insert_objects(Customer, cards)
+        cards_import_write(
+            actor=self.actor, source=self.source, creates=self.creates, updates=self.updates,
+            card_fields=self.CARD_FIELDS, consent_source=f"import:{self.file_name}"[:100],
+            consent_wording=_("Según el archivo importado «%(file)s».") % {"file": self.file_name},
+            audit_entity=AUDIT_ENTITY,
+            audit_context={"source": self.source, "file": self.file_name, "import_run": self.run_id},
+            now=timezone.now())
         # Cards that only had an id and now have a name or a contact are as good as new for
         # the duplicate finder: they may be someone another source already knows.
-        self.created_ids = [c.pk for c in cards] + self.filled_ids
-        insert_objects(CustomerSourceId, [CustomerSourceId(customer_id=c.pk, source=self.source, external_id=k)
-                                          for k, _x, c, _t, _co in self.creates])
-        tag_rows: list[tuple[Customer, list[str]]] = [(c, t) for _k, _x, c, t, _co in self.creates if t]
-        tag_rows += [(c, t) for c, _ch, t, _co in self.updates if t is not None]
-        self._set_tags(tag_rows, replace_ids=[c.pk for c, _ch, t, _co in self.updates if t is not None])
-        consent_source = f"import:{self.file_name}"[:100]
-        wording = _("Según el archivo importado «%(file)s».") % {"file": self.file_name}
-        consents = [
-            ConsentRecord(customer=c, channel=ch, status=ConsentStatus.GRANTED if g else ConsentStatus.WITHDRAWN,
-                          recorded_at=now, source=consent_source, wording=wording, recorded_by=self.actor.user)
-            for c, consent in ([(c, co) for _k, _x, c, _t, co in self.creates]
-                               + [(c, co) for c, _ch, _t, co in self.updates])
-            for ch, g in consent.items()
-        ]
-        insert_objects(ConsentRecord, consents)
-        updated_fields = sorted({f for _c, ch, _t, _co in self.updates for f in ch
-                                 if f in self.CARD_FIELDS})
-        for c, ch, _t, _co in self.updates:
-            for f in ch:
-                if f in self.CARD_FIELDS:
-                    setattr(c, f, ch[f][1])
-            c.updated_at = now
-        if updated_fields:
-            Customer.objects.bulk_update([c for c, ch, _t, _co in self.updates
-                                          if any(f in self.CARD_FIELDS for f in ch)],
-                                         [*updated_fields, "updated_at"], batch_size=500)
-        audit_record_bulk(
-            actor=self.actor, action=AuditAction.BULK_CREATE, entity=AUDIT_ENTITY,
-            rows=[(c.pk, {**{f: (None, getattr(c, f)) for f in self.CARD_FIELDS
-                             if getattr(c, f) not in ("", None)},
-                          **({"interests": (None, ", ".join(t))} if t else {}),
-                          **{f"consent_{ch}": (None, g) for ch, g in co.items()}})
-                  for _k, _x, c, t, co in self.creates],
-            context=context)
-        audit_record_bulk(actor=self.actor, action=AuditAction.BULK_UPDATE, entity=AUDIT_ENTITY,
-                          rows=[(c.pk, ch) for c, ch, _t, _co in self.updates], context=context)
-
-    @staticmethod
-    def _set_tags(rows: list[tuple[Customer, list[str]]], replace_ids: list[int]) -> None:
-        if not rows:
-            return
-        names = sorted({name for _c, names in rows for name in names})
-        tags = dict(Tag.objects.filter(name__in=names).values_list("name", "pk"))
-        missing = [Tag(name=name) for name in names if name not in tags]
-        if missing:
-            Tag.objects.bulk_create(missing, ignore_conflicts=True)
-            tags = dict(Tag.objects.filter(name__in=names).values_list("name", "pk"))
-        through = Customer.interests.through
-        for part in _chunks(replace_ids):
-            through.objects.filter(customer_id__in=part).delete()
-        insert_objects(through, [through(customer_id=c.pk, tag_id=tags[name])
-                                 for c, names in rows for name in names])
+        self.created_ids = [c.pk for _k, _x, c, _t, _co in self.creates] + self.filled_ids
 
 
 # ====================================================================== products
@@ -632,7 +578,7 @@ class ProductImporter(Importer):
         skus = values["sku"].to_list()
         known: set[str] = set()
         for part in _chunks(sorted({s for s in skus if s})):
-            known.update(Product.objects.filter(sku__in=part).values_list("sku", flat=True))
+            known.update(skus_known(part))
         new_without_name = values["sku"].is_not_null() & ~values["sku"].is_in(list(known))
         if "name" in values:
             new_without_name = new_without_name & values["name"].is_null()
@@ -867,9 +813,7 @@ class OrderImporter(Importer):
             found[ext[5:]].add(pk)
         rest = wanted - set(found)
         if rest:
-            cards = (Customer.objects.filter(source_ids__source=self.source, merged_into__isnull=True)
-                     .values_list("pk", "kind", "first_name", "last_name", "company_name").distinct())
-            for pk, kind, first, last, company in cards.iterator(chunk_size=5000):
+            for pk, kind, first, last, company in customer_names_of_source(self.source):
                 person = fold_name(f"{first} {last}")
                 firm = fold_name(company)
                 # A person's company name is where they work, not their name.
@@ -891,9 +835,7 @@ class OrderImporter(Importer):
                         | {v.lower() for v in ids if "@" in v})
         by_email: dict[str, int] = {}
         for part in _chunks(emails):
-            for addr, pk in (Customer.objects.filter(email__in=part, merged_into__isnull=True)
-                             .order_by("-pk").values_list("email", "pk")):
-                by_email[addr] = pk  # ascending override: the oldest card wins
+            by_email.update(customer_ids_by_email(part))
         email_frame = pl.DataFrame(list(by_email.items()), schema={"email": pl.String, "pk_by_email": pl.Int64},
                                    orient="row")
         email_key = pl.coalesce(pl.col("customer_email"),
@@ -905,7 +847,7 @@ class OrderImporter(Importer):
         return joined.select(pl.coalesce("pk_by_id", "pk_by_email")).to_series()
 
     def _resolve_stores(self, f: pl.DataFrame) -> None:
-        stores = dict(Store.objects.values_list("code", "pk"))
+        stores = store_ids_by_code()
         unknown_store = f["store"].is_not_null() & ~f["store"].is_in(list(stores))
         self.missing_stores = sorted(set(f.filter(unknown_store)["store"].to_list()))
         if self.missing_stores and not self.options.create_missing_stores:
@@ -993,7 +935,7 @@ class OrderImporter(Importer):
         f = self._resolve_customers(f, missing)
         products = pl.DataFrame(
             [(sku, pk, None if cost is None else int(cost * 100))
-             for sku, pk, cost in Product.objects.values_list("sku", "pk", "unit_cost")],
+             for sku, pk, cost in product_costs_all()],
             schema={"sku": pl.String, "product_id": pl.Int64, "product_cost": pl.Int64}, orient="row")
         f = f.join(products, on="sku", how="left", maintain_order="left")
         unknown_sku = f["product_id"].is_null() & f["sku"].is_not_null()
@@ -1075,15 +1017,13 @@ class OrderImporter(Importer):
 
     def _existing_orders(self, order_ids: pl.Series) -> pl.Series:
         """The file's order ids that already exist for this source."""
-        qs = Order.objects.filter(source=self.source)
         if len(order_ids) > 50_000:
             # A big file: one pass over the source's ids beats a hundred `IN (…)` queries.
-            known = pl.Series(list(qs.values_list("external_id", flat=True).iterator(chunk_size=50_000)),
-                              dtype=pl.String)
+            known = pl.Series(order_external_ids(self.source), dtype=pl.String)
             return order_ids.filter(order_ids.is_in(known.implode()))
         found: list[str] = []
         for part in _chunks(sorted(order_ids.to_list())):
-            found += qs.filter(external_id__in=part).values_list("external_id", flat=True)
+            found += order_external_ids(self.source, part)
         return pl.Series(found, dtype=pl.String)
 
     def _create_customers(self) -> dict[str, int]:
@@ -1099,24 +1039,16 @@ class OrderImporter(Importer):
             pl.col("placed_at").dt.convert_time_zone(self.time_zone).dt.date().alias("since"))
         first, last = CustomerImporter._split_full_name(new["customer_name"])
         cards = [
-            Customer(kind=CustomerKind.PERSON, first_name=(fn or "")[:100], last_name=(ln or "")[:150],
+            card_new(kind=CustomerKind.PERSON, first_name=(fn or "")[:100], last_name=(ln or "")[:150],
                      email=email or "", acquisition_date=since,
                      account_executive=customer_executive_default(self.actor))
             for email, fn, ln, since in zip(new["customer_email"].to_list(), first.to_list(),
                                             last.to_list(), new["since"].to_list(), strict=True)
         ]
         keys = new["new_customer"].to_list()
-        insert_objects(Customer, cards)
-        insert_objects(CustomerSourceId, [CustomerSourceId(customer_id=c.pk, source=self.source, external_id=k)
-                                          for k, c in zip(keys, cards, strict=True)])
-        audit_record_bulk(
-            actor=self.actor, action=AuditAction.BULK_CREATE, entity=AUDIT_ENTITY,
-            rows=[(c.pk, {f: (None, getattr(c, f)) for f in ("first_name", "last_name", "email",
-                                                              "acquisition_date") if getattr(c, f)}
-                   | {"source_id": (None, k)})
-                  for k, c in zip(keys, cards, strict=True)],
-            context={"source": self.source, "file": self.file_name, "import_run": self.run_id,
-                     "created_for": self.kind})
+        cards_minimal_write(actor=self.actor, source=self.source, cards=cards, keys=keys, audit_entity=AUDIT_ENTITY,
+                            audit_context={"source": self.source, "file": self.file_name,
+                                           "import_run": self.run_id, "created_for": self.kind})
         self.created_ids += [c.pk for c in cards]
         return {k: c.pk for k, c in zip(keys, cards, strict=True)}
 
@@ -1128,17 +1060,17 @@ class OrderImporter(Importer):
                 pl.col("new_customer").replace_strict(created, default=None, return_dtype=pl.Int64),
             ).alias("customer_id"))
         if self.missing_stores:
-            Store.objects.bulk_create([Store(code=code, name=code) for code in self.missing_stores])
+            stores_create_bare(self.missing_stores)
         if len(self.placeholder_products):
             rows = [{"sku": sku, "name": desc or sku, "list_price": _cents_to_decimal(price)}
                     for sku, desc, price in self.placeholder_products.iter_rows()]
             product_upsert_many(rows=rows)
-            ids = dict(Product.objects.filter(sku__in=[r["sku"] for r in rows]).values_list("sku", "pk"))
+            ids = product_ids_by_sku([r["sku"] for r in rows])
             self.lines = self.lines.with_columns(
                 pl.coalesce(pl.col("product_id"),
                             pl.col("sku").replace_strict(ids, default=None, return_dtype=pl.Int64))
                 .alias("product_id"))
-        stores = pl.DataFrame(list(Store.objects.values_list("code", "pk")),
+        stores = pl.DataFrame(list(store_ids_by_code().items()),
                               schema={"store": pl.String, "store_id": pl.Int64}, orient="row")
         orders = self.orders.join(stores, on="store", how="left", maintain_order="left")
         orders = orders.with_columns(

@@ -1,8 +1,11 @@
 """Read the transaction columns straight from the database into Polars frames.
 
-DESIGN.md: the analytics core never touches the ORM. This adapter runs two or three plain
-SQL queries through Django's connection (no model instances) and hands Polars frames in
-the canonical schema of `fideliza.analytics.transactions` to the core.
+DESIGN.md: the analytics core never touches the ORM. This adapter runs a few plain SQL
+queries through Django's connection (no model instances) and hands Polars frames in the
+canonical schema of `fideliza.analytics.transactions` to the core. Each query's text comes
+from the app that owns its tables (`sales.selectors.order_columns_sql`,
+`customers.selectors.customer_columns_sql`, `catalog.selectors.products_sql`, …), so a
+column renamed there is changed there.
 
 Every value crosses the driver as an integer, which both sqlite3 and psycopg return
 without per-row parsing: timestamps as Unix seconds (converted to the shop's local
@@ -23,7 +26,6 @@ with an unknown cost.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +36,9 @@ from django.conf import settings
 from django.db import connection
 
 from fideliza.analytics.transactions import AMOUNT, CATEGORY, CUSTOMER, MARGIN, PRODUCT, TS
+from fideliza.catalog.selectors import products_sql
+from fideliza.customers.selectors import customer_columns_sql, customers_merged_into
+from fideliza.sales.selectors import order_columns_sql, product_lines_sql, returns_by_order_sql
 
 if TYPE_CHECKING:
     from polars._typing import PolarsDataType
@@ -45,76 +50,6 @@ ReadMethod = Literal["cursor", "polars"]
 # Measured by benchmarks/dashboard.py on 515,270 orders: PostgreSQL 3.1 s (polars) against
 # 4.3 s (cursor); SQLite 6.6 s against 6.7 s.
 DEFAULT_METHOD: ReadMethod = "polars"
-
-
-def _epoch_seconds(column: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"FLOOR(EXTRACT(EPOCH FROM {column}))::bigint"
-    # SQLite stores UTC text. unixepoch() (3.38+) is exact and fast; before it, julianday()
-    # is a double good to ~20 microseconds, so rounding to the second is exact too.
-    if sqlite3.sqlite_version_info >= (3, 38, 0):
-        return f"unixepoch({column})"
-    return f"CAST(ROUND((julianday({column}) - 2440587.5) * 86400.0) AS INTEGER)"
-
-
-def _cents(expr: str) -> str:
-    return f"CAST(ROUND({expr} * 100) AS BIGINT)"
-
-
-def _orders_sql() -> str:
-    # No join: cards merged into another are remapped in Polars (see _merged_into), which
-    # is several times faster than a join on SQLite.
-    return f"""
-        SELECT o.id AS order_id, o.customer_id AS customer_id,
-               {_epoch_seconds("o.placed_at")} AS epoch, {_cents("o.total")} AS total,
-               {_cents("o.cost_total")} AS cost, o.currency AS currency
-        FROM sales_order o
-    """
-
-
-def _merged_into() -> dict[int, int]:
-    """{merged card: the card it was merged into}, following chains to the survivor."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT id, merged_into_id FROM customers_customer "
-                       "WHERE merged_into_id IS NOT NULL")
-        pairs = {int(a): int(b) for a, b in cursor.fetchall()}
-    resolved = {}
-    for start in pairs:
-        target, seen = pairs[start], {start}
-        while target in pairs and target not in seen:
-            seen.add(target)
-            target = pairs[target]
-        resolved[start] = target
-    return resolved
-
-
-def _returns_sql() -> str:
-    return f"""
-        SELECT r.order_id AS order_id,
-               SUM(CASE WHEN r.kind = 'return' THEN {_cents("r.refund_amount")} ELSE 0 END)
-                   AS returned,
-               SUM(CASE WHEN r.kind = 'return' THEN 0 ELSE {_cents("r.refund_amount")} END)
-                   AS refunded
-        FROM sales_return r GROUP BY r.order_id
-    """
-
-
-def _lines_sql() -> str:
-    return """
-        SELECT l.order_id AS order_id, l.product_id AS product_id
-        FROM sales_orderline l
-        WHERE l.quantity > 0 AND l.product_id IS NOT NULL
-    """
-
-
-def _customers_sql() -> str:
-    # Cards merged into another are not customers of their own.
-    return f"""
-        SELECT c.id AS customer_id, {_epoch_seconds("c.acquisition_date")} AS acquired,
-               {_epoch_seconds("c.created_at")} AS created,
-               {_cents("c.acquisition_cost")} AS acquisition_cost
-        FROM customers_customer c WHERE c.merged_into_id IS NULL
-    """
 
 
 def fetch_frame(
@@ -192,18 +127,18 @@ def read_orders(*, method: ReadMethod = DEFAULT_METHOD) -> tuple[pl.DataFrame, i
     (Float64 euros, for the models).
     """
     orders = fetch_frame(
-        _orders_sql(),
+        order_columns_sql(),
         {ORDER: pl.Int64, CUSTOMER: pl.Int64, "_epoch": pl.Int64, "_total": pl.Int64,
          "_cost": pl.Int64, "_currency": pl.String},
         method=method,
     )
     # Amounts in different currencies do not add up: the analytics use the business's.
     orders = orders.filter(pl.col("_currency") == settings.FIDELIZA_DEFAULT_CURRENCY)
-    merged = _merged_into()
+    merged = customers_merged_into()
     if merged:
         orders = orders.with_columns(pl.col(CUSTOMER).replace(merged))
     returns = fetch_frame(
-        _returns_sql(),
+        returns_by_order_sql(),
         {ORDER: pl.Int64, "_returned": pl.Int64, "_refunded": pl.Int64},
         method=method,
     )
@@ -243,7 +178,7 @@ def read_lines(orders: pl.DataFrame, *, method: ReadMethod = DEFAULT_METHOD) -> 
     """Product lines of `orders` (from :func:`read_orders`): ``order_id, customer_id, ts,
     product_id``. Lines without a catalog product, returned-quantity lines and lines of
     orders that are not purchases (refunded in full, another currency) are left out."""
-    lines = fetch_frame(_lines_sql(), {ORDER: pl.Int64, PRODUCT: pl.Int64}, method=method)
+    lines = fetch_frame(product_lines_sql(), {ORDER: pl.Int64, PRODUCT: pl.Int64}, method=method)
     return lines.join(orders.select(ORDER, CUSTOMER, TS), on=ORDER, how="inner").select(
         ORDER, CUSTOMER, TS, PRODUCT
     )
@@ -252,9 +187,7 @@ def read_lines(orders: pl.DataFrame, *, method: ReadMethod = DEFAULT_METHOD) -> 
 def read_products(*, method: ReadMethod = DEFAULT_METHOD) -> pl.DataFrame:
     """The catalog: ``product_id, sku, name, category`` (its own name) ``, path_level``."""
     products = fetch_frame(
-        """SELECT p.id AS product_id, p.sku AS sku, p.name AS name, cat.name AS category,
-                  p.path_level AS path_level
-           FROM catalog_product p LEFT JOIN catalog_category cat ON cat.id = p.category_id""",
+        products_sql(),
         {PRODUCT: pl.Int64, "sku": pl.String, "name": pl.String, CATEGORY: pl.String,
          "path_level": pl.String},
         method=method,
@@ -266,7 +199,7 @@ def read_customers(*, method: ReadMethod = DEFAULT_METHOD) -> pl.DataFrame:
     """Customer cards: ``customer_id, acquired_at`` (acquisition date, else the local date
     the card was created) and ``acquisition_cost_cents``."""
     cards = fetch_frame(
-        _customers_sql(),
+        customer_columns_sql(),
         {CUSTOMER: pl.Int64, "_acq": pl.Int64, "_created": pl.Int64,
          "acquisition_cost_cents": pl.Int64},
         method=method,

@@ -29,6 +29,7 @@ from fideliza.analytics.pipeline import AnalysisConfig
 from fideliza.analytics.summary import PERIOD_DAYS, summary_data_from_transaction_data
 from fideliza.analytics.tiers import value_tiers
 from fideliza.analytics.transactions import AMOUNT, CATEGORY, CUSTOMER, MARGIN, PRODUCT, TS
+from fideliza.core.serialization import jsonable
 from fideliza.insights.labels import run_warning
 
 from .adapter import ORDER, Transactions
@@ -239,9 +240,9 @@ def predict(
             facts["churn_reason"],
             pl.lit(None, pl.Date).alias("expected_next_purchase"),
         )
-        return out, {"settings": _jsonable(asdict(cfg))}, warnings
+        return out, {"settings": jsonable(asdict(cfg))}, warnings
 
-    models = _jsonable(result.models)
+    models = jsonable(result.models)
     warnings += _fit_warnings(models)
     c = result.customers
     out = c.select(
@@ -265,20 +266,6 @@ def predict(
     if "clv" not in c.columns:
         warnings.append(run_warning(gettext_noop("sin clientes con importe repetido: sin CLV previsto")))
     return out, models, warnings
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
 
 
 # The core's convergence problems (English, in models.json) as the panel says them.
@@ -636,7 +623,7 @@ def compute_snapshot(
         customers=customers,
         rfm_history=history,
         aggregates=aggregates,
-        parameters=_jsonable(models),
+        parameters=jsonable(models),
         warnings=warnings,
         timings=timings,
         orders=orders.height,

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language
 
 from fideliza.accounts.models import User
 from fideliza.analytics import labels
+from fideliza.core.sql import ids_filter
 from fideliza.customers.models import Customer
 from fideliza.customers.selectors import customers_visible_to
+from fideliza.sales.selectors import orders_in_window
 
 from .labels import churn_reason_text, label_of, next_reason_text
 from .models import AnalyticsState, CustomerMetrics, RunStatus, SnapshotRun
@@ -104,3 +110,75 @@ def customer_insights_context(customer: Customer) -> dict[str, Any]:
         },
         "insights_status": snapshot_status(),
     }
+
+
+def metrics_message_rows(customer_ids: Sequence[int]) -> list[tuple[Any, ...]]:
+    """(customer id, RFM segment, value tier, activity state, last purchase, predicted CLV,
+    historic CLV, next product's name, its path level, next category, path step, next path
+    step) from the current snapshot, for the customers among `customer_ids` (at most a few
+    thousand) who have a row: what a message may say about its recipient."""
+    wanted = set(customer_ids)
+    return [row for row in CustomerMetrics.objects.filter(ids_filter("customer_id", customer_ids)).values_list(
+        "customer_id", "rfm_segment", "value_tier", "activity_state", "last_purchase",
+        "clv_predicted", "clv_historic", "next_product__name",
+        "next_product__path_level", "next_category", "path_step", "path_next_step")
+        if row[0] in wanted]
+
+
+# --- the snapshot as the automations' triggers read it --------------------------------
+
+def snapshot_as_of() -> date | None:
+    """The date the current snapshot is as of (None before the first one)."""
+    state = AnalyticsState.objects.select_related("current_run").filter(pk=1).first()
+    return state.current_run.as_of if state and state.current_run else None
+
+
+def _metrics_fresh(customers: QuerySet[Customer], now: datetime) -> tuple[QuerySet[CustomerMetrics], date | None]:
+    """Current snapshot rows of `customers`, minus those who bought after it was computed
+    (they are active again whatever the snapshot says), and the snapshot's date."""
+    as_of = snapshot_as_of()
+    rows = CustomerMetrics.objects.filter(customer__in=customers)
+    if as_of is not None:
+        start = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=ZoneInfo(settings.TIME_ZONE))
+        rows = rows.exclude(Exists(orders_in_window(customer=OuterRef("customer_id"), after=start, until=now,
+                                                    after_inclusive=True)))
+    return rows, as_of
+
+
+def customers_overdue(*, customers: QuerySet[Customer], now: datetime,
+                      factor: float) -> list[tuple[int, date, int, float]]:
+    """(customer, last purchase, days without buying, usual interval) of the `customers`
+    whose days without buying exceed `factor` × their own usual interval (customers with
+    an interval of their own); the days since the snapshot's date are added, so a snapshot
+    from last night still counts today."""
+    rows, as_of = _metrics_fresh(customers, now)
+    offset = max(0, (timezone.localdate(now) - as_of).days) if as_of else 0
+    rows = (rows.filter(usual_interval_days__isnull=False)
+            .annotate(days=F("days_since_last") + offset)
+            .filter(days__gt=F("usual_interval_days") * factor))
+    return [(cid, last, int(days), float(interval))
+            for cid, last, days, interval in rows.values_list("customer_id", "last_purchase", "days",
+                                                              "usual_interval_days")
+            if interval is not None]
+
+
+def customers_in_activity_states(*, customers: QuerySet[Customer], now: datetime,
+                                 states: Sequence[str]) -> list[tuple[int, date, str, int]]:
+    """(customer, last purchase, activity state, days since the last purchase) of the
+    `customers` in one of `states` in the snapshot (not those who bought since)."""
+    rows, _as_of = _metrics_fresh(customers, now)
+    return list(rows.filter(activity_state__in=list(states))
+                .values_list("customer_id", "last_purchase", "activity_state", "days_since_last"))
+
+
+def customers_active(customer_ids: Iterable[int]) -> set[int]:
+    """The customers among `customer_ids` the current snapshot says are active."""
+    return set(CustomerMetrics.objects.filter(customer_id__in=set(customer_ids), activity_state="active")
+               .values_list("customer_id", flat=True))
+
+
+def metrics_lookup(field: str = "") -> str:
+    """The lookup from a Customer query to `field` of its snapshot row (the row itself
+    without `field`): how the segment rules, the funnel and the segment exports read the
+    snapshot in the same query as the card."""
+    return f"metrics__{field}" if field else "metrics"

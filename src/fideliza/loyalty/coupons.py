@@ -16,16 +16,19 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fideliza.accounts.models import AuditAction
-from fideliza.accounts.services import Actor, audit_record
+from fideliza.accounts.services import Actor, audit_record, audit_record_bulk
 from fideliza.catalog.models import Category, Product
+from fideliza.catalog.selectors import category_parents, products_by_sku
+from fideliza.core.bulk import insert_constant
 from fideliza.core.money import quantize_money
 from fideliza.customers.models import Customer
+from fideliza.segments.selectors import segment_has_member
 
 from .earning import category_descendants
 from .models import (
@@ -89,7 +92,7 @@ def basket_from_skus(items: Sequence[dict], other_codes: Sequence[str] = ()) -> 
     """A basket from [{"sku", "quantity", "unit_price"?, "discount"?}]; unknown SKUs count
     towards the total but match no product restriction."""
     skus = {str(i.get("sku") or "") for i in items}
-    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+    products = products_by_sku(skus)
     lines = []
     for item in items:
         product = products.get(str(item.get("sku") or ""))
@@ -140,24 +143,102 @@ def coupon_create(
                     valid_until=valid_until, min_purchase=min_purchase, product=product, category=category,
                     stackable=stackable, reward=reward)
     coupon.full_clean()
-    if kind == RewardKind.PERCENT and value > 100:
-        raise ValidationError({"value": _("Un descuento porcentual no puede superar el 100 %.")})
-    if kind == RewardKind.FREE_PRODUCT and product is None:
-        raise ValidationError({"product": _("Indique el producto que se regala.")})
-    if valid_from and valid_until and valid_until <= valid_from:
-        raise ValidationError({"valid_until": _("El final de la validez debe ser posterior al inicio.")})
+    _terms_check(coupon)
     coupon.save()
     audit_record(actor=actor, action=AuditAction.CREATE, entity="loyalty.coupon", entity_id=coupon.pk,
                  changes={"name": (None, name), "customer": (None, customer.pk if customer else None)})
     return coupon
 
 
+def _terms_check(coupon: Coupon) -> None:
+    """The cross-field rules of a coupon's terms (after `full_clean`)."""
+    if coupon.kind == RewardKind.PERCENT and coupon.value > 100:
+        raise ValidationError({"value": _("Un descuento porcentual no puede superar el 100 %.")})
+    if coupon.kind == RewardKind.FREE_PRODUCT and coupon.product_id is None:
+        raise ValidationError({"product": _("Indique el producto que se regala.")})
+    if coupon.valid_from and coupon.valid_until and coupon.valid_until <= coupon.valid_from:
+        raise ValidationError({"valid_until": _("El final de la validez debe ser posterior al inicio.")})
+
+
+@dataclass(frozen=True)
+class IssuedCoupon:
+    pk: int
+    code: str
+
+
+ISSUE_BATCH = 5000  # codes per IN (…) list when reading the issued ids back
+
+
+def coupons_issue(
+    *,
+    customer_ids: Sequence[int],
+    name: str,
+    source: str,
+    kind: str,
+    value: Decimal,
+    valid_from: datetime,
+    valid_until: datetime,
+    min_purchase: Decimal = Decimal(0),
+    audit_actor: Actor | None = None,
+    now: datetime | None = None,
+) -> dict[int, IssuedCoupon]:
+    """One single-use coupon bound to each of `customer_ids` (existing customers), all on
+    the same terms: {customer id: its coupon}. The campaigns' and automations' offers.
+
+    Inserted in bulk (a campaign issues up to hundreds of thousands at once) after checking
+    the terms once as `coupon_create` does. With `audit_actor`, one audit row per coupon
+    as `coupon_create` writes; without it the caller records the issue in its own audit
+    row (a campaign launch records how many coupons it issued). Call inside the caller's
+    transaction: the coupons must not outlive a launch that fails.
+    """
+    if not customer_ids:
+        return {}
+    terms = Coupon(code="", name=name, kind=kind, value=value, source=source, max_uses=1, max_uses_per_customer=1,
+                   valid_from=valid_from, valid_until=valid_until, min_purchase=min_purchase, stackable=False)
+    terms.full_clean(exclude=["code"])
+    _terms_check(terms)
+    codes: dict[str, int] = {}
+    for cid in customer_ids:
+        code = coupon_code()
+        while code in codes:
+            code = coupon_code()
+        codes[code] = cid
+    now = now or timezone.now()
+    constant = {"name": name, "source": source, "kind": kind, "value": value, "max_uses": 1,
+                "max_uses_per_customer": 1, "uses_count": 0, "valid_from": valid_from, "valid_until": valid_until,
+                "min_purchase": min_purchase, "stackable": False, "is_active": True, "created_at": now}
+    insert_constant(Coupon, constant, ["code", "customer"], list(codes.items()))
+    issued: dict[int, IssuedCoupon] = {}
+    code_list = list(codes)
+    if connection.vendor == "postgresql":
+        # One array parameter: an IN list of 5,000 codes cost more to compile and convert
+        # than to run.
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id, code FROM {connection.ops.quote_name(Coupon._meta.db_table)} "
+                           f"WHERE code = ANY(%s)", [code_list])
+            found = cursor.fetchall()
+    else:
+        found = [row for i in range(0, len(code_list), ISSUE_BATCH)
+                 for row in Coupon.objects.filter(code__in=code_list[i:i + ISSUE_BATCH]).values_list("pk", "code")]
+    for pk, code in found:
+        issued[codes[code]] = IssuedCoupon(pk, code)
+    if audit_actor is not None:
+        audit_record_bulk(actor=audit_actor, action=AuditAction.CREATE, entity="loyalty.coupon",
+                          rows=[(c.pk, {"name": (None, name), "customer": (None, cid)}) for cid, c in issued.items()])
+    return issued
+
+
+def coupons_deactivate(coupon_ids: Sequence[int]) -> int:
+    """Switch off coupons nobody will read (their message was never sent); returns how many."""
+    return sum(Coupon.objects.filter(pk__in=coupon_ids[i:i + ISSUE_BATCH]).update(is_active=False)
+               for i in range(0, len(coupon_ids), ISSUE_BATCH))
+
+
 def _eligible_lines(coupon: Coupon, basket: Basket) -> list[BasketLine]:
     if coupon.product_id:
         return [line for line in basket.lines if line.product_id == coupon.product_id]
     if coupon.category_id:
-        parents = dict(Category.objects.values_list("id", "parent_id"))
-        allowed = category_descendants(parents).get(coupon.category_id, frozenset({coupon.category_id}))
+        allowed = category_descendants(category_parents()).get(coupon.category_id, frozenset({coupon.category_id}))
         return [line for line in basket.lines if line.category_id in allowed]
     return list(basket.lines)
 
@@ -174,12 +255,9 @@ def coupon_discount(coupon: Coupon, *, customer: Customer | None, basket: Basket
         raise CouponRefused(_("El cupón ha caducado."), "coupon_expired")
     if coupon.customer_id and (customer is None or customer.pk != coupon.customer_id):
         raise CouponRefused(_("El cupón pertenece a otro cliente."), "coupon_other_customer")
-    if coupon.segment_id:
-        from fideliza.segments.models import SegmentMember
-
-        if customer is None or not SegmentMember.objects.filter(segment_id=coupon.segment_id,
-                                                                customer=customer).exists():
-            raise CouponRefused(_("El cupón es solo para los clientes de un segmento."), "coupon_segment")
+    if coupon.segment_id and (
+            customer is None or not segment_has_member(segment_id=coupon.segment_id, customer_id=customer.pk)):
+        raise CouponRefused(_("El cupón es solo para los clientes de un segmento."), "coupon_segment")
     if check_limits and coupon.max_uses is not None and coupon.uses_count >= coupon.max_uses:
         raise CouponRefused(_("El cupón ya se ha usado todas las veces permitidas."), "coupon_exhausted")
     if check_limits and coupon.max_uses_per_customer is not None:

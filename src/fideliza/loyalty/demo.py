@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from fideliza.accounts.services import Actor
-from fideliza.catalog.models import Category
+from fideliza.catalog.selectors import category_roots, category_roots_by_products
 
 from .models import EarningRule, Program, Reward, RewardKind, RuleKind, Tier
 from .services import loyalty_config_save
@@ -36,15 +36,12 @@ def loyalty_demo_program(*, actor: Actor, multiplied_categories: tuple[str, str]
         max_points_per_order=5000), actor=actor)
     loyalty_config_save(obj=EarningRule(program=program, name="1 punto por euro", kind=RuleKind.PER_AMOUNT,
                                         points=1), actor=actor)
-    roots = list(Category.objects.filter(parent__isnull=True))
+    roots = list(category_roots())
     if multiplied_categories:
         by_name = {c.name: c for c in roots}
         chosen = [by_name[n] for n in multiplied_categories if n in by_name]
     else:
-        from django.db.models import Count
-
-        chosen = list(Category.objects.filter(parent__isnull=True).annotate(n=Count("products"))
-                      .order_by("-n", "name")[:2])
+        chosen = category_roots_by_products()[:2]
     for category, mult in zip(chosen, (3, 2), strict=False):
         loyalty_config_save(obj=EarningRule(program=program, name=f"{category.name} x{mult}",
                                             kind=RuleKind.PER_AMOUNT, points=1, multiplier=mult,

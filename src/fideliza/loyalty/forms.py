@@ -9,8 +9,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from fideliza.catalog.models import Category, Product
-from fideliza.segments.models import Segment
+from fideliza.catalog.selectors import categories_all, products_all
+from fideliza.segments.selectors import segments_active
 
 from .models import EarningRule, Program, Reward, RewardKind, RuleKind, Tier
 
@@ -66,10 +66,10 @@ class CouponForm(forms.Form):
     valid_from = forms.DateTimeField(label=_("Válido desde"), required=False, widget=DATETIME)
     valid_until = forms.DateTimeField(label=_("Válido hasta"), required=False, widget=DATETIME)
     min_purchase = forms.DecimalField(label=_("Compra mínima"), min_value=0, decimal_places=2, initial=0)
-    product = forms.ModelChoiceField(label=_("Solo para el producto"), queryset=Product.objects.all(), required=False)
-    category = forms.ModelChoiceField(label=_("Solo para la categoría"), queryset=Category.objects.all(),
+    product = forms.ModelChoiceField(label=_("Solo para el producto"), queryset=products_all(), required=False)
+    category = forms.ModelChoiceField(label=_("Solo para la categoría"), queryset=categories_all(),
                                       required=False)
-    segment = forms.ModelChoiceField(label=_("Solo para el segmento"), queryset=Segment.objects.filter(is_archived=False),
+    segment = forms.ModelChoiceField(label=_("Solo para el segmento"), queryset=segments_active(),
                                      required=False)
     stackable = forms.BooleanField(label=_("Acumulable con otros cupones"), required=False)
 
@@ -81,7 +81,7 @@ class SimulatorForm(forms.Form):
                                                                           *RuleKind.choices], required=False)
     points = forms.DecimalField(label=_("Puntos"), initial=1, min_value=0, decimal_places=4, required=False)
     multiplier = forms.DecimalField(label=_("Multiplicador"), initial=1, min_value=0, decimal_places=2, required=False)
-    category = forms.ModelChoiceField(label=_("Categoría"), queryset=Category.objects.all(), required=False)
+    category = forms.ModelChoiceField(label=_("Categoría"), queryset=categories_all(), required=False)
     min_purchase = forms.DecimalField(label=_("Compra mínima"), min_value=0, decimal_places=2, required=False)
 
     @classmethod

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypedDict
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -33,7 +33,13 @@ from fideliza.customers.normalize import (
     normalize_tax_id,
     strip_accents,
 )
-from fideliza.sales.models import Order, Return
+from fideliza.sales.selectors import (
+    customer_ordered_before,
+    order_rows,
+    refunded_by_order,
+    return_orders,
+    returns_history,
+)
 
 from .models import (
     Affiliate,
@@ -79,7 +85,7 @@ def self_referral_reason(referrer: Customer, friend: Customer) -> str | None:
 
 
 def existing_customer_reason(friend: Customer, at: datetime) -> str | None:
-    if Order.objects.filter(customer=friend, placed_at__lt=at - NEW_CUSTOMER_GRACE).exists():
+    if customer_ordered_before(customer_id=friend.pk, before=at - NEW_CUSTOMER_GRACE):
         return _("Ya era cliente: tenía compras anteriores.")
     if friend.created_at and friend.created_at < at - NEW_CUSTOMER_GRACE:
         return _("Ya era cliente: su ficha es anterior a la recomendación.")
@@ -120,22 +126,15 @@ def referral_register(*, code: str, customer: Customer, actor: Actor,
         reason=reason or "")
 
 
-class _OrderRow(TypedDict):
-    id: int
-    customer_id: int
-    placed_at: datetime
-    total: Decimal
-
-
 def referrals_on_orders(order_ids: Sequence[int]) -> int:
     """A pending referral qualifies with the friend's first order of at least the minimum."""
-    orders: list[_OrderRow] = list(Order.objects.filter(pk__in=order_ids).values("id", "customer_id", "placed_at", "total"))
+    orders = order_rows(order_ids)
     if not orders:
         return 0
     pending = list(Referral.objects.filter(status=ReferralStatus.PENDING,
                                            referred_id__in={o["customer_id"] for o in orders})
                    .select_related("program"))
-    by_customer: dict[int, list[_OrderRow]] = defaultdict(list)
+    by_customer: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for o in sorted(orders, key=lambda o: (o["placed_at"], o["id"])):
         by_customer[o["customer_id"]].append(o)
     changed = []
@@ -151,17 +150,12 @@ def referrals_on_orders(order_ids: Sequence[int]) -> int:
     return len(changed)
 
 
-def _refunded(order_ids: Sequence[int]) -> dict[int, Decimal]:
-    return dict(Return.objects.filter(order_id__in=order_ids).values("order_id")
-                .annotate(s=Sum("refund_amount")).values_list("order_id", "s"))
-
-
 def referrals_on_returns(return_ids: Sequence[int]) -> int:
     """A qualifying purchase returned in full before the review ends rejects the referral."""
-    order_ids = list(Return.objects.filter(pk__in=return_ids).values_list("order_id", flat=True))
+    order_ids = sorted(set(return_orders(return_ids).values()))
     refs = list(Referral.objects.filter(status=ReferralStatus.QUALIFIED, qualifying_order_id__in=order_ids)
                 .select_related("qualifying_order"))
-    refunded = _refunded([r.qualifying_order_id for r in refs if r.qualifying_order_id is not None])
+    refunded = refunded_by_order([r.qualifying_order_id for r in refs if r.qualifying_order_id is not None])
     rejected = []
     for ref in refs:
         order = ref.qualifying_order
@@ -187,7 +181,7 @@ def referrals_release(*, now: datetime | None = None) -> int:
                 continue
             order = ref.qualifying_order
             assert order is not None  # a qualified referral has its qualifying order
-            if _refunded([order.pk]).get(order.pk, Decimal(0)) >= order.total:
+            if refunded_by_order([order.pk]).get(order.pk, Decimal(0)) >= order.total:
                 ref.status, ref.reason = ReferralStatus.REJECTED, _("La compra que la cualificaba se devolvió.")
                 ref.save(update_fields=["status", "reason"])
                 continue
@@ -227,7 +221,7 @@ def _commission(affiliate: Affiliate, revenue: Decimal) -> Decimal:
 
 def affiliates_on_orders(order_ids: Sequence[int]) -> int:
     """Commission on every order of an affiliate's (non-rejected) referral within its window."""
-    orders = list(Order.objects.filter(pk__in=order_ids).values("id", "customer_id", "placed_at", "total"))
+    orders = order_rows(order_ids)
     if not orders:
         return 0
     refs = {r.referred_id: r for r in Referral.objects.filter(
@@ -250,17 +244,14 @@ def affiliates_on_orders(order_ids: Sequence[int]) -> int:
 def affiliates_on_returns(return_ids: Sequence[int]) -> int:
     """Reverse commissions in proportion to the refund (cumulative, so a full return
     reverses exactly the commission)."""
-    rets = list(Return.objects.filter(pk__in=return_ids).values("id", "order_id"))
-    order_ids = {r["order_id"] for r in rets}
+    rets = return_orders(return_ids)
+    order_ids = set(rets.values())
     paid = list(AffiliateCommission.objects.filter(cause__in=[f"order:{o}" for o in order_ids])
                 .select_related("order"))
     if not paid:
         return 0
-    history: dict[int, list[tuple]] = defaultdict(list)
-    for rid, oid, amount, at in (Return.objects.filter(order_id__in=order_ids).order_by("returned_at", "id")
-                                 .values_list("id", "order_id", "refund_amount", "returned_at")):
-        history[oid].append((rid, amount, at))
-    wanted = {r["id"] for r in rets}
+    history = returns_history(sorted(order_ids))
+    wanted = set(rets)
     rows = []
     for com in paid:
         total, cumulative = com.order.total, Decimal(0)

@@ -13,9 +13,9 @@ import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
@@ -26,10 +26,18 @@ from django.utils.translation import gettext as _
 
 from fideliza.accounts.models import AuditAction
 from fideliza.accounts.services import Actor, audit_record
-from fideliza.catalog.models import Category, Product
+from fideliza.catalog.selectors import category_parents
 from fideliza.core.bulk import insert_rows, reserve_ids
 from fideliza.customers.models import Customer
-from fideliza.sales.models import Order, OrderLine, Return
+from fideliza.sales.selectors import (
+    order_facts,
+    order_ids_all,
+    order_totals,
+    return_ids_all,
+    return_orders,
+    returns_history,
+)
+from fideliza.segments.selectors import segment_memberships
 
 from .earning import (
     Earner,
@@ -396,63 +404,25 @@ def points_adjust(*, member: Member, points: int, reason: str, actor: Actor,
 # --- accrual from orders and claw-back on returns -----------------------------------
 
 def program_rule_specs(program: Program) -> list[RuleSpec]:
-    parents = dict(Category.objects.values_list("id", "parent_id"))
     return rule_specs(EarningRule.objects.filter(program=program, is_active=True),
-                      category_descendants(parents))
+                      category_descendants(category_parents()))
 
 
 def _marks(values: Sequence) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def _datetime(value: Any) -> datetime:
-    if isinstance(value, str):  # SQLite keeps UTC datetimes as text
-        value = datetime.fromisoformat(value)
-    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
-
-
-def _decimal(value: Any, places: Decimal = Decimal("0.01")) -> Decimal:
-    # SQLite hands numeric columns back as int/float/str; PostgreSQL as Decimal.
-    return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(places)
-
-
 def _orders_in(order_ids: Sequence[int]) -> tuple[list[dict], dict[int, list[LineIn]]]:
-    # Plain cursor rows: this runs for every recorded order, and both compiling querysets
-    # and building model instances cost more here than the queries themselves.
-    marks = _marks(order_ids)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, customer_id, placed_at, channel, store_id, total FROM {Order._meta.db_table} "
-                       f"WHERE id IN ({marks})", list(order_ids))
-        orders = [{"id": oid, "customer_id": cid, "placed_at": _datetime(placed), "channel": channel,
-                   "store_id": store, "total": _decimal(total)}
-                  for oid, cid, placed, channel, store, total in cursor.fetchall()]
-        cursor.execute(
-            f"SELECT l.order_id, l.product_id, p.category_id, l.quantity, l.line_total "
-            f"FROM {OrderLine._meta.db_table} l LEFT JOIN {Product._meta.db_table} p ON p.id = l.product_id "
-            f"WHERE l.order_id IN ({marks})", list(order_ids))
-        lines: dict[int, list[LineIn]] = defaultdict(list)
-        for oid, pid, cat, qty, amount in cursor.fetchall():
-            lines[oid].append(LineIn(product_id=pid, category_id=cat, quantity=_decimal(qty, Decimal("0.001")),
-                                     amount=_decimal(amount)))
+    orders, facts = order_facts(order_ids)
+    lines = {oid: [LineIn(product_id=pid, category_id=cat, quantity=qty, amount=amount)
+                   for pid, cat, qty, amount in rows] for oid, rows in facts.items()}
     return orders, lines
 
 
 def _segments_of(specs: Sequence[RuleSpec], customer_ids: Sequence[int]) -> dict[int, frozenset[int]]:
     """{customer: the segments (among those the rules name) it belongs to}; no query
     when no rule is limited to a segment."""
-    wanted = sorted({s.segment_id for s in specs if s.segment_id})
-    if not wanted:
-        return {}
-    from fideliza.segments.models import SegmentMember
-
-    found: dict[int, set[int]] = defaultdict(set)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT customer_id, segment_id FROM {SegmentMember._meta.db_table} "
-                       f"WHERE segment_id IN ({_marks(wanted)}) AND customer_id IN ({_marks(customer_ids)})",
-                       [*wanted, *customer_ids])
-        for cid, sid in cursor.fetchall():
-            found[cid].add(sid)
-    return {cid: frozenset(sids) for cid, sids in found.items()}
+    return segment_memberships(sorted({s.segment_id for s in specs if s.segment_id}), customer_ids)
 
 
 def _earned_by_year(member_ids: Sequence[int]) -> dict[int, dict[int, int]]:
@@ -535,9 +505,7 @@ def orders_accrue(order_ids: Sequence[int]) -> int:
         tiers[tier.program_id].append(tier)
     descendants: dict[int, frozenset[int]] = {}
     if any(r.category_id for group in rules.values() for r in group):
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT id, parent_id FROM {Category._meta.db_table}")
-            descendants = category_descendants(dict(cursor.fetchall()))
+        descendants = category_descendants(category_parents())
     written = 0
     ids = sorted(set(order_ids))
     for program in programs:
@@ -680,16 +648,12 @@ def transfer_holders(entry_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
 def _clawback_chunk(return_ids: Sequence[int]) -> int:
     from .tiers import tiers_refresh
 
-    rets = list(Return.objects.filter(pk__in=return_ids).values("id", "order_id"))
+    rets = return_orders(return_ids)
     if not rets:
         return 0
-    order_ids = sorted({r["order_id"] for r in rets})
-    totals = dict(Order.objects.filter(pk__in=order_ids).values_list("id", "total"))
-    history: dict[int, list[tuple]] = defaultdict(list)
-    for rid, oid, amount, at in (Return.objects.filter(order_id__in=order_ids)
-                                 .order_by("returned_at", "id")
-                                 .values_list("id", "order_id", "refund_amount", "returned_at")):
-        history[oid].append((rid, amount, at))
+    order_ids = sorted(set(rets.values()))
+    totals = order_totals(order_ids)
+    history = returns_history(order_ids)
     earns = list(LedgerEntry.objects.filter(
         cause_type=CauseType.ORDER, kind=EntryKind.EARN, cause_id__in=[str(o) for o in order_ids])
         .values_list("member_id", "cause_id", "points", "id"))
@@ -698,7 +662,7 @@ def _clawback_chunk(return_ids: Sequence[int]) -> int:
     holders = transfer_holders([e[3] for e in earns])
     claims = sorted((*holders.get(entry_id, (member_id, entry_id)), cause_id, earned)
                     for member_id, cause_id, earned, entry_id in earns)
-    wanted = {r["id"] for r in rets}
+    wanted = set(rets)
     count = 0
     touched = set()
     for member_id, holding_entry, cause_id, earned in claims:
@@ -740,13 +704,13 @@ def points_backfill(*, batch: int = 20_000) -> tuple[int, int]:
     resumes: accrual skips the orders that already earned and claw-back the returns
     already reversed. Returns (earn entries written, returns clawed back) by this run.
     """
-    ids = list(Order.objects.order_by("id").values_list("id", flat=True))
+    ids = order_ids_all()
     earned = 0
     for start in range(0, len(ids), batch):
         with transaction.atomic():
             earned += orders_accrue(ids[start:start + batch])
     reversed_ = 0
-    return_ids = list(Return.objects.order_by("id").values_list("id", flat=True))
+    return_ids = return_ids_all()
     for start in range(0, len(return_ids), batch):
         with transaction.atomic():
             reversed_ += returns_clawback(return_ids[start:start + batch])

@@ -17,7 +17,7 @@ from typing import Any
 from django.utils import timezone
 
 from fideliza.core.money import quantize_money
-from fideliza.sales.models import Order, OrderLine
+from fideliza.sales.selectors import order_facts, order_ids_placed
 
 from .earning import Earner, EarningTerms, LineIn, OrderIn, RuleSpec, points_for_basket
 from .models import Program, Tier, TierBasis
@@ -47,7 +47,7 @@ def simulate(*, program: Program, start: date, end: date, extra: RuleSpec | None
     every_rule = [*base_rules, *([extra] if extra else [])]
     terms = EarningTerms.of(program)
     lo, hi = _bounds(start, end)
-    ids = list(Order.objects.filter(placed_at__gte=lo, placed_at__lte=hi).order_by("id").values_list("id", flat=True))
+    ids = order_ids_placed(since=lo, until=hi)
     points = {"current": 0, "with_rule": 0}
     per_customer: dict[str, dict[int, Decimal]] = {"current": defaultdict(Decimal), "with_rule": defaultdict(Decimal)}
     earners: dict[str, dict[int, Earner]] = {"current": {}, "with_rule": {}}
@@ -55,12 +55,11 @@ def simulate(*, program: Program, start: date, end: date, extra: RuleSpec | None
     customers: set[int] = set()
     for offset in range(0, len(ids), CHUNK):
         chunk = ids[offset:offset + CHUNK]
-        lines: dict[int, list[LineIn]] = defaultdict(list)
-        for oid, pid, cid, qty, amount in OrderLine.objects.filter(order_id__in=chunk).values_list(
-                "order_id", "product_id", "product__category_id", "quantity", "line_total"):
-            lines[oid].append(LineIn(product_id=pid, category_id=cid, quantity=qty, amount=amount))
-        orders = sorted(Order.objects.filter(pk__in=chunk).values_list(
-            "placed_at", "id", "customer_id", "channel", "store_id", "total"))
+        rows, facts = order_facts(chunk)
+        lines = {oid: [LineIn(product_id=pid, category_id=cid, quantity=qty, amount=amount)
+                       for pid, cid, qty, amount in found] for oid, found in facts.items()}
+        orders = sorted((o["placed_at"], o["id"], o["customer_id"], o["channel"], o["store_id"], o["total"])
+                        for o in rows)
         new = sorted({row[2] for row in orders} - customers)
         loaded = earners_load(program, every_rule, [], new, {})
         for name in earners:

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from fideliza.accounts.http import AuthedRequest
 from fideliza.accounts.models import Role
 from fideliza.accounts.services import Actor
+from fideliza.catalog.selectors import category_parents
 from fideliza.customers.selectors import customers_visible_to
 
 from .coupons import coupon_create, reward_redeem
@@ -188,9 +189,7 @@ def simulator(request: AuthedRequest) -> HttpResponse:
         data = form.cleaned_data
         extra = None
         if data["kind"]:
-            from fideliza.catalog.models import Category
-
-            parents = dict(Category.objects.values_list("id", "parent_id"))
+            parents = category_parents()
             cat = data["category"]
             extra = RuleSpec(
                 id=0, name=_("Regla simulada"), kind=data["kind"], points=data["points"] or Decimal(0),

@@ -32,7 +32,6 @@ from fideliza.api_support import (
     MoneyOut,
     QuantityIn,
     QuantityOut,
-    SortKey,
     api_validation_error,
     dump,
     idempotent_response,
@@ -40,6 +39,7 @@ from fideliza.api_support import (
     replay_header_doc,
     sort_key,
 )
+from fideliza.core.pagination import SortKey
 from fideliza.customers.models import Customer
 from fideliza.customers.selectors import customer_id_by_source, customers_visible_to
 
@@ -49,10 +49,10 @@ from .services import MAX_LINES, order_record, return_record
 router = Router(tags=["orders"])
 
 SORTS = (
-    SortKey("-placed_at", "placed_at", descending=True, kind="datetime"),
-    SortKey("placed_at", "placed_at", kind="datetime"),
-    SortKey("id", "id"),
-    SortKey("-id", "id", descending=True),
+    SortKey.on("-placed_at", "placed_at", descending=True, kind="datetime"),
+    SortKey.on("placed_at", "placed_at", kind="datetime"),
+    SortKey.on("id", "id"),
+    SortKey.on("-id", "id", descending=True),
 )
 OrderSort = Literal["-placed_at", "placed_at", "id", "-id"]
 

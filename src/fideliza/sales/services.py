@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from fideliza.accounts.models import AuditAction
 from fideliza.accounts.services import Actor, audit_record
 from fideliza.catalog.models import Product
+from fideliza.catalog.selectors import products_by_sku
 from fideliza.core.money import ISO_4217, money_format, quantize_money
 from fideliza.customers.models import Customer
 
@@ -240,7 +241,7 @@ def order_record(
             _("Un pedido no puede tener más de %(max)s líneas.") % {"max": MAX_LINES})
 
     skus = {str(line.get("sku") or "").strip() for line in lines[:MAX_LINES]} - {""}
-    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)} if skus else {}
+    products = products_by_sku(skus) if skus else {}
 
     order_lines: list[OrderLine] = []
     for n, line in enumerate(lines[:MAX_LINES]):
@@ -413,3 +414,15 @@ def return_record(
                  context={"source": source, "external_id": external_id, "kind": kind})
     hooks.run_returns_recorded([ret.pk])
     return ret
+
+
+def store_save(*, code: str, name: str, city: str = "", is_online: bool = False) -> Store:
+    """Create the store `code`, or update its name, city and kind."""
+    store, _created = Store.objects.update_or_create(code=code, defaults={
+        "name": name, "city": city, "is_online": is_online})
+    return store
+
+
+def stores_create_bare(codes: Sequence[str]) -> None:
+    """Stores named only by their code (an import that meets codes it does not know)."""
+    Store.objects.bulk_create([Store(code=code, name=code) for code in codes])

@@ -19,9 +19,9 @@ from fideliza.api_support import (
     ERRORS_READ,
     ERRORS_WRITE,
     MAX_LIMIT,
-    SortKey,
     paginate,
 )
+from fideliza.core.pagination import SortKey
 
 from .models import Segment, SegmentKind
 from .permissions import can_edit_segments
@@ -30,7 +30,7 @@ from .selectors import segment_customers, segment_preview_count, segments_compar
 from .services import segment_create, segment_refresh, segment_update
 
 router = Router(tags=["segments"])
-BY_ID = SortKey("id", "id")
+BY_ID = SortKey.on("id", "id")
 
 
 class SegmentIn(Schema):

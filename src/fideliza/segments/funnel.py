@@ -15,9 +15,14 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from fideliza.accounts.models import User
-from fideliza.customers.models import ConsentRecord, Customer
-from fideliza.customers.selectors import customers_visible_to
-from fideliza.sales.models import Order
+from fideliza.customers.models import Customer
+from fideliza.customers.selectors import (
+    consent_granted_ever,
+    customers_current,
+    customers_visible_to,
+)
+from fideliza.insights.selectors import metrics_lookup
+from fideliza.sales.selectors import customer_has_orders
 
 from .models import SegmentMember
 
@@ -40,7 +45,7 @@ def personalised_customers_register(source: CustomerIds) -> None:
 def _personalised_customers() -> QuerySet:
     """Ids of customers who received a personalised message."""
     if not _personalised:
-        return Customer.objects.none().values("pk")
+        return customers_current().none().values("pk")
     return _personalised[0]()
 
 
@@ -75,26 +80,25 @@ def _stage_filter(key: str) -> Q:
         named = ~Q(first_name="") | ~Q(last_name="") | ~Q(company_name="")
         return named & (~Q(email="") | ~Q(phone=""))
     if key == "differentiated":
-        return Q(metrics__isnull=False)
+        return Q(**{metrics_lookup("isnull"): False})
     if key == "interacted":
-        return Q(Exists(Order.objects.filter(customer=OuterRef("pk")))) | Q(
-            Exists(ConsentRecord.objects.filter(customer=OuterRef("pk"), status="granted")))
+        return Q(customer_has_orders()) | Q(consent_granted_ever())
     if key == "segmented":
         return Q(Exists(SegmentMember.objects.filter(customer=OuterRef("pk"))))
     if key == "personalised":
         return Q(pk__in=_personalised_customers())
     if key == "repeat":
-        return Q(metrics__orders__gte=2)
+        return Q(**{f'{metrics_lookup("orders")}__gte': 2})  # the snapshot's order count
     if key == "profitable":
-        return Q(metrics__margin__gt=0)
+        return Q(**{metrics_lookup("margin__gt"): 0})
     if key == "loyal":
-        return Q(metrics__rfm_segment__in=("champions", "loyal"))
+        return Q(**{metrics_lookup("rfm_segment__in"): ("champions", "loyal")})
     raise KeyError(key)
 
 
 def stage_customers(key: str, *, user: User | None = None) -> QuerySet[Customer]:
     """Customers who reached stage `key` (and every main stage before it)."""
-    base = customers_visible_to(user) if user is not None else Customer.objects.filter(merged_into__isnull=True)
+    base = customers_visible_to(user) if user is not None else customers_current()
     q = Q(is_active=True)
     for stage in STAGES:
         if stage.key == key:
@@ -106,7 +110,7 @@ def stage_customers(key: str, *, user: User | None = None) -> QuerySet[Customer]
 
 def funnel(*, user: User | None = None) -> list[dict]:
     """One row per stage: count, share of registered and of the previous main stage."""
-    base = customers_visible_to(user) if user is not None else Customer.objects.filter(merged_into__isnull=True)
+    base = customers_visible_to(user) if user is not None else customers_current()
     q, aggregates = Q(is_active=True), {}
     for stage in STAGES:
         here = q & _stage_filter(stage.key)

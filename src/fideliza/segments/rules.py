@@ -21,7 +21,6 @@ customer under any NOT, so every leaf compiles to a two-valued condition — an 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -30,15 +29,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import (
-    Count,
     Exists,
     F,
     Func,
     IntegerField,
     OuterRef,
     Q,
-    Subquery,
-    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce, NullIf
@@ -47,9 +43,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from fideliza.catalog.models import Category, Product
-from fideliza.customers.models import Channel, ConsentRecord, ConsentStatus, CustomerKind, Gender
-from fideliza.sales.models import Order, OrderLine
+from fideliza.catalog.selectors import (
+    category_ids_named,
+    category_names,
+    category_parents,
+    product_ids_in_categories,
+    product_ids_with_skus,
+)
+from fideliza.customers.models import Channel, ConsentStatus, CustomerKind, Gender
+from fideliza.customers.selectors import consent_latest_status
+from fideliza.insights.selectors import metrics_lookup
+from fideliza.sales.selectors import (
+    customer_spent_since,
+    customers_bought,
+    customers_last_ordered_between,
+    customers_with_order_count,
+)
 
 MAX_DEPTH = 5
 MAX_RULES = 50
@@ -275,8 +284,7 @@ def _birthday(op: str, value: Any) -> Q:
 
 def _consent(op: str, value: Any) -> Q:
     """The latest consent record for the channel says granted (no record = not granted)."""
-    latest = Subquery(ConsentRecord.objects.filter(customer=OuterRef("pk"), channel=str(value))
-                      .order_by("-recorded_at", "-id").values("status")[:1])
+    latest = consent_latest_status(str(value))
     granted = Q(Exact(Coalesce(latest, Value("")), ConsentStatus.GRANTED))
     return granted if op == "is_true" else ~granted
 
@@ -307,12 +315,8 @@ def _day_start(d: date):
 
 def _last_order_in(since: date | None, until: date | None) -> Q:
     """Customers whose last order falls on local days [since, until] (None = open end)."""
-    orders = Order.objects.filter(customer=OuterRef("pk"))
-    bought = orders.filter(placed_at__gte=_day_start(since)) if since is not None else orders
-    if until is None:
-        return Q(Exists(bought))
-    end = _day_start(until + timedelta(days=1))
-    return Q(Exists(bought.filter(placed_at__lt=end))) & ~Q(Exists(orders.filter(placed_at__gte=end)))
+    return customers_last_ordered_between(_day_start(since) if since is not None else None,
+                                          _day_start(until + timedelta(days=1)) if until is not None else None)
 
 
 def _last_purchase(op: str, value: Any) -> Q:
@@ -337,24 +341,8 @@ def _days_without_buying(op: str, value: Any) -> Q:
 
 def _orders_count(op: str, value: Any) -> Q:
     """Number of orders in [low, high]; customers without orders count 0."""
-    low_bound, high_bound = _range(op, value, "orders_count")
-    # A count is whole: [1.5, 3.5] is [2, 3] (the integer lookup would truncate 1.5 to 1).
-    low = math.ceil(low_bound) if low_bound is not None else None
-    high = math.floor(high_bound) if high_bound is not None else None
-    counts = Order.objects.values("customer_id").annotate(n=Count("pk"))
-    if (low is None or low <= 0) and (high is None or high >= 0):
-        # Zero is in range: everybody except those with a count outside it.
-        outside = [q for q in (Q(n__lt=low) if low is not None else None,
-                               Q(n__gt=high) if high is not None else None) if q is not None]
-        if not outside:
-            return Q(pk__isnull=False)
-        return ~Q(pk__in=counts.filter(outside[0] if len(outside) == 1 else outside[0] | outside[1])
-                  .values("customer_id"))
-    if low is not None:
-        counts = counts.filter(n__gte=low)
-    if high is not None:
-        counts = counts.filter(n__lte=high)
-    return Q(pk__in=counts.values("customer_id"))
+    low, high = _range(op, value, "orders_count")
+    return customers_with_order_count(low, high)
 
 
 def _category_ids(value: Any) -> list[int]:
@@ -364,8 +352,8 @@ def _category_ids(value: Any) -> list[int]:
         if str(item).isdigit():
             roots.append(int(item))
         else:
-            roots.extend(Category.objects.filter(name__iexact=str(item)).values_list("pk", flat=True))
-    parents = dict(Category.objects.values_list("pk", "parent_id"))
+            roots.extend(category_ids_named(str(item)))
+    parents = category_parents()
     wanted = set(roots)
     changed = True
     while changed:
@@ -379,14 +367,11 @@ def _category_ids(value: Any) -> list[int]:
 
 def _bought(kind: str) -> Callable[[str, Any], Q]:
     def compile_(op: str, value: Any) -> Q:
-        lines = OrderLine.objects.filter(order__customer=OuterRef("pk"))
         if kind == "product":
-            skus = _as_list(value)
-            products = Product.objects.filter(sku__in=skus).values("pk")
-            lines = lines.filter(Q(product__in=products) | Q(sku__in=skus))
+            skus = [str(s) for s in _as_list(value)]
+            q = customers_bought(products=product_ids_with_skus(skus), skus=skus)
         else:  # categories resolved once here; the products in them by an uncorrelated subquery
-            lines = lines.filter(product__in=Product.objects.filter(category_id__in=_category_ids(value)).values("pk"))
-        q = Q(Exists(lines))
+            q = customers_bought(products=product_ids_in_categories(_category_ids(value)))
         return q if op == "is_true" else ~q
     return compile_
 
@@ -394,8 +379,7 @@ def _bought(kind: str) -> Callable[[str, Any], Q]:
 def _share_of_wallet():
     """Last 12 months' spend / the estimated annual potential on the card (null if unknown)."""
     since = timezone.now() - timedelta(days=365)
-    spent = Subquery(Order.objects.filter(customer=OuterRef("pk"), placed_at__gte=since)
-                     .values("customer").annotate(s=Sum("total")).values("s")[:1])
+    spent = customer_spent_since(since)
     return Coalesce(spent, Decimal(0)) / NullIf(F("wallet_potential"), Decimal(0))
 
 
@@ -417,18 +401,18 @@ def _abc() -> list[tuple[str, str]]:
 
 
 def _executives() -> list[tuple[str, str]]:
-    from fideliza.accounts.models import User
+    from fideliza.accounts.selectors import user_choices
 
-    return [(str(u.pk), u.get_full_name() or u.get_username()) for u in User.objects.filter(is_active=True)]
+    return user_choices()
 
 
 def _tags() -> list[tuple[str, str]]:
-    from fideliza.customers.models import Tag
+    from fideliza.customers.selectors import tag_names
 
-    return [(t, t) for t in Tag.objects.values_list("name", flat=True)]
+    return [(t, t) for t in tag_names()]
 
 
-M = "metrics__"
+M = metrics_lookup  # the rules on the analytics snapshot reach it through insights' join
 FIELDS: dict[str, FieldDef] = {f.key: f for f in (
     # The card
     FieldDef("city", gettext_lazy("Ciudad"), "card", "text", TEXT_OPS, _text("city")),
@@ -452,25 +436,25 @@ FIELDS: dict[str, FieldDef] = {f.key: f for f in (
              _text("acquisition_channel")),
     # The analytics snapshot
     FieldDef("rfm_segment", gettext_lazy("Segmento RFM"), "analytics", "choice", CHOICE_OPS,
-             _choice(M + "rfm_segment"), _analytics_choices("rfm_segment")),
+             _choice(M("rfm_segment")), _analytics_choices("rfm_segment")),
     FieldDef("abc_revenue", gettext_lazy("Clase ABC por ventas"), "analytics", "choice", CHOICE_OPS,
-             _choice(M + "abc_revenue"), _abc),
+             _choice(M("abc_revenue")), _abc),
     FieldDef("abc_margin", gettext_lazy("Clase ABC por margen"), "analytics", "choice", CHOICE_OPS,
-             _choice(M + "abc_margin"), _abc),
+             _choice(M("abc_margin")), _abc),
     FieldDef("value_tier", gettext_lazy("Nivel de valor"), "analytics", "choice", CHOICE_OPS,
-             _choice(M + "value_tier"), _analytics_choices("value_tier")),
+             _choice(M("value_tier")), _analytics_choices("value_tier")),
     FieldDef("activity_state", gettext_lazy("Estado de actividad"), "analytics", "choice", CHOICE_OPS,
-             _choice(M + "activity_state"), _analytics_choices("activity_state")),
+             _choice(M("activity_state")), _analytics_choices("activity_state")),
     FieldDef("churn_band", gettext_lazy("Banda de riesgo de abandono"), "analytics", "choice", CHOICE_OPS,
-             _choice(M + "churn_band"), _analytics_choices("churn_band")),
+             _choice(M("churn_band")), _analytics_choices("churn_band")),
     FieldDef("churn_risk", gettext_lazy("Riesgo de abandono (0–1)"), "analytics", "number", NUMBER_OPS,
-             _numeric(M + "churn_risk")),
+             _numeric(M("churn_risk"))),
     FieldDef("p_alive", gettext_lazy("Probabilidad de seguir activo (0–1)"), "analytics", "number",
-             NUMBER_OPS, _numeric(M + "p_alive")),
+             NUMBER_OPS, _numeric(M("p_alive"))),
     FieldDef("clv_predicted", gettext_lazy("CLV previsto"), "analytics", "money", NUMBER_OPS,
-             _numeric(M + "clv_predicted")),
+             _numeric(M("clv_predicted"))),
     FieldDef("clv_historic", gettext_lazy("CLV histórico"), "analytics", "money", NUMBER_OPS,
-             _numeric(M + "clv_historic")),
+             _numeric(M("clv_historic"))),
     FieldDef("share_of_wallet", gettext_lazy("Cuota de cliente (gasto 12 meses / potencial)"), "analytics",
              "number", NUMBER_OPS, expression_rule(_share_of_wallet, Q(wallet_potential__gt=0))),
     # Behaviour
@@ -560,7 +544,7 @@ def _value_words(definition: FieldDef | None, value: Any) -> list[str]:
         names = {str(code): str(label) for code, label in definition.choices()}
     if definition.key == "bought_category":
         ids = [int(v) for v in items if str(v).isdigit()]
-        names.update({str(pk): name for pk, name in Category.objects.filter(pk__in=ids).values_list("pk", "name")})
+        names.update({str(pk): name for pk, name in category_names(ids).items()})
     words = []
     for item in items:
         text = str(item)

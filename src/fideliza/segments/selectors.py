@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Avg, Count, QuerySet, Sum
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -14,15 +17,16 @@ from fideliza.accounts.models import User
 from fideliza.analytics import labels
 from fideliza.core.exports import Sheet
 from fideliza.customers.models import Customer, CustomerKind
-from fideliza.customers.selectors import customers_visible_to
+from fideliza.customers.selectors import customers_current, customers_visible_to
+from fideliza.insights.selectors import metrics_lookup
 
-from .models import Segment, SegmentKind
+from .models import Segment, SegmentKind, SegmentMember
 from .rules import compile_rules
 
 
 def customers_matching(rules: dict, *, user: User | None = None) -> QuerySet[Customer]:
     """Live query: active, unmerged customers matching `rules` (visible to `user` if given)."""
-    base = customers_visible_to(user) if user is not None else Customer.objects.filter(merged_into__isnull=True)
+    base = customers_visible_to(user) if user is not None else customers_current()
     return base.filter(is_active=True).filter(compile_rules(rules))
 
 
@@ -34,7 +38,7 @@ def segment_customers(segment: Segment, *, user: User | None = None, live: bool 
     """Members of a segment: the materialised list, or the live rule result with `live`."""
     if live and segment.kind == SegmentKind.DYNAMIC:
         return customers_matching(segment.rules, user=user)
-    base = customers_visible_to(user) if user is not None else Customer.objects.filter(merged_into__isnull=True)
+    base = customers_visible_to(user) if user is not None else customers_current()
     return base.filter(segment_memberships__segment=segment)
 
 
@@ -50,13 +54,13 @@ def segments_compare(segments: list[Segment], *, user: User | None = None) -> li
         qs = segment_customers(segment, user=user)
         stats = qs.aggregate(
             size=Count("pk"),
-            with_metrics=Count("metrics"),
-            revenue=Sum("metrics__revenue"),
-            margin=Sum("metrics__margin"),
-            clv_historic=Avg("metrics__clv_historic"),
-            clv_predicted=Avg("metrics__clv_predicted"),
-            churn_risk=Avg("metrics__churn_risk"),
-            p_alive=Avg("metrics__p_alive"),
+            with_metrics=Count(metrics_lookup()),
+            revenue=Sum(metrics_lookup("revenue")),
+            margin=Sum(metrics_lookup("margin")),
+            clv_historic=Avg(metrics_lookup("clv_historic")),
+            clv_predicted=Avg(metrics_lookup("clv_predicted")),
+            churn_risk=Avg(metrics_lookup("churn_risk")),
+            p_alive=Avg(metrics_lookup("p_alive")),
         )
         for key in ("revenue", "margin", "clv_historic", "clv_predicted"):
             if stats[key] is not None:
@@ -67,9 +71,9 @@ def segments_compare(segments: list[Segment], *, user: User | None = None) -> li
 
 EXPORT_FIELDS = (
     "id", "kind", "first_name", "last_name", "company_name", "email", "phone", "city", "region",
-    "postal_code", "country", "birth_date", "metrics__rfm_segment", "metrics__value_tier",
-    "metrics__activity_state", "metrics__abc_revenue", "metrics__revenue", "metrics__clv_predicted",
-    "metrics__churn_risk",
+    "postal_code", "country", "birth_date",
+    *(metrics_lookup(f) for f in ("rfm_segment", "value_tier", "activity_state", "abc_revenue", "revenue",
+                                  "clv_predicted", "churn_risk")),
 )
 
 
@@ -107,3 +111,43 @@ def segment_export_sheet(segment: Segment, *, user: User) -> tuple[Sheet, int]:
             )
 
     return Sheet(title=segment.name, header=header, rows=rows()), qs.count()
+
+
+def segment_memberships(segment_ids: Sequence[int], customer_ids: Sequence[int]) -> dict[int, frozenset[int]]:
+    """{customer: the segments among `segment_ids` it belongs to}, for the customers that
+    belong to any. One query per 5,000 customers (plain cursor rows: loyalty runs this on
+    every recorded order when a rule is limited to a segment)."""
+    if not segment_ids or not customer_ids:
+        return {}
+    found: dict[int, set[int]] = defaultdict(set)
+    segments = list(segment_ids)
+    with connection.cursor() as cursor:
+        for start in range(0, len(customer_ids), 5000):
+            part = list(customer_ids[start:start + 5000])
+            cursor.execute(f"SELECT customer_id, segment_id FROM {SegmentMember._meta.db_table} "
+                           f"WHERE segment_id IN ({', '.join(['%s'] * len(segments))}) "
+                           f"AND customer_id IN ({', '.join(['%s'] * len(part))})",
+                           [*segments, *part])
+            for cid, sid in cursor.fetchall():
+                found[cid].add(sid)
+    return {cid: frozenset(sids) for cid, sids in found.items()}
+
+
+def segment_has_member(*, segment_id: int, customer_id: int) -> bool:
+    """Whether the customer is a member of the segment now."""
+    return SegmentMember.objects.filter(segment_id=segment_id, customer_id=customer_id).exists()
+
+
+def segments_active() -> QuerySet[Segment]:
+    """The segments not archived, for choice fields."""
+    return Segment.objects.filter(is_archived=False)
+
+
+def segment_get(pk: int) -> Segment | None:
+    """The segment `pk`, or None."""
+    return Segment.objects.filter(pk=pk).first()
+
+
+def segment_name_taken(name: str) -> bool:
+    """Whether a segment is called `name`."""
+    return Segment.objects.filter(name=name).exists()

@@ -13,9 +13,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fideliza.accounts.models import User
-from fideliza.customers.models import Customer
 from fideliza.customers.normalize import normalize_email
-from fideliza.customers.selectors import customer_id_by_source
+from fideliza.customers.selectors import (
+    customer_id_by_email,
+    customer_id_by_source,
+    customer_ids_current,
+)
 
 from .models import Segment, SegmentKind, SegmentMember
 from .rules import compile_rules
@@ -90,8 +93,7 @@ def segments_refresh_all() -> dict[int, tuple[int, int]]:
 def segment_static_add(*, segment: Segment, customer_ids: Iterable[int]) -> int:
     if segment.kind != SegmentKind.STATIC:
         raise ValidationError(_("Solo se añaden clientes a mano a una lista fija."))
-    ids = set(Customer.objects.filter(pk__in=list(customer_ids), merged_into__isnull=True)
-              .values_list("pk", flat=True))
+    ids = customer_ids_current(customer_ids)
     ids -= set(SegmentMember.objects.filter(segment=segment).values_list("customer_id", flat=True))
     SegmentMember.objects.bulk_create([SegmentMember(segment=segment, customer_id=pk) for pk in sorted(ids)],
                                       batch_size=BATCH)
@@ -130,10 +132,10 @@ def static_list_resolve(text: str) -> tuple[list[int], list[dict[str, Any]]]:
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
         found = None
         if row.get("id", "").isdigit():
-            found = Customer.objects.filter(pk=int(row["id"]), merged_into__isnull=True).values_list("pk", flat=True).first()
+            found = next(iter(customer_ids_current([int(row["id"])])), None)
         elif row.get("email") or row.get("e-mail") or row.get("correo"):
             email = normalize_email(row.get("email") or row.get("e-mail") or row["correo"])
-            found = Customer.objects.filter(email=email, merged_into__isnull=True).values_list("pk", flat=True).first()
+            found = customer_id_by_email(email)
         elif row.get("source") and row.get("external_id"):
             found = customer_id_by_source(row["source"], row["external_id"])
         if found is None:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from fideliza.accounts.models import User
 from fideliza.customers.selectors import customers_visible_to
 from fideliza.imports.models import ImportRun
+from fideliza.imports.selectors import import_runs_recent
 from fideliza.sales.selectors import CurrencyTotals, PeriodTotals, sales_totals
 
 
@@ -47,7 +48,4 @@ def home_figures(*, user: User, now: datetime | None = None) -> HomeFigures:
 
 def recent_imports(*, user: User, limit: int = 5) -> QuerySet[ImportRun]:
     """The latest imports; a sales representative sees only their own."""
-    qs = ImportRun.objects.select_related("created_by").order_by("-created_at", "-id")
-    if user.is_sales_rep:
-        qs = qs.filter(created_by=user)
-    return qs[:limit]
+    return import_runs_recent(user=user, limit=limit)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 
 from fideliza.accounts.services import Actor
 from fideliza.core.money import money_format
-from fideliza.customers.models import Customer
+from fideliza.customers.selectors import customers_count
 from fideliza.demo.data import BUSINESS_NAME
 from fideliza.demo.selectors import demo_load_unfinished
 from fideliza.demo.services import (
@@ -25,7 +25,7 @@ from fideliza.demo.services import (
     demo_populate,
     demo_reset,
 )
-from fideliza.sales.models import Order
+from fideliza.sales.selectors import sales_volume
 
 
 def _date(value: str) -> date:
@@ -107,7 +107,7 @@ class Command(BaseCommand):
             if interactive and sys.stdin.isatty():
                 answer = input(_("Se borrarán %(customers)s clientes y %(orders)s pedidos (los usuarios "
                                  "se conservan). ¿Continuar? [s/N] ")
-                               % {"customers": Customer.objects.count(), "orders": Order.objects.count()})
+                               % {"customers": customers_count(), "orders": sales_volume().orders})
                 if answer.strip().lower() not in ("s", "si", "sí", "y", "yes"):
                     raise CommandError(_("Cancelado."))
             deleted = demo_reset(actor=Actor.system("fideliza demo --reset"))
