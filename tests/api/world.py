@@ -96,6 +96,10 @@ class World:
     def b(self) -> Rep:
         return self.reps["rep_bruno"]
 
+    def not_theirs(self, rep: Rep) -> list[Person]:
+        """The customers `rep` must not see: the other representatives' and the unassigned."""
+        return [p for other in self.reps.values() if other is not rep for p in other.people] + [self.unassigned]
+
 
 def _person(actor: Actor, spec: tuple[str, str, str, str], *, at: dt.datetime) -> Person:
     first, last, local, phone = spec
