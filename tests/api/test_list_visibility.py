@@ -29,6 +29,8 @@ from urllib.parse import quote, quote_plus, urlsplit
 
 import pytest
 import time_machine
+from django.contrib import admin
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import (
     NoReverseMatch,
@@ -417,3 +419,35 @@ def test_no_page_without_arguments_shows_another_representatives_customers(world
             assert not leaks, (url, query, leaks)
         checked.append(url)
     assert reverse("engagement:suppressions") in checked and reverse("customers:list") in checked
+
+
+# --- the admin ----------------------------------------------------------------------------
+
+def test_a_representative_who_is_staff_sees_no_other_customer_in_the_admin(world):
+    """Every model registered in the admin, for a representative made staff and given every
+    permission: closed (403), or filtered to their customers (core.admin.admin_close_to_sales_reps)."""
+    rep = world.a.user
+    rep.is_staff = True
+    rep.save()
+    rep.user_permissions.set(Permission.objects.all())
+    client = _logged_in(rep)
+    opened = []
+    for model in admin.site._registry:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        for query in ({}, {"q": world.b.people[0].customer.last_name}):
+            response = client.get(url, query)
+            assert response.status_code in (200, 403), (url, response.status_code)
+            if response.status_code == 200:
+                leaks = _leaks(response.content.decode(), None, world.not_theirs(world.a), tuple(query.values()))
+                assert not leaks, (url, query, leaks)
+                opened.append(model._meta.label)
+    assert set(opened) == {"customers.Customer"}
+    listing = client.get(reverse("admin:customers_customer_changelist")).content.decode()
+    assert all(p.customer.email in listing for p in world.a.people)
+    index = client.get(reverse("admin:index")).content.decode()
+    assert reverse("admin:customers_customer_changelist") in index
+    assert reverse("admin:sales_order_changelist") not in index
+    # The same permissions on a marketing user open every page.
+    rep.role = "marketing"
+    rep.save()
+    assert client.get(reverse("admin:sales_order_changelist")).status_code == 200
