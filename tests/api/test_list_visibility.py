@@ -218,7 +218,7 @@ def _walk_api(world: World, user, rep: Rep, other: Rep, hidden: list[Person] | N
                 seen["statuses"].add(status)
                 echoed = tuple(str(v) for k, v in query.items() if k == "q")
                 seen["leaks"] += [f"{url}?{query}: {leak}"
-                                  for leak in _leaks(text, document if not echoed else None, hidden, echoed)]
+                                  for leak in _leaks(text, document, hidden, echoed)]
                 seen["own"] += _leaks(text, document, rep.people)
         result[path] = seen
     return result
