@@ -33,7 +33,7 @@ _NOT_IANA_ZONES = frozenset({"localtime", "Factory", "posixrules"})
 @cache
 def country_codes() -> frozenset[str]:
     """The 249 ISO 3166-1 alpha-2 codes, upper case."""
-    return frozenset(code for code in Locale("en").territories
+    return frozenset(code for code in map(str, Locale("en").territories)
                      if len(code) == 2 and code.isalpha() and code not in _NOT_ISO_3166_1)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -477,7 +478,9 @@ class CustomerImporter(Importer):
         """The card's own field validators (customers.validators: a birth date after today, a
         country that is not ISO 3166-1), run once per distinct converted value; every row with
         a refused value is a row error, as the API and the form refuse it."""
-        validators = Customer._meta.get_field(name).validators
+        field = Customer._meta.get_field(name)
+        assert isinstance(field, models.Field)
+        validators = field.validators
         for value in values.drop_nulls().unique().to_list():
             for validator in validators:
                 try:
