@@ -85,6 +85,7 @@ class ConsentInline(ReadOnlyInline):
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     form = CustomerAdminForm
+    sales_reps_see_only_theirs = True  # get_queryset below (see core.admin.admin_close_to_sales_reps)
     list_display = ["display_name", "kind", "email", "phone", "city", "account_executive", "is_active",
                     "created_at"]
     list_filter = ["kind", "is_active", "preferred_channel", "account_executive"]

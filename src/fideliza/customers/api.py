@@ -6,9 +6,12 @@ anyone else's customer is a 404, exactly as one that does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -16,7 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Header, Query, Router, Schema
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field, GetJsonSchemaHandler
 
 from fideliza.accounts.auth import request_actor, request_user, require_write
 from fideliza.accounts.models import AuditAction
@@ -43,6 +46,7 @@ from fideliza.core.pagination import SortKey
 from .models import Channel, ConsentRecord, ContactTime, Customer, CustomerKind, Gender
 from .selectors import customers_visible_to
 from .services import AUDIT_ENTITY, consent_record, customer_create, customer_update
+from .validators import country_codes, timezone_names, validate_country_code, validate_timezone_name
 
 router = Router(tags=["customers"])
 
@@ -63,6 +67,39 @@ TEXT_FIELDS = frozenset({
 
 
 # --- schemas -------------------------------------------------------------------------------
+
+def _check_with(validator: Any) -> Any:
+    """A pydantic check running the card's own field validator (customers.validators), so the
+    API refuses exactly what the model refuses, with the same message in the caller's language."""
+
+    def check(value: str) -> str:
+        try:
+            validator(value)
+        except DjangoValidationError as exc:
+            raise ValueError(" ".join(exc.messages)) from None
+        return value
+
+    return AfterValidator(check)
+
+
+@dataclass(frozen=True)
+class _OneOf:
+    """The accepted values as the schema's enum ("" included: like null, it clears the field),
+    read when the OpenAPI document is built, not at import."""
+
+    values: Callable[[], Iterable[str]]
+    description: str
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        schema = handler(core_schema)
+        schema.update(enum=["", *sorted(self.values())], description=self.description)
+        return schema
+
+
+CountryCode = Annotated[str, _check_with(validate_country_code), _OneOf(
+    country_codes, "ISO 3166-1 alpha-2 code in upper case (ES, PT, MX); empty to clear")]
+TimezoneName = Annotated[str, _check_with(validate_timezone_name), _OneOf(
+    timezone_names, "IANA time zone (Europe/Madrid); empty: the business's own")]
 
 class SourceIdOut(Schema):
     source: str
@@ -152,7 +189,7 @@ class _CustomerFields(Schema):
     company_name: str | None = Field(None, max_length=200)
     employees: int | None = Field(None, ge=0, le=10_000_000)
     gender: Gender | None = None
-    birth_date: date | None = None
+    birth_date: date | None = Field(None, description="Between 1900-01-01 and today (the business's date)")
     tax_id: str | None = Field(None, max_length=32)
     email: str | None = Field(None, max_length=254)
     phone: str | None = Field(None, max_length=40, description="Any format; stored as E.164")
@@ -160,8 +197,8 @@ class _CustomerFields(Schema):
     postal_code: str | None = Field(None, max_length=16)
     city: str | None = Field(None, max_length=100)
     region: str | None = Field(None, max_length=100)
-    country: str | None = Field(None, max_length=2, description="ISO 3166-1 alpha-2")
-    timezone: str | None = Field(None, max_length=64)
+    country: CountryCode | None = None
+    timezone: TimezoneName | None = None
     preferred_channel: Literal["", "email", "sms", "phone", "whatsapp", "post"] | None = None
     preferred_contact_time: ContactTime | None = None
     acquisition_date: date | None = None

@@ -8,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from fideliza.core.models import TimeStampedModel
 from fideliza.core.money import MoneyField
 
+from .validators import validate_birth_date, validate_country_code, validate_timezone_name
+
 
 class CustomerKind(models.TextChoices):
     PERSON = "person", _("Persona")
@@ -63,7 +65,8 @@ class Customer(TimeStampedModel):
     employees = models.PositiveIntegerField(_("número de empleados"), null=True, blank=True)
     gender = models.CharField(_("género"), max_length=8, choices=Gender.choices, blank=True,
                               default=Gender.UNKNOWN)
-    birth_date = models.DateField(_("fecha de nacimiento"), null=True, blank=True)
+    birth_date = models.DateField(_("fecha de nacimiento"), null=True, blank=True,
+                                  validators=[validate_birth_date])
     tax_id = models.CharField(_("NIF / identificación fiscal"), max_length=32, blank=True, db_index=True)
 
     email = models.EmailField(_("e-mail"), blank=True, db_index=True)
@@ -73,9 +76,11 @@ class Customer(TimeStampedModel):
     postal_code = models.CharField(_("código postal"), max_length=16, blank=True)
     city = models.CharField(_("ciudad"), max_length=100, blank=True, db_index=True)
     region = models.CharField(_("provincia / región"), max_length=100, blank=True)
-    country = models.CharField(_("país"), max_length=2, blank=True, help_text=_("ISO 3166-1 alfa-2"))
+    country = models.CharField(_("país"), max_length=2, blank=True, help_text=_("ISO 3166-1 alfa-2"),
+                               validators=[validate_country_code])
     timezone = models.CharField(_("zona horaria"), max_length=64, blank=True,
-                                help_text=_("nombre IANA; vacío = la del negocio"))
+                                help_text=_("nombre IANA; vacío = la del negocio"),
+                                validators=[validate_timezone_name])
 
     interests = models.ManyToManyField(Tag, blank=True, related_name="customers",
                                        verbose_name=_("intereses y aficiones"))

@@ -31,6 +31,7 @@ from fideliza.core.pagination import SortKey
 from fideliza.customers.selectors import customers_visible_to
 
 from .models import Message, MessageChannel, MessageStatus, Suppression, SuppressionReason
+from .selectors import suppressions_list
 from .services import bounce_record, delivery_report, is_stop_reply, sms_inbound, suppression_add
 
 router = Router(tags=["messages"])
@@ -182,13 +183,10 @@ def list_messages(request: HttpRequest, filters: Query[MessageFilters]) -> dict[
 @router.get("/suppressions", response={200: list[SuppressionOut], **ERRORS_READ}, url_name="suppression_list")
 def list_suppressions(request: HttpRequest, channel: MessageChannel | None = None,
                       q: str = "") -> list[Suppression]:
-    """Addresses that receive no marketing (hard bounces: nothing at all). At most 500 rows."""
-    qs = Suppression.objects.order_by("-created_at", "-id")
-    if channel:
-        qs = qs.filter(channel=channel.value)
-    if q:
-        qs = qs.filter(address__icontains=q.strip())
-    return list(qs[:500])
+    """Addresses that receive no marketing (hard bounces: nothing at all). At most 500 rows.
+    A sales representative sees only the addresses of their own customers."""
+    return list(suppressions_list(user=request_user(request), q=q,
+                                  channel=channel.value if channel else "")[:500])
 
 
 @router.post("/suppressions", response={201: SuppressionOut, **ERRORS_WRITE}, url_name="suppression_add")

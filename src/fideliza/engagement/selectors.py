@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from fideliza.customers.models import Customer
+from fideliza.customers.selectors import customers_visible_to
 
 from .models import (
     ContactDecision,
     DeliveryEvent,
     Message,
+    MessageChannel,
     MessageStatus,
     Suppression,
     TopicPreference,
@@ -57,9 +60,38 @@ def message_history(message: Message) -> dict:
     }
 
 
-def suppressions_list(*, q: str = "") -> QuerySet[Suppression]:
-    qs = Suppression.objects.order_by("-created_at", "-id")
-    if q:
+def suppressions_visible_to(user: Any) -> QuerySet[Suppression]:
+    """Suppressions `user` may see. An address is personal data of the customers who have it,
+    so a sales representative sees only the suppressed addresses of their own customers: an
+    e-mail suppression whose address is one of their customers' e-mails, an SMS one whose
+    number is one of their phones, a webhook one matching either (the webhook address is the
+    phone, else the e-mail; see `services._address`). An address no card has any more (the
+    customer changed it, or it was added by hand) belongs to nobody a representative sees.
+    Every other role sees the whole list."""
+    qs = Suppression.objects.all()
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
+    if not user.is_sales_rep:
+        return qs
+    visible = customers_visible_to(user)
+    # Card e-mails are stored lower case (customers.normalize), as suppressions are.
+    emails = visible.exclude(email="").values("email")
+    phones = visible.exclude(phone="").values("phone")
+    return qs.filter(
+        Q(channel=MessageChannel.EMAIL, address__in=emails)
+        | Q(channel=MessageChannel.SMS, address__in=phones)
+        | Q(channel=MessageChannel.WEBHOOK, address__in=phones)
+        | Q(channel=MessageChannel.WEBHOOK, address__in=emails)
+    )
+
+
+def suppressions_list(*, user: Any, q: str = "", channel: str = "") -> QuerySet[Suppression]:
+    """The suppression list as `user` may see it (`suppressions_visible_to`), newest first,
+    optionally narrowed to one channel and to addresses containing `q`."""
+    qs = suppressions_visible_to(user).order_by("-created_at", "-id")
+    if channel:
+        qs = qs.filter(channel=channel)
+    if q.strip():
         qs = qs.filter(address__icontains=q.strip())
     return qs
 

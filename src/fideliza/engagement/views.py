@@ -124,7 +124,7 @@ def suppressions(request: HttpRequest) -> HttpResponse:
             flash.success(request, _("Dirección añadida a la lista de supresión."))
             return redirect("engagement:suppressions")
     q = request.GET.get("q", "")
-    rows, next_before = _seek_page(suppressions_list(q=q), request)
+    rows, next_before = _seek_page(suppressions_list(user=request.user, q=q), request)
     return render(request, "engagement/suppressions.html", {
         "rows": rows, "next_before": next_before, "q": q, "form": form, "can_edit": can_edit,
     })

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 import polars as pl
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -22,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from fideliza.core.i18n import msgid_of, stored_text
 from fideliza.customers.normalize import strip_accents
+from fideliza.customers.validators import country_codes
 
 from .reader import ROW_COLUMN
 
@@ -342,7 +342,7 @@ COUNTRY_NAMES = {
 
 def country(s: pl.Series) -> tuple[pl.Series, Checks]:
     options = dict(COUNTRY_NAMES)
-    options.update({code.lower(): code for code in phonenumbers.SUPPORTED_REGIONS})
+    options.update({code.lower(): code for code in country_codes()})
     return choice(s, options, _('"%(value)s" no es un país reconocido (use el código de dos letras, p. ej. ES).'))
 
 

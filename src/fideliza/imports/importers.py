@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -336,6 +337,9 @@ class CustomerImporter(Importer):
         for name in ("birth_date", "acquisition_date", "acquisition_cost", "wallet_potential"):
             if self.has(name):
                 values[name] = self.convert(name)
+        for name in ("birth_date", "country"):
+            if name in values:
+                self._card_field_checks(name, values[name])
         if "tax_id" in values:
             values["tax_id"] = convert.map_unique(values["tax_id"], normalize_tax_id, pl.String)
         if self.has("full_name"):
@@ -466,6 +470,22 @@ class CustomerImporter(Importer):
         self.filled_ids = filled
         self.counts.summary = {"identifier_only": identifier_only,
                                "identifier_only_filled": len(filled)}
+
+    def _card_field_checks(self, name: str, values: pl.Series) -> None:
+        """The card's own field validators (customers.validators: a birth date after today, a
+        country that is not ISO 3166-1), run once per distinct converted value; every row with
+        a refused value is a row error, as the API and the form refuse it."""
+        field = Customer._meta.get_field(name)
+        assert isinstance(field, models.Field)
+        validators = field.validators
+        for value in values.drop_nulls().unique().to_list():
+            for validator in validators:
+                try:
+                    validator(value)
+                except ValidationError as exc:
+                    message = exc.error_list[0]
+                    self.error_rows(name, values == value, str(message.message))
+                    break
 
     def _name_changes(self, customer: Customer, data: dict[str, Any], columns: dict[str, list[Any]],
                       changes: dict[str, tuple[Any, Any]]) -> None:
