@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -10,6 +12,7 @@ from django.utils.translation import get_language
 
 from fideliza.accounts.models import User
 from fideliza.analytics import labels
+from fideliza.core.money import quantize_money
 from fideliza.customers.models import Customer
 from fideliza.customers.selectors import customers_visible_to
 
@@ -104,3 +107,20 @@ def customer_insights_context(customer: Customer) -> dict[str, Any]:
         },
         "insights_status": snapshot_status(),
     }
+
+
+def customers_value_at_risk(customer_ids: Iterable[int]) -> dict[int, Decimal]:
+    """{customer id: predicted CLV × churn risk} from the current snapshot, in money.
+
+    What a customer's loss would cost: the ordering of «Mi día» (followups). Customers
+    without a snapshot row, a predicted CLV or a churn risk are absent (the caller treats
+    them as 0). Rounded to cents.
+    """
+    ids = list(customer_ids)
+    out: dict[int, Decimal] = {}
+    for start in range(0, len(ids), 5000):
+        rows = CustomerMetrics.objects.filter(customer_id__in=ids[start:start + 5000],
+                                              clv_predicted__isnull=False, churn_risk__isnull=False)
+        for customer_id, clv, risk in rows.values_list("customer_id", "clv_predicted", "churn_risk"):
+            out[customer_id] = quantize_money(Decimal(clv) * Decimal(str(risk)))
+    return out

@@ -24,6 +24,8 @@ urlpatterns = [
         *customers_urls.urlpatterns,
         path("<int:pk>/", customer_card.customer_detail, name="detail"),
         path("<int:pk>/consentimiento/", customer_card.customer_consent, name="consent"),
+        path("<int:pk>/interaccion/", customer_card.customer_interaction, name="interaction"),
+        path("<int:pk>/seguimiento/", customer_card.customer_followup, name="followup"),
     ], customers_urls.app_name))),
     path("importaciones/", include("fideliza.imports.urls")),
     path("cuenta/", include("fideliza.accounts.urls")),

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "fideliza.engagement",
     "fideliza.campaigns",
     "fideliza.automations",
+    "fideliza.followups",
+    "fideliza.interactions",
     "fideliza.web",
     "fideliza.demo",
 ]

@@ -1,0 +1,135 @@
+"""Reads of follow-ups, with each role's visibility applied.
+
+«Mi día» order (stated on the page): priority first (high, normal, low); within a priority
+the customer whose loss would cost most, predicted CLV × churn risk from the analytics
+snapshot (`insights.selectors.customers_value_at_risk`); then the due time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from fideliza.accounts.models import User
+from fideliza.customers.selectors import customers_visible_to
+from fideliza.insights.selectors import customers_value_at_risk
+
+from .models import FollowUp, FollowUpStatus
+from .services import business_zone, local_day_bounds
+
+# A day's list is read whole; more than this many items is not a day's work any more.
+DAY_LIMIT = 300
+
+
+def followups_visible_to(user: User) -> QuerySet[FollowUp]:
+    """Follow-ups on the customers `user` may see (a sales representative: their own)."""
+    return FollowUp.objects.filter(customer__in=customers_visible_to(user))
+
+
+def assigned_to(user: User) -> Q:
+    """Follow-ups for `user`: named for them, or for their role with nobody named."""
+    return Q(assignee=user) | Q(assignee__isnull=True, assignee_role=user.role)
+
+
+@dataclass
+class DayItem:
+    followup: FollowUp
+    value_at_risk: Decimal | None
+
+
+@dataclass
+class MyDay:
+    day: date
+    overdue: list[DayItem] = field(default_factory=list)
+    today: list[DayItem] = field(default_factory=list)
+    returning: list[DayItem] = field(default_factory=list)
+    truncated: bool = False
+
+    @property
+    def total(self) -> int:
+        return len(self.overdue) + len(self.today) + len(self.returning)
+
+
+def _sorted(rows: list[FollowUp], risk: dict[int, Decimal], moment: str) -> list[DayItem]:
+    items = [DayItem(f, risk.get(f.customer_id)) for f in rows]
+    items.sort(key=lambda i: (i.followup.priority, -(i.value_at_risk or Decimal(0)),
+                              getattr(i.followup, moment), i.followup.pk))
+    return items
+
+
+def my_day(*, user: User, now: datetime | None = None) -> MyDay:
+    """The user's follow-ups due today (business zone), overdue, and snoozed ones coming back
+    today, each list in the stated order."""
+    now = now or timezone.now()
+    today = now.astimezone(business_zone()).date()
+    start, end = local_day_bounds(today)
+    mine = followups_visible_to(user).filter(assigned_to(user)).select_related("customer", "assignee")
+    due = list(mine.filter(status=FollowUpStatus.OPEN, due_at__lt=end).order_by("due_at", "id")[:DAY_LIMIT + 1])
+    back = list(mine.filter(status=FollowUpStatus.SNOOZED, snoozed_until__lt=end)
+                .order_by("snoozed_until", "id")[:DAY_LIMIT + 1])
+    truncated = len(due) > DAY_LIMIT or len(back) > DAY_LIMIT
+    due, back = due[:DAY_LIMIT], back[:DAY_LIMIT]
+    risk = customers_value_at_risk({f.customer_id for f in due + back})
+    return MyDay(
+        day=today,
+        overdue=_sorted([f for f in due if f.due_at < start], risk, "due_at"),
+        today=_sorted([f for f in due if f.due_at >= start], risk, "due_at"),
+        returning=_sorted(back, risk, "snoozed_until"),
+        truncated=truncated,
+    )
+
+
+@dataclass
+class TeamOverdue:
+    label: str
+    count: int
+
+
+@dataclass
+class HomeToday:
+    day: date
+    due_today: int
+    overdue: int
+    returning: int
+    next_items: list[DayItem]
+    team_overdue: list[TeamOverdue]
+    team_overdue_total: int
+
+
+def home_today(*, user: User, now: datetime | None = None, shown: int = 5) -> HomeToday:
+    """The home page's «Hoy» block: my follow-ups of the day, and the overdue follow-ups of
+    the team (of the customers the user may see), per person or role."""
+    now = now or timezone.now()
+    day = my_day(user=user, now=now)
+    start, _end = local_day_bounds(day.day)
+    team = (followups_visible_to(user).filter(status=FollowUpStatus.OPEN, due_at__lt=start)
+            .exclude(assigned_to(user)))
+    counts: Counter[tuple[int | None, str]] = Counter(team.values_list("assignee_id", "assignee_role"))
+    users = {u.pk: u for u in User.objects.filter(pk__in=[k[0] for k in counts if k[0]])}
+    rows = []
+    for (assignee_id, role), n in counts.items():
+        if assignee_id is not None:
+            person = users[assignee_id]
+            label = person.get_full_name() or person.get_username()
+        else:
+            label = FollowUp(assignee_role=role).assignee_label
+        rows.append(TeamOverdue(label, n))
+    rows.sort(key=lambda r: (-r.count, r.label))
+    return HomeToday(day=day.day, due_today=len(day.today), overdue=len(day.overdue),
+                     returning=len(day.returning),
+                     next_items=(day.overdue + day.today + day.returning)[:shown],
+                     team_overdue=rows, team_overdue_total=sum(r.count for r in rows))
+
+
+def customer_followups(*, customer_id: int, limit: int = 20) -> list[FollowUp]:
+    """A card's open follow-ups first (by due time), then the latest closed ones."""
+    qs = FollowUp.objects.filter(customer_id=customer_id).select_related("assignee")
+    open_rows = list(qs.filter(status__in=(FollowUpStatus.OPEN, FollowUpStatus.SNOOZED)).order_by("due_at", "id")[:limit])
+    closed = list(qs.filter(status__in=(FollowUpStatus.DONE, FollowUpStatus.CANCELLED))
+                  .order_by("-closed_at", "-id")[:limit])
+    return open_rows + closed

@@ -1,0 +1,57 @@
+"""The card's «Registrar contacto» form: the interaction and, optionally, its next step."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from fideliza.accounts.models import User
+from fideliza.followups.forms import DEFAULT_TIME, assignee_choices_for
+from fideliza.followups.models import FollowUpPriority
+from fideliza.followups.services import local_moment
+
+from .models import InteractionKind, InteractionOutcome
+from .services import NextStep
+
+
+class InteractionForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Tipo"), choices=InteractionKind.choices, initial=InteractionKind.CALL,
+                             widget=forms.RadioSelect)
+    outcome = forms.ChoiceField(label=_("Resultado"), choices=InteractionOutcome.choices, required=False)
+    text = forms.CharField(label=_("Qué se habló"), required=False, max_length=10_000,
+                           widget=forms.Textarea(attrs={"rows": 3}))
+    contact_name = forms.CharField(label=_("Persona de contacto"), required=False, max_length=150)
+    next_title = forms.CharField(label=_("Siguiente paso"), required=False, max_length=200,
+                                 help_text=_("Opcional: crea un seguimiento al guardar."))
+    next_date = forms.DateField(label=_("Fecha del siguiente paso"), required=False,
+                                widget=forms.DateInput(attrs={"type": "date"}))
+    next_time = forms.TimeField(label=_("Hora"), required=False, initial=DEFAULT_TIME,
+                                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    next_priority = forms.TypedChoiceField(label=_("Prioridad"), choices=FollowUpPriority.choices, coerce=int,
+                                           initial=FollowUpPriority.NORMAL)
+
+    def __init__(self, *args: Any, user: User, today: date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["next_assignee"] = assignee_choices_for(user)
+        self.fields["next_assignee"].label = _("Responsable del siguiente paso")
+        self.fields["next_date"].help_text = _("Si la deja vacía: mañana.")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if (data.get("next_date") or data.get("next_assignee")) and not data.get("next_title"):
+            self.add_error("next_title", _("Escriba qué hay que hacer en el siguiente paso."))
+        return data
+
+    def next_step(self) -> NextStep | None:
+        data = self.cleaned_data
+        if not data.get("next_title"):
+            return None
+        day = data.get("next_date") or self.today + timedelta(days=1)
+        at: time = data.get("next_time") or DEFAULT_TIME
+        due: datetime = local_moment(day, at)
+        return NextStep(title=data["next_title"], due_at=due, assignee=data.get("next_assignee"),
+                        priority=data["next_priority"])

@@ -1,0 +1,26 @@
+"""Reads of the interaction log, with each role's visibility applied."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
+from fideliza.accounts.models import User
+from fideliza.customers.selectors import customers_visible_to
+
+from .models import Interaction
+
+
+def interactions_visible_to(user: User) -> QuerySet[Interaction]:
+    """Interactions with the customers `user` may see (a sales representative: their own)."""
+    return Interaction.objects.filter(customer__in=customers_visible_to(user))
+
+
+def customer_interactions(*, customer_id: int, kinds: Iterable[str] | None = None,
+                          limit: int = 100) -> list[Interaction]:
+    """A card's latest interactions, newest first, for its timeline."""
+    qs = Interaction.objects.filter(customer_id=customer_id).select_related("user", "next_followup")
+    if kinds is not None:
+        qs = qs.filter(kind__in=list(kinds))
+    return list(qs.order_by("-occurred_at", "-id")[:limit])

@@ -1,0 +1,89 @@
+"""Writes of the interaction log. The caller has already checked that its user may see the customer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fideliza.accounts.models import User
+from fideliza.accounts.services import Actor
+from fideliza.customers.models import Customer
+from fideliza.followups.models import FollowUpOrigin, FollowUpPriority
+from fideliza.followups.services import followup_create
+
+from .models import Interaction
+
+# A clock a little ahead (a phone, a till) is not an interaction "in the future".
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """The follow-up an interaction asks for: what, when, for whom (default: the customer's
+    account executive, else whoever logs it)."""
+
+    title: str
+    due_at: datetime
+    assignee: User | None = None
+    priority: int = FollowUpPriority.NORMAL
+
+
+@transaction.atomic
+def interaction_log(
+    *,
+    actor: Actor,
+    customer: Customer,
+    kind: str,
+    occurred_at: datetime | None = None,
+    user: User | None = None,
+    outcome: str = "",
+    text: str = "",
+    contact_name: str = "",
+    next_step: NextStep | None = None,
+    via: str = "",
+    now: datetime | None = None,
+) -> Interaction:
+    """Log one interaction and, when `next_step` is given, create its follow-up in the same
+    transaction: both are saved or neither is."""
+    now = now or timezone.now()
+    occurred_at = occurred_at or now
+    if timezone.is_naive(occurred_at):
+        raise ValidationError({"occurred_at": _("Falta la zona horaria de la fecha.")}, code="naive")
+    if occurred_at > now + FUTURE_TOLERANCE:
+        raise ValidationError({"occurred_at": _("Una interacción no puede ser futura: para algo que "
+                                                "hay que hacer, cree un seguimiento.")}, code="future")
+    if customer.merged_into_id is not None:
+        raise ValidationError(_("Esta ficha se fusionó con otra: registre la interacción en la ficha que permanece."),
+                              code="merged")
+    interaction = Interaction(customer=customer, kind=kind, occurred_at=occurred_at,
+                              user=user or actor.user, outcome=outcome, text=text.strip(),
+                              contact_name=contact_name.strip(), via=via[:40], created_by=actor.user)
+    interaction.full_clean()
+    interaction.save()
+    if next_step is not None:
+        if not next_step.title.strip():
+            raise ValidationError({"next_step": _("Escriba qué hay que hacer en el siguiente paso.")},
+                                  code="required")
+        try:
+            followup = followup_create(actor=actor, customer=customer, title=next_step.title,
+                                       due_at=next_step.due_at, assignee=next_step.assignee,
+                                       priority=next_step.priority, origin_kind=FollowUpOrigin.INTERACTION,
+                                       origin_id=interaction.pk)
+        except ValidationError as exc:
+            # The step's fields, under "next_step", so a form or the API can point at them.
+            raise ValidationError({f"next_step.{k}" if k != "__all__" else "next_step": v
+                                   for k, v in exc.message_dict.items()}) from None
+        interaction.next_followup = followup
+        interaction.save(update_fields=["next_followup"])
+    return interaction
+
+
+def interactions_erase(customer_ids: list[int], values: set[str]) -> int:
+    """Erasure (customers.privacy): keep kind, time and who (team figures and cadences stay
+    right); drop what was said and to whom."""
+    return Interaction.objects.filter(customer_id__in=customer_ids).update(text="", contact_name="")
