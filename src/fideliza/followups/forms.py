@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fideliza.accounts.models import User
 
@@ -52,7 +53,7 @@ class CompleteForm(forms.Form):
 
 
 SNOOZE_DAYS = (
-    (1, _("Mañana")),
+    (1, pgettext_lazy("snooze until", "Mañana")),
     (3, _("En 3 días")),
     (7, _("En una semana")),
     (14, _("En dos semanas")),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fideliza.accounts.models import Role
 from fideliza.customers.models import Customer
@@ -24,9 +25,9 @@ class FollowUpStatus(models.TextChoices):
 
 
 class FollowUpPriority(models.IntegerChoices):
-    HIGH = 1, _("Alta")
-    NORMAL = 2, _("Normal")
-    LOW = 3, _("Baja")
+    HIGH = 1, pgettext_lazy("priority", "Alta")
+    NORMAL = 2, pgettext_lazy("priority", "Normal")
+    LOW = 3, pgettext_lazy("priority", "Baja")
 
 
 class FollowUpOrigin(models.TextChoices):
