@@ -92,7 +92,7 @@ def test_a_representative_cannot_be_given_another_representatives_customer(peopl
 def test_a_naive_due_time_and_an_empty_title_are_refused(people, owner):
     with pytest.raises(ValidationError):
         followup_create(actor=Actor.of(owner), customer=people["nobody"], title="Llamar",
-                        due_at=datetime(2026, 6, 16, 9, 0))  # noqa: DTZ001 - the naive value under test
+                        due_at=datetime(2026, 6, 16, 9, 0))
     with pytest.raises(ValidationError):
         followup_create(actor=Actor.of(owner), customer=people["nobody"], title="   ", due_at=_due())
     assert not FollowUp.objects.exists()

@@ -14,9 +14,9 @@ from fideliza.engagement.models import Message
 from fideliza.followups.models import FollowUp, FollowUpOrigin, FollowUpPriority
 from fideliza.followups.services import local_moment
 from fideliza.interactions.models import Interaction
-from fideliza.loyalty.models import EarningRule, Program
 from fideliza.interactions.selectors import interactions_visible_to
 from fideliza.interactions.services import NextStep, interaction_log
+from fideliza.loyalty.models import EarningRule, Program
 from fideliza.web.timeline import customer_timeline
 from tests.factories.sales import order_make
 
