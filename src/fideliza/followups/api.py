@@ -77,8 +77,8 @@ class FollowUpOut(Schema):
         return PRIORITY_NAMES[obj.priority]
 
 
-PRIORITY_NAMES = {FollowUpPriority.HIGH: "high", FollowUpPriority.NORMAL: "normal", FollowUpPriority.LOW: "low"}
-PRIORITY_VALUES = {name: value for value, name in PRIORITY_NAMES.items()}
+PRIORITY_NAMES: dict[int, str] = {FollowUpPriority.HIGH: "high", FollowUpPriority.NORMAL: "normal", FollowUpPriority.LOW: "low"}
+PRIORITY_VALUES: dict[str, int] = {name: value for value, name in PRIORITY_NAMES.items()}
 
 
 class FollowUpPage(Schema):

@@ -17,15 +17,18 @@ from .services import later_same_time, local_moment
 DEFAULT_TIME = time(9, 0)
 
 
-def assignee_choices_for(user: User) -> forms.ModelChoiceField:
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return obj.get_full_name() or obj.get_username()
+
+
+def assignee_choices_for(user: User) -> UserChoiceField:
     """Who `user` may hand a follow-up to: a representative only to themselves."""
     qs = User.objects.filter(is_active=True).order_by("first_name", "username")
     if user.is_sales_rep:
         qs = qs.filter(pk=user.pk)
-    field = forms.ModelChoiceField(label=_("Responsable"), queryset=qs, required=False,
-                                   empty_label=_("El ejecutivo de cuenta (o yo)"))
-    field.label_from_instance = lambda u: u.get_full_name() or u.get_username()  # type: ignore[method-assign]
-    return field
+    return UserChoiceField(label=_("Responsable"), queryset=qs, required=False,
+                           empty_label=_("El ejecutivo de cuenta (o yo)"))
 
 
 class FollowUpForm(forms.Form):

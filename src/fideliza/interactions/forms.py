@@ -41,7 +41,8 @@ class InteractionForm(forms.Form):
         self.fields["next_date"].help_text = _("Si la deja vacía: mañana.")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if (data.get("next_date") or data.get("next_assignee")) and not data.get("next_title"):
             self.add_error("next_title", _("Escriba qué hay que hacer en el siguiente paso."))
         return data
