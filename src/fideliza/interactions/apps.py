@@ -16,3 +16,7 @@ class InteractionsConfig(AppConfig):
         from .services import interactions_erase
 
         erasure_handler_register("interactions.Interaction", interactions_erase)
+
+        from .documents import documents_erase
+
+        erasure_handler_register("interactions.Document", documents_erase)

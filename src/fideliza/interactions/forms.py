@@ -32,6 +32,8 @@ class InteractionForm(forms.Form):
                                 widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
     next_priority = forms.TypedChoiceField(label=_("Prioridad"), choices=FollowUpPriority.choices, coerce=int,
                                            initial=FollowUpPriority.NORMAL)
+    document = forms.FileField(label=_("Documento adjunto"), required=False,
+                               help_text=_("Opcional: un e-mail reenviado (.eml), un PDF o una imagen."))
 
     def __init__(self, *args: Any, user: User, today: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -56,3 +58,9 @@ class InteractionForm(forms.Form):
         due: datetime = local_moment(day, at)
         return NextStep(title=data["next_title"], due_at=due, assignee=data.get("next_assignee"),
                         priority=data["next_priority"])
+
+
+class DocumentForm(forms.Form):
+    file = forms.FileField(label=_("Archivo"),
+                           help_text=_("Un e-mail reenviado (.eml), un PDF, una imagen o un texto."))
+    description = forms.CharField(label=_("Descripción"), required=False, max_length=300)

@@ -74,3 +74,45 @@ class Interaction(models.Model):
         if self.user is None:
             return ""
         return self.user.get_full_name() or self.user.get_username()
+
+
+def document_path(instance: Document, filename: str) -> str:
+    """A random name under media/documentos/: the name a user gave never reaches the disk,
+    and no path can be guessed (files are served only through the checking view)."""
+    import uuid
+    from pathlib import PurePath
+
+    return f"documentos/{instance.customer_id}/{uuid.uuid4().hex}{PurePath(filename).suffix.lower()[:10]}"
+
+
+class Document(models.Model):
+    """A file kept with a customer: a forwarded e-mail (.eml), a PDF, an image; on the card
+    or attached to one interaction (seed 000: «integración manual de e-mails, documentos»).
+
+    Served only through `interactions.views.document_download` to users who may see the
+    customer, always as a download.
+    """
+
+    MERGE_POLICY = "move"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="documents",
+                                 verbose_name=_("cliente"))
+    interaction = models.ForeignKey(Interaction, null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="documents", verbose_name=_("interacción"))
+    file = models.FileField(_("archivo"), upload_to=document_path, max_length=200)
+    name = models.CharField(_("nombre del archivo"), max_length=255)
+    content_type = models.CharField(_("tipo de contenido"), max_length=100)
+    size = models.PositiveIntegerField(_("tamaño (bytes)"))
+    description = models.CharField(_("descripción"), max_length=300, blank=True)
+    uploaded_at = models.DateTimeField(_("subido"), auto_now_add=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", verbose_name=_("subido por"))
+
+    class Meta:
+        verbose_name = _("documento")
+        verbose_name_plural = _("documentos")
+        ordering = ["-uploaded_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-uploaded_at"], name="document_customer_idx")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from fideliza.accounts.models import User
 from fideliza.customers.selectors import customers_visible_to
 
-from .models import Interaction
+from .models import Document, Interaction
 
 
 def interactions_visible_to(user: User) -> QuerySet[Interaction]:
@@ -20,7 +20,14 @@ def interactions_visible_to(user: User) -> QuerySet[Interaction]:
 def customer_interactions(*, customer_id: int, kinds: Iterable[str] | None = None,
                           limit: int = 100) -> list[Interaction]:
     """A card's latest interactions, newest first, for its timeline."""
-    qs = Interaction.objects.filter(customer_id=customer_id).select_related("user", "next_followup")
+    qs = (Interaction.objects.filter(customer_id=customer_id).select_related("user", "next_followup")
+          .prefetch_related("documents"))
     if kinds is not None:
         qs = qs.filter(kind__in=list(kinds))
     return list(qs.order_by("-occurred_at", "-id")[:limit])
+
+
+def customer_documents(*, customer_id: int, limit: int = 50) -> list[Document]:
+    """The documents kept on the card itself (not those of an interaction), newest first."""
+    return list(Document.objects.filter(customer_id=customer_id, interaction__isnull=True)
+                .select_related("uploaded_by").order_by("-uploaded_at", "-id")[:limit])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,7 +31,9 @@ from fideliza.followups.forms import FollowUpForm
 from fideliza.followups.selectors import customer_followups
 from fideliza.followups.services import followup_create
 from fideliza.insights.selectors import customer_insights_context
-from fideliza.interactions.forms import InteractionForm
+from fideliza.interactions.documents import document_add, files_removed_on_error
+from fideliza.interactions.forms import DocumentForm, InteractionForm
+from fideliza.interactions.selectors import customer_documents
 from fideliza.interactions.services import interaction_log
 from fideliza.sales.selectors import customer_purchase_summary
 
@@ -46,7 +49,8 @@ def _visible_customer(request: AuthedRequest, pk: int) -> Customer:
 
 def _render_card(request: AuthedRequest, customer: Customer, consent_form: ConsentForm | None = None,
                  status: int = 200, interaction_form: InteractionForm | None = None,
-                 followup_form: FollowUpForm | None = None) -> HttpResponse:
+                 followup_form: FollowUpForm | None = None,
+                 document_form: DocumentForm | None = None) -> HttpResponse:
     consents, consent_history = consent_overview(customer=customer)
     summary = customer_purchase_summary(customer_id=customer.pk)
     today = timezone.localdate()
@@ -69,6 +73,8 @@ def _render_card(request: AuthedRequest, customer: Customer, consent_form: Conse
         "followups": customer_followups(customer_id=customer.pk),
         "interaction_form": interaction_form or InteractionForm(user=request.user, today=today),
         "followup_form": followup_form or FollowUpForm(user=request.user, today=today),
+        "documents": customer_documents(customer_id=customer.pk),
+        "document_form": document_form or DocumentForm(),
         "audit": customer_audit_entries(customer=customer),
         # RFM, CLV, P(alive) and next best product from the analytics snapshot.
         **customer_insights_context(customer),
@@ -104,14 +110,20 @@ def customer_consent(request: AuthedRequest, pk: int) -> HttpResponse:
 def customer_interaction(request: AuthedRequest, pk: int) -> HttpResponse:
     """«Registrar contacto» on the card: the interaction and its optional next step, in one save."""
     customer = _visible_customer(request, pk)
-    form = InteractionForm(request.POST, user=request.user, today=timezone.localdate())
+    form = InteractionForm(request.POST, request.FILES, user=request.user, today=timezone.localdate())
     if not form.is_valid():
         return _render_card(request, customer, interaction_form=form, status=400)
     data = form.cleaned_data
     try:
-        interaction = interaction_log(actor=Actor.of(request.user), customer=customer, kind=data["kind"],
-                                      outcome=data["outcome"], text=data["text"],
-                                      contact_name=data["contact_name"], next_step=form.next_step(), via="web")
+        # The interaction, its next step and its document: all saved, or none (nor the file).
+        with files_removed_on_error(), transaction.atomic():
+            interaction = interaction_log(actor=Actor.of(request.user), customer=customer, kind=data["kind"],
+                                          outcome=data["outcome"], text=data["text"],
+                                          contact_name=data["contact_name"], next_step=form.next_step(),
+                                          via="web")
+            if data.get("document"):
+                document_add(customer=customer, upload=data["document"], user=request.user,
+                             interaction=interaction)
     except ValidationError as exc:
         form.add_error(None, exc.messages)
         return _render_card(request, customer, interaction_form=form, status=400)
@@ -141,3 +153,21 @@ def customer_followup(request: AuthedRequest, pk: int) -> HttpResponse:
         return _render_card(request, customer, followup_form=form, status=400)
     messages.success(request, _("Seguimiento creado."))
     return redirect(reverse("customers:detail", kwargs={"pk": customer.pk}) + "#seguimientos")
+
+
+@login_required
+@require_POST
+def customer_document(request: AuthedRequest, pk: int) -> HttpResponse:
+    """«Adjuntar documento» on the card: a file kept with the card."""
+    customer = _visible_customer(request, pk)
+    form = DocumentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _render_card(request, customer, document_form=form, status=400)
+    try:
+        document_add(customer=customer, upload=form.cleaned_data["file"], user=request.user,
+                     description=form.cleaned_data["description"])
+    except ValidationError as exc:
+        form.add_error("file", exc.messages)
+        return _render_card(request, customer, document_form=form, status=400)
+    messages.success(request, _("Documento guardado."))
+    return redirect(reverse("customers:detail", kwargs={"pk": customer.pk}) + "#documentos")

@@ -26,6 +26,7 @@ urlpatterns = [
         path("<int:pk>/consentimiento/", customer_card.customer_consent, name="consent"),
         path("<int:pk>/interaccion/", customer_card.customer_interaction, name="interaction"),
         path("<int:pk>/seguimiento/", customer_card.customer_followup, name="followup"),
+        path("<int:pk>/documento/", customer_card.customer_document, name="document"),
     ], customers_urls.app_name))),
     path("importaciones/", include("fideliza.imports.urls")),
     path("cuenta/", include("fideliza.accounts.urls")),
