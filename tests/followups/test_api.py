@@ -132,3 +132,14 @@ def test_the_endpoints_are_in_the_openapi_document_with_their_errors(owner):
         responses = schema["paths"][path][method]["responses"]
         assert {"401", "422"} <= set(responses), (path, method)
     assert {"FollowUpOut", "FollowUpPage", "InteractionOut", "InteractionPage"} <= set(schema["components"]["schemas"])
+
+
+def test_reassign_to_a_role_or_a_person_with_the_services_rules(work, owner, rep, rep2):
+    client = _api(owner)
+    mine = work["mine"].pk
+    to_role = client.post(f"/api/v1/followups/{mine}/reassign", {"assignee_role": "support"})
+    assert to_role.status_code == 200 and (to_role.json()["assignee"], to_role.json()["assignee_role"]) == (
+        None, "support")
+    refused = client.post(f"/api/v1/followups/{mine}/reassign", {"assignee": rep2.pk})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "assignee"]
+    assert _api(rep2).post(f"/api/v1/followups/{mine}/reassign", {"assignee": rep2.pk}).status_code == 404

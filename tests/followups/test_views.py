@@ -85,3 +85,11 @@ def test_a_representative_cannot_touch_another_representatives_follow_up(work, r
 def test_next_must_stay_on_this_site(work, rep):
     response = _client(rep).post(f"/mi-dia/{work['mine'].pk}/hecho/", {"next": "https://evil.example/"})
     assert response["Location"] == "/mi-dia/"
+
+
+def test_the_owner_may_open_a_representatives_day_and_a_representative_only_his_own(work, owner, rep, rep2):
+    text = _client(owner).get(f"/mi-dia/?de={rep.pk}").content.decode()
+    assert "El día de Javier" in text and "Llamar a Lucía" in text and "Llamar a Elena" not in text
+    # A representative asking for another one's day gets his own.
+    text = _client(rep).get(f"/mi-dia/?de={rep2.pk}").content.decode()
+    assert "Llamar a Lucía" in text and "Llamar a Tomás" not in text and 'id="day-of"' not in text

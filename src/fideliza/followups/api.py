@@ -37,7 +37,13 @@ from fideliza.customers.selectors import customers_visible_to
 
 from .models import FollowUp, FollowUpOrigin, FollowUpPriority, FollowUpStatus
 from .selectors import assigned_to, followups_visible_to
-from .services import followup_cancel, followup_complete, followup_create, followup_snooze
+from .services import (
+    followup_cancel,
+    followup_complete,
+    followup_create,
+    followup_reassign,
+    followup_snooze,
+)
 
 router = Router(tags=["followups"])
 
@@ -122,6 +128,13 @@ class FollowUpSnoozeIn(Schema):
 
     until: datetime = Field(description="When it comes back (future)")
     reason: str = Field(min_length=1, max_length=300)
+
+
+class FollowUpReassignIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    assignee: DbId | None = Field(None, description="User id; or null with `assignee_role`")
+    assignee_role: Literal["", "owner", "marketing", "sales_rep", "support"] = ""
 
 
 class FollowUpCancelIn(Schema):
@@ -216,3 +229,13 @@ def cancel_followup(request: HttpRequest, followup_id: DbId, payload: FollowUpCa
 
 
 
+
+
+@router.post("/{int:followup_id}/reassign", response={200: FollowUpOut, **ERRORS_WRITE},
+             url_name="followup_reassign")
+def reassign_followup(request: HttpRequest, followup_id: DbId, payload: FollowUpReassignIn) -> FollowUp:
+    """Hand it to another person (a representative: only of their own customers) or to a role."""
+    followup = get_object_or_404(followups_visible_to(request_user(request)), pk=followup_id)
+    return followup_reassign(actor=request_actor(request), followup=followup,
+                             assignee=assignee_or_422(payload.assignee, "assignee"),
+                             assignee_role=payload.assignee_role)

@@ -62,13 +62,16 @@ def _sorted(rows: list[FollowUp], risk: dict[int, Decimal], moment: str) -> list
     return items
 
 
-def my_day(*, user: User, now: datetime | None = None) -> MyDay:
+def my_day(*, user: User, now: datetime | None = None, viewer: User | None = None) -> MyDay:
     """The user's follow-ups due today (business zone), overdue, and snoozed ones coming back
-    today, each list in the stated order."""
+    today, each list in the stated order. `viewer` (default: the user) looks at them: only
+    the customers the viewer may see count."""
     now = now or timezone.now()
     today = now.astimezone(business_zone()).date()
     start, end = local_day_bounds(today)
     mine = followups_visible_to(user).filter(assigned_to(user)).select_related("customer", "assignee")
+    if viewer is not None and viewer.pk != user.pk:
+        mine = mine.filter(customer__in=customers_visible_to(viewer))
     due = list(mine.filter(status=FollowUpStatus.OPEN, due_at__lt=end).order_by("due_at", "id")[:DAY_LIMIT + 1])
     back = list(mine.filter(status=FollowUpStatus.SNOOZED, snoozed_until__lt=end)
                 .order_by("snoozed_until", "id")[:DAY_LIMIT + 1])

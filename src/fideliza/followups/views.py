@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fideliza.accounts.http import AuthedRequest
+from fideliza.accounts.models import User
 from fideliza.accounts.services import Actor
 
 from .forms import CancelForm, CompleteForm, SnoozeForm
@@ -22,10 +23,23 @@ from .selectors import followups_visible_to, my_day
 from .services import followup_cancel, followup_complete, followup_snooze
 
 
+def _team(user: User) -> list[User]:
+    """Whose day `user` may look at: a representative only their own; others, the team."""
+    if user.is_sales_rep:
+        return [user]
+    return list(User.objects.filter(is_active=True).order_by("first_name", "username"))
+
+
 @login_required
 def my_day_page(request: AuthedRequest) -> HttpResponse:
+    """The user's day; owner, marketing and support may also open a colleague's (`?de=<id>`),
+    always within the customers they may see themselves."""
+    team = _team(request.user)
+    person = next((u for u in team if str(u.pk) == request.GET.get("de")), request.user)
     return render(request, "followups/my_day.html", {
-        "day": my_day(user=request.user),
+        "day": my_day(user=person, viewer=request.user),
+        "person": person,
+        "team": team if len(team) > 1 else [],
         "complete_form": CompleteForm(),
         "snooze_form": SnoozeForm(),
         "cancel_form": CancelForm(),
