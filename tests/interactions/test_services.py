@@ -91,3 +91,14 @@ def test_the_timeline_interleaves_purchases_interactions_messages_and_points_new
     assert [i.obj for i in customer_timeline(customer, kind="interacciones")] == [note, call]
     assert [i.obj for i in customer_timeline(customer, kind="mensajes")] == [message]
     assert order.total == Decimal("25.00")
+
+
+def test_who_had_it_may_be_named_by_an_integration_within_the_visibility_rules(people, owner, rep, rep2):
+    logged = interaction_log(actor=Actor.of(owner, via="centralita"), customer=people["mine"], kind="call",
+                             user=rep)
+    assert (logged.user, logged.created_by) == (rep, owner)
+    with pytest.raises(ValidationError) as exc:
+        interaction_log(actor=Actor.of(owner), customer=people["mine"], kind="call", user=rep2)
+    assert "user" in exc.value.message_dict
+    with pytest.raises(ValidationError):
+        interaction_log(actor=Actor.of(rep), customer=people["mine"], kind="call", user=owner)

@@ -96,6 +96,7 @@ class InteractionCreateIn(Schema):
     customer: DbId
     kind: InteractionKind
     occurred_at: datetime | None = Field(None, description="Default: now. Not in the future")
+    user: DbId | None = Field(None, description="User id of who had it; default: the caller (a representative: only themselves)")
     outcome: InteractionOutcome = InteractionOutcome.NONE
     text: str = Field("", max_length=10_000)
     contact_name: str = Field("", max_length=150)
@@ -140,6 +141,7 @@ def create_interaction(
         interaction = interaction_log(
             actor=request_actor(request), customer=customer, kind=payload.kind.value,
             occurred_at=aware(payload.occurred_at) if payload.occurred_at else None,
+            user=assignee_or_422(payload.user, "user"),
             outcome=payload.outcome.value, text=payload.text, contact_name=payload.contact_name,
             next_step=step, via=payload.via)
         return 201, dump(InteractionOut, interaction)

@@ -60,6 +60,14 @@ def interaction_log(
     if customer.merged_into_id is not None:
         raise ValidationError(_("Esta ficha se fusionó con otra: registre la interacción en la ficha que permanece."),
                               code="merged")
+    if user is not None and actor.user is not None and user.pk != actor.user.pk:
+        # Naming someone else (a telephony integration posting its agents' calls): a
+        # representative only themselves, and nobody a representative of another's customer.
+        if actor.user.is_sales_rep:
+            raise ValidationError({"user": _("Un representante solo registra sus propias interacciones.")},
+                                  code="not_allowed")
+        if not user.is_active or (user.is_sales_rep and customer.account_executive_id != user.pk):
+            raise ValidationError({"user": _("Ese usuario no puede atender a este cliente.")}, code="not_visible")
     interaction = Interaction(customer=customer, kind=kind, occurred_at=occurred_at,
                               user=user or actor.user, outcome=outcome, text=text.strip(),
                               contact_name=contact_name.strip(), via=via[:40], created_by=actor.user)
