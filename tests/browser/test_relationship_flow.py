@@ -78,11 +78,11 @@ def test_a_representative_logs_a_call_with_a_next_step_and_finds_it_in_my_day(pa
 
     # Mark it done from «Mi día».
     item = page.locator(f"#seguimiento-{call.next_followup_id}")
-    item.get_by_text("Hecho", exact=True).click()
-    item.get_by_label("Resultado").fill("Presupuesto enviado")
-    item.get_by_role("button", name="Marcar como hecho").click()
+    item.get_by_label("Resultado o motivo").fill("Presupuesto enviado")
+    item.get_by_role("button", name="Hecho").click()
     expect(page.locator(".messages")).to_contain_text("Seguimiento hecho")
     expect(page.locator("#hoy")).not_to_contain_text("Enviar presupuesto del taller")
+    assert FollowUp.objects.get(customer=mine).outcome == "Presupuesto enviado"
 
     # The other representative's customer: 404 on the card, absent from the API.
     assert page.request.get(f"/clientes/{theirs.pk}/").status == 404

@@ -220,3 +220,20 @@ def test_today_is_the_business_day_on_the_short_dst_day(people, owner, rep):
     assert day.day == date(2026, 3, 29)
     assert [i.followup for i in day.today] == [late]
     assert next_day.pk not in {i.followup.pk for i in day.today + day.overdue}
+
+
+def test_a_crowded_day_shows_the_first_in_the_stated_order_and_counts_them_all(people, owner, rep, monkeypatch):
+    from fideliza.followups import selectors
+
+    monkeypatch.setattr(selectors, "SHOWN", 3)
+    monkeypatch.setattr(selectors, "CANDIDATES", 4)
+    actor = Actor.of(owner)
+    for hour in range(8, 14):
+        followup_create(actor=actor, customer=people["mine"], title=f"Vencido {hour}", due_at=_due(-1, hour))
+    urgent = followup_create(actor=actor, customer=people["mine"], title="Urgente", due_at=_due(-1, 20),
+                             priority=FollowUpPriority.HIGH)
+    today = followup_create(actor=actor, customer=people["mine"], title="Hoy", due_at=_due(0, 9))
+    day = my_day(user=rep)
+    assert (day.overdue_count, day.today_count, day.truncated) == (7, 1, True)
+    assert [i.followup.title for i in day.overdue] == ["Urgente", "Vencido 8", "Vencido 9"]
+    assert [i.followup for i in day.today] == [today] and day.overdue[0].followup == urgent

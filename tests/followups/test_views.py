@@ -66,11 +66,12 @@ def test_complete_snooze_and_cancel_from_my_day(work, rep):
     assert response.status_code == 302 and response["Location"] == "/mi-dia/"
     work["mine"].refresh_from_db()
     assert (work["mine"].status, work["mine"].outcome, work["mine"].closed_by) == ("done", "Pasa el jueves", rep)
-    client.post(f"/mi-dia/{work['overdue'].pk}/aplazar/", {"days": "3", "reason": "De vacaciones"})
+    client.post(f"/mi-dia/{work['overdue'].pk}/aplazar/", {"days": "3", "note": "De vacaciones"})
     work["overdue"].refresh_from_db()
-    assert work["overdue"].status == FollowUpStatus.SNOOZED
+    assert (work["overdue"].status, work["overdue"].status_reason) == (FollowUpStatus.SNOOZED, "De vacaciones")
     assert work["overdue"].snoozed_until == local_moment(NOW.date() + timedelta(days=3), NOW.time())
-    response = client.post(f"/mi-dia/{work['overdue'].pk}/cancelar/", {"reason": ""}, follow=True)
+    # The page's one form sends its text as "note", whichever button is pressed.
+    response = client.post(f"/mi-dia/{work['overdue'].pk}/cancelar/", {"note": "", "days": "1"}, follow=True)
     assert "escriba el motivo" in response.content.decode()
     assert FollowUp.objects.get(pk=work["overdue"].pk).status == FollowUpStatus.SNOOZED
 

@@ -22,8 +22,10 @@ from fideliza.insights.selectors import customers_value_at_risk
 from .models import FollowUp, FollowUpStatus
 from .services import business_zone, local_day_bounds
 
-# A day's list is read whole; more than this many items is not a day's work any more.
-DAY_LIMIT = 300
+# Each section of «Mi día» shows at most SHOWN follow-ups, chosen in the stated order among
+# the first CANDIDATES by priority and time; its count is always the whole count.
+SHOWN = 100
+CANDIDATES = 500
 
 
 def followups_visible_to(user: User) -> QuerySet[FollowUp]:
@@ -48,11 +50,18 @@ class MyDay:
     overdue: list[DayItem] = field(default_factory=list)
     today: list[DayItem] = field(default_factory=list)
     returning: list[DayItem] = field(default_factory=list)
-    truncated: bool = False
+    overdue_count: int = 0
+    today_count: int = 0
+    returning_count: int = 0
 
     @property
     def total(self) -> int:
-        return len(self.overdue) + len(self.today) + len(self.returning)
+        return self.overdue_count + self.today_count + self.returning_count
+
+    @property
+    def truncated(self) -> bool:
+        return (len(self.overdue), len(self.today), len(self.returning)) != (
+            self.overdue_count, self.today_count, self.returning_count)
 
 
 def _sorted(rows: list[FollowUp], risk: dict[int, Decimal], moment: str) -> list[DayItem]:
@@ -72,18 +81,21 @@ def my_day(*, user: User, now: datetime | None = None, viewer: User | None = Non
     mine = followups_visible_to(user).filter(assigned_to(user)).select_related("customer", "assignee")
     if viewer is not None and viewer.pk != user.pk:
         mine = mine.filter(customer__in=customers_visible_to(viewer))
-    due = list(mine.filter(status=FollowUpStatus.OPEN, due_at__lt=end).order_by("due_at", "id")[:DAY_LIMIT + 1])
-    back = list(mine.filter(status=FollowUpStatus.SNOOZED, snoozed_until__lt=end)
-                .order_by("snoozed_until", "id")[:DAY_LIMIT + 1])
-    truncated = len(due) > DAY_LIMIT or len(back) > DAY_LIMIT
-    due, back = due[:DAY_LIMIT], back[:DAY_LIMIT]
-    risk = customers_value_at_risk({f.customer_id for f in due + back})
+    sections = {
+        "overdue": (mine.filter(status=FollowUpStatus.OPEN, due_at__lt=start), "due_at"),
+        "today": (mine.filter(status=FollowUpStatus.OPEN, due_at__gte=start, due_at__lt=end), "due_at"),
+        "returning": (mine.filter(status=FollowUpStatus.SNOOZED, snoozed_until__lt=end), "snoozed_until"),
+    }
+    rows = {name: list(qs.order_by("priority", moment, "id")[:CANDIDATES]) for name, (qs, moment) in sections.items()}
+    counts = {name: (len(found) if len(found) < CANDIDATES else sections[name][0].count())
+              for name, found in rows.items()}
+    risk = customers_value_at_risk({f.customer_id for found in rows.values() for f in found})
     return MyDay(
         day=today,
-        overdue=_sorted([f for f in due if f.due_at < start], risk, "due_at"),
-        today=_sorted([f for f in due if f.due_at >= start], risk, "due_at"),
-        returning=_sorted(back, risk, "snoozed_until"),
-        truncated=truncated,
+        overdue=_sorted(rows["overdue"], risk, "due_at")[:SHOWN],
+        today=_sorted(rows["today"], risk, "due_at")[:SHOWN],
+        returning=_sorted(rows["returning"], risk, "snoozed_until")[:SHOWN],
+        overdue_count=counts["overdue"], today_count=counts["today"], returning_count=counts["returning"],
     )
 
 
@@ -123,8 +135,8 @@ def home_today(*, user: User, now: datetime | None = None, shown: int = 5) -> Ho
             label = FollowUp(assignee_role=role).assignee_label
         rows.append(TeamOverdue(label, n))
     rows.sort(key=lambda r: (-r.count, r.label))
-    return HomeToday(day=day.day, due_today=len(day.today), overdue=len(day.overdue),
-                     returning=len(day.returning),
+    return HomeToday(day=day.day, due_today=day.today_count, overdue=day.overdue_count,
+                     returning=day.returning_count,
                      next_items=(day.overdue + day.today + day.returning)[:shown],
                      team_overdue=rows, team_overdue_total=sum(r.count for r in rows))
 

@@ -17,9 +17,9 @@ from fideliza.accounts.http import AuthedRequest
 from fideliza.accounts.models import User
 from fideliza.accounts.services import Actor
 
-from .forms import CancelForm, CompleteForm, SnoozeForm
+from .forms import SNOOZE_DAYS, CancelForm, CompleteForm, SnoozeForm
 from .models import FollowUp
-from .selectors import followups_visible_to, my_day
+from .selectors import SHOWN, followups_visible_to, my_day
 from .services import followup_cancel, followup_complete, followup_snooze
 
 
@@ -40,9 +40,8 @@ def my_day_page(request: AuthedRequest) -> HttpResponse:
         "day": my_day(user=person, viewer=request.user),
         "person": person,
         "team": team if len(team) > 1 else [],
-        "complete_form": CompleteForm(),
-        "snooze_form": SnoozeForm(),
-        "cancel_form": CancelForm(),
+        "snooze_days": SNOOZE_DAYS,
+        "shown": SHOWN,
     })
 
 
@@ -68,7 +67,7 @@ def _report(request: AuthedRequest, exc: ValidationError) -> None:
 @require_POST
 def complete(request: AuthedRequest, pk: int) -> HttpResponse:
     followup = _visible(request, pk)
-    form = CompleteForm(request.POST)
+    form = CompleteForm({"outcome": request.POST.get("outcome", request.POST.get("note", ""))})
     if form.is_valid():
         try:
             followup_complete(actor=Actor.of(request.user), followup=followup,
@@ -83,7 +82,8 @@ def complete(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 def snooze(request: AuthedRequest, pk: int) -> HttpResponse:
     followup = _visible(request, pk)
-    form = SnoozeForm(request.POST)
+    form = SnoozeForm({"days": request.POST.get("days"),
+                       "reason": request.POST.get("reason", request.POST.get("note", ""))})
     if not form.is_valid():
         messages.error(request, _("Para aplazar, elija hasta cuándo y escriba el motivo."))
         return _back(request)
@@ -101,7 +101,7 @@ def snooze(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 def cancel(request: AuthedRequest, pk: int) -> HttpResponse:
     followup = _visible(request, pk)
-    form = CancelForm(request.POST)
+    form = CancelForm({"reason": request.POST.get("reason", request.POST.get("note", ""))})
     if not form.is_valid():
         messages.error(request, _("Para cancelar, escriba el motivo."))
         return _back(request)
