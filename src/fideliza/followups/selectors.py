@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from fideliza.accounts.models import User
@@ -24,13 +24,18 @@ from .services import business_zone, local_day_bounds
 
 # Each section of «Mi día» shows at most SHOWN follow-ups, chosen in the stated order among
 # the first CANDIDATES by priority and time; its count is always the whole count.
-SHOWN = 100
-CANDIDATES = 500
+SHOWN = 50
+CANDIDATES = 200
 
 
 def followups_visible_to(user: User) -> QuerySet[FollowUp]:
-    """Follow-ups on the customers `user` may see (a sales representative: their own)."""
-    return FollowUp.objects.filter(customer__in=customers_visible_to(user))
+    """Follow-ups on the customers `user` may see (a sales representative: their own).
+
+    A correlated EXISTS rather than `customer IN (…)`: with an IN list SQLite walks every
+    visible customer's follow-ups (the customer index) even when the query asks for one
+    person's open ones, which have an index of their own (1 M rows: 0.5 s against ms).
+    """
+    return FollowUp.objects.filter(Exists(customers_visible_to(user).filter(pk=OuterRef("customer_id"))))
 
 
 def assigned_to(user: User) -> Q:
@@ -42,6 +47,7 @@ def assigned_to(user: User) -> Q:
 class DayItem:
     followup: FollowUp
     value_at_risk: Decimal | None
+    urls: dict[str, str] = field(default_factory=dict)  # filled by the page that shows it
 
 
 @dataclass
@@ -80,7 +86,7 @@ def my_day(*, user: User, now: datetime | None = None, viewer: User | None = Non
     start, end = local_day_bounds(today)
     mine = followups_visible_to(user).filter(assigned_to(user)).select_related("customer", "assignee")
     if viewer is not None and viewer.pk != user.pk:
-        mine = mine.filter(customer__in=customers_visible_to(viewer))
+        mine = mine.filter(Exists(customers_visible_to(viewer).filter(pk=OuterRef("customer_id"))))
     sections = {
         "overdue": (mine.filter(status=FollowUpStatus.OPEN, due_at__lt=start), "due_at"),
         "today": (mine.filter(status=FollowUpStatus.OPEN, due_at__gte=start, due_at__lt=end), "due_at"),

@@ -9,6 +9,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -19,7 +20,7 @@ from fideliza.accounts.services import Actor
 
 from .forms import SNOOZE_DAYS, CancelForm, CompleteForm, SnoozeForm
 from .models import FollowUp
-from .selectors import SHOWN, followups_visible_to, my_day
+from .selectors import SHOWN, MyDay, followups_visible_to, my_day
 from .services import followup_cancel, followup_complete, followup_snooze
 
 
@@ -36,13 +37,25 @@ def my_day_page(request: AuthedRequest) -> HttpResponse:
     always within the customers they may see themselves."""
     team = _team(request.user)
     person = next((u for u in team if str(u.pk) == request.GET.get("de")), request.user)
+    day = my_day(user=person, viewer=request.user)
+    _add_urls(day)
     return render(request, "followups/my_day.html", {
-        "day": my_day(user=person, viewer=request.user),
+        "day": day,
         "person": person,
         "team": team if len(team) > 1 else [],
-        "snooze_days": SNOOZE_DAYS,
+        "snooze_options": format_html_join("", '<option value="{}">{}</option>', SNOOZE_DAYS),
         "shown": SHOWN,
     })
+
+
+def _add_urls(day: MyDay) -> None:
+    """Each item's links, from one reverse per name (a day may list 150 follow-ups)."""
+    patterns = {name: reverse(f"followups:{name}", args=[0]) for name in ("complete", "snooze", "cancel")}
+    card = reverse("customers:detail", args=[0])
+    for item in (*day.overdue, *day.today, *day.returning):
+        pk = str(item.followup.pk)
+        item.urls = {name: url.replace("/0/", f"/{pk}/", 1) for name, url in patterns.items()}
+        item.urls["card"] = card.replace("/0/", f"/{item.followup.customer_id}/", 1)
 
 
 def _back(request: AuthedRequest) -> HttpResponseRedirect:
