@@ -87,6 +87,7 @@ class FollowUp(models.Model):
             models.Index(fields=["assignee", "status", "due_at"], name="followup_assignee_idx"),
             models.Index(fields=["assignee_role", "status", "due_at"], name="followup_role_idx"),
             models.Index(fields=["status", "due_at"], name="followup_status_due_idx"),
+            models.Index(fields=["due_at", "id"], name="followup_due_idx"),  # the API's pages
             models.Index(fields=["customer", "status"], name="followup_customer_idx"),
             models.Index(fields=["origin_kind", "origin_id"], name="followup_origin_idx"),
         ]

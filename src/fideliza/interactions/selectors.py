@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from fideliza.accounts.models import User
 from fideliza.customers.selectors import customers_visible_to
@@ -13,8 +13,12 @@ from .models import Document, Interaction
 
 
 def interactions_visible_to(user: User) -> QuerySet[Interaction]:
-    """Interactions with the customers `user` may see (a sales representative: their own)."""
-    return Interaction.objects.filter(customer__in=customers_visible_to(user))
+    """Interactions with the customers `user` may see (a sales representative: their own).
+
+    A correlated EXISTS, as `followups.selectors.followups_visible_to` (and for the same
+    reason): the pages read in time order, which has an index of its own.
+    """
+    return Interaction.objects.filter(Exists(customers_visible_to(user).filter(pk=OuterRef("customer_id"))))
 
 
 def customer_interactions(*, customer_id: int, kinds: Iterable[str] | None = None,
