@@ -41,6 +41,8 @@ class InteractionForm(forms.Form):
         self.fields["next_assignee"] = assignee_choices_for(user)
         self.fields["next_assignee"].label = _("Responsable del siguiente paso")
         self.fields["next_date"].help_text = _("Si la deja vacía: mañana.")
+        self.order_fields(["kind", "outcome", "text", "contact_name", "next_title", "next_date", "next_time",
+                           "next_priority", "next_assignee", "document"])
 
     def clean(self) -> dict[str, Any]:
         super().clean()
