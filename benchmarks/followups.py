@@ -129,20 +129,27 @@ def load(args: argparse.Namespace, say) -> dict:
     return {"owner": owner, "rep": reps[0]}
 
 
-def timed(call, repeat: int) -> list[float]:
+def timed(call, repeat: int) -> tuple[list[float], list[float]]:
+    """Wall times and this process's CPU times of `repeat` calls, after a warm-up.
+
+    On a shared machine the wall time grows with the load; the CPU time much less (on
+    SQLite it includes the queries; on PostgreSQL the server's own work is not in it)."""
     call()  # warm-up
-    out = []
+    wall, cpu = [], []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         call()
-        out.append(time.perf_counter() - started)
-    return out
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
+    return wall, cpu
 
 
-def describe(times: list[float]) -> str:
-    ordered = sorted(times)
+def describe(times: tuple[list[float], list[float]]) -> str:
+    wall, cpu = times
+    ordered = sorted(wall)
     p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
-    return f"median {statistics.median(times) * 1000:7.1f} ms · p95 {p95 * 1000:7.1f} ms (n={len(times)})"
+    return (f"median {statistics.median(wall) * 1000:7.1f} ms · p95 {p95 * 1000:7.1f} ms · "
+            f"CPU median {statistics.median(cpu) * 1000:6.1f} ms (n={len(wall)}, load {os.getloadavg()[0]:.1f})")
 
 
 def main() -> None:

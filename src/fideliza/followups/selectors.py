@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from fideliza.accounts.models import User
@@ -123,14 +123,20 @@ class HomeToday:
 
 
 def home_today(*, user: User, now: datetime | None = None, shown: int = 5) -> HomeToday:
-    """The home page's «Hoy» block: my follow-ups of the day, and the overdue follow-ups of
-    the team (of the customers the user may see), per person or role."""
+    """The home page's «Hoy» block: my follow-ups of the day, and — for owner, marketing and
+    support — the overdue follow-ups of the rest of the team, per person or role."""
     now = now or timezone.now()
     day = my_day(user=user, now=now)
     start, _end = local_day_bounds(day.day)
-    team = (followups_visible_to(user).filter(status=FollowUpStatus.OPEN, due_at__lt=start)
-            .exclude(assigned_to(user)))
-    counts: Counter[tuple[int | None, str]] = Counter(team.values_list("assignee_id", "assignee_role"))
+    counts: Counter[tuple[int | None, str]] = Counter()
+    if not user.is_sales_rep:  # a representative's customers are his own: no team to watch
+        # Grouped whole, the user's own groups dropped here: an exclusion in SQL (NULL-safe
+        # NOT OR) made SQLite's plan three times slower.
+        team = (followups_visible_to(user).filter(status=FollowUpStatus.OPEN, due_at__lt=start)
+                .order_by().values("assignee_id", "assignee_role").annotate(n=Count("pk")))
+        mine = {(user.pk, ""), (None, user.role)}
+        counts.update({key: row["n"] for row in team
+                       if (key := (row["assignee_id"], row["assignee_role"])) not in mine})
     users = {u.pk: u for u in User.objects.filter(pk__in=[k[0] for k in counts if k[0]])}
     rows = []
     for (assignee_id, role), n in counts.items():
