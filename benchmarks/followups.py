@@ -14,7 +14,7 @@ three in ten of the rest; the others open or snoozed.
 
 Then it times the whole request GET /mi-dia/ (middleware, session, queries, template)
 through Django's test client as a representative and as the owner, `--repeat` times after a
-warm-up, the home page (its «Hoy» block included) as a representative, and the selector
+warm-up, the home page (its «Hoy» block included) as both, and the selector
 `followups.selectors.my_day` alone.
 """
 
@@ -185,9 +185,10 @@ def main() -> None:
 
         print(f"GET /mi-dia/ as {label:14s} {describe(timed(page, args.repeat))}")
         print(f"my_day() as {label:18s} {describe(timed(lambda user=user: my_day(user=user), args.repeat))}")
-    client = Client()
-    client.force_login(users["rep"])
-    print(f"GET / (home, «Hoy») as rep    {describe(timed(lambda: client.get('/'), args.repeat))}")
+    for label, user in (("representative", users["rep"]), ("owner", users["owner"])):
+        client = Client()
+        client.force_login(user)
+        print(f"GET / (home, «Hoy») as {label:8s}{describe(timed(lambda client=client: client.get('/'), args.repeat))}")
 
 
 if __name__ == "__main__":
