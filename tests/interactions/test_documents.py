@@ -133,3 +133,26 @@ def test_a_transaction_that_fails_after_storing_a_document_deletes_its_file(peop
         assert len(_files(media)) == 1
         raise RuntimeError("the rest of the save failed")
     assert not Document.objects.exists() and _files(media) == []
+
+
+def test_an_integration_attaches_a_forwarded_email_through_the_api(people, owner, rep, rep2, media):
+    from fideliza.accounts.services import api_token_create
+    from fideliza.interactions.services import interaction_log
+
+    call = interaction_log(actor=Actor.of(rep), customer=people["mine"], kind="email")
+
+    def client(user) -> Client:
+        _token, plain = api_token_create(user=user, name=f"correo-{user.username}", created_by=user)
+        return Client(headers={"Authorization": f"Bearer {plain}"})
+
+    url = f"/api/v1/interactions/{call.pk}/documents"
+    created = client(rep).post(url, {"file": SimpleUploadedFile("pedido.eml", EML), "description": "Pedido"})
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert (body["interaction_id"], body["customer_id"], body["content_type"], body["size"]) == (
+        call.pk, people["mine"].pk, "message/rfc822", len(EML))
+    assert _client(rep).get(body["url"]).status_code == 200
+    refused = client(rep).post(url, {"file": SimpleUploadedFile("pedido.pdf", EML)})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "file"]
+    assert client(rep2).post(url, {"file": SimpleUploadedFile("x.eml", EML)}).status_code == 404
+    assert Document.objects.count() == 1 and len(_files(media)) == 1

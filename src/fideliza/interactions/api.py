@@ -6,9 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Header, Query, Router, Schema
+from django.urls import reverse
+from ninja import File, Form, Header, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 from pydantic import ConfigDict, Field
 
 from fideliza.accounts.auth import request_actor, request_user
@@ -20,6 +23,7 @@ from fideliza.api_support import (
     MAX_LIMIT,
     DbId,
     SortKey,
+    api_validation_error,
     dump,
     idempotent_response,
     paginate,
@@ -29,7 +33,8 @@ from fideliza.api_support import (
 from fideliza.customers.selectors import customers_visible_to
 from fideliza.followups.api import PRIORITY_VALUES, assignee_or_422, aware
 
-from .models import Interaction, InteractionKind, InteractionOutcome
+from .documents import document_add
+from .models import Document, Interaction, InteractionKind, InteractionOutcome
 from .selectors import interactions_visible_to
 from .services import NextStep, interaction_log
 
@@ -147,3 +152,42 @@ def create_interaction(
         return 201, dump(InteractionOut, interaction)
 
     return idempotent_response(request, scope="interactions.create", key=idempotency_key, write=write)
+
+
+class InteractionDocumentOut(Schema):
+    id: int
+    customer_id: int
+    interaction_id: int | None
+    name: str
+    content_type: str
+    size: int = Field(description="Bytes")
+    description: str
+    uploaded_at: datetime
+    url: str = Field(description="Download page (a logged-in session that may see the customer)")
+
+    @staticmethod
+    def resolve_url(obj: Document) -> str:
+        return reverse("interactions:document", kwargs={"pk": obj.pk})
+
+
+@router.post("/{int:interaction_id}/documents", response={201: InteractionDocumentOut, **ERRORS_WRITE},
+             url_name="interaction_document_create")
+def add_interaction_document(
+    request: HttpRequest,
+    interaction_id: DbId,
+    file: File[UploadedFile],
+    description: Form[str] = "",
+) -> Status:
+    """Attach a document to an interaction (multipart/form-data: `file`, optional
+    `description`, at most 300 characters). A forwarded e-mail (.eml), PDF, PNG, JPEG, GIF,
+    WebP or .txt, at most FIDELIZA_DOCUMENT_MAX_MB; the type is checked by extension and
+    content, and a refused file is a 422 on `file`."""
+    user = request_user(request)
+    interaction = get_object_or_404(interactions_visible_to(user).select_related("customer"), pk=interaction_id)
+    try:
+        document = document_add(customer=interaction.customer, upload=file, user=user, interaction=interaction,
+                                description=description[:300])
+    except ValidationError as exc:
+        raise api_validation_error([(("body", "file"), message, "file_invalid") for message in exc.messages]) \
+            from None
+    return Status(201, document)
