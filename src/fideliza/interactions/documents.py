@@ -103,15 +103,16 @@ def document_add(*, customer: Customer, upload: UploadedFile, user: User | None,
                         content_type=content_type, size=upload.size or 0, description=description.strip()[:300],
                         uploaded_by=user)
     document.file.save(PurePath(upload.name or "documento").name, upload, save=False)
+    name = str(document.file.name)
     try:
         with transaction.atomic():
             document.save()
     except BaseException:
-        _storage().delete(document.file.name)
+        _storage().delete(name)
         raise
     stored = _STORED.get()
     if stored is not None:
-        stored.append(document.file.name)
+        stored.append(name)
     return document
 
 
@@ -121,6 +122,12 @@ def documents_erase(customer_ids: list[int], values: set[str]) -> int:
     if not rows:
         return 0
     Document.objects.filter(pk__in=[pk for pk, _name in rows]).delete()
-    storage = _storage()
-    transaction.on_commit(lambda: [storage.delete(name) for _pk, name in rows if name])
+    names = [name for _pk, name in rows if name]
+
+    def delete_files() -> None:
+        storage = _storage()
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(delete_files)
     return len(rows)
