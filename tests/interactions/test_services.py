@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from fideliza.accounts.services import Actor
 from fideliza.engagement.models import Message
 from fideliza.followups.models import FollowUp, FollowUpOrigin, FollowUpPriority
-from fideliza.followups.services import local_moment
+from fideliza.followups.services import followup_create, local_moment
 from fideliza.interactions.models import Interaction
 from fideliza.interactions.selectors import interactions_visible_to
 from fideliza.interactions.services import NextStep, interaction_log
@@ -102,3 +102,20 @@ def test_who_had_it_may_be_named_by_an_integration_within_the_visibility_rules(p
     assert "user" in exc.value.message_dict
     with pytest.raises(ValidationError):
         interaction_log(actor=Actor.of(rep), customer=people["mine"], kind="call", user=owner)
+
+
+def test_a_contact_may_mark_done_the_follow_up_it_answers_in_the_same_save(people, owner, rep):
+    pending = followup_create(actor=Actor.of(owner), customer=people["mine"], title="Llamar",
+                              due_at=NOW - timedelta(days=1))
+    logged = interaction_log(actor=Actor.of(rep), customer=people["mine"], kind="call", text="Vendrá el lunes",
+                             completes=pending,
+                             next_step=NextStep(title="Preparar el pedido", due_at=NOW + timedelta(days=3)))
+    pending.refresh_from_db()
+    assert (pending.status, pending.outcome, pending.closed_by) == ("done", "Vendrá el lunes", rep)
+    assert logged.next_followup.status == "open"
+    other = followup_create(actor=Actor.of(owner), customer=people["nobody"], title="Visitar", due_at=NOW)
+    with pytest.raises(ValidationError):
+        interaction_log(actor=Actor.of(owner), customer=people["mine"], kind="call", completes=other)
+    with pytest.raises(ValidationError):  # already done: nothing of this second save remains
+        interaction_log(actor=Actor.of(rep), customer=people["mine"], kind="note", completes=pending)
+    assert Interaction.objects.count() == 1 and FollowUp.objects.filter(status="open").count() == 2

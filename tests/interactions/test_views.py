@@ -90,3 +90,20 @@ def test_the_timeline_filters_by_kind(people, owner):
     assert "Comida en El Faro" not in purchases
     english = client.get(f"/en/clientes/{customer.pk}/?ver=interacciones").content.decode()
     assert "Lunch or dinner" in english and "Log a contact" in english
+
+
+def test_from_my_day_the_card_opens_the_form_with_the_follow_up_to_mark_done(people, owner, rep):
+    from fideliza.followups.services import followup_create
+
+    pending = followup_create(actor=Actor.of(owner), customer=people["mine"], title="Devolver la llamada",
+                              due_at=local_moment(date(2026, 6, 15), time(10)))
+    client = _client(rep)
+    assert f"?seguimiento={pending.pk}#log-interaction" in client.get("/mi-dia/").content.decode()
+    card = client.get(f"/clientes/{people['mine'].pk}/?seguimiento={pending.pk}").content.decode()
+    assert '<details id="log-interaction" open>' in card
+    assert f'<option value="{pending.pk}" selected>Devolver la llamada' in card
+    client.post(f"/clientes/{people['mine'].pk}/interaccion/", {
+        "kind": "call", "outcome": "reached", "completes": pending.pk, "next_priority": "2"})
+    pending.refresh_from_db()
+    assert (pending.status, pending.outcome) == ("done", "Hablamos")
+    assert "Devolver la llamada" not in client.get("/mi-dia/").content.decode()

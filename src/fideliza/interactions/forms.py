@@ -6,15 +6,23 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from fideliza.accounts.models import User
 from fideliza.followups.forms import DEFAULT_TIME, assignee_choices_for
-from fideliza.followups.models import FollowUpPriority
+from fideliza.followups.models import FollowUp, FollowUpPriority
 from fideliza.followups.services import local_moment
 
 from .models import InteractionKind, InteractionOutcome
 from .services import NextStep
+
+
+class FollowUpChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: FollowUp) -> str:
+        return f"{obj.title} · {date_format(timezone.localtime(obj.due_at), 'SHORT_DATETIME_FORMAT')}"
 
 
 class InteractionForm(forms.Form):
@@ -35,14 +43,18 @@ class InteractionForm(forms.Form):
     document = forms.FileField(label=_("Documento adjunto"), required=False,
                                help_text=_("Opcional: un e-mail reenviado (.eml), un PDF o una imagen."))
 
-    def __init__(self, *args: Any, user: User, today: date, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, today: date, open_followups: QuerySet[FollowUp] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
+        self.fields["completes"] = FollowUpChoiceField(
+            label=_("Da por hecho el seguimiento"), required=False, empty_label=_("Ninguno"),
+            queryset=open_followups if open_followups is not None else FollowUp.objects.none())
         self.fields["next_assignee"] = assignee_choices_for(user)
         self.fields["next_assignee"].label = _("Responsable del siguiente paso")
         self.fields["next_date"].help_text = _("Si la deja vacía: mañana.")
-        self.order_fields(["kind", "outcome", "text", "contact_name", "next_title", "next_date", "next_time",
-                           "next_priority", "next_assignee", "document"])
+        self.order_fields(["kind", "outcome", "text", "contact_name", "completes", "next_title", "next_date",
+                           "next_time", "next_priority", "next_assignee", "document"])
 
     def clean(self) -> dict[str, Any]:
         super().clean()

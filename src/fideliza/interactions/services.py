@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from fideliza.accounts.models import User
 from fideliza.accounts.services import Actor
 from fideliza.customers.models import Customer
-from fideliza.followups.models import FollowUpOrigin, FollowUpPriority
-from fideliza.followups.services import followup_create
+from fideliza.followups.models import FollowUp, FollowUpOrigin, FollowUpPriority
+from fideliza.followups.services import followup_complete, followup_create
 
 from .models import Interaction
 
@@ -45,11 +45,13 @@ def interaction_log(
     text: str = "",
     contact_name: str = "",
     next_step: NextStep | None = None,
+    completes: FollowUp | None = None,
     via: str = "",
     now: datetime | None = None,
 ) -> Interaction:
-    """Log one interaction and, when `next_step` is given, create its follow-up in the same
-    transaction: both are saved or neither is."""
+    """Log one interaction; in the same transaction (all saved or nothing), mark done the
+    follow-up it answers (`completes`, with the interaction's text as outcome) and create
+    the follow-up of its `next_step`."""
     now = now or timezone.now()
     occurred_at = occurred_at or now
     if timezone.is_naive(occurred_at):
@@ -73,6 +75,11 @@ def interaction_log(
                               contact_name=contact_name.strip(), via=via[:40], created_by=actor.user)
     interaction.full_clean()
     interaction.save()
+    if completes is not None:
+        if completes.customer_id != customer.pk:
+            raise ValidationError({"completes": _("Ese seguimiento es de otro cliente.")}, code="other_customer")
+        followup_complete(actor=actor, followup=completes, at=now,
+                          outcome=interaction.text or interaction.get_outcome_display() or interaction.get_kind_display())
     if next_step is not None:
         if not next_step.title.strip():
             raise ValidationError({"next_step": _("Escriba qué hay que hacer en el siguiente paso.")},

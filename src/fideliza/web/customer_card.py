@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,8 +29,9 @@ from fideliza.customers.models import Customer
 from fideliza.customers.selectors import customers_visible_to
 from fideliza.customers.services import consent_record
 from fideliza.followups.forms import FollowUpForm
+from fideliza.followups.models import FollowUp
 from fideliza.followups.selectors import customer_followups
-from fideliza.followups.services import followup_create
+from fideliza.followups.services import OPEN_STATES, followup_create
 from fideliza.insights.selectors import customer_insights_context
 from fideliza.interactions.documents import document_add, files_removed_on_error
 from fideliza.interactions.forms import DocumentForm, InteractionForm
@@ -45,6 +47,11 @@ ORDERS_SHOWN = PER_KIND
 def _visible_customer(request: AuthedRequest, pk: int) -> Customer:
     """The customer, or 404 when it does not exist *or* the user may not see it."""
     return get_object_or_404(customers_visible_to(request.user), pk=pk)
+
+
+def _open_followups(customer: Customer) -> QuerySet[FollowUp]:
+    """The card's open and snoozed follow-ups, which a logged contact may mark done."""
+    return FollowUp.objects.filter(customer=customer, status__in=OPEN_STATES).order_by("due_at", "id")
 
 
 def _render_card(request: AuthedRequest, customer: Customer, consent_form: ConsentForm | None = None,
@@ -71,7 +78,10 @@ def _render_card(request: AuthedRequest, customer: Customer, consent_form: Conse
         "timeline_orders": sum(1 for i in timeline if i.kind == "compras"),
         "orders_shown": ORDERS_SHOWN,
         "followups": customer_followups(customer_id=customer.pk),
-        "interaction_form": interaction_form or InteractionForm(user=request.user, today=today),
+        "interaction_form": interaction_form or InteractionForm(
+            user=request.user, today=today, open_followups=_open_followups(customer),
+            initial={"completes": request.GET.get("seguimiento")}),
+        "interaction_open": bool(request.GET.get("seguimiento")),
         "followup_form": followup_form or FollowUpForm(user=request.user, today=today),
         "documents": customer_documents(customer_id=customer.pk),
         "document_form": document_form or DocumentForm(),
@@ -110,7 +120,8 @@ def customer_consent(request: AuthedRequest, pk: int) -> HttpResponse:
 def customer_interaction(request: AuthedRequest, pk: int) -> HttpResponse:
     """«Registrar contacto» on the card: the interaction and its optional next step, in one save."""
     customer = _visible_customer(request, pk)
-    form = InteractionForm(request.POST, request.FILES, user=request.user, today=timezone.localdate())
+    form = InteractionForm(request.POST, request.FILES, user=request.user, today=timezone.localdate(),
+                           open_followups=_open_followups(customer))
     if not form.is_valid():
         return _render_card(request, customer, interaction_form=form, status=400)
     data = form.cleaned_data
@@ -120,7 +131,7 @@ def customer_interaction(request: AuthedRequest, pk: int) -> HttpResponse:
             interaction = interaction_log(actor=Actor.of(request.user), customer=customer, kind=data["kind"],
                                           outcome=data["outcome"], text=data["text"],
                                           contact_name=data["contact_name"], next_step=form.next_step(),
-                                          via="web")
+                                          completes=data.get("completes"), via="web")
             if data.get("document"):
                 document_add(customer=customer, upload=data["document"], user=request.user,
                              interaction=interaction)
