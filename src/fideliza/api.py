@@ -183,3 +183,5 @@ api.add_router("/v1/segments", "fideliza.segments.api.router")
 api.add_router("/v1/messages", "fideliza.engagement.api.router")  # outbox, consent, suppression
 api.add_router("/v1/campaigns", "fideliza.campaigns.api.router")  # campaigns, templates
 api.add_router("/v1/automations", "fideliza.automations.api.router")
+api.add_router("/v1/followups", "fideliza.followups.api.router")  # follow-ups (issue 15)
+api.add_router("/v1/interactions", "fideliza.interactions.api.router")  # interaction log (issue 15)

@@ -45,6 +45,7 @@ from django.utils import translation
 
 from fideliza.accounts.services import api_token_create
 from fideliza.engagement.models import Message
+from fideliza.interactions.models import Interaction
 from tests.core.test_exports import export_urls
 
 from .conftest import ApiClient
@@ -81,6 +82,16 @@ def _a_message(rep: Rep) -> int:
     return Message.objects.filter(customer_id__in=rep.customer_ids).order_by("pk").first().pk
 
 
+def _a_followup(rep: Rep) -> int:
+    followup = rep.people[0].followup
+    assert followup is not None
+    return followup.pk
+
+
+def _an_interaction(rep: Rep) -> int:
+    return Interaction.objects.filter(customer_id__in=rep.customer_ids).order_by("pk").first().pk
+
+
 # How to fill each path parameter with the representative's own object (or the world's).
 # A new path parameter fails `test_every_api_get_operation_is_walked` until it is added here.
 PATH_PARAMS: dict[str, Callable[[World, Rep], Any]] = {
@@ -92,6 +103,8 @@ PATH_PARAMS: dict[str, Callable[[World, Rep], Any]] = {
     "automation_id": lambda w, rep: w.objects["automation"].pk,
     "run_id": lambda w, rep: w.objects["run"].pk,
     "product_id": lambda w, rep: w.objects["product"].pk,
+    "followup_id": lambda w, rep: _a_followup(rep),
+    "interaction_id": lambda w, rep: _an_interaction(rep),
 }
 # Required query parameters, filled the same way.
 REQUIRED_QUERY_PARAMS: dict[str, Callable[[World, Rep], Any]] = {

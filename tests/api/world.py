@@ -28,7 +28,9 @@ from fideliza.campaigns.services import MessageContent, campaign_create, campaig
 from fideliza.customers.models import Customer, MatchCandidate
 from fideliza.customers.privacy import dsr_open
 from fideliza.engagement.services import MessageRequest, messages_queue, suppression_add
+from fideliza.followups.models import FollowUp
 from fideliza.insights.services import snapshot_recompute
+from fideliza.interactions.services import NextStep, interaction_log
 from fideliza.loyalty.coupons import coupon_create
 from fideliza.loyalty.models import Member, Program
 from fideliza.loyalty.referrals import referral_register
@@ -59,6 +61,7 @@ class Person:
     customer: Customer
     orders: list[Order] = field(default_factory=list)
     member: Member | None = None
+    followup: FollowUp | None = None
 
     @property
     def needles(self) -> dict[str, str]:
@@ -132,6 +135,14 @@ def world_build(owner: User) -> World:
                                             items=[(drill, 1)], store="CENTRO"))
         return_make(person.orders[0], returned_at=NOW - dt.timedelta(days=290 + i), line_quantities={1: 1})
         points_give(person.member, 50)
+        # A call logged by the customer's representative (or the owner), with its next step.
+        executive = person.customer.account_executive or owner
+        logged = interaction_log(actor=Actor.of(executive), customer=person.customer, kind="call",
+                                 occurred_at=NOW - dt.timedelta(days=2), outcome="reached",
+                                 text=f"Llamada a {person.customer.first_name}",
+                                 next_step=NextStep(title=f"Volver a llamar a {person.customer.first_name}",
+                                                    due_at=NOW + dt.timedelta(days=3)))
+        person.followup = logged.next_followup
         coupon_create(actor=system, name=f"Cupón de {person.customer.first_name}", value=Decimal("5.00"),
                       customer=person.customer, valid_until=NOW + dt.timedelta(days=30))
         messages_queue([MessageRequest(customer_id=person.customer.pk, channel=channel, kind="transactional",

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.apps import apps
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db.models import Count, Sum
 
@@ -30,7 +31,11 @@ from fideliza.engagement.models import (
     Message,
     TopicPreference,
 )
+from fideliza.followups.models import FollowUp
 from fideliza.insights.models import CustomerMetrics, RfmMonthly, SnapshotRun
+from fideliza.interactions.documents import document_add
+from fideliza.interactions.models import Document, Interaction
+from fideliza.interactions.services import NextStep, interaction_log
 from fideliza.loyalty.models import Affiliate, Coupon, CouponRedemption, Member, Program, Referral
 from fideliza.loyalty.services import member_enroll
 from fideliza.sales.models import Order
@@ -114,10 +119,18 @@ def _rows_everywhere(actor, card, *, tag, program, segment, campaign, automation
     if occurrence is not None:
         occurrence.objects.create(automation=welcome, customer=card, trigger_key="birthday:2026",
                                   outcome="existing", recorded_at=NOW - timedelta(days=10))
+    # The relationship log: a call with a next step (an open follow-up) that quotes the person.
+    interaction_log(actor=actor, customer=card, kind="call", occurred_at=NOW - timedelta(days=1),
+                    contact_name=f"{card.first_name} {card.last_name}", text=f"Escribir a {card.email}",
+                    next_step=NextStep(title=f"Llamar a {card.first_name} al {card.phone or '+34677112233'}",
+                                       due_at=NOW + timedelta(days=2)))
+    document_add(customer=card, user=None, description=f"DNI de {card.first_name} {card.last_name}",
+                 upload=SimpleUploadedFile(f"{card.last_name}.pdf", b"%PDF-1.4 " + card.email.encode()))
 
 
 @pytest.fixture
-def person(owner):
+def person(owner, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
     from fideliza.loyalty import models as loyalty_models
 
     actor = Actor.of(owner)
@@ -178,7 +191,7 @@ def test_merge_follows_every_policy_and_undo_restores_both_cards(person):
     a.refresh_from_db()
     assert (a.first_name, a.last_name) == ("Wenceslao", "Olabarrieta")
     for model in (Order, Message, DeliveryEvent, ContactDecision, Coupon, CouponRedemption, Affiliate,
-                  DataSubjectRequest):
+                  DataSubjectRequest, Interaction, FollowUp, Document):
         assert not model.objects.filter(customer=b).exists(), model
     assert a.source_ids.count() == 2 and a.consents.count() == 2
     # One membership with both balances (50 welcome points each, plus 40 and 15 earned by
@@ -248,4 +261,9 @@ def test_erasure_of_a_merged_card_leaves_no_personal_data_in_any_table(person):
     assert not Affiliate.objects.get(code="WENCE").is_active
     assert not SegmentMember.objects.filter(customer__in=[a, b]).exists()
     assert not MatchCandidate.objects.exists()
+    # The log keeps that the people were called (2 calls), not what was said; nobody is
+    # asked to call an erased person any more.
+    assert Interaction.objects.filter(customer=a, text="", contact_name="").count() == 2
+    assert set(FollowUp.objects.values_list("status", "title")) == {("cancelled", "[suprimido]")}
+    assert not Document.objects.exists()  # the person's papers go
     assert record.summary["cards"] == 2

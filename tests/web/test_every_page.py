@@ -65,6 +65,8 @@ DATA_FIELDS: dict[str, tuple[str, ...]] = {
     "campaigns.Campaign": ("name", "description", "offer_description"),
     "automations.Automation": ("name", "description", "topic"),
     "automations.AutomationStep": ("email_subject", "email_text", "sms_text"),
+    "followups.FollowUp": ("title", "notes", "status_reason", "outcome"),
+    "interactions.Interaction": ("contact_name", "text"),
 }
 
 ROLES = ("duena", "marketing", "comercial1", "soporte")

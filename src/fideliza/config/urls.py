@@ -22,6 +22,8 @@ urlpatterns += i18n_patterns(
     path("campanas/", include("fideliza.campaigns.urls")),
     path("automatizaciones/", include("fideliza.automations.urls")),
     path("privacidad/", include("fideliza.customers.urls_privacy")),
+    path("mi-dia/", include("fideliza.followups.urls")),
+    path("documentos/", include("fideliza.interactions.urls")),
     path("", include("fideliza.web.urls")),
     prefix_default_language=False,
 )

@@ -228,3 +228,9 @@ def customer_names_of_source(source: str) -> Iterable[tuple[int, str, str, str, 
     return (customers_current().filter(source_ids__source=source)
             .values_list("pk", "kind", "first_name", "last_name", "company_name").distinct()
             .iterator(chunk_size=5000))
+
+
+def customers_newest(limit: int) -> list[tuple[int, int | None]]:
+    """(customer, account executive) of the newest current, active cards."""
+    return list(Customer.objects.filter(merged_into__isnull=True, is_active=True).order_by("-pk")
+                .values_list("pk", "account_executive_id")[:limit])

@@ -288,6 +288,13 @@ def _bring_to_life(*, actor: Actor, today: date, say: Callable[[str], None],
     from fideliza.automations.demo import automations_demo_create
 
     automations_demo_create(active=True)
+    # The team's relationship work (issue 15): logged contacts and open follow-ups, ranked
+    # by the snapshot just computed.
+    from fideliza.interactions.demo import relationship_demo_create
+
+    say(_("contactos y seguimientos del equipo"))
+    relationship_demo_create(today=today)
+    lap("relationship")
 
 
 def demo_populate(

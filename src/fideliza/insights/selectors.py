@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ from django.utils.translation import get_language
 
 from fideliza.accounts.models import User
 from fideliza.analytics import labels
+from fideliza.core.money import quantize_money
 from fideliza.core.sql import ids_filter
 from fideliza.customers.models import Customer
 from fideliza.customers.selectors import customers_visible_to
@@ -182,3 +184,30 @@ def metrics_lookup(field: str = "") -> str:
     without `field`): how the segment rules, the funnel and the segment exports read the
     snapshot in the same query as the card."""
     return f"metrics__{field}" if field else "metrics"
+
+def customers_value_at_risk(customer_ids: Iterable[int]) -> dict[int, Decimal]:
+    """{customer id: predicted CLV × churn risk} from the current snapshot, in money.
+
+    What a customer's loss would cost: the ordering of «Mi día» (followups). Customers
+    without a snapshot row, a predicted CLV or a churn risk are absent (the caller treats
+    them as 0). Rounded to cents.
+    """
+    ids = list(customer_ids)
+    out: dict[int, Decimal] = {}
+    for start in range(0, len(ids), 5000):
+        rows = CustomerMetrics.objects.filter(customer_id__in=ids[start:start + 5000],
+                                              clv_predicted__isnull=False, churn_risk__isnull=False)
+        for customer_id, clv, risk in rows.values_list("customer_id", "clv_predicted", "churn_risk"):
+            if clv is not None and risk is not None:  # filtered above
+                out[customer_id] = quantize_money(clv * Decimal(str(risk)))
+    return out
+
+
+def customers_ranked_by_clv(limit: int) -> list[tuple[int, int | None]]:
+    """(customer, account executive) of the current, active customers with a snapshot row,
+    highest predicted CLV first (those without a prediction last, newest first among equals):
+    who matters most, for the demo's relationship work."""
+    rows = (CustomerMetrics.objects.filter(customer__merged_into__isnull=True, customer__is_active=True)
+            .order_by(F("clv_predicted").desc(nulls_last=True), "-customer_id")
+            .values_list("customer_id", "customer__account_executive_id")[:limit])
+    return list(rows)

@@ -83,6 +83,7 @@ def navigation(request: HttpRequest) -> dict:
 
     candidates = [
         ("web:home", _("Inicio"), namespace == "web" and url_name == "home"),
+        ("followups:my_day", _("Mi día"), namespace == "followups"),
         ("customers:list", _("Clientes"), namespace == "customers"),
         ("insights:dashboard", _("Panel de análisis"), namespace == "insights"),
         ("segments:list", _("Segmentos"), namespace == "segments"),

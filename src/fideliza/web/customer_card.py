@@ -11,22 +11,37 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fideliza.accounts.http import AuthedRequest
+from fideliza.accounts.services import Actor
 from fideliza.customers.card import consent_overview, customer_audit_entries
 from fideliza.customers.forms import ConsentForm
 from fideliza.customers.models import Customer
 from fideliza.customers.selectors import customers_visible_to
 from fideliza.customers.services import consent_record
+from fideliza.followups.forms import FollowUpForm
+from fideliza.followups.models import FollowUp
+from fideliza.followups.selectors import customer_followups, followups_open_of
+from fideliza.followups.services import followup_create
 from fideliza.insights.selectors import customer_insights_context
-from fideliza.sales.selectors import customer_orders, customer_purchase_summary
+from fideliza.interactions.documents import document_add, files_removed_on_error
+from fideliza.interactions.forms import DocumentForm, InteractionForm
+from fideliza.interactions.selectors import customer_documents
+from fideliza.interactions.services import interaction_log
+from fideliza.sales.selectors import customer_purchase_summary
 
-ORDERS_SHOWN = 100
+from .timeline import KIND_NAMES, KINDS, PER_KIND, customer_timeline
+
+ORDERS_SHOWN = PER_KIND
 
 
 def _visible_customer(request: AuthedRequest, pk: int) -> Customer:
@@ -34,10 +49,21 @@ def _visible_customer(request: AuthedRequest, pk: int) -> Customer:
     return get_object_or_404(customers_visible_to(request.user), pk=pk)
 
 
+def _open_followups(customer: Customer) -> QuerySet[FollowUp]:
+    """The card's open and snoozed follow-ups, which a logged contact may mark done."""
+    return followups_open_of(customer.pk)
+
+
 def _render_card(request: AuthedRequest, customer: Customer, consent_form: ConsentForm | None = None,
-                 status: int = 200) -> HttpResponse:
+                 status: int = 200, interaction_form: InteractionForm | None = None,
+                 followup_form: FollowUpForm | None = None,
+                 document_form: DocumentForm | None = None) -> HttpResponse:
     consents, consent_history = consent_overview(customer=customer)
     summary = customer_purchase_summary(customer_id=customer.pk)
+    today = timezone.localdate()
+    shown = request.GET.get("ver")
+    shown = shown if shown in KIND_NAMES else None
+    timeline = customer_timeline(customer, kind=shown)
     return render(request, "web/customer_card.html", {
         "customer": customer,
         "interests": list(customer.interests.values_list("name", flat=True)),
@@ -46,8 +72,19 @@ def _render_card(request: AuthedRequest, customer: Customer, consent_form: Conse
         "consent_history": consent_history,
         "consent_form": consent_form or ConsentForm(),
         "summary": summary,
-        "orders": customer_orders(customer_id=customer.pk, limit=ORDERS_SHOWN),
+        "timeline": timeline,
+        "timeline_kinds": KINDS,
+        "timeline_shown": shown,
+        "timeline_orders": sum(1 for i in timeline if i.kind == "compras"),
         "orders_shown": ORDERS_SHOWN,
+        "followups": customer_followups(customer_id=customer.pk),
+        "interaction_form": interaction_form or InteractionForm(
+            user=request.user, today=today, open_followups=_open_followups(customer),
+            initial={"completes": request.GET.get("seguimiento")}),
+        "interaction_open": bool(request.GET.get("seguimiento")),
+        "followup_form": followup_form or FollowUpForm(user=request.user, today=today),
+        "documents": customer_documents(customer_id=customer.pk),
+        "document_form": document_form or DocumentForm(),
         "audit": customer_audit_entries(customer=customer),
         # RFM, CLV, P(alive) and next best product from the analytics snapshot.
         **customer_insights_context(customer),
@@ -76,3 +113,72 @@ def customer_consent(request: AuthedRequest, pk: int) -> HttpResponse:
         return _render_card(request, customer, consent_form=form, status=400)
     messages.success(request, _("Consentimiento registrado."))
     return redirect(reverse("customers:detail", kwargs={"pk": customer.pk}) + "#consentimientos")
+
+
+@login_required
+@require_POST
+def customer_interaction(request: AuthedRequest, pk: int) -> HttpResponse:
+    """«Registrar contacto» on the card: the interaction and its optional next step, in one save."""
+    customer = _visible_customer(request, pk)
+    form = InteractionForm(request.POST, request.FILES, user=request.user, today=timezone.localdate(),
+                           open_followups=_open_followups(customer))
+    if not form.is_valid():
+        return _render_card(request, customer, interaction_form=form, status=400)
+    data = form.cleaned_data
+    try:
+        # The interaction, its next step and its document: all saved, or none (nor the file).
+        with files_removed_on_error(), transaction.atomic():
+            interaction = interaction_log(actor=Actor.of(request.user), customer=customer, kind=data["kind"],
+                                          outcome=data["outcome"], text=data["text"],
+                                          contact_name=data["contact_name"], next_step=form.next_step(),
+                                          completes=data.get("completes"), via="web")
+            if data.get("document"):
+                document_add(customer=customer, upload=data["document"], user=request.user,
+                             interaction=interaction)
+    except ValidationError as exc:
+        form.add_error(None, exc.messages)
+        return _render_card(request, customer, interaction_form=form, status=400)
+    if interaction.next_followup is not None:
+        messages.success(request, _("Interacción registrada; siguiente paso para el %(when)s.") % {
+            "when": date_format(timezone.localtime(interaction.next_followup.due_at), "SHORT_DATETIME_FORMAT")})
+    else:
+        messages.success(request, _("Interacción registrada."))
+    return redirect(reverse("customers:detail", kwargs={"pk": customer.pk}) + "#cronologia")
+
+
+@login_required
+@require_POST
+def customer_followup(request: AuthedRequest, pk: int) -> HttpResponse:
+    """«Nuevo seguimiento» on the card."""
+    customer = _visible_customer(request, pk)
+    form = FollowUpForm(request.POST, user=request.user, today=timezone.localdate())
+    if not form.is_valid():
+        return _render_card(request, customer, followup_form=form, status=400)
+    data = form.cleaned_data
+    try:
+        followup_create(actor=Actor.of(request.user), customer=customer, title=data["title"],
+                        due_at=form.due_at(), assignee=data.get("assignee"), priority=data["priority"],
+                        notes=data["notes"])
+    except ValidationError as exc:
+        form.add_error(None, exc.messages)
+        return _render_card(request, customer, followup_form=form, status=400)
+    messages.success(request, _("Seguimiento creado."))
+    return redirect(reverse("customers:detail", kwargs={"pk": customer.pk}) + "#seguimientos")
+
+
+@login_required
+@require_POST
+def customer_document(request: AuthedRequest, pk: int) -> HttpResponse:
+    """«Adjuntar documento» on the card: a file kept with the card."""
+    customer = _visible_customer(request, pk)
+    form = DocumentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _render_card(request, customer, document_form=form, status=400)
+    try:
+        document_add(customer=customer, upload=form.cleaned_data["file"], user=request.user,
+                     description=form.cleaned_data["description"])
+    except ValidationError as exc:
+        form.add_error("file", exc.messages)
+        return _render_card(request, customer, document_form=form, status=400)
+    messages.success(request, _("Documento guardado."))
+    return redirect(reverse("customers:detail", kwargs={"pk": customer.pk}) + "#documentos")

@@ -65,6 +65,7 @@ class Move:
 CUSTOMERS = "customers:list"
 DASHBOARD = "insights:dashboard"
 AUTOMATIONS = "automations:list"
+MY_DAY = "followups:my_day"
 # Pages of tools still to come (surveys, complaints book, goals): the apps that will add them.
 SURVEYS = "feedback:surveys"
 COMPLAINTS = "feedback:complaints"
@@ -94,6 +95,9 @@ MOVES: list[Move] = [
             Capability(_("Felicitaciones de cumpleaños automáticas por el canal preferido"), AUTOMATIONS,
                        requires=_trigger("birthday")),
             Capability(_("Contactos periódicos: campañas programadas a un segmento"), "campaigns:list"),
+            Capability(_("Llamadas, visitas, comidas y eventos registrados en la ficha, con su siguiente paso"),
+                       CUSTOMERS),
+            Capability(_("Seguimientos de cada persona del equipo, cada día («Mi día»)"), MY_DAY),
             Capability(_("Encuestas para saber por qué nos eligen"), SURVEYS),
         ],
     ),
@@ -115,6 +119,7 @@ MOVES: list[Move] = [
             Capability(_("Cupones para la siguiente compra"), "loyalty:coupons"),
             Capability(_("Aviso automático de puntos a punto de caducar"), AUTOMATIONS,
                        requires=_trigger("points_expiring")),
+            Capability(_("Seguimientos ordenados por valor en riesgo (CLV previsto × riesgo de abandono)"), MY_DAY),
             Capability(_("Metas de retención y su seguimiento"), GOALS),
             Capability(_("Encuestas de satisfacción periódicas"), SURVEYS),
         ],
@@ -212,7 +217,8 @@ PYRAMID: list[Stage] = [
     Stage(_("Registre"), (Capability(_("Fichas e importaciones"), "imports:list"),)),
     Stage(_("Identifique"), (Capability(_("Duplicados"), "dedup:queue"),)),
     Stage(_("Diferencie"), (Capability(_("Panel de análisis"), DASHBOARD),)),
-    Stage(_("Interactúe"), (Capability(_("Comunicación"), "engagement:outbox"),)),
+    Stage(_("Interactúe"), (Capability(_("Mi día"), MY_DAY),
+                            Capability(_("Comunicación"), "engagement:outbox"))),
     Stage(_("Segmente"), (Capability(_("Segmentos"), "segments:list"),)),
     Stage(_("Personalice"), (Capability(_("Campañas"), "campaigns:list"), Capability(_("Automatizaciones"), AUTOMATIONS))),
     Stage(_("Fidelice"), (Capability(_("Fidelización"), "loyalty:home"),)),

@@ -7,6 +7,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from fideliza.accounts.http import AuthedRequest
+from fideliza.followups.selectors import home_today
 
 from .context_processors import may_open, safe_reverse
 from .moves import MOVES_BY_SLUG, PYRAMID
@@ -21,6 +22,7 @@ def home(request: AuthedRequest) -> HttpResponse:
               for stage in PYRAMID]
     return render(request, "web/home.html", {
         "figures": home_figures(user=request.user),
+        "today": home_today(user=request.user),
         "imports": recent_imports(user=request.user),
         "imports_url": safe_reverse("imports:list") if may_open(request.user, "imports:list") else None,
         "pyramid": stages,

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "fideliza.engagement",
     "fideliza.campaigns",
     "fideliza.automations",
+    "fideliza.followups",
+    "fideliza.interactions",
     "fideliza.web",
     "fideliza.demo",
 ]
@@ -219,6 +221,8 @@ FIDELIZA_DEFAULT_CURRENCY = env_str("FIDELIZA_DEFAULT_CURRENCY", "EUR")
 FIDELIZA_PHONE_REGION = env_str("FIDELIZA_PHONE_REGION", "ES")
 FIDELIZA_BUSINESS_NAME = env_str("FIDELIZA_BUSINESS_NAME", "Fideliza")
 FIDELIZA_IDEMPOTENCY_TTL_HOURS = env_int("FIDELIZA_IDEMPOTENCY_TTL_HOURS", 72)
+# Documents attached to a card or an interaction (interactions.documents): at most this size each.
+FIDELIZA_DOCUMENT_MAX_MB = env_int("FIDELIZA_DOCUMENT_MAX_MB", 10)
 # Match new customer cards of every import against the base (background job).
 FIDELIZA_MATCH_ON_IMPORT = env_bool("FIDELIZA_MATCH_ON_IMPORT", True)
 

@@ -1,0 +1,57 @@
+"""The card's timeline: purchases, interactions, messages sent and points movements of one
+customer, newest first, each from the selector of the app that owns it (DESIGN.md: «the
+timeline of a customer is assembled from selectors each app provides»)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from fideliza.customers.models import Customer
+from fideliza.engagement.selectors import customer_messages
+from fideliza.interactions.selectors import customer_interactions
+from fideliza.loyalty.selectors import member_for, member_history
+from fideliza.sales.selectors import customer_orders
+
+# The filter's values (the query parameter `ver`) and their labels, in the order shown.
+KINDS = (
+    ("compras", _("Compras")),
+    ("interacciones", _("Interacciones")),
+    ("mensajes", _("Mensajes")),
+    ("puntos", _("Puntos")),
+)
+KIND_NAMES = frozenset(k for k, _label in KINDS)
+PER_KIND = 100  # the latest rows of each kind; the timeline shows the newest of them all
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    kind: str  # one of KINDS
+    at: datetime
+    obj: Any
+
+
+def customer_timeline(customer: Customer, *, kind: str | None = None, limit: int = PER_KIND) -> list[TimelineItem]:
+    """The latest `limit` events of the card, of one kind or of all, newest first.
+
+    The caller has already checked that the user may see `customer`.
+    """
+    items: list[TimelineItem] = []
+    if kind in (None, "compras"):
+        items += [TimelineItem("compras", o.placed_at, o) for o in customer_orders(customer_id=customer.pk,
+                                                                                    limit=limit)]
+    if kind in (None, "interacciones"):
+        items += [TimelineItem("interacciones", i.occurred_at, i)
+                  for i in customer_interactions(customer_id=customer.pk, limit=limit)]
+    if kind in (None, "mensajes"):
+        items += [TimelineItem("mensajes", m.sent_at or m.send_at, m)
+                  for m in customer_messages(customer, limit=limit)]
+    if kind in (None, "puntos"):
+        member = member_for(customer)
+        if member is not None:
+            items += [TimelineItem("puntos", e.occurred_at, e) for e in member_history(member, limit=limit)]
+    items.sort(key=lambda i: i.at, reverse=True)
+    return items[:limit]
