@@ -288,21 +288,27 @@ def forecast(
 #: The sentences of each reason group per language ({days}, {interval}, {n}, {months}).
 _REASON_WORDS: dict[str, dict[str, str]] = {
     "es": {
-        "silence": "no compra hace {days} días",
-        "silence_interval": "no compra hace {days} días (solía volver cada {interval})",
+        "silence": "no compra hace {days}",
+        "silence_interval": "no compra hace {days} (solía volver cada {interval} días)",
+        "day": "1 día",
+        "days": "{} días",
         "few_purchases": "solo {n} compras",
         "one_purchase": "una sola compra",
         "recent_activity": "{n} compras en los últimos {months} meses",
+        "recent_one": "1 compra en los últimos {months} meses",
         "no_recent": "ninguna compra en los últimos {months} meses",
         "slowing": "compra menos a menudo que antes",
         "spend_down": "gasta menos por compra que antes",
     },
     "en": {
-        "silence": "no purchase for {days} days",
-        "silence_interval": "no purchase for {days} days (used to come back every {interval})",
+        "silence": "no purchase for {days}",
+        "silence_interval": "no purchase for {days} (used to come back every {interval} days)",
+        "day": "1 day",
+        "days": "{} days",
         "few_purchases": "only {n} purchases",
         "one_purchase": "one purchase only",
         "recent_activity": "{n} purchases in the last {months} months",
+        "recent_one": "1 purchase in the last {months} months",
         "no_recent": "no purchase in the last {months} months",
         "slowing": "buys less often than before",
         "spend_down": "spends less per purchase than before",
@@ -330,16 +336,18 @@ def reason_texts(customers: pl.DataFrame, *, horizon_months: int, lang: str = "e
             parts = []
             for code in codes or ():
                 if code == "silence":
+                    n_days = round(since or 0)
+                    ago = words["day"] if n_days == 1 else words["days"].format(n_days)
                     parts.append(words["silence_interval" if interval else "silence"].format(
-                        days=round(since or 0), interval=round(interval or 0)))
+                        days=ago, interval=max(1, round(interval or 0))))
                 elif code == "few_purchases":
                     n = round((x or 0) + 1)
                     parts.append(words["one_purchase"] if n <= 1 else
                                  words["few_purchases"].format(n=n))
                 elif code == "recent_activity":
                     n = round(recent or 0)
-                    parts.append(words["no_recent" if n == 0 else "recent_activity"].format(
-                        n=n, months=horizon_months))
+                    key = "no_recent" if n == 0 else "recent_one" if n == 1 else "recent_activity"
+                    parts.append(words[key].format(n=n, months=horizon_months))
                 else:
                     parts.append(words[code])
             text = cache[key] = "; ".join(parts)

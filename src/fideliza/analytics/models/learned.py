@@ -548,6 +548,20 @@ class LearnedModel:
             swapped = x.copy()
             swapped[:, cols] = self.reference_[cols]
             effects[:, k] = risk - self._churn(swapped)
+        # A reason is a fact about the customer, not only a direction of the trees: a
+        # one-time buyer has no "last interval" to compare, so "buys less often than
+        # before" must not be said of them however the swap moves the risk.
+        col = {n: x[:, FEATURES.index(n)] for n in FEATURES}
+        ref = {n: self.reference_[FEATURES.index(n)] for n in FEATURES}
+        with np.errstate(invalid="ignore"):
+            applies = np.column_stack([
+                col["days_since_last"] > ref["days_since_last"],
+                col["frequency"] < ref["frequency"],
+                col["purchases_last_h"] < ref["purchases_last_h"],
+                (col["frequency"] >= 1) & (col["purchases_last_h"] < col["purchases_prev_h"]),
+                col["spend_trend"] < 0,
+            ])
+        effects[~applies] = 0.0
         codes = np.array(list(REASON_GROUPS), dtype=object)
         order = np.argsort(-effects, axis=1)[:, :top]
         out: list[list[str]] = []
