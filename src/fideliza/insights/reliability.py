@@ -9,9 +9,10 @@ words and the error of the predicted purchases.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from django.utils.formats import number_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from . import charts
@@ -22,6 +23,10 @@ MODEL_NAMES = {"bgnbd": "BG/NBD", "paretonbd": "Pareto/NBD"}
 
 def _model_name(code: str) -> str:
     return _("modelo aprendido") if code == "learned" else MODEL_NAMES.get(code, code)
+
+
+def _day(text: str | None) -> str | None:
+    return date_format(dt.date.fromisoformat(text)) if text else None
 
 
 def _pct(value: float) -> str:
@@ -51,8 +56,8 @@ def reliability_context(parameters: dict[str, Any] | None) -> dict[str, Any] | N
     months = backtest.get("horizon_months")
     out: dict[str, Any] = {
         "months": months,
-        "window_start": window.get("start_after"),
-        "window_end": window.get("end"),
+        "window_start": _day(window.get("start_after")),
+        "window_end": _day(window.get("end")),
         "learned_note": None,
     }
     learned = backtest.get("learned") or {}
