@@ -24,6 +24,7 @@ issue 19 for why CDNOW leaves little to learn beyond (x, t_x, T).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import numpy as np
@@ -314,3 +315,26 @@ def test_learned_model_does_not_overfit_a_btyd_world():
     mae_learned = np.mean(np.abs(learned - actual))
     assert mae_learned <= 1.02 * mae_truth, (mae_learned, mae_truth)
     assert list(train.columns[1:]) == list(FEATURES)
+
+
+def test_fideliza_analyze_writes_every_models_backtest(cdnow, tmp_path):
+    from fideliza.analytics.cli import main
+
+    path = tmp_path / "cdnow.csv"
+    cdnow.write_csv(path)
+    out = tmp_path / "out"
+    assert main([str(path), "--period", "week", "--observation-end", "1997-12-31",
+                 "--horizon", "6", "--no-next-purchase", "--out", str(out)]) == 0
+    report = json.loads((out / "models.json").read_text())
+    bt = report["backtest"]
+    assert report["config"]["model"] == "auto"
+    assert set(bt["models"]) == {"bgnbd", "paretonbd", "learned"}
+    for name, m in bt["models"].items():
+        assert set(m["churn"]) >= {"auc", "brier", "calibration", "max_calibration_gap"}, name
+        assert set(m["purchases"]) >= {"mae", "rmse", "predicted_total", "total_error"}, name
+    # On CDNOW's last half of 1997 the learned model does not beat BG/NBD: auto keeps the
+    # textbook models and says why.
+    assert bt["chosen"] == "textbook"
+    assert bt["reason"].startswith("textbook: learned AUC")
+    customers = pl.read_csv(out / "customers.csv")
+    assert "learned" not in set(customers["p_alive_model"].unique())

@@ -116,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
         "trained (at least 500 customers and two horizons of history); bgnbd or paretonbd "
         "for everything. Every model's backtest goes to models.json",
     )
+    p.add_argument("--no-backtest", action="store_true",
+                   help="textbook models only: no backtest and no learned model (faster)")
     p.add_argument("--no-paretonbd", action="store_true", help="do not fit Pareto/NBD")
     p.add_argument("--no-next-purchase", action="store_true", help="skip next-purchase dates")
     p.add_argument("--out", type=Path, required=True, help="output directory")
@@ -200,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             discount_rate=args.discount_rate,
             transaction_model="paretonbd" if args.model == "paretonbd" else "bgnbd",
             churn_model=args.model if args.model in ("bgnbd", "paretonbd") else "auto",
-            model=args.model,
+            model=None if args.no_backtest else args.model,
             fit_paretonbd=False if args.no_paretonbd and args.model != "paretonbd" else "auto",
             next_purchase=not args.no_next_purchase,
             lang=args.lang,
