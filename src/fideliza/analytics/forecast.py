@@ -68,7 +68,7 @@ class Forecast:
         ``"learned"`` or the textbook fallback passed in.
     customers : polars.DataFrame or None
         With the learned model: ``customer_id, churn_learned, purchases_learned,
-        reason_codes`` (list of group codes) and the facts the reasons quote.
+        reason_1, reason_2`` (group codes, "" for none) and the facts the reasons quote.
     """
 
     report: dict[str, Any]
@@ -279,7 +279,8 @@ def forecast(
     ).with_columns(
         churn_learned=pl.Series(churn),
         purchases_learned=pl.Series(model.predict_purchases(f_end)),
-        reason_codes=pl.Series(groups, dtype=pl.List(pl.String)),
+        **{f"reason_{k + 1}": pl.Series(groups[:, k].astype(str), dtype=pl.String)
+           for k in range(groups.shape[1])},
     )
     report["next_window"] = {"start_after": t_end.isoformat(), "end": ahead.isoformat()}
     return Forecast(report, chosen, out)
@@ -319,37 +320,47 @@ _REASON_WORDS: dict[str, dict[str, str]] = {
 def reason_texts(customers: pl.DataFrame, *, horizon_months: int, lang: str = "es") -> list[str]:
     """The learned reasons of each customer as one sentence ("" when none stands out).
 
-    ``customers`` is :attr:`Forecast.customers`.
+    ``customers`` is :attr:`Forecast.customers` (``reason_1``, ``reason_2`` and the facts).
+    Each distinct combination of reasons and the facts they quote is worded once.
     """
     words = _REASON_WORDS.get(lang, _REASON_WORDS["es"])
-    out: list[str] = []
-    cache: dict[tuple[Any, ...], str] = {}
-    for codes, x, since, interval, recent in zip(
-        customers["reason_codes"].to_list(), customers["frequency"].to_list(),
-        customers["days_since_last"].to_list(), customers["mean_interval_days"].to_list(),
-        customers["purchases_last_h"].to_list(), strict=True,
-    ):
-        key = (tuple(codes or ()), x, since, None if interval is None else round(interval),
-               recent)
-        text = cache.get(key)
-        if text is None:
-            parts = []
-            for code in codes or ():
-                if code == "silence":
-                    n_days = round(since or 0)
-                    ago = words["day"] if n_days == 1 else words["days"].format(n_days)
-                    parts.append(words["silence_interval" if interval else "silence"].format(
-                        days=ago, interval=max(1, round(interval or 0))))
-                elif code == "few_purchases":
-                    n = round((x or 0) + 1)
-                    parts.append(words["one_purchase"] if n <= 1 else
-                                 words["few_purchases"].format(n=n))
-                elif code == "recent_activity":
-                    n = round(recent or 0)
-                    key = "no_recent" if n == 0 else "recent_one" if n == 1 else "recent_activity"
-                    parts.append(words[key].format(n=n, months=horizon_months))
-                else:
-                    parts.append(words[code])
-            text = cache[key] = "; ".join(parts)
-        out.append(text)
-    return out
+    reasons = [c for c in customers.columns if c.startswith("reason_")]
+    needs = {
+        "silence": ["days_since_last", "mean_interval_days"],
+        "few_purchases": ["frequency"],
+        "recent_activity": ["purchases_last_h"],
+    }
+    facts = customers.select(
+        *reasons,
+        *(pl.when(pl.any_horizontal([pl.col(c) == code for c in reasons]))
+          .then(pl.col(name).round(0)).alias(name)
+          for code, names in needs.items() for name in names),
+    )
+    keys = facts.columns
+    distinct = facts.unique(maintain_order=True)
+    texts = []
+    for row in distinct.iter_rows(named=True):
+        parts = []
+        for code in (row[c] for c in reasons):
+            if not code:
+                continue
+            if code == "silence":
+                n_days = round(row["days_since_last"] or 0)
+                interval = row["mean_interval_days"]
+                ago = words["day"] if n_days == 1 else words["days"].format(n_days)
+                parts.append(words["silence_interval" if interval else "silence"].format(
+                    days=ago, interval=max(1, round(interval or 0))))
+            elif code == "few_purchases":
+                n = round((row["frequency"] or 0) + 1)
+                parts.append(words["one_purchase"] if n <= 1 else
+                             words["few_purchases"].format(n=n))
+            elif code == "recent_activity":
+                n = round(row["purchases_last_h"] or 0)
+                key = "no_recent" if n == 0 else "recent_one" if n == 1 else "recent_activity"
+                parts.append(words[key].format(n=n, months=horizon_months))
+            else:
+                parts.append(words[code])
+        texts.append("; ".join(parts))
+    worded = distinct.with_columns(pl.Series("_text", texts, dtype=pl.String))
+    return facts.join(worded, on=keys, how="left", nulls_equal=True, maintain_order="left"
+                      )["_text"].to_list()

@@ -528,7 +528,7 @@ class LearnedModel:
         return out
 
     def reasons(self, features: pl.DataFrame, *, top: int = 2, min_effect: float = 0.03
-                ) -> tuple[FloatArray, list[list[str]]]:
+                ) -> tuple[FloatArray, np.ndarray]:
         """The facts that raise each customer's churn risk most, strongest first.
 
         For each group of :data:`REASON_GROUPS`, the customer's features of that group are
@@ -539,7 +539,9 @@ class LearnedModel:
         Returns
         -------
         (risk, groups)
-            The calibrated risk and, per customer, the codes of the groups.
+            The calibrated risk (not level-aligned) and an array of shape (customers, top)
+            of group codes, strongest first, "" where no further group reaches
+            ``min_effect``.
         """
         x = _matrix(features)
         risk = self._churn(x)
@@ -563,9 +565,8 @@ class LearnedModel:
                 col["spend_trend"] < 0,
             ])
         effects[~applies] = 0.0
-        codes = np.array(list(REASON_GROUPS), dtype=object)
+        codes = np.array([*REASON_GROUPS, ""], dtype=object)
         order = np.argsort(-effects, axis=1)[:, :top]
-        out: list[list[str]] = []
-        for i, row in enumerate(order):
-            out.append([codes[j] for j in row if effects[i, j] >= min_effect])
-        return risk, out
+        strong = np.take_along_axis(effects, order, axis=1) >= min_effect
+        # "" where the k-th strongest group is too weak: codes[-1].
+        return risk, codes[np.where(strong, order, len(REASON_GROUPS))]
