@@ -46,6 +46,8 @@ def reliability_context(parameters: dict[str, Any] | None) -> dict[str, Any] | N
         return None
     models = backtest["models"]
     chosen = backtest.get("chosen")
+    churn_code: str | None
+    count_code: str | None
     if chosen == "learned" and "churn" in models.get("learned", {}):
         churn_code = count_code = "learned"
     else:

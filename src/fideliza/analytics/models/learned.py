@@ -493,9 +493,20 @@ class LearnedModel:
         return self
 
     def _churn(self, x: FloatArray) -> FloatArray:
-        with _threads(x.shape[0]):
-            raw = self.classifier_.predict_proba(_binned(x, self._edges))[:, 1]
+        return self._churn_binned(_binned(x, self._edges))
+
+    def _churn_binned(self, xq: FloatArray) -> FloatArray:
+        if not xq.shape[0]:
+            return np.zeros(0)
+        with _threads(xq.shape[0]):
+            raw = self.classifier_.predict_proba(xq)[:, 1]
         return np.clip(np.asarray(self._calibrator.predict(raw), dtype=float), 0.0, 1.0)
+
+    def _aligned(self, p: FloatArray, x: FloatArray) -> FloatArray:
+        target = x[:, FEATURES.index("btyd_p_none")]
+        if self.align_level and np.isfinite(target).any() and p.size:
+            p = _shift_to_mean(p, float(np.nanmean(target)))
+        return p
 
     def predict_churn(self, features: pl.DataFrame) -> FloatArray:
         """Calibrated P(no purchase in the next horizon) per customer.
@@ -505,11 +516,7 @@ class LearnedModel:
         class docstring.
         """
         x = _matrix(features)
-        p = self._churn(x)
-        target = x[:, FEATURES.index("btyd_p_none")]
-        if self.align_level and np.isfinite(target).any() and p.size:
-            p = _shift_to_mean(p, float(np.nanmean(target)))
-        return p
+        return self._aligned(self._churn(x), x)
 
     def predict_purchases(self, features: pl.DataFrame) -> FloatArray:
         """Expected purchase days in the next horizon per customer.
@@ -527,30 +534,39 @@ class LearnedModel:
                 out *= base.sum() / total
         return out
 
-    def reasons(self, features: pl.DataFrame, *, top: int = 2, min_effect: float = 0.03
-                ) -> tuple[FloatArray, np.ndarray]:
-        """The facts that raise each customer's churn risk most, strongest first.
+    def predict_churn_with_reasons(
+        self, features: pl.DataFrame, *, top: int = 2, min_effect: float = 0.03,
+        from_risk: float = 0.5,
+    ) -> tuple[FloatArray, np.ndarray]:
+        """:meth:`predict_churn` and the facts that raise each customer's risk most.
 
         For each group of :data:`REASON_GROUPS`, the customer's features of that group are
         replaced by the typical active customer's (``reference_``) and the risk
         recomputed; the drop is the group's effect on this customer's risk. Groups whose
-        effect is at least ``min_effect`` are returned (at most ``top``).
+        effect is at least ``min_effect`` are returned (at most ``top``), only for the
+        customers whose risk is at least ``from_risk`` (the reasons of a risk; each group
+        costs one more pass of the trees over those customers).
 
         Returns
         -------
         (risk, groups)
-            The calibrated risk (not level-aligned) and an array of shape (customers, top)
-            of group codes, strongest first, "" where no further group reaches
-            ``min_effect``.
+            The risk of :meth:`predict_churn` and an array of shape (customers, top) of
+            group codes, strongest first, "" where no (further) group reaches
+            ``min_effect`` or the risk is below ``from_risk``.
         """
-        x = _matrix(features)
-        risk = self._churn(x)
-        effects = np.zeros((x.shape[0], len(REASON_GROUPS)))
+        x_all = _matrix(features)
+        xq_all = _binned(x_all, self._edges)
+        raw_all = self._churn_binned(xq_all)
+        aligned = self._aligned(raw_all, x_all)
+        rows = np.flatnonzero(aligned >= from_risk)
+        x, xq, risk = x_all[rows], xq_all[rows], raw_all[rows]
+        reference_q = _binned(self.reference_[None, :], self._edges)[0]
+        effects = np.zeros((rows.size, len(REASON_GROUPS)))
         for k, names in enumerate(REASON_GROUPS.values()):
             cols = [FEATURES.index(n) for n in names]
-            swapped = x.copy()
-            swapped[:, cols] = self.reference_[cols]
-            effects[:, k] = risk - self._churn(swapped)
+            swapped = xq.copy()
+            swapped[:, cols] = reference_q[cols]
+            effects[:, k] = risk - self._churn_binned(swapped)
         # A reason is a fact about the customer, not only a direction of the trees: a
         # one-time buyer has no "last interval" to compare, so "buys less often than
         # before" must not be said of them however the swap moves the risk.
@@ -568,5 +584,7 @@ class LearnedModel:
         codes = np.array([*REASON_GROUPS, ""], dtype=object)
         order = np.argsort(-effects, axis=1)[:, :top]
         strong = np.take_along_axis(effects, order, axis=1) >= min_effect
+        groups = np.full((x_all.shape[0], top), "", dtype=object)
         # "" where the k-th strongest group is too weak: codes[-1].
-        return risk, codes[np.where(strong, order, len(REASON_GROUPS))]
+        groups[rows] = codes[np.where(strong, order, len(REASON_GROUPS))]
+        return aligned, groups
