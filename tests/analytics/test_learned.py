@@ -338,3 +338,19 @@ def test_fideliza_analyze_writes_every_models_backtest(cdnow, tmp_path):
     assert bt["reason"].startswith("textbook: learned AUC")
     customers = pl.read_csv(out / "customers.csv")
     assert "learned" not in set(customers["p_alive_model"].unique())
+
+
+def test_no_history_before_the_window_is_no_backtest_not_a_crash():
+    # Every customer first bought on the cutoff day itself: T = 0 there (BG/NBD cannot be
+    # fitted on it; a half-loaded demo looks like this).
+    rows = [(c, dt.datetime(2024, 6, 30, 12), 10.0) for c in range(20)]
+    rows += [(c, dt.datetime(2024, 9, 1 + c % 20, 12), 12.0) for c in range(0, 20, 2)]
+    rows += [(c, dt.datetime(2024, 11, 1 + c % 20, 12), 9.0) for c in range(0, 20, 4)]
+    tx = pl.DataFrame(rows, schema=["customer_id", "ts", "amount"], orient="row")
+    cfg = AnalysisConfig(period="week", observation_end=dt.date(2024, 12, 31), horizon=6,
+                         model="auto", descriptive=(), next_purchase=False,
+                         fit_paretonbd=False)
+    result = analyze(tx, cfg)
+    bt = result.models["backtest"]
+    assert bt["chosen"] == "textbook" and "too little history" in bt["skipped"]
+    assert result.customers.height == 20

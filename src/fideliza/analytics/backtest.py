@@ -119,7 +119,7 @@ def choose_model(backtest: dict[str, Any], textbook: str) -> tuple[str, str]:
     """
     models = backtest.get("models") or {}
     learned = models.get("learned")
-    if not learned or "churn" not in learned:
+    if not learned or "churn" not in learned or "purchases" not in learned:
         return textbook, "learned model not trained or not backtested"
     others = {k: v for k, v in models.items() if k != "learned" and "churn" in v}
     if not others:

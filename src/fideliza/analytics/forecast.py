@@ -55,6 +55,12 @@ __all__ = ["Forecast", "forecast", "reason_texts"]
 CROSS_FIT_FOLDS = 3
 #: Customers the backtest scores (a seeded sample above it).
 BACKTEST_MAX_CUSTOMERS = 200_000
+#: Fewest customers with a repeat purchase by the cutoff to backtest on (as the snapshot's
+#: own threshold for fitting the models at all).
+MIN_REPEAT_CUSTOMERS = 3
+#: What a fit on too little or degenerate history raises.
+FIT_ERRORS = (ValueError, RuntimeError, FloatingPointError, ZeroDivisionError,
+              np.linalg.LinAlgError)
 
 
 @dataclass
@@ -186,7 +192,18 @@ def forecast(
         return Forecast(report, textbook)
     s1_all = _summary_at(tx, c1, unit_days)
     w1 = h_days / unit_days
-    bg1 = _fit_bg(s1_all, penalizer, seed, max_fit_seconds)
+    repeaters = int((s1_all["frequency"] > 0).sum())
+    if repeaters < MIN_REPEAT_CUSTOMERS or not s1_all.height or s1_all["T"].to_numpy().max() <= 0:
+        report["skipped"] = (f"{repeaters} customers with a repeat purchase by "
+                             f"{c1.isoformat()}: too little history to backtest on")
+        report["chosen"], report["reason"] = textbook, "no backtest"
+        return Forecast(report, textbook)
+    try:
+        bg1 = _fit_bg(s1_all, penalizer, seed, max_fit_seconds)
+    except FIT_ERRORS as exc:
+        report["skipped"] = f"BG/NBD could not be fitted at {c1.isoformat()}: {exc}"
+        report["chosen"], report["reason"] = textbook, "no backtest"
+        return Forecast(report, textbook)
     # The models are fitted on every customer; the backtest scores (and the learned model
     # learns from) a seeded sample above BACKTEST_MAX_CUSTOMERS: its figures are as
     # precise, and the trees' passes over the customers cost less.
@@ -208,8 +225,12 @@ def forecast(
     }
     if fit_paretonbd:
         (xu, txu, tu), inv, counts = compress_rows(x1, tx1, t1)
-        pn1 = ParetoNBDFitter(penalizer, max_seconds=max_fit_seconds).fit(xu, txu, tu, counts)
-        if pn1.fit_info_["success"]:
+        try:
+            pn1: ParetoNBDFitter | None = ParetoNBDFitter(
+                penalizer, max_seconds=max_fit_seconds).fit(xu, txu, tu, counts)
+        except FIT_ERRORS:
+            pn1 = None
+        if pn1 is not None and pn1.fit_info_["success"]:
             models["paretonbd"] = {
                 "churn": churn_metrics(1.0 - pn1.conditional_probability_alive(xu, txu, tu)[inv],
                                        actual1 == 0),
@@ -236,7 +257,7 @@ def forecast(
             btyd=_btyd_features(s1, bg1, w1))
         try:
             model = LearnedModel(seed=seed).fit(f1, actual1)
-        except ValueError as exc:
+        except FIT_ERRORS as exc:
             why = str(exc)
     if model is None or f1 is None:
         learned["skipped"] = f"not trained: {why}; textbook model used"
@@ -251,7 +272,12 @@ def forecast(
         bt_model = None
         if why2 is None and s2 is not None:
             w2 = (c1 - c2).days / unit_days
-            bg2 = _fit_bg(s2, penalizer, seed, max_fit_seconds)
+            try:
+                bg2 = _fit_bg(s2, penalizer, seed, max_fit_seconds)
+            except FIT_ERRORS as exc:
+                why2 = f"BG/NBD could not be fitted at {c2.isoformat()}: {exc}"
+                s2 = None
+        if why2 is None and s2 is not None:
             if s2.height > BACKTEST_MAX_CUSTOMERS:
                 s2 = s2[np.sort(np.random.default_rng(seed).choice(
                     s2.height, BACKTEST_MAX_CUSTOMERS, replace=False))]
@@ -266,7 +292,7 @@ def forecast(
             try:
                 bt_model = LearnedModel(seed=seed).fit(
                     f2, purchases_between(days, f2[CUSTOMER], c2, c1))
-            except ValueError as exc:
+            except FIT_ERRORS as exc:
                 why2 = str(exc)
         if bt_model is not None:
             models["learned"] = _learned_metrics(bt_model.predict_churn(f1),
@@ -276,14 +302,18 @@ def forecast(
             p = np.empty(f1.height)
             q = np.empty(f1.height)
             fold = np.random.default_rng(seed).integers(0, CROSS_FIT_FOLDS, f1.height)
-            for k in range(CROSS_FIT_FOLDS):
-                part = fold == k
-                m = LearnedModel(seed=seed).fit(f1.filter(~part), actual1[~part])
-                p[part] = m.predict_churn(f1.filter(part))
-                q[part] = m.predict_purchases(f1.filter(part))
-            models["learned"] = _learned_metrics(p, q, actual1)
-            models["learned"]["validation"] = "held_out_customers"
-            models["learned"]["why_not_out_of_time"] = why2
+            try:
+                for k in range(CROSS_FIT_FOLDS):
+                    part = fold == k
+                    m = LearnedModel(seed=seed).fit(f1.filter(~part), actual1[~part])
+                    p[part] = m.predict_churn(f1.filter(part))
+                    q[part] = m.predict_purchases(f1.filter(part))
+            except FIT_ERRORS as exc:
+                models["learned"] = {"skipped": f"not backtested: {exc}"}
+            else:
+                models["learned"] = _learned_metrics(p, q, actual1)
+                models["learned"]["validation"] = "held_out_customers"
+                models["learned"]["why_not_out_of_time"] = why2
     chosen, reason = choose_model(report, textbook)
     if want == "learned":
         chosen = "learned" if model is not None else textbook
