@@ -60,7 +60,7 @@ def test_dashboard_draws_every_chart(demo, page, log_in, tmp_path):
     expect(page.get_by_role("heading", name="Panel de análisis", level=1)).to_be_visible()
     expect(page.locator("#snapshot-date")).to_contain_text("Datos de 31 de diciembre de 2025")
     for chart in CHARTS:
-        svg = page.locator(f"#{chart} svg")
+        svg = page.locator(f"#{chart} > svg")  # the chart, not the reliability panel's
         expect(svg).to_be_visible()
         box = svg.bounding_box()
         assert box and box["width"] > 200 and box["height"] > 100, chart

@@ -3,7 +3,9 @@
 Writes ``DIR/customers.csv`` (one row per customer: summary, P(alive), predicted
 purchases, CLV, churn risk/band/reason, RFM and ABC when available) and
 ``DIR/models.json`` (each model's parameters under the literature names, log-likelihood,
-convergence report and, with ``--calibration-end``, the holdout validation).
+convergence report, the backtest of every model on the most recent horizon -- AUC, Brier
+score, reliability curve, per-customer MAE and total error -- with the model chosen, and,
+with ``--calibration-end``, the holdout validation).
 
 In ``customers.csv`` money is rounded to cents, probabilities and other fractions to 4
 decimals; every code column (``churn_band``, ``rfm_segment``, ``activity_state``, ``tier``,
@@ -106,10 +108,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--discount-rate", type=float, default=0.01, help="monthly discount rate")
     p.add_argument(
         "--model",
-        choices=("bgnbd", "paretonbd"),
-        default="bgnbd",
-        help="model behind P(alive), churn and CLV",
+        choices=("auto", "bgnbd", "paretonbd", "learned"),
+        default="auto",
+        help="model behind P(alive), churn risk, predicted purchases and CLV: auto (default) "
+        "uses the learned model when its backtest on the last horizon beats the textbook "
+        "models (else BG/NBD purchases and Pareto/NBD churn); learned whenever it can be "
+        "trained (at least 500 customers and two horizons of history); bgnbd or paretonbd "
+        "for everything. Every model's backtest goes to models.json",
     )
+    p.add_argument("--no-backtest", action="store_true",
+                   help="textbook models only: no backtest and no learned model (faster)")
     p.add_argument("--no-paretonbd", action="store_true", help="do not fit Pareto/NBD")
     p.add_argument("--no-next-purchase", action="store_true", help="skip next-purchase dates")
     p.add_argument("--out", type=Path, required=True, help="output directory")
@@ -195,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
             observation_end=args.observation_end,
             horizon=args.horizon,
             discount_rate=args.discount_rate,
-            transaction_model=args.model,
+            transaction_model="paretonbd" if args.model == "paretonbd" else "bgnbd",
+            churn_model=args.model if args.model in ("bgnbd", "paretonbd") else "auto",
+            model=None if args.no_backtest else args.model,
             fit_paretonbd=False if args.no_paretonbd and args.model != "paretonbd" else "auto",
             next_purchase=not args.no_next_purchase,
             lang=args.lang,

@@ -141,6 +141,12 @@ P_ALIVE_MODELS: Labels = {
         "volver, cuántos vuelven)",
         "en": "interval rule (one purchase: of those silent this long, how many come back)",
     },
+    "learned": {
+        "es": "modelo aprendido (probabilidad de volver a comprar en el horizonte, "
+        "comprobada con el último horizonte)",
+        "en": "learned model (probability of buying again within the horizon, checked "
+        "against the last horizon)",
+    },
 }
 
 NEXT_PURCHASE_NOTES: Labels = {

@@ -33,6 +33,7 @@ import numpy as np
 import polars as pl
 
 from fideliza.analytics.churn import DEFAULT_THRESHOLDS, churn_frame, interval_rule_p_alive
+from fideliza.analytics.forecast import Forecast, forecast, reason_texts
 from fideliza.analytics.models._special import compress_rows, group_keys
 from fideliza.analytics.models.bgnbd import BetaGeoFitter
 from fideliza.analytics.models.clv import discount_profile, lifetimes_units_per_month
@@ -99,6 +100,15 @@ class AnalysisConfig:
         come from BG/NBD and the interval rule, and ``models`` says so.
     lang : {"es", "en"}
         Language of the churn band words and reasons.
+    model : {"auto", "bgnbd", "paretonbd", "learned"}, optional
+        With a value, every model is backtested on the most recent ``horizon`` months
+        (``models["backtest"]``, see :mod:`fideliza.analytics.forecast`) and the learned
+        model is trained when the history allows it. ``"learned"`` then uses it for
+        P(alive), churn risk and reasons, predicted purchases and CLV whenever it could be
+        trained; ``"auto"`` only when its backtest beats every textbook model (see
+        :func:`fideliza.analytics.backtest.choose_model`); ``"bgnbd"``/``"paretonbd"``
+        record the backtest only (choose the textbook models with ``transaction_model``
+        and ``churn_model``). None (default): no backtest, textbook models only.
     """
 
     period: Period = "week"
@@ -116,6 +126,7 @@ class AnalysisConfig:
     seed: int = 0
     max_fit_seconds: float | None = None
     lang: Literal["es", "en"] = "es"
+    model: Literal["auto", "bgnbd", "paretonbd", "learned"] | None = None
 
 
 @dataclass
@@ -369,6 +380,7 @@ STEP_WEIGHTS: dict[str, float] = {
     "fit_bgnbd": 0.10,
     "fit_paretonbd": 0.30,
     "predict": 0.06,
+    "backtest": 0.25,
     "fit_gammagamma": 0.05,
     "clv": 0.02,
     "churn": 0.03,
@@ -462,7 +474,8 @@ def analyze(
         raise ValueError(f"period must be one of {', '.join(PERIOD_DAYS)}")
     plan = [*(["holdout"] if cfg.calibration_end is not None else []), "summary",
             *(["descriptive"] if cfg.descriptive else []), "fit_bgnbd",
-            *(["fit_paretonbd"] if cfg.fit_paretonbd is not False else []), "predict",
+            *(["fit_paretonbd"] if cfg.fit_paretonbd is not False else []),
+            *(["backtest"] if cfg.model is not None else []), "predict",
             "fit_gammagamma", "clv", "churn",
             *(["next_purchase"] if cfg.next_purchase is not False else []),
             *(["descriptive_join"] if cfg.descriptive else [])]
@@ -531,6 +544,8 @@ def analyze(
         }
     if cfg.transaction_model not in kinds:
         kinds.append(cfg.transaction_model)
+    if cfg.model is not None and "bgnbd" not in kinds:
+        kinds.append("bgnbd")
     # The models depend on (x, t_x, T) only: fit on, and evaluate once per, distinct history.
     (xu, txu, tu), inv, counts = _distinct_histories(summary, x, tx_, big_t, obs_end)
     for kind in kinds:
@@ -548,6 +563,29 @@ def analyze(
             f"not converged ({pareto.fit_info_['message']}): P(alive), churn and next "
             "purchase from BG/NBD and the interval rule for one-time buyers"
         )
+
+    fc: Forecast | None = None
+    if cfg.model is not None:
+        steps.start("backtest")
+        bg_end = count_models["bgnbd"]
+        assert isinstance(bg_end, BetaGeoFitter)
+        fc = forecast(
+            tx,
+            observation_end=obs_end,
+            horizon_months=cfg.horizon,
+            unit_days=unit_days,
+            bgnbd_at_end=bg_end,
+            summary_at_end=summary.select(CUSTOMER, "frequency", "recency", "T"),
+            fit_paretonbd="paretonbd" in count_models,
+            textbook="textbook",
+            want=cfg.model,
+            penalizer=cfg.penalizer_coef,
+            seed=cfg.seed,
+            max_fit_seconds=cfg.max_fit_seconds,
+        )
+        models["backtest"] = fc.report
+        lap("backtest")
+    use_learned = fc is not None and fc.chosen == "learned" and fc.customers is not None
 
     steps.start("predict")
     horizon_units = cfg.horizon * per_month
@@ -605,6 +643,27 @@ def analyze(
     }
     columns["p_alive"] = palive_u[inv]
     columns["p_alive_model"] = source_u[inv]
+    clv_scale = None
+    if use_learned:
+        assert fc is not None and fc.customers is not None
+        # The learned model's P(no purchase in the horizon) is the churn risk, and one
+        # minus it the probability shown as "still active"; its counts are the predicted
+        # purchases, and the CLV keeps the textbook model's timing of the discounted
+        # purchases, scaled to the learned count.
+        textbook_count = columns["predicted_purchases"]
+        learned_count = fc.customers["purchases_learned"].to_numpy()
+        columns["predicted_purchases_" + cfg.transaction_model] = textbook_count
+        columns["predicted_purchases"] = learned_count
+        columns["p_alive_textbook"] = columns["p_alive"]
+        columns["p_alive"] = 1.0 - fc.customers["churn_learned"].to_numpy()
+        columns["p_alive_model"] = np.full(summary.height, "learned", dtype=object)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            clv_scale = np.where(textbook_count > 0, learned_count / textbook_count, 0.0)
+        models["p_alive"] = {
+            "model": "learned",
+            "note": "1 - the learned model's P(no purchase in the next "
+                    f"{cfg.horizon} months) (see backtest)",
+        }
     lap("predict")
 
     out = summary.with_columns(**{k: pl.Series(k, v) for k, v in columns.items()})
@@ -621,6 +680,8 @@ def analyze(
             steps.start("clv")
             spend = gg.conditional_expected_average_profit(x, mv)
             clv = spend * profile_u[inv]
+            if clv_scale is not None:
+                clv = clv * clv_scale
             out = out.with_columns(pl.Series("expected_spend", spend), pl.Series("clv", clv))
             if margin_total is not None:
                 out = out.with_columns(
@@ -642,6 +703,13 @@ def analyze(
         thresholds=cfg.churn_thresholds,
         lang=cfg.lang,
     )
+    if use_learned:
+        assert fc is not None and fc.customers is not None
+        learned_reason = pl.Series(
+            reason_texts(fc.customers, horizon_months=cfg.horizon, lang=cfg.lang))
+        churn = churn.with_columns(
+            pl.when(learned_reason != "").then(learned_reason)
+            .otherwise(pl.col("churn_reason")).alias("churn_reason"))
     out = pl.concat([out, churn], how="horizontal")
     lap("churn")
 

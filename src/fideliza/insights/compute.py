@@ -63,6 +63,9 @@ class SnapshotConfig:
     cohort_months: int = 12
     pareto_points: int = 50
     clv_bins: int = 20
+    # Which predictions the snapshot uses (see AnalysisConfig.model): "auto" backtests
+    # every model on the last horizon and takes the learned one only when it wins.
+    model: Literal["auto", "bgnbd", "paretonbd", "learned"] = "auto"
 
 
 @dataclass
@@ -127,6 +130,7 @@ def _stage(step: str) -> str:
         "fit_gammagamma": _("Ajustando el modelo de gasto (Gamma-Gamma)"),
         "clv": _("Valor de vida previsto (CLV)"),
         "churn": _("Riesgo de abandono"),
+        "backtest": _("Comprobando las previsiones con el pasado reciente"),
         "next_purchase": _("Próxima compra esperada"),
         "descriptive_join": _("Uniendo los resultados"),
     }.get(step, _("Calculando métricas y modelos"))
@@ -167,6 +171,7 @@ def predict(
         fit_paretonbd=config.fit_paretonbd,
         descriptive=(),
         max_fit_seconds=config.fit_seconds,
+        model=config.model,
     )
     relay = None
     if progress is not None:

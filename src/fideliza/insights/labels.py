@@ -72,6 +72,54 @@ _NEXT_RULE = re.compile(r"^Quienes compran (?P<antecedent>.+) también compran (
 _NEXT_POPULAR = re.compile(r"^(?P<consequent>.+) es de lo más comprado y este cliente aún no lo tiene\.$", re.S)
 
 
+# The learned model's reasons (`analytics.forecast.reason_texts`, Spanish): facts joined
+# by "; ".
+_LEARNED_PARTS = [
+    ("silence_interval", re.compile(rf"^no compra hace {_DAYS} \(solía volver cada "
+                                    r"(?P<interval>\d+) días?\)$")),
+    ("silence", re.compile(rf"^no compra hace {_DAYS}$")),
+    ("few", re.compile(r"^solo (?P<n>\d+) compras$")),
+    ("one", re.compile(r"^una sola compra$")),
+    ("recent", re.compile(r"^(?P<n>\d+) compras? en los últimos (?P<months>\d+) meses$")),
+    ("no_recent", re.compile(r"^ninguna compra en los últimos (?P<months>\d+) meses$")),
+    ("slowing", re.compile(r"^compra menos a menudo que antes$")),
+    ("spend_down", re.compile(r"^gasta menos por compra que antes$")),
+]
+
+
+def _learned_part(text: str) -> str | None:
+    for kind, pattern in _LEARNED_PARTS:
+        m = pattern.match(text)
+        if not m:
+            continue
+        if kind.startswith("silence"):
+            days = int(m["days"])
+            ago = ngettext("hace %(n)s día", "hace %(n)s días", days) % {
+                "n": number_format(days, force_grouping=True)}
+            if kind == "silence":
+                return _("no compra desde %(ago)s") % {"ago": ago}
+            interval = int(m["interval"])
+            return ngettext("no compra desde %(ago)s (solía volver cada %(n)s día)",
+                            "no compra desde %(ago)s (solía volver cada %(n)s días)",
+                            interval) % {"ago": ago,
+                                         "n": number_format(interval, force_grouping=True)}
+        if kind == "few":
+            return _("solo %(n)s compras") % {"n": number_format(int(m["n"]), force_grouping=True)}
+        if kind == "one":
+            return _("una sola compra")
+        if kind == "recent":
+            n, months = int(m["n"]), int(m["months"])
+            return ngettext("%(n)s compra en los últimos %(months)s meses",
+                            "%(n)s compras en los últimos %(months)s meses", n) % {
+                "n": number_format(n, force_grouping=True), "months": months}
+        if kind == "no_recent":
+            return _("ninguna compra en los últimos %(months)s meses") % {"months": int(m["months"])}
+        if kind == "slowing":
+            return _("compra menos a menudo que antes")
+        return _("gasta menos por compra que antes")
+    return None
+
+
 def churn_reason_text(stored: str | None) -> str:
     """«una sola compra, hace 137 días» in the reader's language (unknown texts as stored)."""
     if not stored:
@@ -90,6 +138,9 @@ def churn_reason_text(stored: str | None) -> str:
         if kind == "overdue":
             return _("no compra desde %(ago)s; %(every)s") % {"ago": ago, "every": every}
         return _("compró %(ago)s; %(every)s") % {"ago": ago, "every": every}
+    parts = [_learned_part(part) for part in stored.split("; ")]
+    if all(parts):
+        return "; ".join(p for p in parts if p)
     return stored
 
 

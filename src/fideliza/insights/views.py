@@ -26,6 +26,7 @@ from fideliza.core.money import money_format
 from . import charts, selectors
 from .labels import run_warning_text
 from .models import RunStatus, SnapshotRun
+from .reliability import reliability_context
 from .services import snapshot_request
 
 RECOMPUTE_ROLES = frozenset({Role.OWNER, Role.MARKETING})
@@ -278,6 +279,7 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
                           for c in ("platino", "oro", "plata", "bronce")],
             },
             "warnings": [run_warning_text(w) for w in run.warnings or []],
+            "reliability": reliability_context(run.parameters),
         })
     elif run is not None:
         context.update(_rep_context(request))

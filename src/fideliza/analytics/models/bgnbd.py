@@ -320,6 +320,29 @@ class BetaGeoFitter(BaseFitter):
         t = np.asarray(t, dtype=float)
         return _at_a(a, b, lambda a_, b_: _expected_new(r, alpha, a_, b_, t))
 
+    def conditional_probability_no_purchase_up_to_time(
+        self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> FloatArray:
+        """P(no purchase in (T, T + t] | x, t_x, T).
+
+        .. math:: 1 - P_a + P_a \\left(\\frac{\\alpha+T}{\\alpha+T+t}\\right)^{r+x}
+
+        with P_a = P(alive | x, t_x, T). In BG/NBD a customer can only drop out right after
+        a purchase, so an alive customer makes none in (T, T + t] exactly when the Poisson
+        process has no event there; given alive, lambda's posterior is Gamma(r + x,
+        alpha + T) independently of p (the likelihood of an alive customer factorises), and
+        E[exp(-lambda t)] is the power above. This, not 1 - P(alive), is the model's
+        probability of the event a churn backtest observes.
+        """
+        self._check_fitted()
+        r, alpha, _, _ = self._params
+        t = np.asarray(t, dtype=float)
+        x = np.asarray(frequency, dtype=float)
+        big_t = np.asarray(T, dtype=float)
+        alive = self.conditional_probability_alive(frequency, recency, T)
+        quiet = np.exp((r + x) * (np.log(alpha + big_t) - np.log(alpha + big_t + t)))
+        return 1.0 - alive + alive * quiet
+
     def conditional_expected_number_of_purchases_up_to_time(
         self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> FloatArray:
