@@ -10,10 +10,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -155,6 +156,14 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(request, {"detail": _("No encontrado.")}, status=404)
+
+
+@csrf_exempt
+@with_request_language
+def api_not_found(request: HttpRequest, unmatched: str = "") -> HttpResponse:
+    """Any /api/ path no operation matches (an unknown path, a path id that is not a number):
+    the JSON 404 of the API, not Django's HTML page. Routed after `api.urls` in the URLconf."""
+    return JsonResponse({"detail": _("No encontrado.")}, status=404)
 
 
 @api.exception_handler(OrderAlreadyRecorded)

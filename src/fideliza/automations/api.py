@@ -43,7 +43,7 @@ class AutomationOut(Schema):
     last_run_stats: dict[str, Any]
 
 
-class DryRunOut(Schema):
+class AutomationDryRunOut(Schema):
     automation_id: int
     automation: str
     customer_id: int
@@ -57,7 +57,7 @@ class DryRunOut(Schema):
     new_enrollment: bool
 
 
-class ReportOut(Schema):
+class AutomationReportOut(Schema):
     id: int
     name: str
     treated: int
@@ -84,7 +84,7 @@ def list_automations(request: HttpRequest) -> list[dict[str, Any]]:
     return out
 
 
-@router.get("/dry-run", response={200: list[DryRunOut], **ERRORS_READ},
+@router.get("/dry-run", response={200: list[AutomationDryRunOut], **ERRORS_READ},
             summary="Who would receive which step today (writes nothing)")
 def dry_run(request: HttpRequest, automation: int | None = None) -> list[dict[str, Any]]:
     rows = dry_run_visible_to(automations_dry_run(automation_ids=[automation] if automation else None,
@@ -94,7 +94,7 @@ def dry_run(request: HttpRequest, automation: int | None = None) -> list[dict[st
              "reason": r.reason, "channel": r.channel, "new_enrollment": r.new} for r in rows]
 
 
-@router.get("/{automation_id}/report", response={200: ReportOut, **ERRORS_READ},
+@router.get("/{automation_id}/report", response={200: AutomationReportOut, **ERRORS_READ},
             summary="Conversion and revenue of the treated against the holdout, with intervals")
 def report(request: HttpRequest, automation_id: int) -> dict[str, Any]:
     automation = get_object_or_404(Automation, pk=automation_id)

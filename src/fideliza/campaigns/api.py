@@ -33,7 +33,7 @@ router = Router(tags=["campaigns"])
 Channel = Literal["email", "sms"]
 
 
-class MessageIn(Schema):
+class CampaignMessageIn(Schema):
     subject: str = Field(default="", max_length=200, description="E-mail only.")
     body_text: str = ""
     body_html: str = Field(default="", description="E-mail only; optional.")
@@ -41,7 +41,7 @@ class MessageIn(Schema):
     language: Literal["es", "en"] = "es"
 
 
-class OfferIn(Schema):
+class CampaignOfferIn(Schema):
     kind: Literal["amount", "percent"]
     value: MoneyIn
     valid_days: int = Field(default=30, ge=1, le=3650)
@@ -54,24 +54,24 @@ class CampaignIn(Schema):
     description: str = ""
     segment_id: DbId
     channels: list[Channel] = Field(min_length=1)
-    messages: dict[Channel, MessageIn] = Field(description=(
+    messages: dict[Channel, CampaignMessageIn] = Field(description=(
         'One message per channel, e.g. {"email": {"subject": "Hola {{ first_name }}", "body_text": "…"}}. '
         "Variables: see the campaign editor's help panel."))
     scheduled_at: datetime | None = Field(default=None, description="Empty: sent when launched.")
-    offer: OfferIn | None = Field(default=None, description="A unique single-use coupon per recipient.")
+    offer: CampaignOfferIn | None = Field(default=None, description="A unique single-use coupon per recipient.")
     holdout_share: Decimal = Field(default=Decimal("0.1"), ge=0, le=Decimal("0.9"), decimal_places=3)
     over_budget: Literal["skip", "defer"] = "skip"
     conversion_days: int = Field(default=14, ge=1, le=365)
 
 
-class MessageOut(Schema):
+class CampaignMessageOut(Schema):
     subject: str
     body_text: str
     body_html: str
     topic: str
 
 
-class OfferOut(Schema):
+class CampaignOfferOut(Schema):
     kind: str
     value: MoneyOut
     valid_days: int
@@ -85,9 +85,9 @@ class CampaignOut(Schema):
     description: str
     segment_id: int
     channels: list[str]
-    messages: dict[str, MessageOut]
+    messages: dict[str, CampaignMessageOut]
     scheduled_at: datetime | None
-    offer: OfferOut | None
+    offer: CampaignOfferOut | None
     holdout_share: str
     over_budget: str
     conversion_days: int
@@ -96,20 +96,20 @@ class CampaignOut(Schema):
     created_at: datetime
 
 
-class LaunchOut(Schema):
+class CampaignLaunchOut(Schema):
     status: str
     launched: bool = Field(description="False when it had already been launched (nothing was sent again).")
     recipients: dict[str, int] = Field(description="Recipients per decision: queued, deferred, skipped, "
                                                    "no_channel, holdout, duplicate.")
 
 
-class GroupOut(Schema):
+class CampaignGroupOut(Schema):
     size: int
     converted: int
     revenue: MoneyOut
 
 
-class UpliftOut(Schema):
+class CampaignUpliftOut(Schema):
     status: str
     confidence: float
     conversion_diff: float | None = Field(description="Treated rate minus holdout rate (0.011 = 1.1 points).")
@@ -122,7 +122,7 @@ class UpliftOut(Schema):
     explanation: str
 
 
-class ResultsOut(Schema):
+class CampaignResultsOut(Schema):
     status: str
     launched_at: datetime | None
     segment_size: int
@@ -143,9 +143,9 @@ class ResultsOut(Schema):
     revenue: MoneyOut
     window_days: int
     window_ends: datetime | None
-    treated_outcome: GroupOut = Field(description="The whole treated group, from launch (for the uplift).")
-    holdout_outcome: GroupOut
-    uplift: UpliftOut | None
+    treated_outcome: CampaignGroupOut = Field(description="The whole treated group, from launch (for the uplift).")
+    holdout_outcome: CampaignGroupOut
+    uplift: CampaignUpliftOut | None
     coupons_issued: int
     coupons_redeemed: int
     coupon_discount: MoneyOut
@@ -207,7 +207,7 @@ def get_campaign(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
     return _out(get_object_or_404(Campaign, pk=campaign_id))
 
 
-@router.post("/{campaign_id}/launch", response={200: LaunchOut, **ERRORS_WRITE},
+@router.post("/{campaign_id}/launch", response={200: CampaignLaunchOut, **ERRORS_WRITE},
              summary="Send now (or schedule, when scheduled_at is in the future); repeating it sends nothing twice")
 def launch(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
     user = _editor(request)
@@ -225,7 +225,7 @@ def launch(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
     return {"status": outcome.status, "launched": False, "recipients": {}}
 
 
-@router.get("/{campaign_id}/results", response={200: ResultsOut, **ERRORS_READ},
+@router.get("/{campaign_id}/results", response={200: CampaignResultsOut, **ERRORS_READ},
             summary="Delivery, conversions, revenue and the incremental effect versus the holdout")
 def results(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
     campaign = get_object_or_404(Campaign, pk=campaign_id)

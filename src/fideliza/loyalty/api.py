@@ -98,7 +98,7 @@ class TierOut(Schema):
     free_shipping: bool
 
 
-class MemberOut(Schema):
+class LoyaltyMemberOut(Schema):
     customer_id: int
     program: str
     member: bool
@@ -119,14 +119,14 @@ class BasketLineIn(Schema):
     discount: MoneyIn | None = None
 
 
-class PreviewIn(Schema):
+class LoyaltyPreviewIn(Schema):
     customer_id: DbId | None = None
     lines: list[BasketLineIn] = Field(min_length=1, max_length=1000)
     channel: str = "store"
     store_id: DbId | None = None
 
 
-class PreviewOut(Schema):
+class LoyaltyPreviewOut(Schema):
     points: int
     tier_multiplier: str
     capped: bool
@@ -209,7 +209,7 @@ def _coupon_out(coupon: Coupon) -> dict[str, Any]:
 
 # --- endpoints --------------------------------------------------------------------------
 
-@router.get("/members/{int:customer_id}", response={200: MemberOut, **ERRORS_READ}, url_name="loyalty_member")
+@router.get("/members/{int:customer_id}", response={200: LoyaltyMemberOut, **ERRORS_READ}, url_name="loyalty_member")
 def member_get(request: HttpRequest, customer_id: DbId) -> dict[str, Any]:
     """Balance, spendable points and tier of a customer, with why and what is missing."""
     customer = _customer(request, customer_id)
@@ -234,8 +234,8 @@ def member_get(request: HttpRequest, customer_id: DbId) -> dict[str, Any]:
     }
 
 
-@router.post("/preview", response={200: PreviewOut, **ERRORS_READ}, url_name="loyalty_preview")
-def preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
+@router.post("/preview", response={200: LoyaltyPreviewOut, **ERRORS_READ}, url_name="loyalty_preview")
+def preview(request: HttpRequest, payload: LoyaltyPreviewIn) -> dict[str, Any]:
     """Points this basket would earn if recorded now (writes nothing): the same rules as
     accrual, segment-limited rules, tier multiplier and both caps included."""
     program = _program()

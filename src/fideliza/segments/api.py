@@ -59,16 +59,16 @@ class SegmentOut(Schema):
     computed_at: datetime | None
 
 
-class PreviewIn(Schema):
+class SegmentPreviewIn(Schema):
     rules: dict[str, Any]
 
 
-class PreviewOut(Schema):
+class SegmentPreviewOut(Schema):
     count: int
     rules_text: str
 
 
-class MemberOut(Schema):
+class SegmentMemberOut(Schema):
     id: int
     display_name: str
     email: str
@@ -76,12 +76,12 @@ class MemberOut(Schema):
     city: str
 
 
-class MembersPage(Schema):
-    items: list[MemberOut]
+class SegmentMembersPage(Schema):
+    items: list[SegmentMemberOut]
     next: str | None
 
 
-class FieldOut(Schema):
+class SegmentFieldOut(Schema):
     key: str
     label: str
     group: str
@@ -90,7 +90,7 @@ class FieldOut(Schema):
     choices: list[list[str]] | None
 
 
-class CompareOut(Schema):
+class SegmentCompareOut(Schema):
     id: int
     name: str
     size: int
@@ -115,7 +115,7 @@ def _editor(request: HttpRequest):
     return user
 
 
-@router.get("/fields", response=list[FieldOut], summary="Fields and operators segment rules can use")
+@router.get("/fields", response={200: list[SegmentFieldOut], **ERRORS_READ}, summary="Fields and operators segment rules can use")
 def fields(request: HttpRequest) -> list[dict[str, Any]]:
     return [{"key": f.key, "label": str(f.label), "group": f.group, "kind": f.kind,
              "ops": [{"op": op, "label": str(OP_LABELS[op])} for op in f.ops],
@@ -136,13 +136,13 @@ def create_segment(request: HttpRequest, payload: SegmentIn) -> Status:
     return Status(201, _out(segment))
 
 
-@router.post("/preview", response={200: PreviewOut, **ERRORS_READ}, summary="Count the customers rules select")
-def preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
+@router.post("/preview", response={200: SegmentPreviewOut, **ERRORS_READ}, summary="Count the customers rules select")
+def preview(request: HttpRequest, payload: SegmentPreviewIn) -> dict[str, Any]:
     count = segment_preview_count(payload.rules, user=request_user(request))
     return {"count": count, "rules_text": describe(payload.rules)}
 
 
-@router.get("/compare", response={200: list[CompareOut], **ERRORS_READ},
+@router.get("/compare", response={200: list[SegmentCompareOut], **ERRORS_READ},
             summary="Size, revenue, margin, CLV and churn risk of segments side by side")
 def compare(request: HttpRequest, ids: list[int] = Query(...)) -> list[dict[str, Any]]:  # noqa: B008
     segments = list(Segment.objects.filter(pk__in=ids))
@@ -174,7 +174,7 @@ def refresh(request: HttpRequest, segment_id: int) -> dict[str, Any]:
     return _out(segment)
 
 
-@router.get("/{segment_id}/members", response={200: MembersPage, **ERRORS_READ},
+@router.get("/{segment_id}/members", response={200: SegmentMembersPage, **ERRORS_READ},
             summary="Members visible to the caller (a sales rep sees only theirs)")
 def members(request: HttpRequest, segment_id: int, cursor: str | None = None,
             limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
