@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +28,8 @@ from django.utils.translation import gettext as _
 from ninja import Schema
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
-from pydantic import Field, PlainSerializer, WithJsonSchema
+from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from fideliza.accounts.auth import request_principal
 from fideliza.core.idempotency import (
@@ -62,14 +64,74 @@ QuantityOut = Annotated[
 
 # Input: a JSON number or a string; the request parser reads JSON numbers as Decimal, so
 # 0.1 arrives as Decimal("0.1") and not as the float 0.1000000000000000055…
-MoneyIn = Annotated[
-    Decimal,
-    Field(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, ge=0,
-          examples=["12.50"]),
-]
+#
+# The OpenAPI document says exactly what is accepted (Schemathesis holds the API to it):
+# a number on the grid of the allowed decimals within the bounds, or a string of plain
+# digits with at most that many decimals. Python's Decimal would also read " 1", "+1",
+# "1_000", "1e2" or Arabic-Indic digits from a string; those are refused, as documented.
+
+def decimal_input(*, max_digits: int, decimal_places: int, ge: Decimal | int | None = None,
+                  gt: Decimal | int | None = None, le: Decimal | None = None, pattern: str | None = None,
+                  examples: Sequence[str] = ()) -> Any:
+    """A Decimal input type whose JSON schema matches its validation."""
+    whole = max_digits - decimal_places
+    step = Decimal(1).scaleb(-decimal_places)
+    top = Decimal(10) ** whole - step
+    maximum = top if le is None else min(top, Decimal(le))
+    if pattern is None:
+        sign = "-?" if ge is None and gt is None else ""
+        pattern = rf"^{sign}\d{{1,{whole}}}(\.\d{{1,{decimal_places}}})?$"
+    number: dict[str, Any] = {"type": "number", "multipleOf": float(step), "maximum": float(maximum)}
+    text: dict[str, Any] = {"type": "string", "pattern": pattern}
+    if ge is not None:
+        number["minimum"] = float(ge)
+    if gt is not None:
+        number["exclusiveMinimum"] = float(gt)
+        if Decimal(gt) == 0:
+            text["not"] = {"pattern": r"^0+(\.0+)?$"}  # zero, however it is spelled
+    json_schema: dict[str, Any] = {"anyOf": [number, text], "format": "decimal"}
+    if examples:
+        json_schema["examples"] = list(examples)
+    compiled = re.compile(pattern)
+
+    def plain_text(value: Any) -> Any:
+        if isinstance(value, str) and not compiled.fullmatch(value):
+            raise PydanticCustomError("decimal_parsing", "Input should be a valid decimal")
+        return value
+
+    return Annotated[
+        Decimal,
+        BeforeValidator(plain_text),
+        Field(max_digits=max_digits, decimal_places=decimal_places, ge=ge, gt=gt, le=le),
+        WithJsonSchema(json_schema),
+    ]
+
+
+def decimal_query(*, max_digits: int, decimal_places: int) -> Any:
+    """A signed Decimal in a query string: the same plain-digits text, documented as a pattern."""
+    whole = max_digits - decimal_places
+    pattern = rf"^-?\d{{1,{whole}}}(\.\d{{1,{decimal_places}}})?$"
+    compiled = re.compile(pattern)
+
+    def plain_text(value: Any) -> Any:
+        if isinstance(value, str) and not compiled.fullmatch(value):
+            raise PydanticCustomError("decimal_parsing", "Input should be a valid decimal")
+        return value
+
+    return Annotated[
+        Decimal,
+        BeforeValidator(plain_text),
+        Field(max_digits=max_digits, decimal_places=decimal_places),
+        WithJsonSchema({"type": "string", "format": "decimal", "pattern": pattern, "examples": ["12.50"]}),
+    ]
+
+
+MoneyIn = decimal_input(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, ge=0,
+                        examples=["12.50"])
+MoneyQuery = decimal_query(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
+QuantityIn = decimal_input(max_digits=12, decimal_places=3, gt=0, examples=["1", "0.75"])
 # Ids fit a 64-bit column; larger numbers are a 422, not a database overflow.
 DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
-QuantityIn = Annotated[Decimal, Field(max_digits=12, decimal_places=3, gt=0, examples=["1"])]
 
 
 def _plain_decimal(value: Decimal) -> str:

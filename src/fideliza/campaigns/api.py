@@ -14,7 +14,7 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from fideliza.accounts.auth import request_user
-from fideliza.api_support import ERRORS_READ, ERRORS_WRITE, DbId, MoneyIn, MoneyOut
+from fideliza.api_support import ERRORS_READ, ERRORS_WRITE, DbId, MoneyIn, MoneyOut, decimal_input
 from fideliza.segments.models import Segment
 
 from .models import Campaign, CampaignStatus
@@ -41,6 +41,11 @@ class CampaignMessageIn(Schema):
     language: Literal["es", "en"] = "es"
 
 
+# 0 to 0.9 with up to three decimals; the pattern spells that range for strings.
+HoldoutShare = decimal_input(max_digits=4, decimal_places=3, ge=0, le=Decimal("0.9"),
+                             pattern=r"^0(\.([0-8]\d{0,2}|90{0,2}))?$", examples=["0.1"])
+
+
 class CampaignOfferIn(Schema):
     kind: Literal["amount", "percent"]
     value: MoneyIn
@@ -59,7 +64,7 @@ class CampaignIn(Schema):
         "Variables: see the campaign editor's help panel."))
     scheduled_at: datetime | None = Field(default=None, description="Empty: sent when launched.")
     offer: CampaignOfferIn | None = Field(default=None, description="A unique single-use coupon per recipient.")
-    holdout_share: Decimal = Field(default=Decimal("0.1"), ge=0, le=Decimal("0.9"), decimal_places=3)
+    holdout_share: HoldoutShare = Decimal("0.1")
     over_budget: Literal["skip", "defer"] = "skip"
     conversion_days: int = Field(default=14, ge=1, le=365)
 

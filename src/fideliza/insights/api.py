@@ -12,7 +12,6 @@ import base64
 import binascii
 import json
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 from django.db.models import F
@@ -30,6 +29,7 @@ from fideliza.api_support import (
     MAX_LIMIT,
     ErrorOut,
     MoneyOut,
+    MoneyQuery,
     ValidationErrorOut,
     api_validation_error,
 )
@@ -149,7 +149,7 @@ class CustomerScoreFilters(Schema):
     churn_band: str | None = None
     min_churn_risk: float | None = Field(None, ge=0, le=1)
     max_p_alive: float | None = Field(None, ge=0, le=1)
-    min_clv_predicted: Decimal | None = None
+    min_clv_predicted: MoneyQuery | None = None
     cursor: str | None = None
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
