@@ -208,13 +208,13 @@ def create_campaign(request: HttpRequest, payload: CampaignIn) -> Status:
 
 
 @router.get("/{campaign_id}", response={200: CampaignOut, **ERRORS_READ}, url_name="campaign_get")
-def get_campaign(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
+def get_campaign(request: HttpRequest, campaign_id: DbId) -> dict[str, Any]:
     return _out(get_object_or_404(Campaign, pk=campaign_id))
 
 
 @router.post("/{campaign_id}/launch", response={200: CampaignLaunchOut, **ERRORS_WRITE},
              summary="Send now (or schedule, when scheduled_at is in the future); repeating it sends nothing twice")
-def launch(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
+def launch(request: HttpRequest, campaign_id: DbId) -> dict[str, Any]:
     user = _editor(request)
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     if campaign.status in (CampaignStatus.SENDING, CampaignStatus.SENT, CampaignStatus.SCHEDULED):
@@ -232,7 +232,7 @@ def launch(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
 
 @router.get("/{campaign_id}/results", response={200: CampaignResultsOut, **ERRORS_READ},
             summary="Delivery, conversions, revenue and the incremental effect versus the holdout")
-def results(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
+def results(request: HttpRequest, campaign_id: DbId) -> dict[str, Any]:
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     r = campaign_results(campaign)
     out = {k: v for k, v in r.items() if k not in ("treated_outcome", "holdout_outcome", "uplift", "skip_reasons",

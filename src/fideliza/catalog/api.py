@@ -15,16 +15,19 @@ from pydantic import ConfigDict, Field
 
 from fideliza.accounts.auth import require_write
 from fideliza.api_support import (
+    CURSOR_DOC,
     DEFAULT_LIMIT,
     ERRORS_READ,
     ERRORS_WRITE,
     IDEMPOTENCY_HEADER_DOC,
+    IDEMPOTENCY_KEY_PATTERN,
     MAX_LIMIT,
     DbId,
     MoneyIn,
     MoneyOut,
     SortKey,
     api_validation_error,
+    cursor_pattern,
     dump,
     idempotent_response,
     paginate,
@@ -107,7 +110,7 @@ class ProductFilters(Schema):
     category: DbId | None = Field(None, description="Category id; includes its subcategories")
     active: bool | None = None
     sort: ProductSort = "id"
-    cursor: str | None = Field(None, max_length=1000)
+    cursor: str | None = Field(None, pattern=cursor_pattern(SORTS), description=CURSOR_DOC)
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
@@ -168,7 +171,7 @@ def list_products(request: HttpRequest, filters: Query[ProductFilters]) -> dict[
         qs = qs.filter(category_id__in=_category_and_descendants(filters.category))
     if filters.active is not None:
         qs = qs.filter(is_active=filters.active)
-    return paginate(_with_relations(qs), sort=sort_key(SORTS, filters.sort), cursor=filters.cursor,
+    return paginate(_with_relations(qs), sort=sort_key(SORTS, filters.sort), sorts=SORTS, cursor=filters.cursor,
                     limit=filters.limit)
 
 
@@ -176,7 +179,8 @@ def list_products(request: HttpRequest, filters: Query[ProductFilters]) -> dict[
 def create_product(
     request: HttpRequest,
     payload: ProductCreateIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC),
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC,
+                                 pattern=IDEMPOTENCY_KEY_PATTERN),
 ) -> HttpResponse:
     """Create a product (owner and marketing). The SKU is unique."""
     require_write(request, "catalog")

@@ -22,16 +22,19 @@ from fideliza.accounts.auth import request_actor, request_user, require_write
 from fideliza.accounts.models import AuditAction, User
 from fideliza.accounts.services import audit_record
 from fideliza.api_support import (
+    CURSOR_DOC,
     DEFAULT_LIMIT,
     ERRORS_READ,
     ERRORS_WRITE,
     IDEMPOTENCY_HEADER_DOC,
+    IDEMPOTENCY_KEY_PATTERN,
     MAX_LIMIT,
     DbId,
     MoneyIn,
     MoneyOut,
     SortKey,
     api_validation_error,
+    cursor_pattern,
     dump,
     idempotent_response,
     paginate,
@@ -194,7 +197,7 @@ class CustomerFilters(Schema):
     external_id: str | None = Field(None, max_length=128, description="With `source`: that system's id")
     active: bool | None = None
     sort: CustomerSort = "id"
-    cursor: str | None = Field(None, max_length=1000)
+    cursor: str | None = Field(None, pattern=cursor_pattern(SORTS), description=CURSOR_DOC)
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
@@ -291,7 +294,7 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> dic
         qs = qs.filter(**lookup).distinct()
     if filters.active is not None:
         qs = qs.filter(is_active=filters.active)
-    return paginate(_with_relations(qs), sort=sort_key(SORTS, filters.sort), cursor=filters.cursor,
+    return paginate(_with_relations(qs), sort=sort_key(SORTS, filters.sort), sorts=SORTS, cursor=filters.cursor,
                     limit=filters.limit)
 
 
@@ -299,7 +302,8 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> dic
 def create_customer(
     request: HttpRequest,
     payload: CustomerCreateIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC),
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC,
+                                 pattern=IDEMPOTENCY_KEY_PATTERN),
 ) -> HttpResponse:
     """Create a customer card (and its source id). Audited."""
     require_write(request, "customers")

@@ -25,6 +25,7 @@ from fideliza.api_support import (
     ERRORS_READ,
     ERRORS_WRITE,
     IDEMPOTENCY_HEADER_DOC,
+    IDEMPOTENCY_KEY_PATTERN,
     DbId,
     ErrorOut,
     MoneyIn,
@@ -260,7 +261,8 @@ def redeem_points(
     request: HttpRequest,
     customer_id: DbId,
     payload: RedeemPointsIn,
-    idempotency_key: str = Header(..., alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC),
+    idempotency_key: str = Header(..., alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC,
+                                 pattern=IDEMPOTENCY_KEY_PATTERN),
 ) -> HttpResponse:
     """Spend points at the till (nearest expiry first). 409 when the spendable balance is short."""
     require_write(request, "sales")
@@ -296,7 +298,8 @@ def redeem_reward(
     request: HttpRequest,
     reward_id: DbId,
     payload: RedeemRewardIn,
-    idempotency_key: str = Header(..., alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC),
+    idempotency_key: str = Header(..., alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC,
+                                 pattern=IDEMPOTENCY_KEY_PATTERN),
 ) -> HttpResponse:
     """Spend the reward's points and issue its coupon (single use, for this customer)."""
     require_write(request, "sales")
@@ -341,7 +344,8 @@ def coupon_validate(request: HttpRequest, payload: CouponCheckIn) -> dict[str, A
 def coupon_redeem_endpoint(
     request: HttpRequest,
     payload: CouponRedeemIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC),
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC,
+                                 pattern=IDEMPOTENCY_KEY_PATTERN),
 ) -> HttpResponse:
     """Use the coupon for this sale. 409 when its limits are used up; 422 when it does not apply."""
     require_write(request, "sales")

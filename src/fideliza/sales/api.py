@@ -21,10 +21,12 @@ from pydantic import ConfigDict, Field
 
 from fideliza.accounts.auth import request_actor, request_user, require_write
 from fideliza.api_support import (
+    CURSOR_DOC,
     DEFAULT_LIMIT,
     ERRORS_READ,
     ERRORS_WRITE,
     IDEMPOTENCY_HEADER_DOC,
+    IDEMPOTENCY_KEY_PATTERN,
     MAX_LIMIT,
     ConflictOut,
     DbId,
@@ -34,6 +36,7 @@ from fideliza.api_support import (
     QuantityOut,
     SortKey,
     api_validation_error,
+    cursor_pattern,
     dump,
     idempotent_response,
     paginate,
@@ -178,7 +181,7 @@ class OrderFilters(Schema):
     source: str | None = Field(None, max_length=64)
     external_id: str | None = Field(None, max_length=128)
     sort: OrderSort = "-placed_at"
-    cursor: str | None = Field(None, max_length=1000)
+    cursor: str | None = Field(None, pattern=cursor_pattern(SORTS), description=CURSOR_DOC)
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
@@ -245,7 +248,7 @@ def list_orders(request: HttpRequest, filters: Query[OrderFilters]) -> dict[str,
         qs = qs.filter(source=filters.source)
     if filters.external_id:
         qs = qs.filter(external_id=filters.external_id)
-    return paginate(_with_relations(qs), sort=sort_key(SORTS, filters.sort), cursor=filters.cursor,
+    return paginate(_with_relations(qs), sort=sort_key(SORTS, filters.sort), sorts=SORTS, cursor=filters.cursor,
                     limit=filters.limit)
 
 
@@ -253,7 +256,8 @@ def list_orders(request: HttpRequest, filters: Query[OrderFilters]) -> dict[str,
 def create_order(
     request: HttpRequest,
     payload: OrderIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC),
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC,
+                                 pattern=IDEMPOTENCY_KEY_PATTERN),
 ) -> HttpResponse:
     """Record an order with its lines; totals are computed by the server (Decimal)."""
     require_write(request, "sales")
@@ -282,7 +286,8 @@ def create_return(
     request: HttpRequest,
     order_id: DbId,
     payload: ReturnIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC),
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC,
+                                 pattern=IDEMPOTENCY_KEY_PATTERN),
 ) -> HttpResponse:
     """Record a return of goods and/or a refund against the order (never more than was bought)."""
     require_write(request, "sales")

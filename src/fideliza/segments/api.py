@@ -15,11 +15,14 @@ from pydantic import Field
 
 from fideliza.accounts.auth import request_user
 from fideliza.api_support import (
+    CURSOR_DOC,
     DEFAULT_LIMIT,
     ERRORS_READ,
     ERRORS_WRITE,
     MAX_LIMIT,
+    DbId,
     SortKey,
+    cursor_pattern,
     paginate,
 )
 
@@ -144,7 +147,7 @@ def preview(request: HttpRequest, payload: SegmentPreviewIn) -> dict[str, Any]:
 
 @router.get("/compare", response={200: list[SegmentCompareOut], **ERRORS_READ},
             summary="Size, revenue, margin, CLV and churn risk of segments side by side")
-def compare(request: HttpRequest, ids: list[int] = Query(...)) -> list[dict[str, Any]]:  # noqa: B008
+def compare(request: HttpRequest, ids: list[DbId] = Query(...)) -> list[dict[str, Any]]:  # noqa: B008
     segments = list(Segment.objects.filter(pk__in=ids))
     rows = segments_compare(segments, user=request_user(request))
     return [{"id": r["segment"].pk, "name": r["segment"].name, **{k: v for k, v in r.items() if k != "segment"}}
@@ -152,12 +155,12 @@ def compare(request: HttpRequest, ids: list[int] = Query(...)) -> list[dict[str,
 
 
 @router.get("/{segment_id}", response={200: SegmentOut, **ERRORS_READ}, url_name="segment_get")
-def get_segment(request: HttpRequest, segment_id: int) -> dict[str, Any]:
+def get_segment(request: HttpRequest, segment_id: DbId) -> dict[str, Any]:
     return _out(get_object_or_404(Segment, pk=segment_id))
 
 
 @router.patch("/{segment_id}", response={200: SegmentOut, **ERRORS_WRITE})
-def patch_segment(request: HttpRequest, segment_id: int, payload: SegmentPatch) -> dict[str, Any]:
+def patch_segment(request: HttpRequest, segment_id: DbId, payload: SegmentPatch) -> dict[str, Any]:
     _editor(request)
     segment = get_object_or_404(Segment, pk=segment_id)
     segment = segment_update(segment=segment, name=payload.name, rules=payload.rules,
@@ -167,7 +170,7 @@ def patch_segment(request: HttpRequest, segment_id: int, payload: SegmentPatch) 
 
 @router.post("/{segment_id}/refresh", response={200: SegmentOut, **ERRORS_WRITE},
              summary="Recompute a dynamic segment's members now")
-def refresh(request: HttpRequest, segment_id: int) -> dict[str, Any]:
+def refresh(request: HttpRequest, segment_id: DbId) -> dict[str, Any]:
     _editor(request)
     segment = get_object_or_404(Segment, pk=segment_id)
     segment_refresh(segment=segment)
@@ -176,7 +179,8 @@ def refresh(request: HttpRequest, segment_id: int) -> dict[str, Any]:
 
 @router.get("/{segment_id}/members", response={200: SegmentMembersPage, **ERRORS_READ},
             summary="Members visible to the caller (a sales rep sees only theirs)")
-def members(request: HttpRequest, segment_id: int, cursor: str | None = None,
+def members(request: HttpRequest, segment_id: DbId,
+            cursor: str | None = Query(None, pattern=cursor_pattern([BY_ID]), description=CURSOR_DOC),
             limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
             live: bool = False) -> dict[str, Any]:
     segment = get_object_or_404(Segment, pk=segment_id)
