@@ -88,11 +88,23 @@ class FidelizaAPI(NinjaAPI):
         ]
 
 
+class BodyNotAnObject(ValueError):
+    """A JSON body that is not an object (every request body of this API is one)."""
+
+
 class DecimalJSONParser(Parser):
-    """JSON bodies with numbers read as Decimal: 0.1 stays 0.1, not 0.1000000000000000055."""
+    """JSON bodies with numbers read as Decimal: 0.1 stays 0.1, not 0.1000000000000000055.
+
+    A body must be a JSON object, as the document says: ninja's schemas read any other value
+    (`[null, null]`, `"hello"`) by attribute, so a schema whose fields are all optional took
+    it as an empty object and answered 200.
+    """
 
     def parse_body(self, request: HttpRequest) -> Any:
-        return json.loads(request.body, parse_float=Decimal)
+        data = json.loads(request.body, parse_float=Decimal)
+        if not isinstance(data, dict):
+            raise BodyNotAnObject(type(data).__name__)
+        return data
 
 
 api = FidelizaAPI(
@@ -144,6 +156,8 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     message = str(exc)
+    if exc.status_code == 400 and isinstance(exc.__cause__, BodyNotAnObject):
+        return _validation(request, [{"loc": ["body"], "msg": _("Debe ser un objeto JSON."), "type": "model_type"}])
     if exc.status_code == 400 and message.startswith("Cannot parse request body"):
         # Malformed JSON is invalid input like any other: the same 422 shape.
         return _validation(request, [{"loc": ["body"], "msg": _("El cuerpo de la petición no es JSON válido."),

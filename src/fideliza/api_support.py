@@ -43,7 +43,7 @@ from fideliza.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, quantize
 MONEY_JSON_SCHEMA = {
     "type": "string",
     "format": "decimal",
-    "pattern": r"^-?\d+\.\d{2}$",
+    "pattern": r"^-?[0-9]+\.[0-9]{2}$",
     "examples": ["12.50"],
     "description": "Decimal amount as a string with exactly 2 decimals (never a float).",
 }
@@ -78,7 +78,7 @@ def decimal_input(*, max_digits: int, decimal_places: int, ge: Decimal | int | N
     maximum = top if le is None else min(top, Decimal(le))
     if pattern is None:
         sign = "-?" if ge is None and gt is None else ""
-        pattern = rf"^{sign}\d{{1,{whole}}}(\.\d{{1,{decimal_places}}})?$"
+        pattern = rf"^{sign}[0-9]{{1,{whole}}}(\.[0-9]{{1,{decimal_places}}})?$"
     number: dict[str, Any] = {"type": "number", "multipleOf": float(step), "maximum": float(maximum)}
     text: dict[str, Any] = {"type": "string", "pattern": pattern}
     if ge is not None:
@@ -108,7 +108,7 @@ def decimal_input(*, max_digits: int, decimal_places: int, ge: Decimal | int | N
 def decimal_query(*, max_digits: int, decimal_places: int) -> Any:
     """A signed Decimal in a query string: the same plain-digits text, documented as a pattern."""
     whole = max_digits - decimal_places
-    pattern = rf"^-?\d{{1,{whole}}}(\.\d{{1,{decimal_places}}})?$"
+    pattern = rf"^-?[0-9]{{1,{whole}}}(\.[0-9]{{1,{decimal_places}}})?$"
     compiled = re.compile(pattern)
 
     def plain_text(value: Any) -> Any:
@@ -149,10 +149,10 @@ MAX_LIMIT = 200
 # is a position (any id, any value), so no well-formed cursor is refused; the ordering it
 # names is the one it continues, whatever `sort` says. Values: datetimes as microseconds
 # since 1970-01-01 UTC (±317 years), texts as unpadded base64url of their UTF-8.
-_CURSOR_ID = r"\d{1,18}"
+_CURSOR_ID = r"[0-9]{1,18}"
 _CURSOR_VALUE = {
-    "int": r"-?\d{1,18}",
-    "datetime": r"-?\d{1,16}",
+    "int": r"-?[0-9]{1,18}",
+    "datetime": r"-?[0-9]{1,16}",
     "str": r"(?:[A-Za-z0-9_-]{4}){0,200}(?:[A-Za-z0-9_-]{2,3})?",
 }
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -58,7 +58,7 @@ def test_the_clash_detector_catches_two_routers_with_one_name():
     def a(request):  # pragma: no cover - never called
         return None
 
-    class MemberOut(Schema):  # type: ignore[no-redef]  # noqa: F811
+    class MemberOut(Schema):  # type: ignore[no-redef]
         segment_id: int
 
     @second.get("/b", response=MemberOut)
@@ -87,3 +87,24 @@ def test_unknown_api_path_speaks_spanish_by_default():
 def test_pages_outside_the_api_keep_the_html_404():
     r = Client().get("/no-existe-esta-pagina/")
     assert r.status_code == 404 and r["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("raw", ["[null, null]", '"hello"', "[]", "7", "null", "true"])
+def test_a_body_that_is_not_a_json_object_is_422(api, owner, raw):
+    # Ninja's schemas read any value by attribute: a body schema whose fields are all
+    # optional took these as an empty object and answered 200.
+    from fideliza.segments.models import SegmentKind
+    from fideliza.segments.services import segment_create
+
+    segment = segment_create(user=owner, name="Estáticos", kind=SegmentKind.STATIC)
+    r = api.patch(f"/api/v1/segments/{segment.pk}", raw=raw)
+    assert r.status_code == 422, r.content
+    assert r.json()["detail"] == [{"loc": ["body"], "msg": "Debe ser un objeto JSON.", "type": "model_type"}]
+    assert api.post("/api/v1/messages/suppressions", raw=raw).status_code == 422
+
+
+@pytest.mark.parametrize("value", [" 1", "+1", "1_000", "1e2", "١", "1.", ".5", "12.345"])
+def test_decimal_strings_are_read_as_documented(api, value):
+    r = api.post("/api/v1/products", {"sku": "X-1", "name": "Uno", "list_price": value})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "list_price"]
+    assert api.post("/api/v1/products", {"sku": "X-1", "name": "Uno", "list_price": "1.50"}).status_code == 201

@@ -43,7 +43,7 @@ class CampaignMessageIn(Schema):
 
 # 0 to 0.9 with up to three decimals; the pattern spells that range for strings.
 HoldoutShare = decimal_input(max_digits=4, decimal_places=3, ge=0, le=Decimal("0.9"),
-                             pattern=r"^0(\.([0-8]\d{0,2}|90{0,2}))?$", examples=["0.1"])
+                             pattern=r"^0(\.([0-8][0-9]{0,2}|90{0,2}))?$", examples=["0.1"])
 
 
 class CampaignOfferIn(Schema):

@@ -147,7 +147,7 @@ class CustomerScoreFilters(Schema):
     min_churn_risk: float | None = Field(None, ge=0, le=1)
     max_p_alive: float | None = Field(None, ge=0, le=1)
     min_clv_predicted: MoneyQuery | None = None
-    cursor: str | None = Field(None, pattern=r"^\d{1,18}$",
+    cursor: str | None = Field(None, pattern=r"^[0-9]{1,18}$",
                                description="The `next` of the previous page (the last customer id).")
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
