@@ -36,7 +36,7 @@ from fideliza.core.idempotency import (
     idempotent_execute,
     request_fingerprint,
 )
-from fideliza.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, quantize_money
+from fideliza.core.money import ISO_4217, MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, quantize_money
 
 # --- money -------------------------------------------------------------------------------
 
@@ -128,6 +128,39 @@ MoneyIn = decimal_input(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMA
                         examples=["12.50"])
 MoneyQuery = decimal_query(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
 QuantityIn = decimal_input(max_digits=12, decimal_places=3, gt=0, examples=["1", "0.75"])
+# An ISO 8601 date-time as text. Pydantic would also read a number as a Unix timestamp
+# (`0.5` → 1970-01-01T00:00:00.5Z), which the document does not allow. An RFC 3339 value
+# (with offset) is read as such; without an offset it is the business's local time.
+_ISO_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?)?")
+
+
+def _iso_datetime_text(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATETIME.fullmatch(value):
+        raise PydanticCustomError("datetime_parsing", "Input should be a valid datetime")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime_text)]
+# An ISO 4217 currency code, as listed in the document: upper case, or lower case (stored
+# upper case).
+CURRENCY_CODES = sorted(ISO_4217) + sorted(code.lower() for code in ISO_4217)
+_CURRENCY_CODES = frozenset(CURRENCY_CODES)
+
+
+def _currency_code(value: Any) -> Any:
+    if isinstance(value, str) and value not in _CURRENCY_CODES:
+        message = _("«%(value)s» no es un código de moneda ISO 4217 (por ejemplo EUR).") % {"value": value[:10]}
+        raise PydanticCustomError("currency", message.replace("{", "{{").replace("}", "}}"))
+    return value
+
+
+CurrencyIn = Annotated[str, BeforeValidator(_currency_code),
+                       WithJsonSchema({"type": "string", "enum": CURRENCY_CODES, "description": "ISO 4217"})]
+
+
 # Ids fit a 64-bit column; larger numbers are a 422, not a database overflow.
 DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 

@@ -14,7 +14,15 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from fideliza.accounts.auth import request_user
-from fideliza.api_support import ERRORS_READ, ERRORS_WRITE, DbId, MoneyIn, MoneyOut, decimal_input
+from fideliza.api_support import (
+    ERRORS_READ,
+    ERRORS_WRITE,
+    DbId,
+    IsoDateTime,
+    MoneyIn,
+    MoneyOut,
+    decimal_input,
+)
 from fideliza.segments.models import Segment
 
 from .models import Campaign, CampaignStatus
@@ -62,7 +70,7 @@ class CampaignIn(Schema):
     messages: dict[Channel, CampaignMessageIn] = Field(description=(
         'One message per channel, e.g. {"email": {"subject": "Hola {{ first_name }}", "body_text": "…"}}. '
         "Variables: see the campaign editor's help panel."))
-    scheduled_at: datetime | None = Field(default=None, description="Empty: sent when launched.")
+    scheduled_at: IsoDateTime | None = Field(default=None, description="Empty: sent when launched.")
     offer: CampaignOfferIn | None = Field(default=None, description="A unique single-use coupon per recipient.")
     holdout_share: HoldoutShare = Decimal("0.1")
     over_budget: Literal["skip", "defer"] = "skip"

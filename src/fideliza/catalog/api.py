@@ -22,6 +22,7 @@ from fideliza.api_support import (
     IDEMPOTENCY_HEADER_DOC,
     IDEMPOTENCY_KEY_PATTERN,
     MAX_LIMIT,
+    CurrencyIn,
     DbId,
     MoneyIn,
     MoneyOut,
@@ -83,13 +84,15 @@ class ProductPage(Schema):
 class _ProductFields(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=200)
+    # Fields that may be left out but not sent as null: typed without None (the default is
+    # never validated), so the document does not call them nullable.
+    name: str = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]
     category: str | None = Field(None, max_length=500,
                                  description='Category path, levels separated by ">" (created if missing); null for none')
-    list_price: MoneyIn | None = None
+    list_price: MoneyIn = None
     unit_cost: MoneyIn | None = None
-    currency: str | None = Field(None, min_length=3, max_length=3, description="ISO 4217")
-    is_active: bool | None = None
+    currency: CurrencyIn = None
+    is_active: bool = None  # type: ignore[assignment]
     path_level: Literal["", "entry", "value", "main", "premium"] | None = Field(
         None, description="Relationship-path level; empty for none")
 
@@ -101,7 +104,7 @@ class ProductCreateIn(_ProductFields):
 
 
 class ProductPatchIn(_ProductFields):
-    sku: str | None = Field(None, min_length=1, max_length=64)
+    sku: str = Field(None, min_length=1, max_length=64)  # type: ignore[assignment]
 
 
 class ProductFilters(Schema):

@@ -30,6 +30,7 @@ from fideliza.api_support import (
     IDEMPOTENCY_KEY_PATTERN,
     MAX_LIMIT,
     DbId,
+    IsoDateTime,
     MoneyIn,
     MoneyOut,
     SortKey,
@@ -142,7 +143,7 @@ class ConsentIn(Schema):
     channel: Channel
     granted: bool
     wording: str = Field("", max_length=2000, description="Text or version of the consent wording")
-    at: datetime | None = Field(None, description="When it was given; default now")
+    at: IsoDateTime | None = Field(None, description="When it was given; default now")
 
 
 class _CustomerFields(Schema):
@@ -192,7 +193,7 @@ class CustomerFilters(Schema):
     region: str | None = Field(None, max_length=100)
     kind: CustomerKind | None = None
     account_executive: DbId | None = Field(None, description="User id")
-    updated_since: datetime | None = None
+    updated_since: IsoDateTime | None = None
     source: str | None = Field(None, max_length=64)
     external_id: str | None = Field(None, max_length=128, description="With `source`: that system's id")
     active: bool | None = None

@@ -29,7 +29,9 @@ from fideliza.api_support import (
     IDEMPOTENCY_KEY_PATTERN,
     MAX_LIMIT,
     ConflictOut,
+    CurrencyIn,
     DbId,
+    IsoDateTime,
     MoneyIn,
     MoneyOut,
     QuantityIn,
@@ -145,10 +147,10 @@ class OrderIn(Schema):
     customer_id: DbId | None = Field(None, description="Fideliza customer id")
     customer_external_id: str | None = Field(
         None, max_length=128, description="Or: the customer's id in the same `source`")
-    placed_at: datetime = Field(description="ISO 8601; without offset it is the business's local time")
+    placed_at: IsoDateTime = Field(description="ISO 8601; without offset it is the business's local time")
     channel: SalesChannel = SalesChannel.STORE
     store: str | None = Field(None, max_length=32, description="Store code")
-    currency: str | None = Field(None, min_length=3, max_length=3, description="ISO 4217; default the business's")
+    currency: CurrencyIn | None = Field(None, description="ISO 4217; default the business's")
     lines: list[OrderLineIn] = Field(min_length=1, max_length=MAX_LINES)
 
 
@@ -166,7 +168,7 @@ class ReturnIn(Schema):
     source: str | None = Field(None, min_length=1, max_length=64, description="Default: the order's source")
     external_id: str = Field(min_length=1, max_length=128, description="The return's id in `source`")
     kind: ReturnKind = ReturnKind.RETURN
-    returned_at: datetime | None = Field(None, description="Default: now")
+    returned_at: IsoDateTime | None = Field(None, description="Default: now")
     reason: str = Field("", max_length=200)
     refund_amount: MoneyIn | None = Field(None, description="Default: the sum of the lines' amounts")
     lines: list[ReturnLineIn] = Field(default_factory=list, max_length=MAX_LINES)
@@ -174,8 +176,8 @@ class ReturnIn(Schema):
 
 class OrderFilters(Schema):
     customer: DbId | None = Field(None, description="Customer id")
-    placed_from: datetime | None = Field(None, description="Inclusive")
-    placed_to: datetime | None = Field(None, description="Exclusive")
+    placed_from: IsoDateTime | None = Field(None, description="Inclusive")
+    placed_to: IsoDateTime | None = Field(None, description="Exclusive")
     channel: SalesChannel | None = None
     store: str | None = Field(None, max_length=32, description="Store code")
     source: str | None = Field(None, max_length=64)
