@@ -54,9 +54,13 @@ HoldoutShare = decimal_input(max_digits=4, decimal_places=3, ge=0, le=Decimal("0
                              pattern=r"^0(\.([0-8][0-9]{0,2}|90{0,2}))?$", examples=["0.1"])
 
 
+# The offer's value column holds 12 digits (10 whole), fewer than other money.
+OfferValue = decimal_input(max_digits=12, decimal_places=2, ge=0, examples=["10"])
+
+
 class CampaignOfferIn(Schema):
     kind: Literal["amount", "percent"]
-    value: MoneyIn
+    value: OfferValue
     valid_days: int = Field(default=30, ge=1, le=3650)
     min_purchase: MoneyIn = Decimal(0)
     description: str = Field(default="", max_length=200)

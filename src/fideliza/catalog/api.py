@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Header, Query, Router, Schema
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StrictBool
 
 from fideliza.accounts.auth import require_write
 from fideliza.api_support import (
@@ -92,7 +92,7 @@ class _ProductFields(Schema):
     list_price: MoneyIn = None
     unit_cost: MoneyIn | None = None
     currency: CurrencyIn = None
-    is_active: bool = None  # type: ignore[assignment]
+    is_active: StrictBool = None  # type: ignore[assignment]  # JSON true/false only, not 0/1/"yes"
     path_level: Literal["", "entry", "value", "main", "premium"] | None = Field(
         None, description="Relationship-path level; empty for none")
 

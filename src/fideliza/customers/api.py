@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Header, Query, Router, Schema
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StrictBool
 
 from fideliza.accounts.auth import request_actor, request_user, require_write
 from fideliza.accounts.models import AuditAction, User
@@ -141,7 +141,7 @@ class ConsentIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     channel: Channel
-    granted: bool
+    granted: StrictBool  # JSON true/false only, not 0/1/"yes"
     wording: str = Field("", max_length=2000, description="Text or version of the consent wording")
     at: IsoDateTime | None = Field(None, description="When it was given; default now")
 
