@@ -54,8 +54,8 @@ HoldoutShare = decimal_input(max_digits=4, decimal_places=3, ge=0, le=Decimal("0
                              pattern=r"^0(\.([0-8][0-9]{0,2}|90{0,2}))?$", examples=["0.1"])
 
 
-# The offer's value column holds 12 digits (10 whole), fewer than other money.
-OfferValue = decimal_input(max_digits=12, decimal_places=2, ge=0, examples=["10"])
+# More than zero; the offer's value column holds 12 digits (10 whole), fewer than other money.
+OfferValue = decimal_input(max_digits=12, decimal_places=2, gt=0, examples=["10"])
 
 
 class CampaignOfferIn(Schema):
