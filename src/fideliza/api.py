@@ -40,10 +40,12 @@ and that customer's orders, answer 404). The web UI's logged-in session also wor
 CSRF token on writes).
 
 **Money** is always a string with two decimals (`"12.50"`), never a float. In requests, send
-a string or a JSON number; numbers are read as exact decimals.
+a string of plain digits (`"12.5"`, at most the field's decimals) or a JSON number; numbers are
+read as exact decimals. Request bodies are JSON objects; dates and times are ISO 8601 text.
 
 **Lists** return `{"items": [...], "next": "<cursor>"}`. Pass `next` back as `cursor` to get
-the following page; `next` is null on the last page. Cursors stay valid while rows are added.
+the following page; `next` is null on the last page. Cursors stay valid while rows are added,
+and a cursor continues the ordering it came from.
 
 **Idempotency.** `POST` writes accept an `Idempotency-Key` header (e.g. a UUID per
 operation). A retry with the same key and the same body returns the first response unchanged
@@ -56,8 +58,10 @@ existing order's `id` and `url`.
 `{"detail": [{"loc": ["body", "lines", 0, "quantity"], "msg": "…", "type": "greater_than"}]}`
 (`loc` starts with `body`, `query`, `path` or `header`). Other errors answer
 `{"detail": "…"}`: 401 (no or bad credentials), 403 (the role may not do this), 404 (not found
-or not visible), 409 (already recorded). Messages follow `Accept-Language` (`es` by default,
-`en`).
+or not visible, and any /api/ path that is not an operation), 405 (a method the path does not
+have, with `Allow`), 409 (already recorded). Every error under /api/ is JSON. Messages follow
+`Accept-Language` (`es` by default, `en`). Every operation's document lists its error statuses,
+and the test suite holds the API to this document with Schemathesis.
 """.strip()
 
 
@@ -73,6 +77,12 @@ def with_request_language(view: Callable[..., HttpResponse]) -> Callable[..., Ht
         language = translation.get_language_from_request(request, check_path=False)
         with translation.override(language):
             response = view(request, *args, **kwargs)
+            if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
+                # Ninja answers a method no operation of the path has with Django's plain
+                # "Method not allowed": the API's errors are JSON, with the Allow header kept.
+                allowed = response["Allow"]
+                response = JsonResponse({"detail": _("Método no permitido.")}, status=405)
+                response["Allow"] = allowed
         response["Content-Language"] = language
         return response
 

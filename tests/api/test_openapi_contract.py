@@ -108,3 +108,10 @@ def test_decimal_strings_are_read_as_documented(api, value):
     r = api.post("/api/v1/products", {"sku": "X-1", "name": "Uno", "list_price": value})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "list_price"]
     assert api.post("/api/v1/products", {"sku": "X-1", "name": "Uno", "list_price": "1.50"}).status_code == 201
+
+
+def test_a_method_the_path_does_not_have_is_a_json_405(api):
+    r = api.client.delete("/api/v1/customers", headers={"Accept-Language": "es"})
+    assert r.status_code == 405 and r["Content-Type"].startswith("application/json")
+    assert r.json() == {"detail": "Método no permitido."}
+    assert set(r["Allow"].replace(" ", "").split(",")) == {"GET", "POST"}
