@@ -76,7 +76,9 @@ def with_request_language(view: Callable[..., HttpResponse]) -> Callable[..., Ht
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         language = translation.get_language_from_request(request, check_path=False)
         with translation.override(language):
-            response = view(request, *args, **kwargs)
+            nul_in = ["path"] if "\x00" in request.path else next(
+                (["query", key] for key, values in request.GET.lists() if _contains_nul([key, *values])), None)
+            response = _nul_refused(request, nul_in) if nul_in else view(request, *args, **kwargs)
             if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
                 # Ninja answers a method no operation of the path has with Django's plain
                 # "Method not allowed": the API's errors are JSON, with the Allow header kept.
@@ -89,7 +91,68 @@ def with_request_language(view: Callable[..., HttpResponse]) -> Callable[..., Ht
     return wrapped
 
 
+# PostgreSQL's text cannot hold U+0000, and no field of a customer, product or order has a
+# use for it: the API refuses it in every request (body, query, path) and says so in the
+# document, as a pattern on every free-text request string.
+NO_NUL_PATTERN = "^[^\\x00]*$"
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(v) for v in value)
+    return False
+
+
+def _nul_refused(request: HttpRequest, loc: list[Any]) -> HttpResponse:
+    return api.create_response(request, {"detail": [{
+        "loc": loc, "msg": _("Un texto no puede contener el carácter nulo (U+0000)."),
+        "type": "string_pattern_mismatch"}]}, status=422)
+
+
+def _forbid_nul_in_strings(node: Any) -> None:
+    """Add NO_NUL_PATTERN to every free-text string schema under `node` (in place)."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and not ({"pattern", "enum", "const", "format"} & set(node)):
+            node["pattern"] = NO_NUL_PATTERN
+        for value in node.values():
+            _forbid_nul_in_strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            _forbid_nul_in_strings(value)
+
+
+def _refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"].rsplit("/", 1)[-1]} if isinstance(node.get("$ref"), str) else set()
+        return found.union(*(_refs(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_refs(v) for v in node))
+    return set()
+
+
 class FidelizaAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(**kwargs)
+        components = schema.get("components", {}).get("schemas", {})
+        request_side: set[str] = set()
+        todo = set()
+        for path in schema["paths"].values():
+            for operation in path.values():
+                _forbid_nul_in_strings(operation.get("parameters", []))
+                todo |= _refs(operation.get("requestBody", {}))
+        while todo:  # the request bodies' components, and the ones they refer to
+            name = todo.pop()
+            if name not in request_side and name in components:
+                request_side.add(name)
+                todo |= _refs(components[name])
+        for name in request_side:
+            _forbid_nul_in_strings(components[name])
+        return schema
+
     def _get_urls(self) -> list[URLResolver | URLPattern]:
         return [
             URLPattern(p.pattern, with_request_language(p.callback), p.default_args, p.name)
@@ -100,6 +163,10 @@ class FidelizaAPI(NinjaAPI):
 
 class BodyNotAnObject(ValueError):
     """A JSON body that is not an object (every request body of this API is one)."""
+
+
+class BodyHasNul(ValueError):
+    """A JSON body with U+0000 in a text (see NO_NUL_PATTERN)."""
 
 
 class DecimalJSONParser(Parser):
@@ -114,6 +181,8 @@ class DecimalJSONParser(Parser):
         data = json.loads(request.body, parse_float=Decimal)
         if not isinstance(data, dict):
             raise BodyNotAnObject(type(data).__name__)
+        if _contains_nul(data):
+            raise BodyHasNul()
         return data
 
 
@@ -166,6 +235,8 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     message = str(exc)
+    if exc.status_code == 400 and isinstance(exc.__cause__, BodyHasNul):
+        return _nul_refused(request, ["body"])
     if exc.status_code == 400 and isinstance(exc.__cause__, BodyNotAnObject):
         return _validation(request, [{"loc": ["body"], "msg": _("Debe ser un objeto JSON."), "type": "model_type"}])
     if exc.status_code == 400 and message.startswith("Cannot parse request body"):

@@ -115,3 +115,14 @@ def test_a_method_the_path_does_not_have_is_a_json_405(api):
     assert r.status_code == 405 and r["Content-Type"].startswith("application/json")
     assert r.json() == {"detail": "Método no permitido."}
     assert set(r["Allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+
+
+def test_nul_characters_are_refused_and_documented(api):
+    # PostgreSQL's text cannot hold U+0000 (it raised DataError there, a 200 on SQLite).
+    r = api.post("/api/v1/loyalty/preview", {"lines": [{"sku": "A\u0000B", "quantity": "1"}]})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body"]
+    r = api.get("/api/v1/customers", {"q": "A\u0000B"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "q"]
+    document = api.get("/api/openapi.json").json()
+    assert document["components"]["schemas"]["BasketLineIn"]["properties"]["sku"]["pattern"] == "^[^\\x00]*$"
+    assert "pattern" not in document["components"]["schemas"]["CustomerOut"]["properties"]["first_name"]
