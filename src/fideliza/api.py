@@ -113,11 +113,27 @@ def _nul_refused(request: HttpRequest, loc: list[Any]) -> HttpResponse:
         "type": "string_pattern_mismatch"}]}, status=422)
 
 
+# Any JSON value without U+0000 in a text or a key: what an open object (undeclared
+# properties, free-form rules) may hold.
+NO_NUL_JSON = {"anyOf": [
+    {"type": "string", "pattern": NO_NUL_PATTERN}, {"type": "number"}, {"type": "boolean"}, {"type": "null"},
+    {"type": "array", "items": {"$ref": "#/components/schemas/JsonWithoutNul"}},
+    {"type": "object", "propertyNames": {"pattern": NO_NUL_PATTERN},
+     "additionalProperties": {"$ref": "#/components/schemas/JsonWithoutNul"}},
+]}
+
+
 def _forbid_nul_in_strings(node: Any) -> None:
-    """Add NO_NUL_PATTERN to every free-text string schema under `node` (in place)."""
+    """Add NO_NUL_PATTERN to every free-text string schema under `node`, and close open
+    objects to values and keys holding U+0000 (in place)."""
     if isinstance(node, dict):
         if node.get("type") == "string" and not ({"pattern", "enum", "const", "format"} & set(node)):
             node["pattern"] = NO_NUL_PATTERN
+        if node.get("type") == "object" and node.get("additionalProperties", True) not in (False,):
+            extra = node.get("additionalProperties", True)
+            if extra is True or extra == {}:
+                node["additionalProperties"] = {"$ref": "#/components/schemas/JsonWithoutNul"}
+            node.setdefault("propertyNames", {"type": "string"})  # an existing enum is kept
         for value in node.values():
             _forbid_nul_in_strings(value)
     elif isinstance(node, list):
@@ -151,6 +167,7 @@ class FidelizaAPI(NinjaAPI):
                 todo |= _refs(components[name])
         for name in request_side:
             _forbid_nul_in_strings(components[name])
+        components["JsonWithoutNul"] = NO_NUL_JSON
         return schema
 
     def _get_urls(self) -> list[URLResolver | URLPattern]:
