@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from ninja import Schema
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
-from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from fideliza.accounts.auth import request_principal
@@ -143,7 +143,17 @@ def _iso_datetime_text(value: Any) -> Any:
     return value
 
 
-IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime_text)]
+def _in_utc(value: datetime) -> datetime:
+    # RFC 3339 allows any offset up to ±23:59; PostgreSQL refuses one beyond ±15:59.
+    if value.tzinfo is None:
+        return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 with a positive offset: out of Python's range in UTC
+        return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime_text), AfterValidator(_in_utc)]
 # An ISO 4217 currency code, as listed in the document: upper case, or lower case (stored
 # upper case).
 CURRENCY_CODES = sorted(ISO_4217) + sorted(code.lower() for code in ISO_4217)
