@@ -10,7 +10,9 @@ for invalid input (422), and {"detail": "…"} for everything else (401, 403, 40
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -22,7 +24,8 @@ from django.utils.translation import gettext as _
 from ninja import Schema
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
-from pydantic import Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from fideliza.accounts.auth import request_principal
 from fideliza.core.idempotency import (
@@ -31,15 +34,15 @@ from fideliza.core.idempotency import (
     idempotent_execute,
     request_fingerprint,
 )
-from fideliza.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, quantize_money
-from fideliza.core.pagination import InvalidCursor, SortKey, cursor_page
+from fideliza.core.money import ISO_4217, MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, quantize_money
+from fideliza.core.pagination import InvalidCursor, SortKey, api_cursor_pattern, cursor_page
 
 # --- money -------------------------------------------------------------------------------
 
 MONEY_JSON_SCHEMA = {
     "type": "string",
     "format": "decimal",
-    "pattern": r"^-?\d+\.\d{2}$",
+    "pattern": r"^-?[0-9]+\.[0-9]{2}$",
     "examples": ["12.50"],
     "description": "Decimal amount as a string with exactly 2 decimals (never a float).",
 }
@@ -58,14 +61,117 @@ QuantityOut = Annotated[
 
 # Input: a JSON number or a string; the request parser reads JSON numbers as Decimal, so
 # 0.1 arrives as Decimal("0.1") and not as the float 0.1000000000000000055…
-MoneyIn = Annotated[
-    Decimal,
-    Field(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, ge=0,
-          examples=["12.50"]),
-]
+#
+# The OpenAPI document says exactly what is accepted (Schemathesis holds the API to it):
+# a number on the grid of the allowed decimals within the bounds, or a string of plain
+# digits with at most that many decimals. Python's Decimal would also read " 1", "+1",
+# "1_000", "1e2" or Arabic-Indic digits from a string; those are refused, as documented.
+
+def decimal_input(*, max_digits: int, decimal_places: int, ge: Decimal | int | None = None,
+                  gt: Decimal | int | None = None, le: Decimal | None = None, pattern: str | None = None,
+                  examples: Sequence[str] = ()) -> Any:
+    """A Decimal input type whose JSON schema matches its validation."""
+    whole = max_digits - decimal_places
+    step = Decimal(1).scaleb(-decimal_places)
+    top = Decimal(10) ** whole - step
+    maximum = top if le is None else min(top, Decimal(le))
+    if pattern is None:
+        sign = "-?" if ge is None and gt is None else ""
+        pattern = rf"^{sign}[0-9]{{1,{whole}}}(\.[0-9]{{1,{decimal_places}}})?$"
+    number: dict[str, Any] = {"type": "number", "multipleOf": float(step), "maximum": float(maximum)}
+    text: dict[str, Any] = {"type": "string", "pattern": pattern}
+    if ge is not None:
+        number["minimum"] = float(ge)
+    if gt is not None:
+        number["exclusiveMinimum"] = float(gt)
+        if Decimal(gt) == 0:
+            text["not"] = {"pattern": r"^0+(\.0+)?$"}  # zero, however it is spelled
+    json_schema: dict[str, Any] = {"anyOf": [number, text], "format": "decimal"}
+    if examples:
+        json_schema["examples"] = list(examples)
+    compiled = re.compile(pattern)
+
+    def plain_text(value: Any) -> Any:
+        if isinstance(value, str) and not compiled.fullmatch(value):
+            raise PydanticCustomError("decimal_parsing", "Input should be a valid decimal")
+        return value
+
+    return Annotated[
+        Decimal,
+        BeforeValidator(plain_text),
+        Field(max_digits=max_digits, decimal_places=decimal_places, ge=ge, gt=gt, le=le),
+        WithJsonSchema(json_schema),
+    ]
+
+
+def decimal_query(*, max_digits: int, decimal_places: int) -> Any:
+    """A signed Decimal in a query string: the same plain-digits text, documented as a pattern."""
+    whole = max_digits - decimal_places
+    pattern = rf"^-?[0-9]{{1,{whole}}}(\.[0-9]{{1,{decimal_places}}})?$"
+    compiled = re.compile(pattern)
+
+    def plain_text(value: Any) -> Any:
+        if isinstance(value, str) and not compiled.fullmatch(value):
+            raise PydanticCustomError("decimal_parsing", "Input should be a valid decimal")
+        return value
+
+    return Annotated[
+        Decimal,
+        BeforeValidator(plain_text),
+        Field(max_digits=max_digits, decimal_places=decimal_places),
+        WithJsonSchema({"type": "string", "format": "decimal", "pattern": pattern, "examples": ["12.50"]}),
+    ]
+
+
+MoneyIn = decimal_input(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, ge=0,
+                        examples=["12.50"])
+MoneyQuery = decimal_query(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
+QuantityIn = decimal_input(max_digits=12, decimal_places=3, gt=0, examples=["1", "0.75"])
+# An ISO 8601 date-time as text. Pydantic would also read a number as a Unix timestamp
+# (`0.5` → 1970-01-01T00:00:00.5Z), which the document does not allow. An RFC 3339 value
+# (with offset) is read as such; without an offset it is the business's local time.
+_ISO_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?)?")
+
+
+def _iso_datetime_text(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATETIME.fullmatch(value):
+        raise PydanticCustomError("datetime_parsing", "Input should be a valid datetime")
+    return value
+
+
+def _in_utc(value: datetime) -> datetime:
+    # RFC 3339 allows any offset up to ±23:59; PostgreSQL refuses one beyond ±15:59.
+    if value.tzinfo is None:
+        return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 with a positive offset: out of Python's range in UTC
+        return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime_text), AfterValidator(_in_utc)]
+# An ISO 4217 currency code, as listed in the document: upper case, or lower case (stored
+# upper case).
+CURRENCY_CODES = sorted(ISO_4217) + sorted(code.lower() for code in ISO_4217)
+_CURRENCY_CODES = frozenset(CURRENCY_CODES)
+
+
+def _currency_code(value: Any) -> Any:
+    if isinstance(value, str) and value not in _CURRENCY_CODES:
+        message = _("«%(value)s» no es un código de moneda ISO 4217 (por ejemplo EUR).") % {"value": value[:10]}
+        raise PydanticCustomError("currency", message.replace("{", "{{").replace("}", "}}"))
+    return value
+
+
+CurrencyIn = Annotated[str, BeforeValidator(_currency_code),
+                       WithJsonSchema({"type": "string", "enum": CURRENCY_CODES, "description": "ISO 4217"})]
+
+
 # Ids fit a 64-bit column; larger numbers are a 422, not a database overflow.
 DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
-QuantityIn = Annotated[Decimal, Field(max_digits=12, decimal_places=3, gt=0, examples=["1"])]
 
 
 def _plain_decimal(value: Decimal) -> str:
@@ -80,11 +186,21 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 
-def paginate(qs: QuerySet, *, sort: SortKey, cursor: str | None, limit: int) -> dict[str, Any]:
-    """One page of `qs` in `sort` order (`core.pagination.cursor_page`): {"items": [...],
-    "next": cursor or None}; a 422 when `cursor` is not one of this ordering's."""
+CURSOR_DOC = "The `next` of the previous page; it continues that page's ordering."
+
+
+def cursor_pattern(keys: Sequence[SortKey]) -> str:
+    """The pattern of the cursors of a list ordered by one of `keys` (for its `cursor` field)."""
+    return "^(?:" + "|".join(api_cursor_pattern(key) for key in keys) + ")$"
+
+
+def paginate(qs: QuerySet, *, sort: SortKey, cursor: str | None, limit: int,
+             sorts: Sequence[SortKey] = ()) -> dict[str, Any]:
+    """One page of `qs` (`core.pagination.cursor_page`): {"items": [...], "next": cursor or
+    None}, in `sort` order or in the order the cursor continues (one of `sorts`); a 422 when
+    `cursor` is not a cursor of that ordering (the request schema matched it already)."""
     try:
-        return cursor_page(qs, sort=sort, cursor=cursor, limit=limit)
+        return cursor_page(qs, sort=sort, cursor=cursor, limit=limit, sorts=sorts)
     except InvalidCursor:
         raise api_validation_error(
             [(("query", "cursor"), _("El cursor no es válido; use el valor «next» de la respuesta anterior."),
@@ -240,6 +356,10 @@ ERRORS_WRITE: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422
 
 
 # --- idempotent writes -------------------------------------------------------------------
+
+# 1 to 255 visible ASCII characters, spaces inside only: what `core.idempotency` keeps,
+# spelled so the document says it (a UUID is the usual key).
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,253}[!-~])?$"
 
 IDEMPOTENCY_HEADER_DOC = (
     "Optional. A unique key per operation (e.g. a UUID). A retry with the same key and the same "

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
 
 from fideliza.accounts.auth import request_user
-from fideliza.api_support import ERRORS_READ
+from fideliza.api_support import ERRORS_READ, DbId
 
 from .models import Automation
 from .selectors import (
@@ -43,7 +43,7 @@ class AutomationOut(Schema):
     last_run_stats: dict[str, Any]
 
 
-class DryRunOut(Schema):
+class AutomationDryRunOut(Schema):
     automation_id: int
     automation: str
     customer_id: int
@@ -57,7 +57,7 @@ class DryRunOut(Schema):
     new_enrollment: bool
 
 
-class ReportOut(Schema):
+class AutomationReportOut(Schema):
     id: int
     name: str
     treated: int
@@ -84,9 +84,9 @@ def list_automations(request: HttpRequest) -> list[dict[str, Any]]:
     return out
 
 
-@router.get("/dry-run", response={200: list[DryRunOut], **ERRORS_READ},
+@router.get("/dry-run", response={200: list[AutomationDryRunOut], **ERRORS_READ},
             summary="Who would receive which step today (writes nothing)")
-def dry_run(request: HttpRequest, automation: int | None = None) -> list[dict[str, Any]]:
+def dry_run(request: HttpRequest, automation: DbId | None = None) -> list[dict[str, Any]]:
     rows = dry_run_visible_to(automations_dry_run(automation_ids=[automation] if automation else None,
                                                   include_inactive=automation is not None), request_user(request))
     return [{"automation_id": r.automation_id, "automation": r.automation, "customer_id": r.customer_id,
@@ -94,9 +94,9 @@ def dry_run(request: HttpRequest, automation: int | None = None) -> list[dict[st
              "reason": r.reason, "channel": r.channel, "new_enrollment": r.new} for r in rows]
 
 
-@router.get("/{automation_id}/report", response={200: ReportOut, **ERRORS_READ},
+@router.get("/{automation_id}/report", response={200: AutomationReportOut, **ERRORS_READ},
             summary="Conversion and revenue of the treated against the holdout, with intervals")
-def report(request: HttpRequest, automation_id: int) -> dict[str, Any]:
+def report(request: HttpRequest, automation_id: DbId) -> dict[str, Any]:
     automation = get_object_or_404(Automation, pk=automation_id)
     r = automation_report(automation)
     return {"id": automation.pk, "name": automation.name,

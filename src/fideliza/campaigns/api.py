@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
@@ -14,7 +14,15 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from fideliza.accounts.auth import request_user
-from fideliza.api_support import ERRORS_READ, ERRORS_WRITE, DbId, MoneyIn, MoneyOut
+from fideliza.api_support import (
+    ERRORS_READ,
+    ERRORS_WRITE,
+    DbId,
+    IsoDateTime,
+    MoneyIn,
+    MoneyOut,
+    decimal_input,
+)
 from fideliza.segments.selectors import segment_get
 
 from .models import Campaign, CampaignStatus
@@ -33,7 +41,7 @@ router = Router(tags=["campaigns"])
 Channel = Literal["email", "sms"]
 
 
-class MessageIn(Schema):
+class CampaignMessageIn(Schema):
     subject: str = Field(default="", max_length=200, description="E-mail only.")
     body_text: str = ""
     body_html: str = Field(default="", description="E-mail only; optional.")
@@ -41,9 +49,20 @@ class MessageIn(Schema):
     language: Literal["es", "en"] = "es"
 
 
-class OfferIn(Schema):
+if TYPE_CHECKING:  # Decimals to the type checker; validated, documented types to pydantic
+    HoldoutShare = Decimal
+    OfferValue = Decimal
+else:
+    # 0 to 0.9 with up to three decimals; the pattern spells that range for strings.
+    HoldoutShare = decimal_input(max_digits=4, decimal_places=3, ge=0, le=Decimal("0.9"),
+                                 pattern=r"^0(\.([0-8][0-9]{0,2}|90{0,2}))?$", examples=["0.1"])
+    # More than zero; the offer's value column holds 12 digits (10 whole), fewer than other money.
+    OfferValue = decimal_input(max_digits=12, decimal_places=2, gt=0, examples=["10"])
+
+
+class CampaignOfferIn(Schema):
     kind: Literal["amount", "percent"]
-    value: MoneyIn
+    value: OfferValue
     valid_days: int = Field(default=30, ge=1, le=3650)
     min_purchase: MoneyIn = Decimal(0)
     description: str = Field(default="", max_length=200)
@@ -54,24 +73,24 @@ class CampaignIn(Schema):
     description: str = ""
     segment_id: DbId
     channels: list[Channel] = Field(min_length=1)
-    messages: dict[Channel, MessageIn] = Field(description=(
+    messages: dict[Channel, CampaignMessageIn] = Field(description=(
         'One message per channel, e.g. {"email": {"subject": "Hola {{ first_name }}", "body_text": "…"}}. '
         "Variables: see the campaign editor's help panel."))
-    scheduled_at: datetime | None = Field(default=None, description="Empty: sent when launched.")
-    offer: OfferIn | None = Field(default=None, description="A unique single-use coupon per recipient.")
-    holdout_share: Decimal = Field(default=Decimal("0.1"), ge=0, le=Decimal("0.9"), decimal_places=3)
+    scheduled_at: IsoDateTime | None = Field(default=None, description="Empty: sent when launched.")
+    offer: CampaignOfferIn | None = Field(default=None, description="A unique single-use coupon per recipient.")
+    holdout_share: HoldoutShare = Decimal("0.1")
     over_budget: Literal["skip", "defer"] = "skip"
     conversion_days: int = Field(default=14, ge=1, le=365)
 
 
-class MessageOut(Schema):
+class CampaignMessageOut(Schema):
     subject: str
     body_text: str
     body_html: str
     topic: str
 
 
-class OfferOut(Schema):
+class CampaignOfferOut(Schema):
     kind: str
     value: MoneyOut
     valid_days: int
@@ -85,9 +104,9 @@ class CampaignOut(Schema):
     description: str
     segment_id: int
     channels: list[str]
-    messages: dict[str, MessageOut]
+    messages: dict[str, CampaignMessageOut]
     scheduled_at: datetime | None
-    offer: OfferOut | None
+    offer: CampaignOfferOut | None
     holdout_share: str
     over_budget: str
     conversion_days: int
@@ -96,20 +115,20 @@ class CampaignOut(Schema):
     created_at: datetime
 
 
-class LaunchOut(Schema):
+class CampaignLaunchOut(Schema):
     status: str
     launched: bool = Field(description="False when it had already been launched (nothing was sent again).")
     recipients: dict[str, int] = Field(description="Recipients per decision: queued, deferred, skipped, "
                                                    "no_channel, holdout, duplicate.")
 
 
-class GroupOut(Schema):
+class CampaignGroupOut(Schema):
     size: int
     converted: int
     revenue: MoneyOut
 
 
-class UpliftOut(Schema):
+class CampaignUpliftOut(Schema):
     status: str
     confidence: float
     conversion_diff: float | None = Field(description="Treated rate minus holdout rate (0.011 = 1.1 points).")
@@ -122,7 +141,7 @@ class UpliftOut(Schema):
     explanation: str
 
 
-class ResultsOut(Schema):
+class CampaignResultsOut(Schema):
     status: str
     launched_at: datetime | None
     segment_size: int
@@ -143,9 +162,9 @@ class ResultsOut(Schema):
     revenue: MoneyOut
     window_days: int
     window_ends: datetime | None
-    treated_outcome: GroupOut = Field(description="The whole treated group, from launch (for the uplift).")
-    holdout_outcome: GroupOut
-    uplift: UpliftOut | None
+    treated_outcome: CampaignGroupOut = Field(description="The whole treated group, from launch (for the uplift).")
+    holdout_outcome: CampaignGroupOut
+    uplift: CampaignUpliftOut | None
     coupons_issued: int
     coupons_redeemed: int
     coupon_discount: MoneyOut
@@ -205,13 +224,13 @@ def create_campaign(request: HttpRequest, payload: CampaignIn) -> Status:
 
 
 @router.get("/{campaign_id}", response={200: CampaignOut, **ERRORS_READ}, url_name="campaign_get")
-def get_campaign(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
+def get_campaign(request: HttpRequest, campaign_id: DbId) -> dict[str, Any]:
     return _out(get_object_or_404(Campaign, pk=campaign_id))
 
 
-@router.post("/{campaign_id}/launch", response={200: LaunchOut, **ERRORS_WRITE},
+@router.post("/{campaign_id}/launch", response={200: CampaignLaunchOut, **ERRORS_WRITE},
              summary="Send now (or schedule, when scheduled_at is in the future); repeating it sends nothing twice")
-def launch(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
+def launch(request: HttpRequest, campaign_id: DbId) -> dict[str, Any]:
     user = _editor(request)
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     if campaign.status in (CampaignStatus.SENDING, CampaignStatus.SENT, CampaignStatus.SCHEDULED):
@@ -227,9 +246,9 @@ def launch(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
     return {"status": outcome.status, "launched": False, "recipients": {}}
 
 
-@router.get("/{campaign_id}/results", response={200: ResultsOut, **ERRORS_READ},
+@router.get("/{campaign_id}/results", response={200: CampaignResultsOut, **ERRORS_READ},
             summary="Delivery, conversions, revenue and the incremental effect versus the holdout")
-def results(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
+def results(request: HttpRequest, campaign_id: DbId) -> dict[str, Any]:
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     r = campaign_results(campaign)
     out = {k: v for k, v in r.items() if k not in ("treated_outcome", "holdout_outcome", "uplift", "skip_reasons",

@@ -11,19 +11,23 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Header, Query, Router, Schema
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StrictBool
 
 from fideliza.accounts.auth import require_write
 from fideliza.api_support import (
+    CURSOR_DOC,
     DEFAULT_LIMIT,
     ERRORS_READ,
     ERRORS_WRITE,
     IDEMPOTENCY_HEADER_DOC,
+    IDEMPOTENCY_KEY_PATTERN,
     MAX_LIMIT,
+    CurrencyIn,
     DbId,
     MoneyIn,
     MoneyOut,
     api_validation_error,
+    cursor_pattern,
     dump,
     idempotent_response,
     paginate,
@@ -80,13 +84,15 @@ class ProductPage(Schema):
 class _ProductFields(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=200)
+    # Fields that may be left out but not sent as null: typed without None (the default is
+    # never validated), so the document does not call them nullable.
+    name: str = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]
     category: str | None = Field(None, max_length=500,
                                  description='Category path, levels separated by ">" (created if missing); null for none')
-    list_price: MoneyIn | None = None
+    list_price: MoneyIn = None
     unit_cost: MoneyIn | None = None
-    currency: str | None = Field(None, min_length=3, max_length=3, description="ISO 4217")
-    is_active: bool | None = None
+    currency: CurrencyIn = None  # type: ignore[assignment]  # may be left out, not null
+    is_active: StrictBool = None  # type: ignore[assignment]  # JSON true/false only, not 0/1/"yes"
     path_level: Literal["", "entry", "value", "main", "premium"] | None = Field(
         None, description="Relationship-path level; empty for none")
 
@@ -98,7 +104,7 @@ class ProductCreateIn(_ProductFields):
 
 
 class ProductPatchIn(_ProductFields):
-    sku: str | None = Field(None, min_length=1, max_length=64)
+    sku: str = Field(None, min_length=1, max_length=64)  # type: ignore[assignment]
 
 
 class ProductFilters(Schema):
@@ -107,7 +113,7 @@ class ProductFilters(Schema):
     category: DbId | None = Field(None, description="Category id; includes its subcategories")
     active: bool | None = None
     sort: ProductSort = "id"
-    cursor: str | None = Field(None, max_length=1000)
+    cursor: str | None = Field(None, pattern=cursor_pattern(SORTS), description=CURSOR_DOC)
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
@@ -168,7 +174,7 @@ def list_products(request: HttpRequest, filters: Query[ProductFilters]) -> dict[
         qs = qs.filter(category_id__in=_category_and_descendants(filters.category))
     if filters.active is not None:
         qs = qs.filter(is_active=filters.active)
-    return paginate(_with_relations(qs), sort=sort_key(SORTS, filters.sort), cursor=filters.cursor,
+    return paginate(_with_relations(qs), sort=sort_key(SORTS, filters.sort), sorts=SORTS, cursor=filters.cursor,
                     limit=filters.limit)
 
 
@@ -176,7 +182,8 @@ def list_products(request: HttpRequest, filters: Query[ProductFilters]) -> dict[
 def create_product(
     request: HttpRequest,
     payload: ProductCreateIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC),
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC,
+                                 pattern=IDEMPOTENCY_KEY_PATTERN),
 ) -> HttpResponse:
     """Create a product (owner and marketing). The SKU is unique."""
     require_write(request, "catalog")

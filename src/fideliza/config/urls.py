@@ -1,12 +1,13 @@
 from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 
-from fideliza.api import api
+from fideliza.api import api, api_not_found
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("api/", api.urls),
+    re_path(r"^api/(?P<unmatched>.*)$", api_not_found),  # JSON 404, not the HTML page
     path("i18n/", include("django.conf.urls.i18n")),
     # Links inside messages (unsubscribe, preferences, open pixel, click redirect): no
     # language prefix, so they never change once sent.

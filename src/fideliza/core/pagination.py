@@ -7,19 +7,20 @@ ordering for both users of it, which differ only in their cursors:
 - the web lists (`keyset_page`): next and previous pages; the cursor carries the sort-key
   values of the row, signed so nobody can forge one that breaks the query; a tampered
   cursor shows the first page.
-- the API (`cursor_page`): next pages only; the cursor is unsigned base64url JSON
-  ``{"s": sort name, "i": id, "v": value of the sort field}`` (the format the API has
-  always emitted), and an invalid one raises `InvalidCursor` (a 422 in the API).
+- the API (`cursor_page`): next pages only; the cursor is the readable
+  "<ordering>.<last id>[.<last value>]" whose pattern the OpenAPI document gives (every
+  string it allows is a position), and one that does not match raises `InvalidCursor`
+  (a 422 in the API).
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -154,50 +155,74 @@ def keyset_page(qs: QuerySet, *, sort: SortKey, cursor: str | None, size: int) -
 
 
 # --- the API's cursors ---------------------------------------------------------------
+# An API cursor is "<ordering>.<last id>[.<last value>]", e.g. "-placed_at.812.1741949400000000":
+# the position after which the next page starts. Every string the OpenAPI pattern allows is
+# a position (any id, any value), so no well-formed cursor is refused; the ordering it names
+# is the one it continues, whatever `sort` says. Values: datetimes as microseconds since
+# 1970-01-01 UTC (±317 years), texts as unpadded base64url of their UTF-8.
+_CURSOR_ID = r"[0-9]{1,18}"
+_CURSOR_VALUE = {
+    "int": r"-?[0-9]{1,18}",
+    "datetime": r"-?[0-9]{1,16}",
+    "str": r"(?:[A-Za-z0-9_-]{4}){0,200}(?:[A-Za-z0-9_-]{2,3})?",
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _id_only(sort: SortKey) -> bool:
+    return len(sort.expressions) == 1
+
+
+def api_cursor_pattern(sort: SortKey) -> str:
+    """The regular expression of the API cursors of `sort` (unanchored)."""
+    head = rf"{re.escape(sort.name)}\.{_CURSOR_ID}"
+    return head if _id_only(sort) else rf"{head}\.{_CURSOR_VALUE[sort.kind]}"
+
 
 def _api_encode(sort: SortKey, names: Sequence[str], row: Any) -> str:
+    if _id_only(sort):
+        return f"{sort.name}.{row.pk}"
     value = getattr(row, names[0])
-    raw = {"s": sort.name, "i": row.pk, "v": value.isoformat() if isinstance(value, datetime) else value}
-    return base64.urlsafe_b64encode(json.dumps(raw, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def _api_value(kind: str, value: Any) -> Any:
-    if kind == "datetime":
-        if not isinstance(value, str):
-            raise InvalidCursor("bad datetime")
-        parsed = datetime.fromisoformat(value)
-        if parsed.tzinfo is None:
-            raise InvalidCursor("naive datetime")
-        return parsed
-    if kind == "str":
-        if not isinstance(value, str):
-            raise InvalidCursor("bad str")
-        return value
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidCursor("bad int")
-    return value
+    if sort.kind == "datetime":
+        text = str((value - _EPOCH) // _MICROSECOND)
+    elif sort.kind == "str":
+        text = base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
+    else:
+        text = str(value)
+    return f"{sort.name}.{row.pk}.{text}"
 
 
 def _api_decode(sort: SortKey, cursor: str) -> list[Any]:
     """The sort-key values an API cursor of `sort` carries; InvalidCursor when it is not one."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        raw = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        if not isinstance(raw, dict) or raw.get("s") != sort.name:
-            raise InvalidCursor("cursor of another ordering")
-        last_id = raw["i"]
-        if not isinstance(last_id, int) or isinstance(last_id, bool):
-            raise InvalidCursor("bad id")
-        value = _api_value(sort.kind, raw.get("v"))
-    except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error) as exc:
-        raise InvalidCursor(str(exc)) from None
-    return [last_id] if len(sort.expressions) == 1 else [value, last_id]
+    if not re.fullmatch(api_cursor_pattern(sort), cursor):
+        raise InvalidCursor("not a cursor of this ordering")
+    parts = cursor.split(".")
+    last_id = int(parts[1])
+    if _id_only(sort):
+        return [last_id]
+    text = parts[2]
+    value: Any
+    if sort.kind == "datetime":
+        value = _EPOCH + int(text) * _MICROSECOND
+    elif sort.kind == "str":
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        # Any bytes are a position; a NUL cannot reach PostgreSQL's text type.
+        value = raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    else:
+        value = int(text)
+    return [value, last_id]
 
 
-def cursor_page(qs: QuerySet, *, sort: SortKey, cursor: str | None, limit: int) -> dict[str, Any]:
-    """One API page of `qs` in `sort` (one field and the id, `SortKey.on`), after `cursor`:
-    {"items": [...], "next": cursor or None}. InvalidCursor when `cursor` is not one of
-    this ordering's."""
+def cursor_page(qs: QuerySet, *, sort: SortKey, cursor: str | None, limit: int,
+                sorts: Sequence[SortKey] = ()) -> dict[str, Any]:
+    """One API page of `qs` (orderings of one field and the id, `SortKey.on`): {"items":
+    [...], "next": cursor or None}. In `sort` order, or in the order the cursor names (one of
+    `sorts`, `sort` included): a cursor continues its own ordering. InvalidCursor when
+    `cursor` is not a cursor of that ordering."""
+    if cursor:
+        name = cursor.split(".", 1)[0]
+        sort = next((key for key in (*sorts, sort) if key.name == name), sort)
     if len(sort.expressions) > 2:
         raise ValueError("an API ordering is one field and the id")
     qs, names = _ordered(qs, sort)

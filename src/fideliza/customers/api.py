@@ -19,22 +19,26 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Header, Query, Router, Schema
-from pydantic import AfterValidator, ConfigDict, Field, GetJsonSchemaHandler
+from pydantic import AfterValidator, ConfigDict, Field, GetJsonSchemaHandler, StrictBool
 
 from fideliza.accounts.auth import request_actor, request_user, require_write
 from fideliza.accounts.models import AuditAction
 from fideliza.accounts.selectors import user_get
 from fideliza.accounts.services import audit_record
 from fideliza.api_support import (
+    CURSOR_DOC,
     DEFAULT_LIMIT,
     ERRORS_READ,
     ERRORS_WRITE,
     IDEMPOTENCY_HEADER_DOC,
+    IDEMPOTENCY_KEY_PATTERN,
     MAX_LIMIT,
     DbId,
+    IsoDateTime,
     MoneyIn,
     MoneyOut,
     api_validation_error,
+    cursor_pattern,
     dump,
     idempotent_response,
     paginate,
@@ -175,9 +179,9 @@ class ConsentIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     channel: Channel
-    granted: bool
+    granted: StrictBool  # JSON true/false only, not 0/1/"yes"
     wording: str = Field("", max_length=2000, description="Text or version of the consent wording")
-    at: datetime | None = Field(None, description="When it was given; default now")
+    at: IsoDateTime | None = Field(None, description="When it was given; default now")
 
 
 class _CustomerFields(Schema):
@@ -227,12 +231,12 @@ class CustomerFilters(Schema):
     region: str | None = Field(None, max_length=100)
     kind: CustomerKind | None = None
     account_executive: DbId | None = Field(None, description="User id")
-    updated_since: datetime | None = None
+    updated_since: IsoDateTime | None = None
     source: str | None = Field(None, max_length=64)
     external_id: str | None = Field(None, max_length=128, description="With `source`: that system's id")
     active: bool | None = None
     sort: CustomerSort = "id"
-    cursor: str | None = Field(None, max_length=1000)
+    cursor: str | None = Field(None, pattern=cursor_pattern(SORTS), description=CURSOR_DOC)
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
@@ -329,7 +333,7 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> dic
         qs = qs.filter(**lookup).distinct()
     if filters.active is not None:
         qs = qs.filter(is_active=filters.active)
-    return paginate(_with_relations(qs), sort=sort_key(SORTS, filters.sort), cursor=filters.cursor,
+    return paginate(_with_relations(qs), sort=sort_key(SORTS, filters.sort), sorts=SORTS, cursor=filters.cursor,
                     limit=filters.limit)
 
 
@@ -337,7 +341,8 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> dic
 def create_customer(
     request: HttpRequest,
     payload: CustomerCreateIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC),
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC,
+                                 pattern=IDEMPOTENCY_KEY_PATTERN),
 ) -> HttpResponse:
     """Create a customer card (and its source id). Audited."""
     require_write(request, "customers")

@@ -19,12 +19,14 @@ from pydantic import Field
 from fideliza.accounts.auth import request_user
 from fideliza.accounts.models import Role
 from fideliza.api_support import (
+    CURSOR_DOC,
     DEFAULT_LIMIT,
     ERRORS_READ,
     ERRORS_WRITE,
     MAX_LIMIT,
     DbId,
     ErrorOut,
+    cursor_pattern,
     paginate,
 )
 from fideliza.core.pagination import SortKey
@@ -108,12 +110,15 @@ class MessagePage(Schema):
     next: str | None
 
 
+SORT = SortKey.on("id", "id", descending=True)
+
+
 class MessageFilters(Schema):
     status: MessageStatus | None = None
     channel: MessageChannel | None = None
     source: str | None = Field(None, max_length=100, description="e.g. campaign:12")
     customer: DbId | None = None
-    cursor: str | None = None
+    cursor: str | None = Field(None, pattern=cursor_pattern([SORT]), description=CURSOR_DOC)
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
@@ -155,7 +160,6 @@ class BounceOut(Schema):
     suppressed: bool
 
 
-SORT = SortKey.on("id", "id", descending=True)
 
 
 def _messages(request: HttpRequest):

@@ -20,6 +20,7 @@ from fideliza.accounts.auth import request_actor, request_user
 from fideliza.accounts.models import User
 from fideliza.accounts.selectors import user_get
 from fideliza.api_support import (
+    CURSOR_DOC,
     DEFAULT_LIMIT,
     ERRORS_READ,
     ERRORS_WRITE,
@@ -28,6 +29,7 @@ from fideliza.api_support import (
     DbId,
     SortKey,
     api_validation_error,
+    cursor_pattern,
     dump,
     idempotent_response,
     paginate,
@@ -101,7 +103,7 @@ class FollowUpFilters(Schema):
     due_before: datetime | None = None
     due_after: datetime | None = None
     sort: FollowUpSort = "due_at"
-    cursor: str | None = Field(None, max_length=1000)
+    cursor: str | None = Field(None, pattern=cursor_pattern(SORTS), description=CURSOR_DOC)
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
@@ -175,7 +177,7 @@ def list_followups(request: HttpRequest, filters: Query[FollowUpFilters]) -> dic
         qs = qs.filter(due_at__lt=aware(filters.due_before))
     if filters.due_after:
         qs = qs.filter(due_at__gte=aware(filters.due_after))
-    return paginate(qs, sort=sort_key(SORTS, filters.sort), cursor=filters.cursor, limit=filters.limit)
+    return paginate(qs, sort=sort_key(SORTS, filters.sort), sorts=SORTS, cursor=filters.cursor, limit=filters.limit)
 
 
 @router.get("/{int:followup_id}", response={200: FollowUpOut, **ERRORS_READ}, url_name="followup_get")

@@ -8,11 +8,7 @@ the other roles see everything. Recomputing is for the owner and marketing.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 from django.db.models import F
@@ -24,7 +20,16 @@ from ninja.errors import HttpError
 
 from fideliza.accounts.auth import request_user
 from fideliza.accounts.models import Role, User
-from fideliza.api_support import DEFAULT_LIMIT, MAX_LIMIT, MoneyOut, api_validation_error
+from fideliza.api_support import (
+    DEFAULT_LIMIT,
+    ERRORS_READ,
+    MAX_LIMIT,
+    DbId,
+    ErrorOut,
+    MoneyOut,
+    MoneyQuery,
+    ValidationErrorOut,
+)
 
 from . import selectors
 from .labels import run_warning_text
@@ -34,6 +39,10 @@ from .services import snapshot_request
 router = Router(tags=["insights"])
 
 RECOMPUTE_ROLES = frozenset({Role.OWNER, Role.MARKETING})
+
+# Business-wide figures answer 403 to a sales representative and 404 before the first
+# snapshot; every operation answers 401 without credentials and 422 on a bad parameter.
+ERRORS_BUSINESS: dict[int, Any] = {**ERRORS_READ, 403: ErrorOut}
 
 
 # --- schemas -------------------------------------------------------------------------------
@@ -96,7 +105,7 @@ class CustomerScoresPage(Schema):
     next: str | None
 
 
-class RunOut(Schema):
+class SnapshotRunOut(Schema):
     id: int
     status: str
     trigger: str
@@ -117,18 +126,18 @@ class RunOut(Schema):
         return [run_warning_text(w) for w in obj.warnings or []]
 
 
-class RunDetailOut(RunOut):
+class SnapshotRunDetailOut(SnapshotRunOut):
     parameters: dict[str, Any]
     timings: dict[str, Any]
 
 
-class StatusOut(Schema):
-    current_run: RunOut | None
+class SnapshotStatusOut(Schema):
+    current_run: SnapshotRunOut | None
     stale_since: datetime | None = Field(None, description="orders recorded since the snapshot")
-    active_run: RunOut | None
+    active_run: SnapshotRunOut | None
 
 
-class CustomerFilters(Schema):
+class CustomerScoreFilters(Schema):
     rfm_segment: str | None = None
     abc_revenue: str | None = None
     abc_margin: str | None = None
@@ -137,8 +146,9 @@ class CustomerFilters(Schema):
     churn_band: str | None = None
     min_churn_risk: float | None = Field(None, ge=0, le=1)
     max_p_alive: float | None = Field(None, ge=0, le=1)
-    min_clv_predicted: Decimal | None = None
-    cursor: str | None = None
+    min_clv_predicted: MoneyQuery | None = None
+    cursor: str | None = Field(None, pattern=r"^[0-9]{1,18}$",
+                               description="The `next` of the previous page (the last customer id).")
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
@@ -159,20 +169,6 @@ def _aggregates(request: HttpRequest) -> dict[str, Any]:
     return {"as_of": run.as_of, "run_id": run.pk, **run.aggregates}
 
 
-def _decode_cursor(cursor: str) -> int:
-    try:
-        raw = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
-        last = raw["c"]
-        if not isinstance(last, int) or isinstance(last, bool):
-            raise ValueError
-        return last
-    except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
-        raise api_validation_error(
-            [(("query", "cursor"), _("El cursor no es válido; use el valor «next» de la respuesta anterior."),
-              "cursor_invalid")]
-        ) from None
-
-
 def _scores(request: HttpRequest) -> Any:
     return (
         selectors.metrics_visible_to(request_user(request))
@@ -181,14 +177,10 @@ def _scores(request: HttpRequest) -> Any:
     )
 
 
-def _encode_cursor(customer_id: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"c": customer_id}).encode()).decode().rstrip("=")
-
-
 # --- per-customer scores -------------------------------------------------------------------
 
-@router.get("/customers", response=CustomerScoresPage, url_name="insights_customers")
-def list_customer_scores(request: HttpRequest, filters: Query[CustomerFilters]) -> dict[str, Any]:
+@router.get("/customers", response={200: CustomerScoresPage, **ERRORS_READ}, url_name="insights_customers")
+def list_customer_scores(request: HttpRequest, filters: Query[CustomerScoreFilters]) -> dict[str, Any]:
     """Snapshot rows of the visible customers, by customer id, with optional filters."""
     qs = _scores(request)
     exact = ("rfm_segment", "abc_revenue", "abc_margin", "value_tier", "activity_state",
@@ -201,22 +193,22 @@ def list_customer_scores(request: HttpRequest, filters: Query[CustomerFilters]) 
     if filters.min_clv_predicted is not None:
         qs = qs.filter(clv_predicted__gte=filters.min_clv_predicted)
     if filters.cursor:
-        qs = qs.filter(customer_id__gt=_decode_cursor(filters.cursor))
+        qs = qs.filter(customer_id__gt=int(filters.cursor))
     rows = list(qs.order_by("customer_id")[: filters.limit + 1])
     more = len(rows) > filters.limit
     rows = rows[: filters.limit]
-    return {"items": rows, "next": _encode_cursor(rows[-1].customer_id) if more and rows else None}
+    return {"items": rows, "next": str(rows[-1].customer_id) if more and rows else None}
 
 
-@router.get("/customers/{customer_id}", response=CustomerScoresOut, url_name="insights_customer")
-def customer_scores(request: HttpRequest, customer_id: int) -> CustomerMetrics:
+@router.get("/customers/{customer_id}", response={200: CustomerScoresOut, **ERRORS_READ}, url_name="insights_customer")
+def customer_scores(request: HttpRequest, customer_id: DbId) -> CustomerMetrics:
     """The scores of one customer (404 when not visible or without purchases)."""
     return get_object_or_404(_scores(request), customer_id=customer_id)
 
 
 # --- snapshot runs -------------------------------------------------------------------------
 
-@router.get("/status", response=StatusOut, url_name="insights_status")
+@router.get("/status", response={200: SnapshotStatusOut, **ERRORS_READ}, url_name="insights_status")
 def status(request: HttpRequest) -> dict[str, Any]:
     """The current snapshot, whether sales came in since, and a recompute under way."""
     info = selectors.snapshot_status()
@@ -224,7 +216,7 @@ def status(request: HttpRequest) -> dict[str, Any]:
             "active_run": info["active_run"]}
 
 
-@router.post("/recompute", response={202: RunOut}, url_name="insights_recompute")
+@router.post("/recompute", response={202: SnapshotRunOut, 401: ErrorOut, 403: ErrorOut, 422: ValidationErrorOut}, url_name="insights_recompute")
 def recompute(request: HttpRequest) -> Status:
     """Queue a recompute (or return the one under way). Owner and marketing only."""
     user = request_user(request)
@@ -233,8 +225,8 @@ def recompute(request: HttpRequest) -> Status:
     return Status(202, snapshot_request(requested_by=user, trigger="manual"))
 
 
-@router.get("/runs/{run_id}", response=RunDetailOut, url_name="insights_run")
-def run_detail(request: HttpRequest, run_id: int) -> SnapshotRun:
+@router.get("/runs/{run_id}", response={200: SnapshotRunDetailOut, **ERRORS_BUSINESS}, url_name="insights_run")
+def run_detail(request: HttpRequest, run_id: DbId) -> SnapshotRun:
     """One recompute: progress, model parameters and fit information, warnings, timings."""
     _require_business_view(request)
     return get_object_or_404(SnapshotRun, pk=run_id)
@@ -248,13 +240,13 @@ Metric = Literal[
 ]
 
 
-@router.get("/metrics", url_name="insights_metrics")
+@router.get("/metrics", response={200: dict[str, Any], **ERRORS_BUSINESS}, url_name="insights_metrics")
 def all_metrics(request: HttpRequest) -> dict[str, Any]:
     """Every business-wide figure of the current snapshot in one document."""
     return _aggregates(request)
 
 
-@router.get("/metrics/{name}", url_name="insights_metric")
+@router.get("/metrics/{name}", response={200: dict[str, Any], **ERRORS_BUSINESS}, url_name="insights_metric")
 def one_metric(request: HttpRequest, name: Metric) -> dict[str, Any]:
     """One business-wide figure.
 

@@ -16,6 +16,7 @@ from pydantic import ConfigDict, Field
 
 from fideliza.accounts.auth import request_actor, request_user
 from fideliza.api_support import (
+    CURSOR_DOC,
     DEFAULT_LIMIT,
     ERRORS_READ,
     ERRORS_WRITE,
@@ -24,6 +25,7 @@ from fideliza.api_support import (
     DbId,
     SortKey,
     api_validation_error,
+    cursor_pattern,
     dump,
     idempotent_response,
     paginate,
@@ -82,7 +84,7 @@ class InteractionFilters(Schema):
     user: DbId | None = Field(None, description="User id of who had the interaction")
     since: datetime | None = None
     sort: InteractionSort = "-occurred_at"
-    cursor: str | None = Field(None, max_length=1000)
+    cursor: str | None = Field(None, pattern=cursor_pattern(SORTS), description=CURSOR_DOC)
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
@@ -122,7 +124,7 @@ def list_interactions(request: HttpRequest, filters: Query[InteractionFilters]) 
         qs = qs.filter(user_id=filters.user)
     if filters.since:
         qs = qs.filter(occurred_at__gte=aware(filters.since))
-    return paginate(qs, sort=sort_key(SORTS, filters.sort), cursor=filters.cursor, limit=filters.limit)
+    return paginate(qs, sort=sort_key(SORTS, filters.sort), sorts=SORTS, cursor=filters.cursor, limit=filters.limit)
 
 
 @router.post("", response={201: InteractionOut, **ERRORS_WRITE}, url_name="interaction_create",

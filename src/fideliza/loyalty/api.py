@@ -25,6 +25,7 @@ from fideliza.api_support import (
     ERRORS_READ,
     ERRORS_WRITE,
     IDEMPOTENCY_HEADER_DOC,
+    IDEMPOTENCY_KEY_PATTERN,
     DbId,
     ErrorOut,
     MoneyIn,
@@ -98,7 +99,7 @@ class TierOut(Schema):
     free_shipping: bool
 
 
-class MemberOut(Schema):
+class LoyaltyMemberOut(Schema):
     customer_id: int
     program: str
     member: bool
@@ -119,14 +120,14 @@ class BasketLineIn(Schema):
     discount: MoneyIn | None = None
 
 
-class PreviewIn(Schema):
+class LoyaltyPreviewIn(Schema):
     customer_id: DbId | None = None
     lines: list[BasketLineIn] = Field(min_length=1, max_length=1000)
     channel: str = "store"
     store_id: DbId | None = None
 
 
-class PreviewOut(Schema):
+class LoyaltyPreviewOut(Schema):
     points: int
     tier_multiplier: str
     capped: bool
@@ -209,7 +210,7 @@ def _coupon_out(coupon: Coupon) -> dict[str, Any]:
 
 # --- endpoints --------------------------------------------------------------------------
 
-@router.get("/members/{int:customer_id}", response={200: MemberOut, **ERRORS_READ}, url_name="loyalty_member")
+@router.get("/members/{int:customer_id}", response={200: LoyaltyMemberOut, **ERRORS_READ}, url_name="loyalty_member")
 def member_get(request: HttpRequest, customer_id: DbId) -> dict[str, Any]:
     """Balance, spendable points and tier of a customer, with why and what is missing."""
     customer = _customer(request, customer_id)
@@ -234,8 +235,8 @@ def member_get(request: HttpRequest, customer_id: DbId) -> dict[str, Any]:
     }
 
 
-@router.post("/preview", response={200: PreviewOut, **ERRORS_READ}, url_name="loyalty_preview")
-def preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
+@router.post("/preview", response={200: LoyaltyPreviewOut, **ERRORS_READ}, url_name="loyalty_preview")
+def preview(request: HttpRequest, payload: LoyaltyPreviewIn) -> dict[str, Any]:
     """Points this basket would earn if recorded now (writes nothing): the same rules as
     accrual, segment-limited rules, tier multiplier and both caps included."""
     program = _program()
@@ -260,7 +261,8 @@ def redeem_points(
     request: HttpRequest,
     customer_id: DbId,
     payload: RedeemPointsIn,
-    idempotency_key: str = Header(..., alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC),
+    idempotency_key: str = Header(..., alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC,
+                                 pattern=IDEMPOTENCY_KEY_PATTERN),
 ) -> HttpResponse:
     """Spend points at the till (nearest expiry first). 409 when the spendable balance is short."""
     require_write(request, "sales")
@@ -296,7 +298,8 @@ def redeem_reward(
     request: HttpRequest,
     reward_id: DbId,
     payload: RedeemRewardIn,
-    idempotency_key: str = Header(..., alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC),
+    idempotency_key: str = Header(..., alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC,
+                                 pattern=IDEMPOTENCY_KEY_PATTERN),
 ) -> HttpResponse:
     """Spend the reward's points and issue its coupon (single use, for this customer)."""
     require_write(request, "sales")
@@ -342,7 +345,8 @@ def coupon_validate(request: HttpRequest, payload: CouponCheckIn) -> dict[str, A
 def coupon_redeem_endpoint(
     request: HttpRequest,
     payload: CouponRedeemIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC),
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC,
+                                 pattern=IDEMPOTENCY_KEY_PATTERN),
 ) -> HttpResponse:
     """Use the coupon for this sale. 409 when its limits are used up; 422 when it does not apply."""
     require_write(request, "sales")

@@ -21,18 +21,23 @@ from pydantic import ConfigDict, Field
 
 from fideliza.accounts.auth import request_actor, request_user, require_write
 from fideliza.api_support import (
+    CURSOR_DOC,
     DEFAULT_LIMIT,
     ERRORS_READ,
     ERRORS_WRITE,
     IDEMPOTENCY_HEADER_DOC,
+    IDEMPOTENCY_KEY_PATTERN,
     MAX_LIMIT,
     ConflictOut,
+    CurrencyIn,
     DbId,
+    IsoDateTime,
     MoneyIn,
     MoneyOut,
     QuantityIn,
     QuantityOut,
     api_validation_error,
+    cursor_pattern,
     dump,
     idempotent_response,
     paginate,
@@ -142,10 +147,10 @@ class OrderIn(Schema):
     customer_id: DbId | None = Field(None, description="Fideliza customer id")
     customer_external_id: str | None = Field(
         None, max_length=128, description="Or: the customer's id in the same `source`")
-    placed_at: datetime = Field(description="ISO 8601; without offset it is the business's local time")
+    placed_at: IsoDateTime = Field(description="ISO 8601; without offset it is the business's local time")
     channel: SalesChannel = SalesChannel.STORE
     store: str | None = Field(None, max_length=32, description="Store code")
-    currency: str | None = Field(None, min_length=3, max_length=3, description="ISO 4217; default the business's")
+    currency: CurrencyIn | None = Field(None, description="ISO 4217; default the business's")
     lines: list[OrderLineIn] = Field(min_length=1, max_length=MAX_LINES)
 
 
@@ -163,7 +168,7 @@ class ReturnIn(Schema):
     source: str | None = Field(None, min_length=1, max_length=64, description="Default: the order's source")
     external_id: str = Field(min_length=1, max_length=128, description="The return's id in `source`")
     kind: ReturnKind = ReturnKind.RETURN
-    returned_at: datetime | None = Field(None, description="Default: now")
+    returned_at: IsoDateTime | None = Field(None, description="Default: now")
     reason: str = Field("", max_length=200)
     refund_amount: MoneyIn | None = Field(None, description="Default: the sum of the lines' amounts")
     lines: list[ReturnLineIn] = Field(default_factory=list, max_length=MAX_LINES)
@@ -171,14 +176,14 @@ class ReturnIn(Schema):
 
 class OrderFilters(Schema):
     customer: DbId | None = Field(None, description="Customer id")
-    placed_from: datetime | None = Field(None, description="Inclusive")
-    placed_to: datetime | None = Field(None, description="Exclusive")
+    placed_from: IsoDateTime | None = Field(None, description="Inclusive")
+    placed_to: IsoDateTime | None = Field(None, description="Exclusive")
     channel: SalesChannel | None = None
     store: str | None = Field(None, max_length=32, description="Store code")
     source: str | None = Field(None, max_length=64)
     external_id: str | None = Field(None, max_length=128)
     sort: OrderSort = "-placed_at"
-    cursor: str | None = Field(None, max_length=1000)
+    cursor: str | None = Field(None, pattern=cursor_pattern(SORTS), description=CURSOR_DOC)
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
@@ -245,7 +250,7 @@ def list_orders(request: HttpRequest, filters: Query[OrderFilters]) -> dict[str,
         qs = qs.filter(source=filters.source)
     if filters.external_id:
         qs = qs.filter(external_id=filters.external_id)
-    return paginate(_with_relations(qs), sort=sort_key(SORTS, filters.sort), cursor=filters.cursor,
+    return paginate(_with_relations(qs), sort=sort_key(SORTS, filters.sort), sorts=SORTS, cursor=filters.cursor,
                     limit=filters.limit)
 
 
@@ -253,7 +258,8 @@ def list_orders(request: HttpRequest, filters: Query[OrderFilters]) -> dict[str,
 def create_order(
     request: HttpRequest,
     payload: OrderIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC),
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC,
+                                 pattern=IDEMPOTENCY_KEY_PATTERN),
 ) -> HttpResponse:
     """Record an order with its lines; totals are computed by the server (Decimal)."""
     require_write(request, "sales")
@@ -282,7 +288,8 @@ def create_return(
     request: HttpRequest,
     order_id: DbId,
     payload: ReturnIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC),
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC,
+                                 pattern=IDEMPOTENCY_KEY_PATTERN),
 ) -> HttpResponse:
     """Record a return of goods and/or a refund against the order (never more than was bought)."""
     require_write(request, "sales")

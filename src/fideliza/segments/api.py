@@ -15,10 +15,13 @@ from pydantic import Field
 
 from fideliza.accounts.auth import request_user
 from fideliza.api_support import (
+    CURSOR_DOC,
     DEFAULT_LIMIT,
     ERRORS_READ,
     ERRORS_WRITE,
     MAX_LIMIT,
+    DbId,
+    cursor_pattern,
     paginate,
 )
 from fideliza.core.pagination import SortKey
@@ -59,16 +62,16 @@ class SegmentOut(Schema):
     computed_at: datetime | None
 
 
-class PreviewIn(Schema):
+class SegmentPreviewIn(Schema):
     rules: dict[str, Any]
 
 
-class PreviewOut(Schema):
+class SegmentPreviewOut(Schema):
     count: int
     rules_text: str
 
 
-class MemberOut(Schema):
+class SegmentMemberOut(Schema):
     id: int
     display_name: str
     email: str
@@ -76,12 +79,12 @@ class MemberOut(Schema):
     city: str
 
 
-class MembersPage(Schema):
-    items: list[MemberOut]
+class SegmentMembersPage(Schema):
+    items: list[SegmentMemberOut]
     next: str | None
 
 
-class FieldOut(Schema):
+class SegmentFieldOut(Schema):
     key: str
     label: str
     group: str
@@ -90,7 +93,7 @@ class FieldOut(Schema):
     choices: list[list[str]] | None
 
 
-class CompareOut(Schema):
+class SegmentCompareOut(Schema):
     id: int
     name: str
     size: int
@@ -115,7 +118,7 @@ def _editor(request: HttpRequest):
     return user
 
 
-@router.get("/fields", response=list[FieldOut], summary="Fields and operators segment rules can use")
+@router.get("/fields", response={200: list[SegmentFieldOut], **ERRORS_READ}, summary="Fields and operators segment rules can use")
 def fields(request: HttpRequest) -> list[dict[str, Any]]:
     return [{"key": f.key, "label": str(f.label), "group": f.group, "kind": f.kind,
              "ops": [{"op": op, "label": str(OP_LABELS[op])} for op in f.ops],
@@ -136,15 +139,15 @@ def create_segment(request: HttpRequest, payload: SegmentIn) -> Status:
     return Status(201, _out(segment))
 
 
-@router.post("/preview", response={200: PreviewOut, **ERRORS_READ}, summary="Count the customers rules select")
-def preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
+@router.post("/preview", response={200: SegmentPreviewOut, **ERRORS_READ}, summary="Count the customers rules select")
+def preview(request: HttpRequest, payload: SegmentPreviewIn) -> dict[str, Any]:
     count = segment_preview_count(payload.rules, user=request_user(request))
     return {"count": count, "rules_text": describe(payload.rules)}
 
 
-@router.get("/compare", response={200: list[CompareOut], **ERRORS_READ},
+@router.get("/compare", response={200: list[SegmentCompareOut], **ERRORS_READ},
             summary="Size, revenue, margin, CLV and churn risk of segments side by side")
-def compare(request: HttpRequest, ids: list[int] = Query(...)) -> list[dict[str, Any]]:  # noqa: B008
+def compare(request: HttpRequest, ids: list[DbId] = Query(...)) -> list[dict[str, Any]]:  # noqa: B008
     segments = list(Segment.objects.filter(pk__in=ids))
     rows = segments_compare(segments, user=request_user(request))
     return [{"id": r["segment"].pk, "name": r["segment"].name, **{k: v for k, v in r.items() if k != "segment"}}
@@ -152,12 +155,12 @@ def compare(request: HttpRequest, ids: list[int] = Query(...)) -> list[dict[str,
 
 
 @router.get("/{segment_id}", response={200: SegmentOut, **ERRORS_READ}, url_name="segment_get")
-def get_segment(request: HttpRequest, segment_id: int) -> dict[str, Any]:
+def get_segment(request: HttpRequest, segment_id: DbId) -> dict[str, Any]:
     return _out(get_object_or_404(Segment, pk=segment_id))
 
 
 @router.patch("/{segment_id}", response={200: SegmentOut, **ERRORS_WRITE})
-def patch_segment(request: HttpRequest, segment_id: int, payload: SegmentPatch) -> dict[str, Any]:
+def patch_segment(request: HttpRequest, segment_id: DbId, payload: SegmentPatch) -> dict[str, Any]:
     _editor(request)
     segment = get_object_or_404(Segment, pk=segment_id)
     segment = segment_update(segment=segment, name=payload.name, rules=payload.rules,
@@ -167,16 +170,17 @@ def patch_segment(request: HttpRequest, segment_id: int, payload: SegmentPatch) 
 
 @router.post("/{segment_id}/refresh", response={200: SegmentOut, **ERRORS_WRITE},
              summary="Recompute a dynamic segment's members now")
-def refresh(request: HttpRequest, segment_id: int) -> dict[str, Any]:
+def refresh(request: HttpRequest, segment_id: DbId) -> dict[str, Any]:
     _editor(request)
     segment = get_object_or_404(Segment, pk=segment_id)
     segment_refresh(segment=segment)
     return _out(segment)
 
 
-@router.get("/{segment_id}/members", response={200: MembersPage, **ERRORS_READ},
+@router.get("/{segment_id}/members", response={200: SegmentMembersPage, **ERRORS_READ},
             summary="Members visible to the caller (a sales rep sees only theirs)")
-def members(request: HttpRequest, segment_id: int, cursor: str | None = None,
+def members(request: HttpRequest, segment_id: DbId,
+            cursor: str | None = Query(None, pattern=cursor_pattern([BY_ID]), description=CURSOR_DOC),
             limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
             live: bool = False) -> dict[str, Any]:
     segment = get_object_or_404(Segment, pk=segment_id)
