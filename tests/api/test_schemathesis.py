@@ -93,6 +93,12 @@ BUSINESS_RULES: dict[str, dict[tuple[tuple[str, ...], str], str]] = {
         (("body", "returned_at"), "invalid"): "not before the order",
         **_KEY_REUSED,
     },
+    "POST /api/v1/followups": _KEY_REUSED,
+    "POST /api/v1/interactions": _KEY_REUSED,
+    "POST /api/v1/interactions/{interaction_id}/documents": {
+        (("body", "file"), "file_invalid"): "the type is checked by extension and content, within a size limit",
+        (("file", "file"), "missing"): "an empty file part is no file (Django's parser leaves empty uploads out)",
+    },
     "POST /api/v1/loyalty/members/{customer_id}/redeem": _KEY_REUSED,
     "POST /api/v1/loyalty/rewards/{reward_id}/redeem": _KEY_REUSED,
     "POST /api/v1/loyalty/coupons/redeem": {

@@ -25,8 +25,10 @@ from fideliza.api_support import (
     ERRORS_READ,
     ERRORS_WRITE,
     IDEMPOTENCY_HEADER_DOC,
+    IDEMPOTENCY_KEY_PATTERN,
     MAX_LIMIT,
     DbId,
+    IsoDateTime,
     SortKey,
     api_validation_error,
     cursor_pattern,
@@ -100,8 +102,8 @@ class FollowUpFilters(Schema):
     mine: bool = Field(False, description="Only the caller's: named for them, or for their role with nobody named")
     assignee: DbId | None = Field(None, description="User id")
     customer: DbId | None = None
-    due_before: datetime | None = None
-    due_after: datetime | None = None
+    due_before: IsoDateTime | None = None
+    due_after: IsoDateTime | None = None
     sort: FollowUpSort = "due_at"
     cursor: str | None = Field(None, pattern=cursor_pattern(SORTS), description=CURSOR_DOC)
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
@@ -112,7 +114,7 @@ class FollowUpCreateIn(Schema):
 
     customer: DbId
     title: str = Field(min_length=1, max_length=200)
-    due_at: datetime = Field(description="ISO 8601 with its offset; a time without offset is read in the business's zone")
+    due_at: IsoDateTime = Field(description="ISO 8601 with its offset; a time without offset is read in the business's zone")
     assignee: DbId | None = Field(None, description="User id; default: the customer's account executive, else the caller")
     assignee_role: Literal["", "owner", "marketing", "sales_rep", "support"] = Field(
         "", description="A role instead of a person")
@@ -129,7 +131,7 @@ class FollowUpCompleteIn(Schema):
 class FollowUpSnoozeIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    until: datetime = Field(description="When it comes back (future)")
+    until: IsoDateTime = Field(description="When it comes back (future)")
     reason: str = Field(min_length=1, max_length=300)
 
 
@@ -190,7 +192,8 @@ def get_followup(request: HttpRequest, followup_id: DbId) -> FollowUp:
 def create_followup(
     request: HttpRequest,
     payload: FollowUpCreateIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC),
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC,
+                                            pattern=IDEMPOTENCY_KEY_PATTERN),
 ) -> HttpResponse:
     """Create an open follow-up on a customer the caller may see."""
     user = request_user(request)

@@ -21,8 +21,10 @@ from fideliza.api_support import (
     ERRORS_READ,
     ERRORS_WRITE,
     IDEMPOTENCY_HEADER_DOC,
+    IDEMPOTENCY_KEY_PATTERN,
     MAX_LIMIT,
     DbId,
+    IsoDateTime,
     SortKey,
     api_validation_error,
     cursor_pattern,
@@ -82,7 +84,7 @@ class InteractionFilters(Schema):
     customer: DbId | None = None
     kind: InteractionKind | None = None
     user: DbId | None = Field(None, description="User id of who had the interaction")
-    since: datetime | None = None
+    since: IsoDateTime | None = None
     sort: InteractionSort = "-occurred_at"
     cursor: str | None = Field(None, pattern=cursor_pattern(SORTS), description=CURSOR_DOC)
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
@@ -92,7 +94,7 @@ class InteractionNextStepIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field(min_length=1, max_length=200)
-    due_at: datetime = Field(description="ISO 8601 with offset; without one, the business's zone")
+    due_at: IsoDateTime = Field(description="ISO 8601 with offset; without one, the business's zone")
     assignee: DbId | None = Field(None, description="User id; default: the customer's account executive, else the caller")
     priority: Literal["high", "normal", "low"] = "normal"
 
@@ -102,7 +104,7 @@ class InteractionCreateIn(Schema):
 
     customer: DbId
     kind: InteractionKind
-    occurred_at: datetime | None = Field(None, description="Default: now. Not in the future")
+    occurred_at: IsoDateTime | None = Field(None, description="Default: now. Not in the future")
     user: DbId | None = Field(None, description="User id of who had it; default: the caller (a representative: only themselves)")
     outcome: InteractionOutcome = InteractionOutcome.NONE
     text: str = Field("", max_length=10_000)
@@ -132,7 +134,8 @@ def list_interactions(request: HttpRequest, filters: Query[InteractionFilters]) 
 def create_interaction(
     request: HttpRequest,
     payload: InteractionCreateIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC),
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC,
+                                            pattern=IDEMPOTENCY_KEY_PATTERN),
 ) -> HttpResponse:
     """Log an interaction with a customer the caller may see; `next_step` also creates its
     follow-up (both or neither)."""
