@@ -92,6 +92,14 @@ def _data_strings() -> DataStrings:
         for row in model.objects.values_list(*fields):
             data.add(v for v in row if v)
     data.add([settings.FIDELIZA_BUSINESS_NAME])
+    # Values before a change, which the card's history shows and no row holds any more
+    # (a merge replaces the survivor's address with the duplicate's).
+    from fideliza.accounts.models import AuditLog
+
+    for changes in AuditLog.objects.exclude(changes=None).values_list("changes", flat=True):
+        if isinstance(changes, dict):
+            data.add(str(v) for pair in changes.values() for v in (pair if isinstance(pair, list) else [pair])
+                     if v not in (None, ""))
     # The uploaded files' own headers (the mapping page lists them) and the cell values
     # quoted in import errors.
     data.add(UPLOADED_HEADERS)
