@@ -98,8 +98,9 @@ def _data_strings() -> DataStrings:
 
     for changes in AuditLog.objects.exclude(changes=None).values_list("changes", flat=True):
         if isinstance(changes, dict):
-            data.add(str(v) for pair in changes.values() for v in (pair if isinstance(pair, list) else [pair])
-                     if v not in (None, ""))
+            # Texts only: a bare number («5.75») taken out of a page would cut amounts in two.
+            data.add(v for pair in changes.values() for v in (pair if isinstance(pair, list) else [pair])
+                     if isinstance(v, str) and any(ch.isalpha() for ch in v))
     # The uploaded files' own headers (the mapping page lists them) and the cell values
     # quoted in import errors.
     data.add(UPLOADED_HEADERS)
