@@ -39,6 +39,10 @@ def test_demo_loads_through_the_import_service(tmp_path):
         ("customers", "tienda_online", "done"), ("orders", "tpv", "done"),
         ("orders", "tienda_online", "done")]
     assert sorted(summary.import_runs) == [r.pk for r in runs]
+    # Every step the summary times has a name in the reader's language (no step code printed).
+    from fideliza.demo.management.commands.demo import TIMING_LABELS
+
+    assert set(summary.timings) <= set(TIMING_LABELS)
     assert {r.file_name for r in runs} == {"catalogo_productos.csv", "tpv_clientes.csv",
                                            "tienda_online_clientes.csv", "tpv_ventas.csv",
                                            "tienda_online_pedidos.csv"}

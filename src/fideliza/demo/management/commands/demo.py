@@ -41,7 +41,7 @@ TIMING_LABELS = {
     "import_products": gettext_lazy("catálogo"), "import_customers": gettext_lazy("clientes"),
     "assign_sales_reps": gettext_lazy("comerciales"), "import_orders": gettext_lazy("ventas"),
     "returns": gettext_lazy("devoluciones"), "loyalty": gettext_lazy("fidelización"),
-    "analytics": gettext_lazy("analítica"),
+    "analytics": gettext_lazy("analítica"), "relationship": gettext_lazy("contactos y seguimientos"),
 }
 
 
