@@ -10,6 +10,7 @@ from fideliza.analytics.labels import NEXT_BEST_REASONS
 from fideliza.insights.labels import (
     choices_of,
     churn_reason_text,
+    is_run_note,
     label_of,
     next_reason_text,
     run_warning_text,
@@ -92,6 +93,8 @@ def test_run_warnings_are_stored_as_msgids_and_worded_for_each_reader():
               "next_purchase": {"beyond_horizon": 1234}}
     stored = _fit_warnings(models)
     assert all(isinstance(w, dict) and "msgid" in w for w in stored)
+    # Customers beyond the forecast horizon are a normal state: a note, not a warning.
+    assert [is_run_note(w) for w in stored] == [False, True]
     with translation.override("es"):
         spanish = [run_warning_text(w) for w in stored]
     with translation.override("en"):

@@ -48,6 +48,10 @@ def test_dashboard_draws_every_chart_on_the_demo_business(client, owner, demo_bu
     # The Pareto sentence gives a percentage in the reader's format, not a share of 1.
     assert re.search(r"El 20 % de los clientes que más compran hace el \d{1,3},\d % de las ventas\.", html)
     assert "(1 = todas)" not in html
+    # Customers beyond the forecast horizon are said as a note, not listed among the warnings.
+    warnings = re.search(r'<ul class="warnings".*?</ul>', html, re.S)
+    assert warnings is None or "sin próxima compra esperada" not in warnings.group(0)
+    assert re.search(r'<p class="small muted run-note">[\d.]+ clientes sin próxima compra esperada', html)
 
 
 def test_dashboard_on_a_small_base_says_what_is_missing(client, owner, small_business):

@@ -30,7 +30,7 @@ from fideliza.analytics.summary import PERIOD_DAYS, summary_data_from_transactio
 from fideliza.analytics.tiers import value_tiers
 from fideliza.analytics.transactions import AMOUNT, CATEGORY, CUSTOMER, MARGIN, PRODUCT, TS
 from fideliza.core.serialization import jsonable
-from fideliza.insights.labels import run_warning
+from fideliza.insights.labels import run_note, run_warning
 
 from .adapter import ORDER, Transactions
 from .isolation import BudgetExceeded, analyze_within
@@ -317,7 +317,8 @@ def _fit_warnings(models: dict[str, Any]) -> list[dict[str, Any]]:
                                    model=name, problems=_problems(info.get("message", ""))))
     next_purchase = models.get("next_purchase") or {}
     if next_purchase.get("beyond_horizon"):
-        out.append(run_warning(gettext_noop(
+        # Normal for customers who buy seldom: a note, not a warning.
+        out.append(run_note(gettext_noop(
             "%(n)s clientes sin próxima compra esperada: más allá del horizonte de previsión"),
             n=next_purchase["beyond_horizon"]))
     return out

@@ -210,6 +210,16 @@ def run_warning(msgid: str, **params: Any) -> dict[str, Any]:
     return {"msgid": msgid, "params": params}
 
 
+def run_note(msgid: str, **params: Any) -> dict[str, Any]:
+    """Like `run_warning`, for a fact about the run that is not a problem (shown as a note,
+    not among the warnings)."""
+    return {"msgid": msgid, "params": params, "level": "note"}
+
+
+def is_run_note(stored: str | dict[str, Any]) -> bool:
+    return isinstance(stored, dict) and stored.get("level") == "note"
+
+
 def run_warning_text(stored: str | dict[str, Any]) -> str:
     """A warning of the analytics run in the reader's language, starting with a capital.
 

@@ -24,7 +24,7 @@ from fideliza.accounts.models import Role
 from fideliza.core.money import money_format
 
 from . import charts, selectors
-from .labels import run_warning_text
+from .labels import is_run_note, run_warning_text
 from .models import RunStatus, SnapshotRun
 from .reliability import reliability_context
 from .services import snapshot_request
@@ -278,7 +278,8 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
                 "tiers": [(selectors.label("value_tier", c), agg.get("tiers", {}).get(c, 0))
                           for c in ("platino", "oro", "plata", "bronce")],
             },
-            "warnings": [run_warning_text(w) for w in run.warnings or []],
+            "warnings": [run_warning_text(w) for w in run.warnings or [] if not is_run_note(w)],
+            "run_notes": [run_warning_text(w) for w in run.warnings or [] if is_run_note(w)],
             "reliability": reliability_context(run.parameters),
         })
     elif run is not None:
