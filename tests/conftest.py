@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.rq_support import rq_backend  # noqa: F401  (a fixture for every test folder)
+
 
 @pytest.fixture
 def owner(django_user_model):

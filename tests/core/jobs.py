@@ -21,3 +21,11 @@ def hold(marker_dir: str, seconds: float) -> None:
     child.start()
     Path(marker_dir, "hold.pid").write_text(f"{os.getpid()} {child.pid}")
     child.join()
+
+
+@task()
+def touch(path: str) -> None:
+    """Leaves a file behind: proof, across processes, that a worker ran the task."""
+    from pathlib import Path
+
+    Path(path).write_text("ran")

@@ -98,7 +98,7 @@ class Running:
 
     def children(self) -> dict[str, int]:
         """{"web"|"worker"|"scheduler"|"watchdog": pid} of the supervisor's direct children."""
-        names = {"gunicorn": "web", "db_worker": "worker", "scheduler": "scheduler", "watchdog": "watchdog"}
+        names = {"gunicorn": "web", "fideliza.cli worker": "worker", "scheduler": "scheduler", "watchdog": "watchdog"}
         out = {}
         for pid, cmd in marked(self.mark).items():
             if Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[1] != str(self.proc.pid):

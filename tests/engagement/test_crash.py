@@ -1,10 +1,13 @@
 """Done-when: killing the worker between commit and send, then restarting, delivers each
-message exactly once. A real worker process (db_worker on the database task backend) against
-the same on-disk database, a real SMTP server, SIGKILL in the middle of a batch."""
+message exactly once. A real worker process (on the database task backend, and on RQ with
+Redis) against the same on-disk database, a real SMTP server, SIGKILL in the middle of a
+batch — to the worker and every process under it, as when its machine dies (an RQ worker
+runs each job in a forked child of a session of its own)."""
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import signal
 import subprocess
@@ -32,9 +35,11 @@ def database_url() -> str:
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-def start_worker(sink, **env) -> subprocess.Popen:
+def start_worker(sink, redis_url: str = "", **env) -> subprocess.Popen:
     from django.conf import settings
 
+    if redis_url:
+        env["FIDELIZA_TEST_REDIS_URL"] = redis_url
     environment = {**os.environ, "DATABASE_URL": database_url(), "EMAIL_HOST": sink.host,
                    "DEFAULT_FROM_EMAIL": settings.DEFAULT_FROM_EMAIL,
                    "FIDELIZA_PUBLIC_URL": settings.FIDELIZA_PUBLIC_URL,
@@ -46,9 +51,34 @@ def start_worker(sink, **env) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def test_sigkill_mid_batch_then_restart_delivers_each_message_exactly_once(smtp_sink, settings):
+def kill_tree(pid: int) -> None:
+    """SIGKILL `pid` and all its descendants (found through /proc before any dies)."""
+    children: dict[int, list[int]] = collections.defaultdict(list)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(") ", 1)[1].split()
+            children[int(fields[1])].append(int(stat.parent.name))
+    todo, tree = [pid], []
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    for member in tree:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(member, signal.SIGKILL)
+
+
+@pytest.fixture(params=["database", "rq"])
+def backend(request, settings) -> str:
+    """The task backend under test: "" for the database one, else the RQ worker's Redis URL."""
+    if request.param == "rq":
+        return request.getfixturevalue("rq_backend")
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend",
                                   "QUEUES": ["default", "imports", "analytics", "outbox"]}}
+    return ""
+
+
+def test_sigkill_mid_batch_then_restart_delivers_each_message_exactly_once(smtp_sink, backend):
     customers = [make_customer(first_name=f"Cliente{i}", email=f"c{i}@example.com") for i in range(24)]
     reqs = [request(c, kind="marketing" if i % 3 else "transactional", body_text=f"Hola Cliente{i}")
             for i, c in enumerate(customers)]
@@ -58,14 +88,13 @@ def test_sigkill_mid_batch_then_restart_delivers_each_message_exactly_once(smtp_
 
     # First worker: the SMTP server stalls the 9th transaction at RCPT; kill the worker there.
     smtp_sink.hold_after = 8
-    first = start_worker(smtp_sink)
+    first = start_worker(smtp_sink, backend)
     try:
         assert smtp_sink.holding.wait(timeout=120), first.stdout.read().decode() if first.poll() is not None else ""
-        first.send_signal(signal.SIGKILL)
+        kill_tree(first.pid)
         first.wait(timeout=30)
     finally:
-        if first.poll() is None:
-            first.kill()
+        kill_tree(first.pid)
     assert first.returncode == -signal.SIGKILL
     assert len(smtp_sink.messages) == 8
     statuses = collections.Counter(Message.objects.filter(pk__in=ids).values_list("status", flat=True))
@@ -73,9 +102,9 @@ def test_sigkill_mid_batch_then_restart_delivers_each_message_exactly_once(smtp_
     smtp_sink.hold_after = None
     smtp_sink.release()
 
-    # Restart. The killed task stays "running" in the task table forever, so recovery is the
-    # sweep: the stale `sending` row and the queued rows its dead task carried are re-queued.
-    second = start_worker(smtp_sink, FIDELIZA_OUTBOX_CLAIM_TIMEOUT=0, FIDELIZA_OUTBOX_SWEEP_GRACE=0)
+    # Restart. The killed task stays "running" in the task table (or RQ's started registry)
+    # forever, so recovery is the sweep: the stale `sending` row and the queued rows its dead task carried are re-queued.
+    second = start_worker(smtp_sink, backend, FIDELIZA_OUTBOX_CLAIM_TIMEOUT=0, FIDELIZA_OUTBOX_SWEEP_GRACE=0)
     output = second.communicate(timeout=300)[0].decode()
     assert second.returncode == 0, output
 
@@ -92,6 +121,6 @@ def test_sigkill_mid_batch_then_restart_delivers_each_message_exactly_once(smtp_
                 .values_list("outcome", flat=True)) == [AttemptOutcome.ABANDONED, AttemptOutcome.SENT]
 
     # A third start finds nothing to do: sent messages are never sent again.
-    third = start_worker(smtp_sink, FIDELIZA_OUTBOX_CLAIM_TIMEOUT=0, FIDELIZA_OUTBOX_SWEEP_GRACE=0)
+    third = start_worker(smtp_sink, backend, FIDELIZA_OUTBOX_CLAIM_TIMEOUT=0, FIDELIZA_OUTBOX_SWEEP_GRACE=0)
     third.communicate(timeout=300)
     assert third.returncode == 0 and len(smtp_sink.messages) == 24

@@ -207,14 +207,24 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 
-# Background work: Django's tasks API. The database backend is the embedded default;
-# FIDELIZA_TASKS_BACKEND can name another (e.g. the RQ/Redis backend) to scale out.
-TASKS = {
-    "default": {
-        "BACKEND": env_str("FIDELIZA_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default", "imports", "analytics", "outbox"],
-    }
-}
+# Background work: Django's tasks API. The database backend is the embedded default (no
+# server to install). FIDELIZA_TASKS_BACKEND=rq puts the queues in Redis (RQ, through
+# django-tasks-rq) so that `fideliza worker` processes on several machines share them; a
+# dotted path names any other backend. Every task is idempotent under redelivery: the rows
+# they act on carry their own state (outbox claims, job rows, ScheduledRun claims).
+TASK_QUEUES = ["default", "imports", "analytics", "outbox"]
+_TASKS_BACKENDS = {"database": "django_tasks_db.DatabaseBackend", "rq": "django_tasks_rq.RQBackend"}
+TASKS_BACKEND = _TASKS_BACKENDS.get(env_str("FIDELIZA_TASKS_BACKEND", "database"),
+                                    env_str("FIDELIZA_TASKS_BACKEND", "database"))
+TASKS = {"default": {"BACKEND": TASKS_BACKEND, "QUEUES": TASK_QUEUES}}
+# RQ's connection (only read with the RQ backend) and how long one job may run before RQ
+# kills it: a recompute or an import of a large business takes minutes, a send batch seconds.
+FIDELIZA_REDIS_URL = env_str("FIDELIZA_REDIS_URL", "redis://127.0.0.1:6379/0")
+_RQ_TIMEOUTS = {"default": 600, "imports": 3600, "analytics": 3600, "outbox": 600}
+RQ_QUEUES = {queue: {"URL": FIDELIZA_REDIS_URL, "DEFAULT_TIMEOUT": _RQ_TIMEOUTS[queue]}
+             for queue in TASK_QUEUES}
+if TASKS_BACKEND.startswith("django_tasks_rq"):
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
 
 # Business defaults.
 FIDELIZA_DEFAULT_CURRENCY = env_str("FIDELIZA_DEFAULT_CURRENCY", "EUR")

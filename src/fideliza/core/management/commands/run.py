@@ -31,6 +31,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from .worker import backend_kind
+
 DEMO_USERS_HINT = "fideliza-demo"
 STOP_GRACE = 5.0       # seconds before the second SIGTERM
 STOP_DEADLINE = 15.0   # seconds before SIGKILL
@@ -110,10 +112,9 @@ class Command(BaseCommand):
                   essential=True),
             Child("scheduler", _("programador"), [python, "-m", "fideliza.cli", "scheduler"], essential=False),
         ]
-        if not no_worker and str(settings.TASKS["default"]["BACKEND"]).startswith("django_tasks_db"):
+        if not no_worker and backend_kind() in ("database", "rq"):
             children.append(Child("worker", _("trabajador de tareas"),
-                                  [python, "-m", "fideliza.cli", "db_worker",
-                                   "--queue-name", "*", "--no-reload"], essential=False))
+                                  [python, "-m", "fideliza.cli", "worker"], essential=False))
         code = self._supervise(children)
         if code:
             raise SystemExit(code)
