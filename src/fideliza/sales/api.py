@@ -11,15 +11,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Header, Query, Router, Schema
+from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import ConfigDict, Field
 
-from fideliza.accounts.auth import request_actor, request_user, require_write
+from fideliza.accounts.auth import request_actor, request_principal, request_user, require_write
 from fideliza.api_support import (
     CURSOR_DOC,
     DEFAULT_LIMIT,
@@ -31,6 +35,7 @@ from fideliza.api_support import (
     ConflictOut,
     CurrencyIn,
     DbId,
+    ErrorItem,
     IsoDateTime,
     MoneyIn,
     MoneyOut,
@@ -38,18 +43,27 @@ from fideliza.api_support import (
     QuantityOut,
     api_validation_error,
     cursor_pattern,
+    django_error_items,
     dump,
     idempotent_response,
     paginate,
+    render_json,
     replay_header_doc,
     sort_key,
+    translate_error_items,
+)
+from fideliza.core.idempotency import (
+    IdempotencyKeyInvalid,
+    IdempotencyKeyReused,
+    idempotent_execute,
+    request_fingerprint,
 )
 from fideliza.core.pagination import SortKey
 from fideliza.customers.models import Customer
 from fideliza.customers.selectors import customer_id_by_source, customers_visible_to
 
 from .models import Order, OrderLine, Return, ReturnKind, ReturnLine, SalesChannel
-from .services import MAX_LINES, order_record, return_record
+from .services import MAX_LINES, OrderAlreadyRecorded, order_record, return_record
 
 router = Router(tags=["orders"])
 
@@ -152,6 +166,42 @@ class OrderIn(Schema):
     store: str | None = Field(None, max_length=32, description="Store code")
     currency: CurrencyIn | None = Field(None, description="ISO 4217; default the business's")
     lines: list[OrderLineIn] = Field(min_length=1, max_length=MAX_LINES)
+
+
+#: Most orders in one `POST /orders/batch`: a till's day in a few requests, each answered
+#: well within a proxy's timeout.
+MAX_BATCH = 500
+
+
+class BatchOrderIn(OrderIn):
+    idempotency_key: str | None = Field(
+        None, min_length=1, max_length=255, pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="Optional, per order (e.g. a UUID): resending the same order with the same key "
+                    "returns its first outcome and writes nothing (outcome `replayed`).")
+
+
+class OrderBatchIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    orders: list[BatchOrderIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class BatchOutcome(Schema):
+    index: int = Field(description="Position of the order in the request, from 0")
+    outcome: Literal["created", "replayed", "conflict", "invalid"]
+    status: int = Field(description="What `POST /orders` would have answered for this order alone")
+    order: OrderOut | None = Field(None, description="The order recorded (created or replayed)")
+    conflict: ConflictOut | None = Field(None, description="The order already recorded with this source and id")
+    errors: list[ErrorItem] | None = Field(
+        None, description='Why it was refused; `loc` starts with ["body", "orders", index]')
+
+
+class OrderBatchOut(Schema):
+    created: int
+    replayed: int
+    conflicts: int
+    invalid: int
+    results: list[BatchOutcome]
 
 
 class ReturnLineIn(Schema):
@@ -265,16 +315,76 @@ def create_order(
     require_write(request, "sales")
 
     def write() -> tuple[int, Any]:
-        customer = _customer(request, payload)
-        order = order_record(
-            actor=request_actor(request), customer=customer, source=payload.source,
-            external_id=payload.external_id, placed_at=payload.placed_at,
-            lines=[line.model_dump() for line in payload.lines], channel=payload.channel.value,
-            store=payload.store, currency=payload.currency,
-        )
-        return 201, _order_out(order.pk)
+        return 201, _order_out(_record(request, payload).pk)
 
     return idempotent_response(request, scope="orders.create", key=idempotency_key, write=write)
+
+
+def _record(request: HttpRequest, payload: OrderIn) -> Order:
+    return order_record(
+        actor=request_actor(request), customer=_customer(request, payload), source=payload.source,
+        external_id=payload.external_id, placed_at=payload.placed_at,
+        lines=[line.model_dump() for line in payload.lines], channel=payload.channel.value,
+        store=payload.store, currency=payload.currency,
+    )
+
+
+def _batch_item(request: HttpRequest, index: int, item: BatchOrderIn) -> dict[str, Any]:
+    """One order of a batch, all or nothing on its own: its outcome, never an exception."""
+    where = ["body", "orders", index]
+
+    def errors(items: list[dict[str, Any]], status: int = 422) -> dict[str, Any]:
+        for error in items:
+            loc = list(error.get("loc", []))
+            error["loc"] = where + (loc[1:] if loc[:1] == ["body"] else loc)
+        return {"index": index, "outcome": "invalid", "status": status, "errors": items}
+
+    def write() -> tuple[int, Any]:
+        order = _record(request, item)
+        # JSON-ready: the outcome is kept as JSON for replays.
+        return 201, {"order": OrderOut.from_orm(_with_relations(Order.objects.filter(pk=order.pk)).get())
+                     .model_dump(mode="json")}
+
+    body = item.model_dump_json(exclude={"idempotency_key"}).encode()
+    try:
+        result = idempotent_execute(
+            scope="orders.batch", principal=request_principal(request), key=item.idempotency_key,
+            fingerprint=request_fingerprint(method="POST", path=request.path, body=body), write=write)
+    except NinjaValidationError as exc:
+        return errors(translate_error_items(exc.errors))
+    except DjangoValidationError as exc:
+        return errors(django_error_items(exc))
+    except (IdempotencyKeyInvalid, IdempotencyKeyReused) as exc:
+        kind = "idempotency_key_reused" if isinstance(exc, IdempotencyKeyReused) else "idempotency_key_invalid"
+        return errors([{"loc": ["body", "idempotency_key"], "msg": str(exc), "type": kind}])
+    except OrderAlreadyRecorded as exc:
+        url = reverse("api:order_get", kwargs={"order_id": exc.order.pk})
+        return {"index": index, "outcome": "conflict", "status": 409,
+                "conflict": {"detail": str(exc), "id": exc.order.pk, "url": url}}
+    except (DataError, OverflowError):
+        return errors([{"loc": ["body"], "msg": _("Un valor está fuera del rango admitido."),
+                        "type": "out_of_range"}])
+    return {"index": index, "outcome": "replayed" if result.replayed else "created", "status": result.status,
+            "order": result.body["order"]}
+
+
+@router.post("/batch", response={200: OrderBatchOut, **ERRORS_WRITE}, url_name="order_batch")
+def create_orders_batch(request: HttpRequest, payload: OrderBatchIn) -> HttpResponse:
+    """Record up to 500 orders in one request (a till's backlog, a web shop's sync).
+
+    Each order is recorded or refused on its own, all or nothing for that order, exactly as
+    `POST /orders` would: one refused order (unknown customer or product, a duplicate, a
+    date in the future…) does not stop the others. The reply lists every order's outcome in
+    the request's order. A request that does not match the schema (a missing field, a
+    wrong type) is refused whole with 422 and records nothing.
+    """
+    require_write(request, "sales")
+    results = [_batch_item(request, i, item) for i, item in enumerate(payload.orders)]
+    count = {kind: sum(r["outcome"] == kind for r in results) for kind in ("created", "replayed", "conflict", "invalid")}
+    body = {"created": count["created"], "replayed": count["replayed"], "conflicts": count["conflict"],
+            "invalid": count["invalid"], "results": results}
+    # The orders are already JSON (as stored for replays): rendered as they are, not re-validated.
+    return HttpResponse(render_json(request, body, 200), content_type="application/json; charset=utf-8")
 
 
 @router.get("/{int:order_id}", response={200: OrderOut, **ERRORS_READ}, url_name="order_get")
