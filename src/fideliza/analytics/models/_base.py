@@ -89,6 +89,7 @@ class FitInfo(TypedDict):
     log_likelihood: NotRequired[float]
     standard_errors: NotRequired[dict[str, float]]
     n_patterns: NotRequired[int]
+    n_pairs: NotRequired[int]
     dropped_rows: NotRequired[int]
 
 

@@ -9,6 +9,7 @@ eq. (22) with the A_0 term of eqs. (19)-(20), evaluated entirely in log-space.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -32,8 +33,39 @@ SCIPY_HYP2F1_MAX_C = 90.0
 SCIPY_HYP2F1_MAX_Z = 0.92
 
 
+@dataclass(frozen=True)
+class _Pairs:
+    """The distinct (x, t_x) and (x, T) pairs of a set of rows, with each row's index into them.
+
+    The two 2F1 terms of A_0 depend on the row through (x, t_x) and (x, T) only, and a
+    history in days has far fewer distinct pairs than distinct (x, t_x, T) patterns (T
+    takes one value per day of the window, x a few dozen). The pairs do not depend on the
+    parameters, so a fit finds them once and every likelihood evaluation computes each
+    SciPy 2F1 once per pair instead of once per row, with the same values.
+    """
+
+    x_tx: FloatArray
+    tx: FloatArray
+    inv_tx: np.ndarray
+    x_t: FloatArray
+    t: FloatArray
+    inv_t: np.ndarray
+
+    @classmethod
+    def of(cls, x: FloatArray, tx: FloatArray, t: FloatArray) -> _Pairs:
+        (x_tx, tx_u), inv_tx = _unique_pairs(x, tx)
+        (x_t, t_u), inv_t = _unique_pairs(x, t)
+        return cls(x_tx, tx_u, inv_tx, x_t, t_u, inv_t)
+
+
+def _unique_pairs(a: FloatArray, b: FloatArray) -> tuple[tuple[FloatArray, FloatArray], np.ndarray]:
+    pairs, inverse = np.unique(np.column_stack([a, b]), axis=0, return_inverse=True)
+    return (pairs[:, 0].copy(), pairs[:, 1].copy()), inverse.reshape(-1)
+
+
 def _log_a0(
-    r: float, alpha: float, s: float, beta: float, x: FloatArray, tx: FloatArray, t: FloatArray
+    r: float, alpha: float, s: float, beta: float, x: FloatArray, tx: FloatArray, t: FloatArray,
+    pairs: _Pairs | None = None,
 ) -> FloatArray:
     """log A_0 of Fader & Hardie (2005), eqs. (19)-(20).
 
@@ -51,24 +83,62 @@ def _log_a0(
     SciPy fails (z -> 1 with large parameters: a customer whose history spans decades,
     or an optimiser step to an extreme s) or the two terms nearly cancel, the integral is
     evaluated directly by `log_power_product_integral`, with bounded work per row.
+
+    With ``pairs`` (of the same 1-D rows, see `_Pairs`) each term is computed once per
+    distinct pair and gathered: the same values, with far fewer SciPy calls.
     """
-    c = r + s + x
-    b: float | FloatArray
     if alpha >= beta:
-        m, k, b = alpha, alpha - beta, s + 1.0
+        m, k = alpha, alpha - beta
     else:
-        m, k, b = beta, beta - alpha, r + x
+        m, k = beta, beta - alpha
+
+    def b_of(xv: FloatArray) -> FloatArray:
+        return np.full_like(xv, s + 1.0) if alpha >= beta else r + xv
+
+    def term(xv: FloatArray, yv: FloatArray) -> FloatArray:
+        """log 2F1(c, b; c+1; k/(m+y)) - c log(m+y): one of the two terms of A_0."""
+        cv = r + s + xv
+        return log_hyp2f1_a_b_aplus1_scipy(cv, b_of(xv), k / (m + yv)) - cv * np.log(m + yv)
+
+    if pairs is not None:
+        cp, txp, tp = r + s + np.asarray(x, dtype=float), np.asarray(tx, dtype=float), np.asarray(t, dtype=float)
+        pshape = cp.shape
+        # SciPy's 2F1 fails (nan) or takes ~1 ms per value for c >= 100 and z >= 0.93; the
+        # integral takes ~25 us there and is exact to ~1e-13.
+        direct_u = ((r + s + pairs.x_tx) >= SCIPY_HYP2F1_MAX_C) & (k / (m + pairs.tx) >= SCIPY_HYP2F1_MAX_Z)
+        term_tx_u = np.full(pairs.tx.size, np.nan)
+        keep = ~direct_u
+        term_tx_u[keep] = term(pairs.x_tx[keep], pairs.tx[keep])
+        direct = direct_u[pairs.inv_tx]
+        needed = np.zeros(pairs.t.size, dtype=bool)
+        needed[pairs.inv_t[~direct]] = True  # the T term only where the t_x term was computed
+        term_t_u = np.full(pairs.t.size, np.nan)
+        term_t_u[needed] = term(pairs.x_t[needed], pairs.t[needed])
+        pout = np.empty(pshape)
+        prows: slice | np.ndarray = np.flatnonzero(~direct) if direct.any() else slice(None)
+        term_tx, term_t = term_tx_u[pairs.inv_tx][prows], term_t_u[pairs.inv_t][prows]
+        ptx, pt = txp[prows], tp[prows]
+        with np.errstate(invalid="ignore"):
+            gap = np.minimum(term_t - term_tx, 0.0)
+            pout[prows] = term_tx + log1mexp(gap)
+            direct[prows] = ~np.isfinite(gap) | ((gap > -1e-6) & (pt > ptx))
+        if np.any(direct):
+            p_ = (r + np.asarray(x, dtype=float))[direct]
+            pout[direct] = np.log(cp[direct]) + log_power_product_integral(
+                p_, s + 1.0, alpha, beta, txp[direct], tp[direct]
+            )
+        return pout
+
+    c = r + s + x
+    b = b_of(x)
     c_, b_ = np.broadcast_arrays(np.asarray(c, dtype=float), np.asarray(b, dtype=float))
     tx_, t_ = np.broadcast_arrays(np.asarray(tx, dtype=float), np.asarray(t, dtype=float))
     shape = np.broadcast_shapes(c_.shape, tx_.shape)
     c_, b_, tx_, t_ = (np.broadcast_to(v, shape).ravel() for v in (c_, b_, tx_, t_))
     out = np.empty(c_.size)
     z_tx = k / (m + tx_)
-    # SciPy's 2F1 fails (nan) or takes ~1 ms per value for c >= 100 and z >= 0.93 (measured
-    # with SciPy 1.17); the integral takes ~25 us there and is exact to ~1e-13.
     direct = (c_ >= SCIPY_HYP2F1_MAX_C) & (z_tx >= SCIPY_HYP2F1_MAX_Z)
-    # The usual case has no such row: views, no copies (this runs at every likelihood
-    # evaluation of the fit).
+    # The usual case has no such row: views, no copies.
     rows: slice | np.ndarray = np.flatnonzero(~direct) if direct.any() else slice(None)
     cr, br, txr, tr = c_[rows], b_[rows], tx_[rows], t_[rows]
     if cr.size:
@@ -88,7 +158,8 @@ def _log_a0(
     return out.reshape(shape)
 
 
-def _loglik_rows(params: FloatArray, x: FloatArray, tx: FloatArray, t: FloatArray) -> FloatArray:
+def _loglik_rows(params: FloatArray, x: FloatArray, tx: FloatArray, t: FloatArray,
+                 pairs: _Pairs | None = None) -> FloatArray:
     """Per-customer log-likelihood, Fader & Hardie (2005) eq. (22).
 
     .. math:: L = \\frac{\\Gamma(r+x)\\alpha^r\\beta^s}{\\Gamma(r)}\\left[
@@ -98,7 +169,7 @@ def _loglik_rows(params: FloatArray, x: FloatArray, tx: FloatArray, t: FloatArra
     head = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     first = -(r + x) * np.log(alpha + t) - s * np.log(beta + t)
     with np.errstate(divide="ignore"):
-        second = np.log(s) - np.log(r + s + x) + _log_a0(r, alpha, s, beta, x, tx, t)
+        second = np.log(s) - np.log(r + s + x) + _log_a0(r, alpha, s, beta, x, tx, t, pairs)
     return head + np.logaddexp(first, second)
 
 
@@ -163,10 +234,14 @@ class ParetoNBDFitter(BaseFitter):
         scale = 1.0 / float(tu.max())
         txs, ts = txu * scale, tu * scale
         total = float(wu.sum())
+        found = _Pairs.of(xu, txs, ts)
+        n_pairs = found.tx.size + found.t.size
+        # Every pattern its own T (no shared calendar): nothing to gain from the pairs.
+        pairs = found if n_pairs < 2 * xu.size else None
 
         def make_objective(coef: float):
             def value(phi: FloatArray) -> float:
-                ll = wdot(wu, _loglik_rows(np.exp(phi), xu, txs, ts))
+                ll = wdot(wu, _loglik_rows(np.exp(phi), xu, txs, ts, pairs))
                 out = -float(ll) / total + coef * float(float(phi @ phi))
                 return out if np.isfinite(out) else float("inf")
 
@@ -182,9 +257,10 @@ class ParetoNBDFitter(BaseFitter):
         params = np.exp(attempt.phi)
         params[1] /= scale
         params[3] /= scale
-        ll = float(wdot(wu, _loglik_rows(params, xu, txu, tu)))
+        ll = float(wdot(wu, _loglik_rows(params, xu, txu, tu, pairs and _Pairs.of(xu, txu, tu))))
         self._finish(attempt, params, ll, total, np.ones(4))
         self.fit_info_["n_patterns"] = int(xu.size)
+        self.fit_info_["n_pairs"] = int(n_pairs)
         return self
 
     def log_likelihood(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
