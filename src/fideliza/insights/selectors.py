@@ -211,3 +211,23 @@ def customers_ranked_by_clv(limit: int) -> list[tuple[int, int | None]]:
             .order_by(F("clv_predicted").desc(nulls_last=True), "-customer_id")
             .values_list("customer_id", "customer__account_executive_id")[:limit])
     return list(rows)
+
+
+def customers_abc_dropped(*, as_of: date) -> list[int]:
+    """The customers who were class A in the ABC ranking by sales of the 12 months before
+    the last 12 (to `as_of`) and are not class A in the last 12 (B, C, or no purchase):
+    seed 002's «clientes dormidos que bajaron en el ranking», for the reactivation move.
+
+    Computed from the orders (net of refunds, `adapter.read_orders`) by the analytics core
+    (`analytics.abc.abc_transitions`), as the dashboard's ABC year-on-year matrix is.
+    """
+    from fideliza.analytics.abc import abc_transitions
+
+    from .adapter import read_orders
+
+    orders, _refunded = read_orders()
+    if orders.is_empty():
+        return []
+    moves = abc_transitions(orders, as_of=as_of, basis="revenue")
+    dropped = moves.filter((moves["from_class"] == "A") & (moves["to_class"] != "A"))
+    return [int(c) for c in dropped["customer_id"].to_list()]
