@@ -299,8 +299,9 @@ def _bring_to_life(*, actor: Actor, today: date, say: Callable[[str], None],
     from fideliza.plan.demo import plan_demo_create
 
     say(_("metas de retención y plan de acción"))
-    goals_demo_create(today=today, owner=owner)
-    plan_demo_create(today=today, owner=owner)
+    if owner is not None:
+        goals_demo_create(today=today, owner=owner)
+        plan_demo_create(today=today, owner=owner)
     lap("relationship")
 
 
