@@ -132,6 +132,13 @@ def goal_customers(goal: RetentionGoal, viewer: User) -> QuerySet[Any]:
     return customers
 
 
+def _orders_of_everyone(goal: RetentionGoal, viewer: User) -> bool:
+    """Whether the goal's orders are every order (no customer filter needed): a viewer who
+    sees every customer, on a goal of the whole business or a store. Orders of merged
+    cards belong to the surviving card, so no order is of a hidden customer."""
+    return viewer.sees_all_customers and goal.sales_rep_id is None
+
+
 def _show(metric: str, value: Decimal | None) -> str:
     if value is None:
         return _("sin datos")
@@ -151,8 +158,11 @@ def goal_progress(goal: RetentionGoal, *, viewer: User, now: datetime | None = N
     metric = GoalMetric(goal.metric)
     currency = default_currency()
 
+    everyone = _orders_of_everyone(goal, viewer)
+
     def orders(a: datetime | None, b: datetime) -> QuerySet[Any]:
-        return orders_between(since=a, until=b, customers=customers, store_id=goal.store_id, currency=currency)
+        return orders_between(since=a, until=b, customers=None if everyone else customers, store_id=goal.store_id,
+                              currency=currency)
 
     value: Decimal | None
     figures = ""
@@ -207,8 +217,8 @@ def goal_progress(goal: RetentionGoal, *, viewer: User, now: datetime | None = N
         if figure is not None:
             figures = _("%(p)s promotores, %(d)s detractores, %(n)s respuestas") % {
                 "p": figure.promoters, "d": figure.detractors, "n": figure.answers}
-        formula = _("% de promotores (9-10) − % de detractores (0-6) de las encuestas respondidas en el periodo. "
-                    "Fideliza aún no hace encuestas: sin datos hasta que existan.")
+        formula = _("Porcentaje de promotores (9-10) menos porcentaje de detractores (0-6) de las encuestas "
+                    "respondidas en el periodo. Fideliza aún no hace encuestas: sin datos hasta que existan.")
     return _progress(goal, metric, value, formula, figures, now=now, start=start, end=end)
 
 

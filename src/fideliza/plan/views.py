@@ -80,7 +80,7 @@ def line_followups(request: AuthedRequest, key: str) -> HttpResponse:
     line = _line(key)
     _action, created = line_followups_create(actor=Actor.of(request.user), line=line)
     if created:
-        messages.success(request, _("%(n)s seguimientos creados, para el viernes de esta semana.") % {"n": created})
+        messages.success(request, _("%(n)s seguimientos creados para esta semana.") % {"n": created})
     else:
         messages.info(request, _("Todos los clientes de esta lista ya tienen su seguimiento de esta semana."))
     if request.POST.get("back") == "line":

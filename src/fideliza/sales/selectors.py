@@ -480,3 +480,13 @@ def customers_of_one_category(*, since: datetime) -> QuerySet[Any]:
 def customers_with_returns_since(*, since: datetime) -> QuerySet[Any]:
     """Ids of the customers who returned something since `since` (the recovery move)."""
     return Return.objects.filter(returned_at__gte=since).order_by().values("order__customer_id")
+
+
+def sales_version() -> tuple[Any, ...]:
+    """How many orders and returns, their last ids, latest dates and total amounts: changes
+    whenever an order or a return is recorded, deleted or corrected, for caches of figures
+    computed from every sale (one aggregate query per table)."""
+    orders = Order.objects.aggregate(n=Count("pk"), last=Max("pk"), at=Max("placed_at"), total=Sum("total"))
+    returns = Return.objects.aggregate(n=Count("pk"), last=Max("pk"), at=Max("returned_at"),
+                                       total=Sum("refund_amount"))
+    return tuple(orders.values()) + tuple(returns.values())
