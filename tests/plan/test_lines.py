@@ -105,3 +105,28 @@ def test_another_app_registers_its_own_line(owner, clock, client):
     finally:
         line_unregister("late_complaints")
     assert line_get("late_complaints") is None
+
+
+def test_the_move_page_makes_no_query_per_customer(owner, clock, client):
+    """The same number of queries for 3 and for 30 dormant customers (one COUNT per line)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    actor = Actor.of(owner)
+    client.force_login(owner)
+    url = reverse("web:move", kwargs={"slug": "reactivacion"})
+
+    def add(n: int) -> None:
+        for i in range(n):
+            c = customer_make(actor=actor, first_name=f"Dormida{i}")
+            order_make(c, placed_at=at(2024, 12, 1), total="20.00")
+
+    add(3)
+    client.get(url)  # warm the per-process ABC list
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    add(27)
+    client.get(url)
+    with CaptureQueriesContext(connection) as many:
+        assert "30 clientes que no compran hace 1–2 años" in client.get(url).content.decode()
+    assert len(many) == len(few)
