@@ -166,3 +166,34 @@ def test_the_demo_has_goals_and_a_plan_and_every_page_answers(clock):
         assert "sin datos" in goals or username.startswith("comercial")  # the NPS goal: no surveys yet
         for line in lines_all():
             assert client.get(reverse("plan:line", args=[line.key])).status_code == 200
+
+
+@pytest.mark.django_db
+def test_one_click_actions_on_the_demo_take_exactly_the_lines_customers(clock):
+    from fideliza.accounts.services import Actor
+    from fideliza.followups.models import FollowUp
+    from fideliza.plan.lines import line_get
+    from fideliza.plan.services import line_followups_create, line_segment_save
+    from fideliza.segments.models import SegmentMember
+
+    hand = _hand()
+    rep = User.objects.get(username="comercial1")
+    owner = User.objects.get(username="duena")
+    line = line_get("platinum_no_contact")
+    assert line is not None and hand[line.key]
+    before = set(FollowUp.objects.filter(origin_kind="plan").values_list("pk", flat=True))
+    _action, created = line_followups_create(actor=Actor.of(rep), line=line)
+    mine = hand[line.key] & _current(rep)
+    new = FollowUp.objects.filter(origin_kind="plan").exclude(pk__in=before)
+    assert created == len(mine) and set(new.values_list("customer_id", flat=True)) == mine
+    assert set(new.values_list("assignee_id", flat=True)) <= {rep.pk}
+    _action, created = line_followups_create(actor=Actor.of(owner), line=line)
+    everyone = hand[line.key] & _current(owner)
+    assert created == len(everyone - mine)
+    assert sorted(FollowUp.objects.filter(origin_kind="plan").exclude(pk__in=before)
+                  .values_list("customer_id", flat=True)) == sorted(everyone)  # once each
+    dormant = line_get("dormant_1_2")
+    assert dormant is not None
+    segment, _added = line_segment_save(actor=Actor.of(owner), line=dormant)
+    assert set(SegmentMember.objects.filter(segment=segment).values_list("customer_id", flat=True)) == \
+        hand["dormant_1_2"] & _current(owner)
