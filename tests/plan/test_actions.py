@@ -126,3 +126,12 @@ def test_plan_items_are_edited_by_owner_and_their_status_by_whoever_owns_them(ow
     # The home «Hoy» block counts the plan.
     home = client.get("/").content.decode()
     assert 'id="today-plan"' in home and "clientes en la lista de la semana" in home
+
+
+def test_a_customer_whose_executive_left_gets_the_follow_up_of_whoever_clicked(sleepers, owner, rep2, clock):
+    rep2.is_active = False
+    rep2.save(update_fields=["is_active"])
+    line = line_get("dormant_1_2")
+    assert line is not None
+    line_followups_create(actor=Actor.of(owner), line=line)
+    assert FollowUp.objects.get(origin_kind="plan", customer=sleepers[2]).assignee_id == owner.pk

@@ -24,7 +24,7 @@ from fideliza.accounts.models import User
 from fideliza.accounts.services import Actor
 from fideliza.followups.models import FollowUpOrigin
 from fideliza.followups.selectors import customers_with_followup_from
-from fideliza.followups.services import followup_create, local_moment
+from fideliza.followups.services import followups_create_many, local_moment
 from fideliza.segments.models import Segment, SegmentKind
 from fideliza.segments.selectors import segment_get, segment_name_taken
 from fideliza.segments.services import segment_create, segment_static_add
@@ -64,21 +64,17 @@ def followup_due(today: date) -> datetime:
 def line_followups_create(*, actor: Actor, line: Line, now: datetime | None = None) -> tuple[LineAction, int]:
     """A follow-up for each customer of `line` (as the actor sees it) who has none from this
     week's action yet; returns the action and how many were created. Each goes to the
-    customer's account executive, else to the actor (`followups.services.followup_create`)."""
+    customer's account executive, else to the actor (`followups.services.followups_create_many`,
+    one bulk insert)."""
     now = now or timezone.now()
     user = _user(actor)
     ctx = line_context(user, now)
     action = _action(line=line, week=week_start(ctx.today), kind=ActionKind.FOLLOWUPS, user=user)
     done = customers_with_followup_from(kind=FollowUpOrigin.PLAN, origin_id=action.pk)
-    due = followup_due(ctx.today)
-    count = line.customers(ctx).count()
-    created = 0
-    for customer in line_customers(line, ctx).select_related("account_executive"):
-        if customer.pk in done:
-            continue
-        followup_create(actor=actor, customer=customer, title=str(line.action), due_at=due,
-                        notes=line.text(count), origin_kind=FollowUpOrigin.PLAN, origin_id=action.pk)
-        created += 1
+    customers = [c for c in line_customers(line, ctx).select_related("account_executive") if c.pk not in done]
+    created = followups_create_many(actor=actor, customers=customers, title=str(line.action),
+                                    due_at=followup_due(ctx.today), notes=str(line.how),
+                                    origin_kind=FollowUpOrigin.PLAN, origin_id=action.pk)
     action.customers = len(done) + created
     action.save(update_fields=["customers", "updated_at"])
     return action, created
