@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db.models import QuerySet
+from django.utils.formats import number_format
 from django.utils.functional import Promise
 
 from fideliza.accounts.models import User
@@ -56,7 +57,7 @@ class Line:
 
     def text(self, n: int) -> str:
         """The count in words (Spanish and English: one form for 1, another for the rest)."""
-        return str(self.singular if n == 1 else self.plural) % {"n": n}
+        return str(self.singular if n == 1 else self.plural) % {"n": number_format(n, force_grouping=True)}
 
 
 _lines: dict[str, Line] = {}

@@ -91,7 +91,7 @@ def move_items(*, move: str, user: User) -> list[PlanItem]:
 class PlanToday:
     due_today: int
     overdue: int
-    lines: list[tuple[str, str, int]]  # (move slug, move title, customers in its lines)
+    lines: list[tuple[str, str, int]]  # (move slug, move title, customers on any of its lines)
 
 
 def plan_today(*, user: User, now: datetime | None = None) -> PlanToday:
@@ -108,8 +108,9 @@ def plan_today(*, user: User, now: datetime | None = None) -> PlanToday:
     due = items.filter(Q(due_date=today)).count()
     overdue = items.filter(due_date__lt=today).count()
     ctx = line_context(user, now)
-    totals: dict[str, int] = {}
-    for line in lines_all():
-        totals[line.move] = totals.get(line.move, 0) + line.customers(ctx).count()
+    by_move: dict[str, Q] = {}
+    for line in lines_all():  # a customer on two lines of a move counts once
+        by_move[line.move] = by_move.get(line.move, Q()) | Q(pk__in=line.customers(ctx).values("pk"))
     return PlanToday(due_today=due, overdue=overdue,
-                     lines=[(m.value, str(m.label), totals[m.value]) for m in Move if m.value in totals])
+                     lines=[(m.value, str(m.label), ctx.base.filter(by_move[m.value]).count())
+                            for m in Move if m.value in by_move])
