@@ -118,6 +118,11 @@ def test_plan_items_are_edited_by_owner_and_their_status_by_whoever_owns_them(ow
     assert "Llamar a los dormidos" in page and "Cada lunes" in page
     assert client.post(reverse("plan:item_create"), {"move": "reactivacion", "action": "", "owner": rep.pk,
                                                      "due_date": "2026-06-19", "status": "pending"}).status_code == 200
+    assert client.post(reverse("plan:item_edit", args=[item.pk]), {
+        "move": "recuperacion", "action": "Llamar a los dormidos", "owner": rep.pk, "due_date": "2026-06-26",
+        "status": "in_progress"}).status_code == 302
+    item.refresh_from_db()
+    assert (item.move, item.due_date, item.status, item.when) == ("recuperacion", date(2026, 6, 26), "in_progress", "")
     client.force_login(rep)
     assert client.get(reverse("plan:item_edit", args=[item.pk])).status_code == 403
     assert client.post(reverse("plan:item_status", args=[item.pk]), {"status": "done"}).status_code == 302

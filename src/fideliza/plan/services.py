@@ -133,8 +133,10 @@ def plan_item_create(*, actor: Actor, move: str, action: str, owner: User, due_d
 
 @transaction.atomic
 def plan_item_update(*, item: PlanItem, action: str, owner: User, due_date: date, status: str, when: str = "",
-                     who: str = "", how: str = "", line_key: str = "") -> PlanItem:
+                     who: str = "", how: str = "", line_key: str = "", move: str | None = None) -> PlanItem:
     row = PlanItem.objects.select_for_update().get(pk=item.pk)
+    if move is not None:
+        row.move = move
     row.action, row.when, row.who, row.how = action.strip(), when.strip(), who.strip(), how.strip()
     row.owner, row.due_date, row.status, row.line_key = owner, due_date, status, line_key
     _clean_item(row)

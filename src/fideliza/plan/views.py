@@ -123,8 +123,7 @@ def item_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
                 if item is None:
                     item = plan_item_create(actor=Actor.of(request.user), move=data["move"], **fields)
                 else:
-                    item.move = data["move"]
-                    item = plan_item_update(item=item, **fields)
+                    item = plan_item_update(item=item, move=data["move"], **fields)
             except ValidationError as exc:
                 for field, errors in (exc.message_dict.items() if hasattr(exc, "error_dict") else
                                       [(None, exc.messages)]):
