@@ -28,6 +28,11 @@ class GoalForm(forms.Form):
                                        required=False, empty_label=_("Todo el negocio"))
     notes = forms.CharField(label=_("Notas"), max_length=300, required=False)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["sales_rep"].label_from_instance = (  # type: ignore[attr-defined]
+            lambda u: u.get_full_name() or u.get_username())
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("store") and data.get("sales_rep"):

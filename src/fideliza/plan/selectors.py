@@ -48,11 +48,11 @@ class LineRow:
     followups: tuple[int, int] = (0, 0)  # (created by this week's action, still open)
 
 
-def move_lines(*, move: str, user: User, now: datetime | None = None) -> list[LineRow]:
-    """The live lines of `move` for `user`: one COUNT per line (plus what a provider reads
-    once, such as the ABC ranking), never a query per customer."""
+def move_lines(*, move: str, user: User, now: datetime | None = None, only: str | None = None) -> list[LineRow]:
+    """The live lines of `move` (or its line `only`) for `user`: one COUNT per line (plus
+    what a provider reads once, such as the ABC ranking), never a query per customer."""
     ctx = line_context(user, now)
-    lines = lines_of(move)
+    lines = [line for line in lines_of(move) if only is None or line.key == only]
     rows = []
     for line in lines:
         n = line.customers(ctx).count()

@@ -65,7 +65,7 @@ def line_detail(request: AuthedRequest, key: str) -> HttpResponse:
     ctx = line_context(request.user)
     customers = line_customers(line, ctx)
     count = customers.count()
-    rows = [row for row in move_lines(move=line.move, user=request.user) if row.line.key == key]
+    rows = move_lines(move=line.move, user=request.user, only=key)
     return render(request, "plan/line.html", {
         "line": line, "row": rows[0] if rows else None, "text": line.text(count), "count": count,
         "customers": list(customers.select_related("account_executive")[:SHOWN_CUSTOMERS]),
