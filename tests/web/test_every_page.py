@@ -67,6 +67,8 @@ DATA_FIELDS: dict[str, tuple[str, ...]] = {
     "automations.AutomationStep": ("email_subject", "email_text", "sms_text"),
     "followups.FollowUp": ("title", "notes", "status_reason", "outcome"),
     "interactions.Interaction": ("contact_name", "text"),
+    "goals.RetentionGoal": ("notes",),
+    "plan.PlanItem": ("action", "when", "who", "how"),
 }
 
 ROLES = ("duena", "marketing", "comercial1", "soporte")

@@ -128,8 +128,11 @@ def campaign_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse
         segment = form.cleaned_data.get("segment") if hasattr(form, "cleaned_data") else None
     else:
         initial = CampaignForm.initial_for(campaign) if campaign else {}
+        preset = request.GET.get("segment", "")
+        segment = campaign.segment if campaign else (segment_get(int(preset)) if preset.isdigit() else None)
+        if campaign is None and segment is not None:  # «preparar una campaña» from a list (plan)
+            initial["segment"] = segment.pk
         form = CampaignForm(initial=initial)
-        segment = campaign.segment if campaign else None
     return render(request, "campaigns/edit.html", {
         "form": form, "campaign": campaign, "variables": _variables(),
         "preview_customers": _preview_customers(request, segment),

@@ -25,6 +25,8 @@ urlpatterns += i18n_patterns(
     path("privacidad/", include("fideliza.customers.urls_privacy")),
     path("mi-dia/", include("fideliza.followups.urls")),
     path("documentos/", include("fideliza.interactions.urls")),
+    path("metas/", include("fideliza.goals.urls")),
+    path("plan/", include("fideliza.plan.urls")),
     path("", include("fideliza.web.urls")),
     prefix_default_language=False,
 )

@@ -294,6 +294,14 @@ def _bring_to_life(*, actor: Actor, today: date, say: Callable[[str], None],
 
     say(_("contactos y seguimientos del equipo"))
     relationship_demo_create(today=today)
+    # Retention goals for this year, quarter and month, and the six-moves plan (issue 15).
+    from fideliza.goals.demo import goals_demo_create
+    from fideliza.plan.demo import plan_demo_create
+
+    say(_("metas de retención y plan de acción"))
+    if owner is not None:
+        goals_demo_create(today=today, owner=owner)
+        plan_demo_create(today=today, owner=owner)
     lap("relationship")
 
 

@@ -178,3 +178,17 @@ def followups_open_of(customer_id: int | None) -> QuerySet[FollowUp]:
         return FollowUp.objects.none()
     return (FollowUp.objects.filter(customer_id=customer_id, status__in=(FollowUpStatus.OPEN, FollowUpStatus.SNOOZED))
             .order_by("due_at", "id"))
+
+
+def customers_with_followup_from(*, kind: str, origin_id: int) -> set[int]:
+    """The customers who already have a follow-up from the origin (`kind`, id), in any
+    state: what a repeated one-click action must not create again."""
+    return set(FollowUp.objects.filter(origin_kind=kind, origin_id=origin_id).values_list("customer_id", flat=True))
+
+
+def followups_from_origin_count(*, kind: str, origin_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """{origin id: (follow-ups, of which still open)} of the origins (`kind`, ids)."""
+    rows = (FollowUp.objects.filter(origin_kind=kind, origin_id__in=origin_ids).order_by().values("origin_id")
+            .annotate(n=Count("pk"), still_open=Count("pk", filter=Q(status__in=(FollowUpStatus.OPEN,
+                                                                                FollowUpStatus.SNOOZED)))))
+    return {r["origin_id"]: (r["n"], r["still_open"]) for r in rows if r["origin_id"] is not None}

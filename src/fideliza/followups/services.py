@@ -7,6 +7,7 @@ The caller has already checked that its user may see the customer.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -181,3 +182,33 @@ def followups_origin_set(origins: dict[int, int], *, kind: str) -> int:
     for followup_id, origin_id in origins.items():
         FollowUp.objects.filter(pk=followup_id).update(origin_kind=kind, origin_id=origin_id)
     return len(origins)
+
+
+def followups_create_many(*, actor: Actor, customers: Iterable[Customer], title: str, due_at: datetime,
+                          notes: str = "", priority: int = FollowUpPriority.NORMAL,
+                          origin_kind: str = FollowUpOrigin.MANUAL, origin_id: int | None = None) -> int:
+    """The same open follow-up for each of `customers` (a list from one action: a plan's
+    line), inserted in bulk; returns how many. Each goes to the customer's account
+    executive when active, else to the actor (as `followup_create` without an assignee).
+    The fields are validated once, on the first row; merged cards are skipped. The caller
+    has checked that its user may see every customer.
+    """
+    if timezone.is_naive(due_at):
+        raise ValidationError({"due_at": _("Falta la zona horaria de la fecha de vencimiento.")}, code="naive")
+    rows = []
+    for customer in customers:
+        if customer.merged_into_id is not None:
+            continue
+        executive = customer.account_executive
+        assignee = executive if executive is not None and executive.is_active else actor.user
+        if assignee is None:
+            raise ValidationError({"assignee": _("Indique un responsable o un rol.")}, code="required")
+        rows.append(FollowUp(customer=customer, title=title.strip(), notes=notes.strip(), assignee=assignee,
+                             due_at=due_at, priority=priority, origin_kind=origin_kind, origin_id=origin_id,
+                             created_by=actor.user))
+    if not rows:
+        return 0
+    rows[0].full_clean()
+    with transaction.atomic():
+        FollowUp.objects.bulk_create(rows, batch_size=500)
+    return len(rows)

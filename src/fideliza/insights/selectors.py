@@ -211,3 +211,39 @@ def customers_ranked_by_clv(limit: int) -> list[tuple[int, int | None]]:
             .order_by(F("clv_predicted").desc(nulls_last=True), "-customer_id")
             .values_list("customer_id", "customer__account_executive_id")[:limit])
     return list(rows)
+
+
+_abc_dropped_cache: dict[tuple[Any, ...], list[int]] = {}
+
+
+def customers_abc_dropped(*, as_of: date) -> list[int]:
+    """The customers who were class A in the ABC ranking by sales of the 12 months before
+    the last 12 (to `as_of`) and are not class A in the last 12 (B, C, or no purchase):
+    seed 002's «clientes dormidos que bajaron en el ranking», for the reactivation move.
+
+    Computed from the orders (net of refunds, `adapter.read_orders`) by the analytics core
+    (`analytics.abc.abc_transitions`), as the dashboard's ABC year-on-year matrix is.
+
+    Kept in memory per process while the sales and the merges do not change (the move
+    pages and the home page ask for it on every view; reading every order costs ~60 ms of
+    CPU on the 5,000-customer demo): the key is the date, `sales.selectors.sales_version`
+    and the merged cards.
+    """
+    from fideliza.analytics.abc import abc_transitions
+    from fideliza.customers.selectors import customers_merged_into
+    from fideliza.sales.selectors import sales_version
+
+    from .adapter import read_orders
+
+    key = (as_of, sales_version(), tuple(sorted(customers_merged_into().items())))
+    if key in _abc_dropped_cache:
+        return _abc_dropped_cache[key]
+    orders, _refunded = read_orders()
+    found: list[int] = []
+    if not orders.is_empty():
+        moves = abc_transitions(orders, as_of=as_of, basis="revenue")
+        dropped = moves.filter((moves["from_class"] == "A") & (moves["to_class"] != "A"))
+        found = [int(c) for c in dropped["customer_id"].to_list()]
+    _abc_dropped_cache.clear()
+    _abc_dropped_cache[key] = found
+    return found

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet
 
@@ -39,3 +41,9 @@ def customer_documents(*, customer_id: int, limit: int = 50) -> list[Document]:
 
 def interactions_exist() -> bool:
     return Interaction.objects.exists()
+
+
+def customers_contacted_since(*, since: datetime) -> QuerySet[Any]:
+    """Ids of the customers with an interaction logged at or after `since` (any kind), as a
+    subquery: who has been in touch lately (the relationship move's lists)."""
+    return Interaction.objects.filter(occurred_at__gte=since).order_by().values("customer_id")

@@ -374,3 +374,10 @@ def referrals_recently_qualified(*, since: datetime, until: datetime,
 def referral_ids_of_referred(customer_ids: Iterable[int]) -> list[int]:
     """The referrals that brought these customers."""
     return list(Referral.objects.filter(referred_id__in=list(customer_ids)).values_list("pk", flat=True))
+
+
+def customers_who_referred() -> QuerySet[Any]:
+    """Ids of the customers who, as members, have referred someone (any program, any
+    status but rejected), as a subquery: the referral move's «sin referidos» lists."""
+    return (Referral.objects.filter(referrer__isnull=False).exclude(status=ReferralStatus.REJECTED)
+            .order_by().values("referrer__customer_id"))

@@ -21,6 +21,7 @@ from django.db.models import (
     Count,
     DecimalField,
     Exists,
+    F,
     Max,
     Min,
     OuterRef,
@@ -439,3 +440,56 @@ def order_external_ids(source: str, external_ids: Sequence[str] | None = None) -
     if external_ids is None:
         return list(qs.values_list("external_id", flat=True).iterator(chunk_size=50_000))
     return list(qs.filter(external_id__in=list(external_ids)).values_list("external_id", flat=True))
+
+
+# --- periods and habits, for the retention goals and the six-moves plan ---------------
+
+def stores_all() -> QuerySet[Store]:
+    """Every store, by name (the goals' store choice)."""
+    return Store.objects.order_by("name", "code")
+
+
+def orders_between(*, since: datetime | None, until: datetime, customers: QuerySet[Any] | None = None,
+                   store_id: int | None = None, currency: str | None = None) -> QuerySet[Order]:
+    """Orders placed in [since, until) (no lower bound with None), optionally only of
+    `customers` (a query of customers), at one store, in one currency: a retention goal's
+    period, as a query the caller aggregates (`values("customer_id")`, `Sum("total")`)."""
+    orders = Order.objects.filter(placed_at__lt=until)
+    if since is not None:
+        orders = orders.filter(placed_at__gte=since)
+    if customers is not None:
+        orders = orders.filter(customer_id__in=customers.values("pk"))
+    if store_id is not None:
+        orders = orders.filter(store_id=store_id)
+    if currency is not None:
+        orders = orders.filter(currency=currency)
+    return orders
+
+
+def customers_of_one_category(*, since: datetime) -> QuerySet[Any]:
+    """Ids of the customers who ordered since `since` and whose order lines, all of their
+    history, are all of products of one single category (lines without a product or a
+    category are not counted): the cross-sell candidates of the plan («solo compran una
+    categoría»)."""
+    recent = Order.objects.filter(placed_at__gte=since).values("customer_id")
+    # One category ⇔ the lowest and the highest category are the same: cheaper than a
+    # distinct count (no set per customer), same answer.
+    return (OrderLine.objects.filter(order__customer_id__in=recent, product__category__isnull=False)
+            .order_by().values("order__customer_id")
+            .annotate(lowest=Min("product__category"), highest=Max("product__category"))
+            .filter(lowest=F("highest")).values("order__customer_id"))
+
+
+def customers_with_returns_since(*, since: datetime) -> QuerySet[Any]:
+    """Ids of the customers who returned something since `since` (the recovery move)."""
+    return Return.objects.filter(returned_at__gte=since).order_by().values("order__customer_id")
+
+
+def sales_version() -> tuple[Any, ...]:
+    """How many orders and returns, their last ids, latest dates and total amounts: changes
+    whenever an order or a return is recorded, deleted or corrected, for caches of figures
+    computed from every sale (one aggregate query per table)."""
+    orders = Order.objects.aggregate(n=Count("pk"), last=Max("pk"), at=Max("placed_at"), total=Sum("total"))
+    returns = Return.objects.aggregate(n=Count("pk"), last=Max("pk"), at=Max("returned_at"),
+                                       total=Sum("refund_amount"))
+    return tuple(orders.values()) + tuple(returns.values())

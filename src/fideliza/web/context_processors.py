@@ -84,6 +84,7 @@ def navigation(request: HttpRequest) -> dict:
     candidates = [
         ("web:home", _("Inicio"), namespace == "web" and url_name == "home"),
         ("followups:my_day", _("Mi día"), namespace == "followups"),
+        ("goals:list", _("Metas"), namespace == "goals"),
         ("customers:list", _("Clientes"), namespace == "customers"),
         ("insights:dashboard", _("Panel de análisis"), namespace == "insights"),
         ("segments:list", _("Segmentos"), namespace == "segments"),

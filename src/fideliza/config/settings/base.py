@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "fideliza.automations",
     "fideliza.followups",
     "fideliza.interactions",
+    "fideliza.goals",
+    "fideliza.plan",
     "fideliza.web",
     "fideliza.demo",
 ]
