@@ -20,3 +20,9 @@ class InteractionsConfig(AppConfig):
         from .documents import documents_erase
 
         erasure_handler_register("interactions.Document", documents_erase)
+
+        from fideliza.customers.contacts import contact_erasure_handler_register
+
+        from .services import interactions_contact_erase
+
+        contact_erasure_handler_register(interactions_contact_erase)
