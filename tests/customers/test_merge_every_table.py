@@ -21,7 +21,13 @@ from fideliza.campaigns.models import Campaign, CampaignRecipient
 from fideliza.customers.contacts import contact_create
 from fideliza.customers.export import customer_export_data
 from fideliza.customers.merging import customer_merge, customer_merge_undo
-from fideliza.customers.models import Contact, ContactConsentRecord, Customer, DataSubjectRequest, MatchCandidate
+from fideliza.customers.models import (
+    Contact,
+    ContactConsentRecord,
+    Customer,
+    DataSubjectRequest,
+    MatchCandidate,
+)
 from fideliza.customers.privacy import customer_erase
 from fideliza.customers.references import customer_keys
 from fideliza.customers.services import consent_record, customer_create

@@ -176,6 +176,17 @@ class _CustomerFacts:
                               self.topics_out, self.times, self.contacts)
 
 
+def message_facts(f: _CustomerFacts | None, channel: str, address: str) -> _CustomerFacts | None:
+    """The facts a queued message is re-checked on at send time: for a company, those of
+    the contact person it was addressed to (none left at that address: no consent)."""
+    if f is None or f.contacts is None:
+        return f
+    for contact_id, (email, phone, _consent, _at) in f.contacts.items():
+        if _address(channel, email, phone) == address:
+            return f.to_contact(contact_id)
+    return f.to_contact(0)
+
+
 def _request_facts(r: MessageRequest, f: _CustomerFacts | None) -> _CustomerFacts | None:
     """The facts a request is gated on: the card's, or the named contact person's."""
     if f is None or r.contact_id is None or f.contacts is None:
