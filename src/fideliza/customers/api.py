@@ -530,7 +530,7 @@ def create_contact(
 
 @router.patch("/{int:customer_id}/contacts/{int:contact_id}", response={200: ContactOut, **ERRORS_WRITE},
               url_name="contact_update")
-def update_contact(request: HttpRequest, customer_id: DbId, contact_id: DbId, payload: ContactPatchIn) -> dict[str, Any]:
+def update_contact(request: HttpRequest, customer_id: DbId, contact_id: DbId, payload: ContactPatchIn) -> Contact:
     """Change the fields sent; `is_primary: true` moves the primary mark here, `is_active:
     false` records that the person left. Consents sent are appended. Audited."""
     require_write(request, "customers")
@@ -539,4 +539,4 @@ def update_contact(request: HttpRequest, customer_id: DbId, contact_id: DbId, pa
         contact = get_object_or_404(contacts_of(customer.pk), pk=contact_id)
         contact_update(actor=request_actor(request), contact=contact, data=_contact_data(payload, partial=True))
         _contact_consents(request, contact, payload.consents)
-    return _contact_out(contact.pk)
+    return _contacts_prefetched(Contact.objects.filter(pk=contact.pk)).get()
