@@ -323,3 +323,12 @@ def contact_ids_by_customer(customer_ids: Iterable[int]) -> dict[int, list[int]]
                     .order_by("customer_id", "-is_primary", "pk").values_list("pk", "customer_id")):
         found.setdefault(cid, []).append(pk)
     return found
+
+
+def contacts_for_cards(customer_ids: Sequence[int]) -> list[Contact]:
+    """Every contact person (active or not) of the cards among `customer_ids`, in chunks."""
+    found: list[Contact] = []
+    ids = list(customer_ids)
+    for start in range(0, len(ids), SOURCE_ID_CHUNK):
+        found += list(Contact.objects.filter(customer_id__in=ids[start:start + SOURCE_ID_CHUNK]).order_by("pk"))
+    return found

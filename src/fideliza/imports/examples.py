@@ -20,7 +20,7 @@ from fideliza.core.exports import Sheet, csv_lines
 from .fields import FIELDS_BY_KIND, ONE_OF_BY_KIND, FieldSpec, one_of_label, quoted
 from .models import ImportKind
 
-EXAMPLE_ORDER = ("customers", "products", "orders", "tickets")
+EXAMPLE_ORDER = ("customers", "contacts", "products", "orders", "tickets")
 
 
 def _spanish_like() -> bool:
