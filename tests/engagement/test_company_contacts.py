@@ -23,7 +23,7 @@ from fideliza.customers.selectors import consent_current, contact_consents_curre
 from fideliza.customers.services import consent_record, customer_create
 from fideliza.engagement.models import ContactDecision, Message, MessageStatus, Suppression
 from fideliza.engagement.outbox import messages_send
-from fideliza.engagement.services import channel_choose, messages_queue
+from fideliza.engagement.services import bounce_record, channel_choose, messages_queue, sms_inbound
 
 from .conftest import make_customer, request
 
@@ -163,3 +163,18 @@ def test_unsubscribing_from_a_companys_message_withdraws_the_contacts_consent(sm
     [later] = messages_queue([request(company, source="campaign:2")])
     assert later.status == "skipped"
     assert Message.objects.get(pk=d.message_id).status == MessageStatus.SENT
+
+
+def test_a_stop_reply_or_a_hard_bounce_withdraws_the_contacts_consent(noon):
+    company = _company()
+    ana = _contact(company, "Ana García", "ana@vega.example", "+34611000001", consents={"email": True, "sms": True})
+    sms, email = messages_queue([request(company, channel="sms", not_before=noon.replace(hour=18)),
+                                 request(company, not_before=noon.replace(hour=18))])
+    assert (sms.status, email.status) == ("queued", "queued")
+    sms_inbound(phone="611 00 00 01", text="BAJA")
+    assert contact_consents_current([ana.pk])[ana.pk] == {"email": True, "sms": False}
+    assert Message.objects.get(pk=sms.message_id).status == MessageStatus.CANCELLED
+    bounce_record(address="ana@vega.example", hard=True)
+    assert contact_consents_current([ana.pk])[ana.pk] == {"email": False, "sms": False}
+    assert Message.objects.get(pk=email.message_id).status == MessageStatus.CANCELLED
+    assert consent_current(company) == {"email": True, "sms": True}  # the card's own is another address

@@ -176,6 +176,22 @@ def contact_consents_withdraw_by_address(*, customer_id: int, channel: str, addr
     return [c.pk for c in contacts]
 
 
+def contact_consents_withdraw_at_address(*, channel: str, address: str, source: str) -> list[int]:
+    """Withdraw `channel` consent of every contact person, of any card, reached at `address`
+    who has it (an SMS «BAJA» reply, a hard bounce); returns their cards' ids."""
+    lookup = {"email__iexact": address} if channel == Channel.EMAIL else {"phone": address}
+    contacts = list(Contact.objects.filter(**lookup))
+    from .selectors import contact_consents_current
+
+    current = contact_consents_current(c.pk for c in contacts)
+    cards = []
+    for contact in contacts:
+        if current.get(contact.pk, {}).get(channel):
+            contact_consent_record(contact=contact, channel=channel, granted=False, source=source)
+            cards.append(contact.customer_id)
+    return sorted(set(cards))
+
+
 # --- erasure -------------------------------------------------------------------------------
 
 class ContactErasureHandler(Protocol):

@@ -19,7 +19,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fideliza.core.sql import ids_filter
-from fideliza.customers.contacts import contact_consents_withdraw_by_address
+from fideliza.customers.contacts import (
+    contact_consents_withdraw_at_address,
+    contact_consents_withdraw_by_address,
+)
 from fideliza.customers.models import Customer, CustomerKind
 from fideliza.customers.selectors import (
     company_contacts,
@@ -789,9 +792,10 @@ def is_stop_reply(text: str) -> bool:
 
 @transaction.atomic
 def sms_inbound(*, phone: str, text: str) -> list[int]:
-    """An SMS reply. A stop word withdraws SMS consent of every card with that phone.
+    """An SMS reply. A stop word withdraws SMS consent of every card with that phone, and of
+    every company contact person with it.
 
-    Returns the ids of the customers whose consent was withdrawn.
+    Returns the ids of the customers whose own (card) consent was withdrawn.
     """
     from fideliza.customers.normalize import normalize_phone
 
@@ -805,6 +809,10 @@ def sms_inbound(*, phone: str, text: str) -> list[int]:
         _withdraw(customer, MessageChannel.SMS, source=f"respuesta SMS «{text.strip()[:40]}»")
         _cancel_pending_marketing(customer.pk, MessageChannel.SMS, number, DecisionReason.NO_CONSENT)
         withdrawn.append(customer.pk)
+    # A company's contact person with that phone: their own consent goes too.
+    for customer_id in contact_consents_withdraw_at_address(
+            channel=MessageChannel.SMS, address=number, source=f"respuesta SMS «{text.strip()[:40]}»"):
+        _cancel_pending_marketing(customer_id, MessageChannel.SMS, number, DecisionReason.NO_CONSENT)
     for message in Message.objects.filter(channel=MessageChannel.SMS, address=number,
                                           status=MessageStatus.SENT).order_by("-sent_at")[:1]:
         event_record(message=message, kind=EventKind.UNSUBSCRIBED, detail={"via": "sms", "text": text[:160]})
@@ -841,6 +849,10 @@ def bounce_record(*, address: str, hard: bool, message_token: str = "", provider
             _withdraw(customer, MessageChannel.EMAIL,
                       source="rebote permanente" if hard else "queja por spam")
             _cancel_pending_marketing(customer.pk, MessageChannel.EMAIL, address, DecisionReason.SUPPRESSED)
+        for customer_id in contact_consents_withdraw_at_address(
+                channel=MessageChannel.EMAIL, address=address,
+                source="rebote permanente" if hard else "queja por spam"):
+            _cancel_pending_marketing(customer_id, MessageChannel.EMAIL, address, DecisionReason.SUPPRESSED)
     if message is not None:
         kind = EventKind.COMPLAINED if complaint else EventKind.BOUNCED
         event_record(message=message, kind=kind, detail={"hard": hard, "diagnostic": diagnostic[:500]})
