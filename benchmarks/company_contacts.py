@@ -104,10 +104,10 @@ def main() -> None:
         print(f"database: {connection.vendor}; {len(ids):,} customers, {len(primary):,} companies with 2 contacts "
               f"each, built in {time.perf_counter() - t0:.1f} s")
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for start in range(0, len(ids), CHUNK):
             company_contacts(ids[start:start + CHUNK], {"email"})
-        step = time.perf_counter() - t0
+        step, step_cpu = time.perf_counter() - t0, time.process_time() - c0
 
         requests = [MessageRequest(customer_id=cid, channel="email", kind="marketing", source="bench:1",
                                    dedupe_key=f"bench:{cid}", subject="Hola", body_text="Hola")
@@ -121,7 +121,7 @@ def main() -> None:
         print(f"messages_queue of {len(ids):,} marketing e-mails: {wall:.2f} s wall, {cpu:.2f} s CPU, "
               f"{queued:,} queued")
         print(f"  of which the companies' step (company_contacts over {len(ids) // CHUNK + 1} chunks): "
-              f"{step * 1000:.0f} ms ({step / wall:.1%})")
+              f"{step * 1000:.0f} ms wall ({step / wall:.1%}), {step_cpu * 1000:.0f} ms CPU ({step_cpu / cpu:.1%})")
         print(f"  every company's message went to its primary contact ({len(to_companies):,} checked)")
         print(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
         if pg_name:
