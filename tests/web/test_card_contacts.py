@@ -138,3 +138,26 @@ def test_a_representative_cannot_touch_another_representatives_contacts(django_u
 def test_a_person_card_without_contacts_shows_no_contacts_section(rep, owner):
     person = customer_create(actor=Actor.of(owner), data={"first_name": "Lucía", "account_executive": rep})
     assert 'id="contactos"' not in _card(_client(rep), person)
+
+
+def test_the_owner_erases_one_contacts_data_from_the_card_and_a_representative_cannot(rep, company, owner):
+    ana = contact_create(actor=Actor.of(owner), customer=company, data={"name": "Ana García",
+                                                                         "email": "ana@vega.example"})
+    luis = contact_create(actor=Actor.of(owner), customer=company, data={"name": "Luis Romero"})
+    url = f"/clientes/{company.pk}/contactos/{ana.pk}/suprimir/"
+    rep_client = _client(rep)
+    assert "Suprimir sus datos" not in _card(rep_client, company)
+    assert rep_client.post(url, {f"s{ana.pk}-confirm": "on"}).status_code == 403
+    client = _client(owner)
+    assert "Suprimir sus datos" in _card(client, company)
+    unconfirmed = client.post(url, {}, follow=True)
+    assert "Marque la confirmación para suprimir." in unconfirmed.content.decode()
+    ana.refresh_from_db()
+    assert ana.name == "Ana García"
+    done = client.post(url, {f"s{ana.pk}-confirm": "on"}, follow=True)
+    text = done.content.decode()
+    assert "Datos de la persona de contacto suprimidos." in text and "ana@vega.example" not in text
+    ana.refresh_from_db()
+    assert (ana.name, ana.email, ana.is_active) == ("[suprimido]", "", False)
+    luis.refresh_from_db()
+    assert luis.name == "Luis Romero"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse
@@ -28,10 +28,12 @@ from fideliza.customers.contacts import (
     contact_consent_record,
     contact_create,
     contact_deactivate,
+    contact_erase,
     contact_set_primary,
     contact_update,
 )
 from fideliza.customers.forms import ConsentForm, ContactConsentForm, ContactForm
+from fideliza.customers.forms_privacy import EraseForm
 from fideliza.customers.models import Channel, Contact, Customer, CustomerKind
 from fideliza.customers.selectors import (
     contact_consent_history,
@@ -40,6 +42,7 @@ from fideliza.customers.selectors import (
     customers_visible_to,
 )
 from fideliza.customers.services import consent_record
+from fideliza.customers.views_privacy import PRIVACY_ROLES
 from fideliza.followups.forms import FollowUpForm
 from fideliza.followups.models import FollowUp
 from fideliza.followups.selectors import customer_followups, followups_open_of
@@ -66,6 +69,11 @@ def _open_followups(customer: Customer) -> QuerySet[FollowUp]:
     return followups_open_of(customer.pk)
 
 
+def _may_erase(request: AuthedRequest) -> bool:
+    """Erasing personal data is for the roles that answer data-subject requests."""
+    return request.user.is_superuser or request.user.role in PRIVACY_ROLES
+
+
 def _contacts_context(customer: Customer, *, contact_form: ContactForm | None,
                       edit_forms: dict[int, ContactForm], consent_form: ContactConsentForm | None) -> dict[str, object]:
     """The card's «Personas de contacto»: each person with their consent per channel and an
@@ -80,6 +88,7 @@ def _contacts_context(customer: Customer, *, contact_form: ContactForm | None,
             "consents": [(str(label), current.get(value)) for value, label in Channel.choices if value in current],
             "form": edit_forms.get(contact.pk) or ContactForm(prefix=f"c{contact.pk}", initial={
                 f: getattr(contact, f) for f in ("name", "role", "email", "phone", "is_primary", "notes")}),
+            "erase_form": EraseForm(prefix=f"s{contact.pk}"),
         })
     active = [c for c in contacts if c.is_active]
     return {
@@ -129,6 +138,7 @@ def _render_card(request: AuthedRequest, customer: Customer, consent_form: Conse
         "audit": customer_audit_entries(customer=customer),
         **_contacts_context(customer, contact_form=contact_form, edit_forms=contact_edit_forms or {},
                             consent_form=contact_consent_form),
+        "may_erase_contacts": _may_erase(request),
         # RFM, CLV, P(alive) and next best product from the analytics snapshot.
         **customer_insights_context(customer),
     }, status=status)
@@ -321,4 +331,22 @@ def customer_contact_consent(request: AuthedRequest, pk: int) -> HttpResponse:
                            granted=form.cleaned_data["granted"], source=form.cleaned_data["source"],
                            wording=form.cleaned_data["wording"], recorded_by=request.user)
     messages.success(request, _("Consentimiento de %(name)s registrado.") % {"name": contact.name})
+    return _to_contacts(customer)
+
+
+@login_required
+@require_POST
+def customer_contact_erase(request: AuthedRequest, pk: int, contact_pk: int) -> HttpResponse:
+    """«Suprimir sus datos»: one contact person's right to erasure (owner and support, as the
+    data-subject requests); the row stays anonymous so the interactions that named them keep
+    their place. Irreversible: asks for confirmation."""
+    if not _may_erase(request):
+        raise PermissionDenied
+    customer = _visible_customer(request, pk)
+    contact = _card_contact(customer, contact_pk)
+    if not EraseForm(request.POST, prefix=f"s{contact.pk}").is_valid():
+        messages.error(request, _("Marque la confirmación para suprimir."))
+        return _to_contacts(customer)
+    contact_erase(actor=Actor.of(request.user, via="web"), contact=contact)
+    messages.success(request, _("Datos de la persona de contacto suprimidos."))
     return _to_contacts(customer)

@@ -35,6 +35,8 @@ urlpatterns = [
              name="contact_primary"),
         path("<int:pk>/contactos/<int:contact_pk>/baja/", customer_card.customer_contact_deactivate,
              name="contact_deactivate"),
+        path("<int:pk>/contactos/<int:contact_pk>/suprimir/", customer_card.customer_contact_erase,
+             name="contact_erase"),
     ], customers_urls.app_name))),
     path("importaciones/", include("fideliza.imports.urls")),
     path("cuenta/", include("fideliza.accounts.urls")),
