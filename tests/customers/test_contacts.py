@@ -121,6 +121,7 @@ def test_merging_two_companies_moves_and_dedups_their_contacts_and_undo_restores
     contact_deactivate(actor=actor, contact=gone)  # inactive: moved as it is, never folded
     contact_consent_record(contact=ana_twin, channel="sms", granted=True, source="feria")
     call = interaction_log(actor=actor, customer=duplicate, kind="call", contact=eva, text="Pedido grande")
+    visit = interaction_log(actor=actor, customer=duplicate, kind="visit", contact=ana_twin, text="Obra nueva")
     assert ana_twin.is_primary
 
     merge = customer_merge(actor=actor, survivor=survivor, duplicate=duplicate)
@@ -136,6 +137,8 @@ def test_merging_two_companies_moves_and_dedups_their_contacts_and_undo_restores
         ("Ana García López", False), ("L. Romero", False)}
     assert Contact.objects.get(pk=gone.pk).customer_id == survivor.pk
     assert Interaction.objects.get(pk=call.pk).contact_id == eva.pk
+    # A call with the folded person names the survivor's same person now.
+    assert Interaction.objects.get(pk=visit.pk).contact_id == ana.pk
 
     customer_merge_undo(actor=actor, merge=merge)
     ana.refresh_from_db()
@@ -148,6 +151,8 @@ def test_merging_two_companies_moves_and_dedups_their_contacts_and_undo_restores
         "Eva Ruiz": (duplicate.pk, True, False), "Pedro Antiguo": (duplicate.pk, False, False)}
     assert contact_consents_current([ana_twin.pk]) == {ana_twin.pk: {"sms": True}}
     assert luis_twin.pk in Contact.objects.filter(customer=duplicate).values_list("pk", flat=True)
+    assert (Interaction.objects.get(pk=visit.pk).contact_id, Interaction.objects.get(pk=visit.pk).customer_id) == (
+        ana_twin.pk, duplicate.pk)
 
 
 def test_a_survivor_without_contacts_takes_the_duplicates_primary(actor):

@@ -252,6 +252,24 @@ def contact_personal_values(customer_ids: Sequence[int]) -> set[str]:
 
 # --- merging -------------------------------------------------------------------------------
 
+class ContactFoldHandler(Protocol):
+    """Re-points what another app keeps about contacts folded by a merge ({the duplicate's
+    contact: the survivor's same person}) and returns a JSON payload that its `undo`
+    attribute (a function of that payload) reverses exactly."""
+
+    def __call__(self, folds: dict[int, int], /) -> Any: ...
+
+
+_CONTACT_FOLD_HANDLERS: dict[str, ContactFoldHandler] = {}
+
+
+def contact_fold_handler_register(name: str, handler: ContactFoldHandler) -> None:
+    """Called from an AppConfig.ready of an app whose rows name contacts (interactions)."""
+    if not callable(getattr(handler, "undo", None)):
+        raise TypeError(f"contact fold handler {name} has no undo(payload)")
+    _CONTACT_FOLD_HANDLERS[name] = handler
+
+
 def _same_person(contact: Contact, others: Iterable[Contact]) -> Contact | None:
     for other in others:
         if contact.email and other.email and contact.email.lower() == other.email.lower():
@@ -303,11 +321,17 @@ def contacts_merge(survivor: Customer, duplicate: Customer, colliding: list[Any]
         folded.append({"duplicate": contact.pk, "into": twin.pk, "filled": filled, "records": records,
                        "was_primary": contact.is_primary, "was_active": contact.is_active,
                        "became_primary": became_primary})
-    return {"moved": moved, "unmarked": unmarked, "folded": folded, "duplicate": duplicate.pk}
+    # What named a folded contact (a logged call) names the survivor's same person now.
+    folds = {fold["duplicate"]: fold["into"] for fold in folded}
+    reactions = {name: handler(folds) for name, handler in _CONTACT_FOLD_HANDLERS.items()} if folds else {}
+    return {"moved": moved, "unmarked": unmarked, "folded": folded, "duplicate": duplicate.pk,
+            "reactions": reactions}
 
 
 def _contacts_merge_undo(payload: dict[str, Any]) -> None:
     duplicate_id = payload["duplicate"]
+    for name, reaction in payload.get("reactions", {}).items():
+        _CONTACT_FOLD_HANDLERS[name].undo(reaction)  # type: ignore[attr-defined]  # see ContactFoldHandler
     for fold in reversed(payload["folded"]):
         ContactConsentRecord.objects.filter(pk__in=fold["records"]).update(contact_id=fold["duplicate"])
         twin = Contact.objects.get(pk=fold["into"])

@@ -112,3 +112,24 @@ def interactions_contact_erase(contact_ids: list[int]) -> int:
     """Erasure of contact persons (customers.contacts): the free-text name written beside
     them goes too (the key stays, to the anonymous contact)."""
     return Interaction.objects.filter(contact_id__in=contact_ids).update(contact_name="")
+
+
+def interactions_contact_fold(folds: dict[int, int]) -> dict[str, list[int]]:
+    """A merge folded contacts ({the duplicate's: the survivor's same person}, customers.
+    contacts): the interactions that named them name the survivor's. Returns {duplicate's
+    contact: the interactions re-pointed}, which `interactions_contact_fold.undo` reverses."""
+    moved: dict[str, list[int]] = {}
+    for duplicate, twin in folds.items():
+        ids = list(Interaction.objects.filter(contact_id=duplicate).values_list("pk", flat=True))
+        if ids:
+            Interaction.objects.filter(pk__in=ids).update(contact_id=twin)
+            moved[str(duplicate)] = ids
+    return moved
+
+
+def _interactions_contact_fold_undo(payload: dict[str, list[int]]) -> None:
+    for duplicate, ids in payload.items():
+        Interaction.objects.filter(pk__in=ids).update(contact_id=int(duplicate))
+
+
+interactions_contact_fold.undo = _interactions_contact_fold_undo  # type: ignore[attr-defined]
