@@ -64,6 +64,11 @@ _CARD = {
     (("body", "email"), "invalid"): "Django's e-mail validator (domain labels, IDN), beyond a pattern",
     (("body", "phone"), "invalid"): "libphonenumber: a number that exists in its country's plan",
 }
+_CONTACT = {
+    (("body", "name"), "invalid"): "a name that is not only spaces",
+    (("body", "email"), "invalid"): "Django's e-mail validator (domain labels, IDN), beyond a pattern",
+    (("body", "phone"), "invalid"): "libphonenumber: a number that exists in its country's plan",
+}
 BUSINESS_RULES: dict[str, dict[tuple[tuple[str, ...], str], str]] = {
     "POST /api/v1/customers": {**_CARD, **_KEY_REUSED},
     "PATCH /api/v1/customers/{customer_id}": _CARD,
@@ -94,7 +99,22 @@ BUSINESS_RULES: dict[str, dict[tuple[tuple[str, ...], str], str]] = {
         **_KEY_REUSED,
     },
     "POST /api/v1/followups": _KEY_REUSED,
-    "POST /api/v1/interactions": _KEY_REUSED,
+    "POST /api/v1/interactions": {
+        (("body", "contact"), "other_customer"): "the contact person must be one of the customer's",
+        # Seen once the body had one more field (the generated cases shifted): user ids must exist.
+        (("body", "next_step.assignee"), "not_found"): "the assignee's user id must exist",
+        (("body", "user"), "not_found"): "the user id must exist",
+        **_KEY_REUSED,
+    },
+    "POST /api/v1/customers/{customer_id}/contacts": {
+        **_CONTACT,
+        (("body",), "merged"): "not on a card merged into another",
+        **_KEY_REUSED,
+    },
+    "PATCH /api/v1/customers/{customer_id}/contacts/{contact_id}": {
+        **_CONTACT,
+        (("body", "is_primary"), "inactive_primary"): "a contact who left cannot be the primary one",
+    },
     "POST /api/v1/interactions/{interaction_id}/documents": {
         (("body", "file"), "file_invalid"): "the type is checked by extension and content, within a size limit",
         (("file", "file"), "missing"): "an empty file part is no file (Django's parser leaves empty uploads out)",

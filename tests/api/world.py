@@ -25,6 +25,7 @@ from fideliza.accounts.models import Role, User
 from fideliza.accounts.services import Actor
 from fideliza.automations.services import automation_save, automations_run
 from fideliza.campaigns.services import MessageContent, campaign_create, campaign_launch
+from fideliza.customers.contacts import contact_create
 from fideliza.customers.models import Customer, MatchCandidate
 from fideliza.customers.privacy import dsr_open
 from fideliza.engagement.services import MessageRequest, messages_queue, suppression_add
@@ -143,6 +144,10 @@ def world_build(owner: User) -> World:
                                  next_step=NextStep(title=f"Volver a llamar a {person.customer.first_name}",
                                                     due_at=NOW + dt.timedelta(days=3)))
         person.followup = logged.next_followup
+        # A contact person with consent of their own (GET /customers/{id}/contacts).
+        contact_create(actor=Actor.of(executive), customer=person.customer,
+                       data={"name": f"Contacto de {person.customer.first_name}",
+                             "email": f"contacto.{person.customer.email}"}, consents={"email": True})
         coupon_create(actor=system, name=f"Cupón de {person.customer.first_name}", value=Decimal("5.00"),
                       customer=person.customer, valid_until=NOW + dt.timedelta(days=30))
         messages_queue([MessageRequest(customer_id=person.customer.pk, channel=channel, kind="transactional",

@@ -18,9 +18,16 @@ from fideliza.accounts.services import Actor
 from fideliza.automations.merging import FOLDED
 from fideliza.automations.models import Automation, AutomationStep, Enrollment, StepRun
 from fideliza.campaigns.models import Campaign, CampaignRecipient
+from fideliza.customers.contacts import contact_create
 from fideliza.customers.export import customer_export_data
 from fideliza.customers.merging import customer_merge, customer_merge_undo
-from fideliza.customers.models import Customer, DataSubjectRequest, MatchCandidate
+from fideliza.customers.models import (
+    Contact,
+    ContactConsentRecord,
+    Customer,
+    DataSubjectRequest,
+    MatchCandidate,
+)
 from fideliza.customers.privacy import customer_erase
 from fideliza.customers.references import customer_keys
 from fideliza.customers.services import consent_record, customer_create
@@ -47,7 +54,7 @@ pytestmark = pytest.mark.django_db
 TZ = ZoneInfo("Europe/Madrid")
 NOW = datetime(2026, 6, 15, 11, 0, tzinfo=TZ)
 SECRETS = ("Wenceslao", "Olabarrieta", "wence.ola@correo-privado.es", "+34677112233", "wenceslao.viejo@antiguo.es",
-           "Calle del Olmo 9", "44556677K")
+           "Calle del Olmo 9", "44556677K", "Eustaquio Berganza", "eustaquio@berganza-privado.es", "+34655443322")
 
 
 def _automation(name: str) -> Automation:
@@ -119,8 +126,17 @@ def _rows_everywhere(actor, card, *, tag, program, segment, campaign, automation
     if occurrence is not None:
         occurrence.objects.create(automation=welcome, customer=card, trigger_key="birthday:2026",
                                   outcome="existing", recorded_at=NOW - timedelta(days=10))
+    # Contact persons with their own consent: the same person on both cards (same phone),
+    # and on the first card a second one.
+    contact = contact_create(actor=actor, customer=card, data={
+        "name": f"{card.first_name} {card.last_name}", "role": "Gerente", "email": card.email,
+        "phone": "+34677112233"}, consents={"email": True}, consent_source="form", ip_address="203.0.113.8")
+    if tag == "a":
+        contact_create(actor=actor, customer=card, data={
+            "name": "Eustaquio Berganza", "email": "eustaquio@berganza-privado.es", "phone": "+34655443322",
+            "notes": "Llamar a Eustaquio Berganza por la tarde"}, consents={"sms": True})
     # The relationship log: a call with a next step (an open follow-up) that quotes the person.
-    interaction_log(actor=actor, customer=card, kind="call", occurred_at=NOW - timedelta(days=1),
+    interaction_log(actor=actor, customer=card, kind="call", occurred_at=NOW - timedelta(days=1), contact=contact,
                     contact_name=f"{card.first_name} {card.last_name}", text=f"Escribir a {card.email}",
                     next_step=NextStep(title=f"Llamar a {card.first_name} al {card.phone or '+34677112233'}",
                                        due_at=NOW + timedelta(days=2)))
@@ -194,6 +210,14 @@ def test_merge_follows_every_policy_and_undo_restores_both_cards(person):
                   DataSubjectRequest, Interaction, FollowUp, Document):
         assert not model.objects.filter(customer=b).exists(), model
     assert a.source_ids.count() == 2 and a.consents.count() == 2
+    # The same contact person on both cards is folded into the survivor's (their consent
+    # history with it); the duplicate's row stays behind, inactive. One primary contact.
+    assert list(Contact.objects.filter(customer=a, is_active=True).order_by("pk").values_list("name", flat=True)) \
+        == ["Wenceslao Olabarrieta", "Eustaquio Berganza"]
+    assert Contact.objects.filter(customer=a, is_primary=True).count() == 1
+    folded = Contact.objects.get(customer=b)
+    assert not folded.is_active and not folded.consents.exists()
+    assert ContactConsentRecord.objects.filter(contact__customer=a, channel="email").count() == 2
     # One membership with both balances (50 welcome points each, plus 40 and 15 earned by
     # their orders); the second card's referral stays with it.
     assert Member.objects.get(customer=a).points_balance == 155
@@ -217,7 +241,14 @@ def test_merge_follows_every_policy_and_undo_restores_both_cards(person):
     assert Enrollment.objects.get(automation=expiring, trigger_key="expiry:2026-07-01").stop_reason == FOLDED
     assert Enrollment.objects.filter(automation=winback, customer=a).count() == 2  # history moves
 
+    contacts_before_undo = list(Contact.objects.order_by("pk").values_list("pk", flat=True))
+
     customer_merge_undo(actor=actor, merge=merge)
+    assert list(Contact.objects.order_by("pk").values_list("pk", flat=True)) == contacts_before_undo
+    folded.refresh_from_db()
+    assert folded.is_active and folded.is_primary and folded.consents.count() == 1
+    assert Contact.objects.filter(customer=a).count() == 2 and ContactConsentRecord.objects.filter(
+        contact__customer=a).count() == 2
     after = (customer_export_data(Customer.objects.get(pk=a.pk)), customer_export_data(Customer.objects.get(pk=b.pk)))
     # The ledger only grows (transfers); what each card holds is back exactly.
     assert export_held(after[0]) == export_held(before[0])
@@ -267,3 +298,8 @@ def test_erasure_of_a_merged_card_leaves_no_personal_data_in_any_table(person):
     assert set(FollowUp.objects.values_list("status", "title")) == {("cancelled", "[suprimido]")}
     assert not Document.objects.exists()  # the person's papers go
     assert record.summary["cards"] == 2
+    # The contact persons stay as anonymous, inactive rows (interactions keep naming them);
+    # their consent proof keeps channel, status and date.
+    assert set(Contact.objects.values_list("name", "is_active", "is_primary")) == {("[suprimido]", False, False)}
+    assert not ContactConsentRecord.objects.exclude(ip_address=None).exists()
+    assert ContactConsentRecord.objects.count() == 3

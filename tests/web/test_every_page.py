@@ -41,6 +41,8 @@ DATA_FIELDS: dict[str, tuple[str, ...]] = {
                            "address", "postal_code", "city", "region", "notes"),
     "customers.CustomerSourceId": ("source", "external_id"),
     "customers.ConsentRecord": ("source", "wording"),
+    "customers.Contact": ("name", "role", "email", "phone", "notes"),
+    "customers.ContactConsentRecord": ("source", "wording"),
     "customers.DataSubjectRequest": ("details", "resolution"),
     "catalog.Category": ("name",),
     "catalog.Product": ("sku", "name"),

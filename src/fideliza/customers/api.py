@@ -47,8 +47,18 @@ from fideliza.api_support import (
 )
 from fideliza.core.pagination import SortKey
 
-from .models import Channel, ConsentRecord, ContactTime, Customer, CustomerKind, Gender
-from .selectors import customers_visible_to
+from .contacts import contact_consent_record, contact_create, contact_update
+from .models import (
+    Channel,
+    ConsentRecord,
+    Contact,
+    ContactConsentRecord,
+    ContactTime,
+    Customer,
+    CustomerKind,
+    Gender,
+)
+from .selectors import contacts_of, customers_visible_to
 from .services import AUDIT_ENTITY, consent_record, customer_create, customer_update
 from .validators import country_codes, timezone_names, validate_country_code, validate_timezone_name
 
@@ -372,3 +382,161 @@ def update_customer(request: HttpRequest, customer_id: DbId, payload: CustomerPa
         customer_update(actor=request_actor(request), customer=customer, data=data, interests=interests)
         _record_consents(request, customer, payload.consents)
     return _with_relations(Customer.objects.filter(pk=customer.pk)).get()
+
+
+# --- contact persons of a card ---------------------------------------------------------------
+
+CONTACT_SORTS = (
+    SortKey.on("id", "id"),
+    SortKey.on("-id", "id", descending=True),
+)
+ContactSort = Literal["id", "-id"]
+
+
+class ContactOut(Schema):
+    id: int
+    customer_id: int
+    name: str
+    role: str
+    email: str
+    phone: str = Field(description="E.164")
+    is_primary: bool = Field(description="The company's messages go to this person")
+    is_active: bool
+    notes: str
+    consent: dict[str, bool] = Field(description="This person's current consent per channel (latest record wins)")
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_consent(obj: Contact) -> dict[str, bool]:
+        current: dict[str, bool] = {}
+        for record in obj.consents.all():  # prefetched per channel, newest first
+            current.setdefault(record.channel, record.status == "granted")
+        return current
+
+
+class ContactPage(Schema):
+    items: list[ContactOut]
+    next: str | None = Field(description="Cursor of the next page; null on the last page")
+
+
+class ContactFilters(Schema):
+    active: bool | None = None
+    sort: ContactSort = "id"
+    cursor: str | None = Field(None, pattern=cursor_pattern(CONTACT_SORTS), description=CURSOR_DOC)
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+
+class ContactConsentIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    granted: StrictBool
+    wording: str = Field("", max_length=2000, description="Text or version of the consent wording")
+    at: IsoDateTime | None = Field(None, description="When it was given; default now")
+
+
+class _ContactFields(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    role: str | None = Field(None, max_length=100)
+    email: str | None = Field(None, max_length=254)
+    phone: str | None = Field(None, max_length=40, description="Any format; stored as E.164")
+    is_primary: StrictBool | None = Field(None, description="Make this person the primary contact "
+                                                              "(the mark leaves the card's other one)")
+    notes: str | None = Field(None, max_length=10_000)
+    consents: list[ContactConsentIn] = Field(default_factory=list, max_length=20,
+                                             description="Consent grants/withdrawals to append")
+
+
+class ContactCreateIn(_ContactFields):
+    name: str = Field(min_length=1, max_length=150)
+
+
+class ContactPatchIn(_ContactFields):
+    """Only the fields sent are changed; null clears a text field."""
+
+    name: str | None = Field(None, min_length=1, max_length=150)
+    is_active: StrictBool | None = Field(None, description="false: the person left (a primary contact "
+                                                             "stops being primary)")
+
+
+def _contacts_prefetched(qs: QuerySet[Contact]) -> QuerySet[Contact]:
+    return qs.prefetch_related(Prefetch("consents", queryset=ContactConsentRecord.objects.order_by(
+        "channel", "-recorded_at", "-id")))
+
+
+def _contact_data(payload: _ContactFields, *, partial: bool) -> dict[str, Any]:
+    data = payload.model_dump(exclude_unset=partial, exclude={"consents"})
+    if not partial:
+        data = {k: v for k, v in data.items() if v is not None}
+    for key in ("role", "email", "phone", "notes"):
+        if key in data and data[key] is None:
+            data[key] = ""
+    for key in ("is_primary", "is_active", "name"):
+        if key in data and data[key] is None:
+            data.pop(key)
+    return data
+
+
+def _contact_consents(request: HttpRequest, contact: Contact, consents: list[ContactConsentIn]) -> None:
+    actor = request_actor(request)
+    for consent in consents:
+        contact_consent_record(contact=contact, channel=consent.channel.value, granted=consent.granted,
+                               source=f"api:{actor.label}"[:100], at=consent.at,
+                               ip_address=request.META.get("REMOTE_ADDR") or None,
+                               wording=consent.wording, recorded_by=request_user(request))
+
+
+def _contact_out(contact_id: int) -> dict[str, Any]:
+    return dump(ContactOut, _contacts_prefetched(Contact.objects.filter(pk=contact_id)).get())
+
+
+@router.get("/{int:customer_id}/contacts", response={200: ContactPage, **ERRORS_READ}, url_name="contact_list")
+def list_contacts(request: HttpRequest, customer_id: DbId, filters: Query[ContactFilters]) -> dict[str, Any]:
+    """The contact persons of a customer the caller may see (a company's buyer, manager…),
+    each with their own consent per channel, in cursor pages."""
+    customer = get_object_or_404(_visible(request), pk=customer_id)
+    qs = contacts_of(customer.pk)
+    if filters.active is not None:
+        qs = qs.filter(is_active=filters.active)
+    return paginate(_contacts_prefetched(qs), sort=sort_key(CONTACT_SORTS, filters.sort), sorts=CONTACT_SORTS,
+                    cursor=filters.cursor, limit=filters.limit)
+
+
+@router.post("/{int:customer_id}/contacts", response={201: ContactOut, **ERRORS_WRITE}, url_name="contact_create",
+             openapi_extra=replay_header_doc())
+def create_contact(
+    request: HttpRequest,
+    customer_id: DbId,
+    payload: ContactCreateIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DOC,
+                                         pattern=IDEMPOTENCY_KEY_PATTERN),
+) -> HttpResponse:
+    """Add a contact person to a customer (the card's first active one becomes primary).
+    Consents sent are appended to the person's own history. Audited."""
+    require_write(request, "customers")
+
+    def write() -> tuple[int, Any]:
+        customer = get_object_or_404(_visible(request), pk=customer_id)
+        contact = contact_create(actor=request_actor(request), customer=customer,
+                                 data=_contact_data(payload, partial=False))
+        _contact_consents(request, contact, payload.consents)
+        return 201, _contact_out(contact.pk)
+
+    return idempotent_response(request, scope="customers.contacts.create", key=idempotency_key,
+                               write=write)
+
+
+@router.patch("/{int:customer_id}/contacts/{int:contact_id}", response={200: ContactOut, **ERRORS_WRITE},
+              url_name="contact_update")
+def update_contact(request: HttpRequest, customer_id: DbId, contact_id: DbId, payload: ContactPatchIn) -> Contact:
+    """Change the fields sent; `is_primary: true` moves the primary mark here, `is_active:
+    false` records that the person left. Consents sent are appended. Audited."""
+    require_write(request, "customers")
+    with transaction.atomic():
+        customer = get_object_or_404(_visible(request), pk=customer_id)
+        contact = get_object_or_404(contacts_of(customer.pk), pk=contact_id)
+        contact_update(actor=request_actor(request), contact=contact, data=_contact_data(payload, partial=True))
+        _contact_consents(request, contact, payload.consents)
+    return _contacts_prefetched(Contact.objects.filter(pk=contact.pk)).get()

@@ -10,7 +10,7 @@ class CustomersConfig(AppConfig):
     def ready(self) -> None:
         # Erasure of the tables customers owns, and of the copies of a card that accounts
         # (audit history) and core (stored API responses) keep: they sit below customers.
-        from . import privacy
+        from . import contacts, merging, privacy
 
         for label, handler in (
                 ("customers.ConsentRecord", privacy.consents_erase),
@@ -19,3 +19,6 @@ class CustomersConfig(AppConfig):
                 ("accounts.AuditLog", privacy.audit_erase),
                 ("core.IdempotencyRecord", privacy.scrub_idempotency_responses)):
             privacy.erasure_handler_register(label, handler)
+        # Contact persons: folded into the survivor's on a merge, erased with their card.
+        privacy.erasure_handler_register("customers.Contact", contacts.contacts_erase)
+        merging.merge_handler_register("customers.Contact", contacts.contacts_merge)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -145,3 +146,40 @@ class CustomerFilterForm(forms.Form):
     def is_filtered(self) -> bool:
         f = self.filters()
         return f != CustomerFilters(sort=f.sort)
+
+
+class ContactForm(forms.Form):
+    """A contact person of the card (add or edit); consent is recorded apart, append-only."""
+
+    name = forms.CharField(label=_("Nombre y apellidos"), max_length=150)
+    role = forms.CharField(label=_("Cargo"), required=False, max_length=100,
+                           help_text=_("Por ejemplo: compras, gerencia, administración"))
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    phone = forms.CharField(label=_("Teléfono"), required=False, max_length=40)
+    is_primary = forms.BooleanField(label=_("Contacto principal"), required=False,
+                                    help_text=_("Los mensajes a la empresa van a esta persona."))
+    notes = forms.CharField(label=_("Notas"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def service_data(self) -> dict[str, Any]:
+        return {f: self.cleaned_data.get(f) or ("" if f != "is_primary" else False)
+                for f in ("name", "role", "email", "phone", "notes", "is_primary")}
+
+    def add_service_error(self, error: ValidationError) -> None:
+        if hasattr(error, "error_dict"):
+            for field, errors in error.error_dict.items():
+                self.add_error(field if field in self.fields else NON_FIELD_ERRORS, errors)
+        else:
+            self.add_error(None, error)
+
+
+class ContactConsentForm(ConsentForm):
+    """A grant or withdrawal of one contact person's consent."""
+
+    contact = forms.TypedChoiceField(label=_("Persona de contacto"), coerce=int, choices=())
+
+    def __init__(self, *args: Any, contacts: Sequence[Any] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        contact = self.fields["contact"]
+        assert isinstance(contact, forms.TypedChoiceField)
+        contact.choices = [(c.pk, str(c)) for c in contacts]
+        self.order_fields(["contact", "channel", "granted", "source", "wording"])

@@ -197,6 +197,68 @@ class ConsentRecord(models.Model):
         return f"{self.customer_id} {self.channel} {self.status}"
 
 
+class Contact(TimeStampedModel):
+    """A contact person of a card: the buyer, the manager, the accounts clerk of a company
+    (seed 004: «personas naturales o empresas»; frappe/crm#335).
+
+    A company's messages go to its primary contact (or the one a message names), and need
+    that person's own consent (`ContactConsentRecord`), not the company's: see
+    `engagement.services`. At most one primary contact per card, and it is active.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts",
+                                 verbose_name=_("cliente"))
+    name = models.CharField(_("nombre y apellidos"), max_length=150)
+    role = models.CharField(_("cargo"), max_length=100, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True, db_index=True)
+    phone = models.CharField(_("teléfono"), max_length=20, blank=True, db_index=True,
+                             help_text=_("E.164, p. ej. +34612345678"))
+    is_primary = models.BooleanField(_("contacto principal"), default=False)
+    is_active = models.BooleanField(_("activo"), default=True)
+    notes = models.TextField(_("notas"), blank=True)
+
+    class Meta:
+        verbose_name = _("persona de contacto")
+        verbose_name_plural = _("personas de contacto")
+        ordering = ["-is_primary", "-is_active", "name", "id"]
+        indexes = [models.Index(fields=["customer", "is_active"], name="contact_customer_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["customer"], condition=models.Q(is_primary=True),
+                                    name="contact_one_primary"),
+            models.CheckConstraint(condition=models.Q(is_primary=False) | models.Q(is_active=True),
+                                   name="contact_primary_is_active"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.role})" if self.role else self.name
+
+
+class ContactConsentRecord(models.Model):
+    """Append-only, as `ConsentRecord`: every grant or withdrawal of one contact person's
+    consent for one channel. The latest record per channel is the current consent."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents",
+                                verbose_name=_("persona de contacto"))
+    channel = models.CharField(_("canal"), max_length=10, choices=Channel.choices)
+    status = models.CharField(_("estado"), max_length=10, choices=ConsentStatus.choices)
+    recorded_at = models.DateTimeField(_("cuándo"), db_index=True)
+    source = models.CharField(_("origen"), max_length=100,
+                              help_text=_("formulario, fichero importado, caja, API, enlace de baja…"))
+    ip_address = models.GenericIPAddressField(_("IP"), null=True, blank=True)
+    wording = models.TextField(_("texto o versión del consentimiento"), blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("consentimiento de una persona de contacto")
+        verbose_name_plural = _("consentimientos de personas de contacto")
+        ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["contact", "channel", "-recorded_at"], name="contact_consent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} {self.channel} {self.status}"
+
+
 class CustomerMerge(models.Model):
     """One merge of a duplicate card into a surviving card, kept so it can be undone.
 

@@ -203,6 +203,9 @@ def _personal_values(family: list[Customer]) -> set[str]:
         values.update(str(record[f]) for f in IDENTIFYING if record.get(f))
         full = f"{record.get('first_name') or ''} {record.get('last_name') or ''}".strip()
         values.add(full)
+    from .contacts import contact_personal_values
+
+    values |= contact_personal_values(ids)  # a contact's e-mail in a message, an import error
     return {v for v in values if len(v) >= 5 and v != ERASED}
 
 

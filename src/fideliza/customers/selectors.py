@@ -14,7 +14,10 @@ from fideliza.core.sql import ids_filter, sql_cents, sql_epoch_seconds
 from .models import (
     ConsentRecord,
     ConsentStatus,
+    Contact,
+    ContactConsentRecord,
     Customer,
+    CustomerKind,
     CustomerSourceId,
     DataSubjectRequest,
     RequestStatus,
@@ -234,3 +237,98 @@ def customers_newest(limit: int) -> list[tuple[int, int | None]]:
     """(customer, account executive) of the newest current, active cards."""
     return list(Customer.objects.filter(merged_into__isnull=True, is_active=True).order_by("-pk")
                 .values_list("pk", "account_executive_id")[:limit])
+
+
+# --- contact persons ------------------------------------------------------------------------
+
+def contacts_visible_to(user: User) -> QuerySet[Contact]:
+    """Contact persons of the cards `user` may see."""
+    return Contact.objects.filter(customer__in=customers_visible_to(user))
+
+
+def contacts_of(customer_id: int, *, active_only: bool = False) -> QuerySet[Contact]:
+    """The card's contact persons: primary first, then active ones, by name."""
+    qs = Contact.objects.filter(customer_id=customer_id)
+    return qs.filter(is_active=True) if active_only else qs
+
+
+def contact_consents_current(contact_ids: Iterable[int]) -> dict[int, dict[str, bool]]:
+    """{contact: {channel: granted}} from each contact's latest record per channel."""
+    current: dict[int, dict[str, bool]] = {}
+    for contact_id, channel, status in (
+        ContactConsentRecord.objects.filter(contact_id__in=list(contact_ids))
+        .order_by("contact_id", "channel", "-recorded_at", "-id")
+        .values_list("contact_id", "channel", "status")
+    ):
+        current.setdefault(contact_id, {}).setdefault(channel, status == ConsentStatus.GRANTED)
+    return current
+
+
+def contact_consent_history(contact_ids: Iterable[int]) -> QuerySet[ContactConsentRecord]:
+    """The consent records of these contacts, newest first."""
+    return (ContactConsentRecord.objects.filter(contact_id__in=list(contact_ids))
+            .select_related("recorded_by", "contact").order_by("-recorded_at", "-id"))
+
+
+ContactFacts = tuple[int, str, str, bool, dict[str, tuple[bool, datetime]]]
+
+
+def company_contacts(customer_ids: Sequence[int], channels: Iterable[str]) -> dict[int, list[ContactFacts]]:
+    """For the company cards among `customer_ids` (at most a few thousand): their active
+    contacts as (id, e-mail, phone, primary, {channel: (granted, recorded at)}) with the
+    latest consent on each of `channels`; a company without contacts maps to []. Person
+    cards are absent. What the engagement gate addresses a company's message to."""
+    wanted = set(customer_ids)
+    found: dict[int, list[ContactFacts]] = {
+        cid: [] for cid in Customer.objects.filter(ids_filter("pk", customer_ids), kind=CustomerKind.COMPANY)
+        .values_list("pk", flat=True) if cid in wanted}
+    if not found:
+        return found
+    rows = list(Contact.objects.filter(ids_filter("customer_id", list(found)), is_active=True)
+                .order_by("customer_id", "-is_primary", "pk")
+                .values_list("pk", "customer_id", "email", "phone", "is_primary"))
+    consent: dict[int, dict[str, tuple[bool, datetime]]] = {}
+    ids = [r[0] for r in rows]
+    for start in range(0, len(ids), SOURCE_ID_CHUNK):
+        for contact_id, channel, status, recorded_at in (
+            ContactConsentRecord.objects.filter(contact_id__in=ids[start:start + SOURCE_ID_CHUNK],
+                                                channel__in=list(channels))
+            .order_by("contact_id", "channel", "-recorded_at", "-id")
+            .values_list("contact_id", "channel", "status", "recorded_at")
+        ):
+            consent.setdefault(contact_id, {}).setdefault(channel, (status == ConsentStatus.GRANTED, recorded_at))
+    for pk, cid, email, phone, primary in rows:
+        if cid in found:
+            found[cid].append((pk, email, phone, primary, consent.get(pk, {})))
+    return found
+
+
+def contact_ids_at_address(customer_id: int, channel: str, address: str) -> list[int]:
+    """The card's contacts reached at `address` on `channel` (e-mail: any case; else the phone)."""
+    lookup = {"email__iexact": address} if channel == "email" else {"phone": address}
+    return list(Contact.objects.filter(customer_id=customer_id, **lookup).values_list("pk", flat=True))
+
+
+def company_ids_among(customer_ids: Iterable[int]) -> set[int]:
+    """The company cards among `customer_ids` (a few thousand at most)."""
+    wanted = list(set(customer_ids))
+    return set(Customer.objects.filter(ids_filter("pk", wanted), kind=CustomerKind.COMPANY)
+               .values_list("pk", flat=True)) & set(wanted)
+
+
+def contact_ids_by_customer(customer_ids: Iterable[int]) -> dict[int, list[int]]:
+    """{card: its active contact persons, primary first} for the cards among `customer_ids`."""
+    found: dict[int, list[int]] = {}
+    for pk, cid in (Contact.objects.filter(customer_id__in=list(set(customer_ids)), is_active=True)
+                    .order_by("customer_id", "-is_primary", "pk").values_list("pk", "customer_id")):
+        found.setdefault(cid, []).append(pk)
+    return found
+
+
+def contacts_for_cards(customer_ids: Sequence[int]) -> list[Contact]:
+    """Every contact person (active or not) of the cards among `customer_ids`, in chunks."""
+    found: list[Contact] = []
+    ids = list(customer_ids)
+    for start in range(0, len(ids), SOURCE_ID_CHUNK):
+        found += list(Contact.objects.filter(customer_id__in=ids[start:start + SOURCE_ID_CHUNK]).order_by("pk"))
+    return found

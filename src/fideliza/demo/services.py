@@ -288,9 +288,12 @@ def _bring_to_life(*, actor: Actor, today: date, say: Callable[[str], None],
     from fideliza.automations.demo import automations_demo_create
 
     automations_demo_create(active=True)
-    # The team's relationship work (issue 15): logged contacts and open follow-ups, ranked
-    # by the snapshot just computed.
+    # The team's relationship work (issue 15): the companies' contact persons, logged
+    # contacts and open follow-ups, ranked by the snapshot just computed.
+    from fideliza.customers.demo import contacts_demo_create
     from fideliza.interactions.demo import relationship_demo_create
+
+    contacts_demo_create()
 
     say(_("contactos y seguimientos del equipo"))
     relationship_demo_create(today=today)

@@ -58,6 +58,7 @@ from .services import (
     bounce_record,
     consent_channel,
     event_record,
+    message_facts,
 )
 
 log = logging.getLogger(__name__)
@@ -134,15 +135,14 @@ def _recheck(message: Message, claim: str, now: datetime, ctx: _Context) -> bool
     queued (the batch's facts are read when the batch starts). Returns False if the
     message was cancelled or put back (deferred).
     """
-    suppression = _suppression_reason(ctx.suppressed, message.channel, message.address,
-                                      ctx.facts.get(message.customer_id))
+    facts = message_facts(ctx.facts.get(message.customer_id), message.channel, message.address)
+    suppression = _suppression_reason(ctx.suppressed, message.channel, message.address, facts)
     if message.kind != MessageKind.MARKETING:
         # Only a dead address stops a transactional message (it may have bounced since).
         if suppression != SuppressionReason.HARD_BOUNCE:
             return True
         _cancel(message, claim, DecisionReason.SUPPRESSED, now)
         return False
-    facts = ctx.facts.get(message.customer_id)
     reason = ""
     if facts is None or not facts.marketable:
         reason = DecisionReason.BLOCKED
@@ -176,13 +176,13 @@ def _recheck(message: Message, claim: str, now: datetime, ctx: _Context) -> bool
             if _release(message, claim, status=MessageStatus.CANCELLED, claim_id=""):
                 _decision(message, DecisionStatus.CANCELLED, DecisionReason.OVER_BUDGET, now)
                 event_record(message=message, kind=EventKind.CANCELLED, detail={"reason": "over_budget"})
-            facts.times = others
+            facts.times[:] = others  # in place: a company's contacts share its list
         else:
             why = DecisionReason.OVER_BUDGET if slot.over_budget else DecisionReason.QUIET_HOURS
             if _release(message, claim, status=MessageStatus.DEFERRED, send_at=slot.at, claim_id="",
                         attempts=F("attempts") - 1):
                 _decision(message, DecisionStatus.DEFERRED, why, now, send_at=slot.at)
-            facts.times = sorted([*others, slot.at])
+            facts.times[:] = sorted([*others, slot.at])
     return False
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
 from fideliza.accounts.models import Role, User
+from fideliza.customers.selectors import company_ids_among
 
 from .models import FollowUp, FollowUpPriority, FollowUpStatus
 from .services import local_moment
@@ -17,6 +18,9 @@ from .services import local_moment
 TASKS = ("Llamar para ofrecer la revisión anual", "Enviar presupuesto de la obra", "Invitar a la jornada de fin de año",
          "Preguntar por qué no compra desde hace meses", "Felicitar por su cumpleaños",
          "Confirmar la entrega del pedido", "Ofrecer condiciones de cliente Oro", "Visitar su taller")
+# A company has no birthday: its card gets the anniversary of its first purchase instead.
+COMPANY_TASKS = tuple("Felicitar por el aniversario de su primera compra" if t == "Felicitar por su cumpleaños" else t
+                      for t in TASKS)
 SNOOZE_REASONS = ("Está de viaje hasta hoy", "Pidió que le llamemos otro día")
 # Per person: (days from today, how many, status).
 PLAN = ((-3, 2, FollowUpStatus.OPEN), (-1, 1, FollowUpStatus.OPEN), (0, 5, FollowUpStatus.OPEN),
@@ -32,6 +36,7 @@ def followups_demo_create(*, today: date, rng: random.Random, team: Sequence[Use
     """Writes the follow-ups of `team` on the `ranked` (customer, account executive) pairs;
     returns how many."""
     reps = [u for u in team if u.role == Role.SALES_REP]
+    companies = company_ids_among([pk for pk, _executive in ranked])
     followups = []
     for person in [*reps, owner]:
         own = [pk for pk, executive in ranked if executive == person.pk] if person.is_sales_rep else \
@@ -41,7 +46,9 @@ def followups_demo_create(*, today: date, rng: random.Random, team: Sequence[Use
         for offset, count, status in PLAN:
             for _n in range(count):
                 due = _at(rng, today + timedelta(days=offset))
-                followup = FollowUp(customer_id=rng.choice(own[:80]), title=rng.choice(TASKS), assignee=person,
+                customer_id = rng.choice(own[:80])
+                title = rng.choice(COMPANY_TASKS if customer_id in companies else TASKS)
+                followup = FollowUp(customer_id=customer_id, title=title, assignee=person,
                                     due_at=due, status=status, created_by=owner,
                                     priority=rng.choice((FollowUpPriority.HIGH, FollowUpPriority.NORMAL,
                                                          FollowUpPriority.NORMAL, FollowUpPriority.LOW)))

@@ -2,9 +2,10 @@
 
 Both are written from `fields.py`, the same definitions the importers use: the headers are
 the fields' labels (which the importer recognises in either language), the values are
-the fields' `examples`. The examples of the four kinds fit together (the orders and
-tickets name the customers and products of the other two files), so importing them in
-order — customers, products, orders, tickets — into one source works without errors.
+the fields' `examples`. The examples of the five kinds fit together (the contacts belong to
+the customers file's company; the orders and tickets name its customers and the products),
+so importing them in order — customers, contacts, products, orders, tickets — into one
+source works without errors.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from fideliza.core.exports import Sheet, csv_lines
 from .fields import FIELDS_BY_KIND, ONE_OF_BY_KIND, FieldSpec, one_of_label, quoted
 from .models import ImportKind
 
-EXAMPLE_ORDER = ("customers", "products", "orders", "tickets")
+EXAMPLE_ORDER = ("customers", "contacts", "products", "orders", "tickets")
 
 
 def _spanish_like() -> bool:

@@ -231,6 +231,42 @@ CUSTOMER_FIELDS: tuple[FieldSpec, ...] = (
               ("no llamar", "do not call", "robinson")),
 )
 
+# The contact persons of company cards, linked by the company's id in the same source (the
+# customers file of that source brought the companies). Consent columns as the customers'.
+CONTACT_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("company_id", _("Id de la empresa en el origen"), "text",
+              ("id empresa", "empresa id", "codigo empresa", "cod empresa", "id cliente", "cliente id",
+               "codigo cliente", "company id", "account id", "customer id", "parent id", "empresa", "cliente",
+               "company", "account"),
+              max_length=128, required=True, examples=("C-003", "C-003"),
+              help=_("El id de la empresa en el archivo de clientes de este mismo origen.")),
+    FieldSpec("name", _("Nombre y apellidos"), "text",
+              ("nombre", "nombre apellidos", "nombre completo", "contacto", "persona contacto", "name",
+               "full name", "contact name", "contact"),
+              max_length=150, required=True, examples=("Ana García Romero", "Luis Ortega")),
+    FieldSpec("role", _("Cargo"), "text",
+              ("cargo", "puesto", "funcion", "departamento", "role", "title", "job title", "position"),
+              max_length=100, examples=(_("Compras"), _("Gerencia"))),
+    FieldSpec("email", _("E-mail"), "email",
+              ("email", "e mail", "correo", "correo electronico", "mail", "email address"),
+              max_length=254, examples=("ana.garcia@reformassur.example", "")),
+    FieldSpec("phone", _("Teléfono"), "phone",
+              ("telefono", "movil", "tel", "tlf", "phone", "mobile", "celular", "telefono movil",
+               "phone number", "mobile phone"),
+              max_length=40, examples=("611 22 33 44", "954 12 34 57")),
+    FieldSpec("is_primary", _("Contacto principal"), "bool",
+              ("principal", "contacto principal", "primary", "primary contact", "is primary", "main contact"),
+              examples=(_("sí"), _("no")),
+              help=_("Los mensajes a la empresa van a su contacto principal (uno por empresa).")),
+    FieldSpec("is_active", _("Activo"), "bool",
+              ("activo", "active", "en plantilla", "vigente")),
+    FieldSpec("notes", _("Notas"), "text",
+              ("notas", "nota", "observaciones", "comentarios", "notes", "comments")),
+    *(replace(spec, examples={"consent_email": (_("sí"), _("no")), "consent_sms": (_("no"), _("sí"))}.get(
+        spec.name, ())) for spec in CUSTOMER_FIELDS
+      if spec.name in ("consent_email", "consent_sms", "consent_phone", "consent_whatsapp")),
+)
+
 PRODUCT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("sku", _("SKU / referencia"), "text",
               ("sku", "referencia", "ref", "codigo", "cod", "codigo articulo", "codigo producto",
@@ -418,6 +454,7 @@ TICKET_FIELDS: tuple[FieldSpec, ...] = (
 
 FIELDS_BY_KIND: dict[str, tuple[FieldSpec, ...]] = {
     "customers": CUSTOMER_FIELDS,
+    "contacts": CONTACT_FIELDS,
     "products": PRODUCT_FIELDS,
     "orders": ORDER_FIELDS,
     "tickets": TICKET_FIELDS,
@@ -427,6 +464,7 @@ FIELDS_BY_KIND: dict[str, tuple[FieldSpec, ...]] = {
 ONE_OF_BY_KIND: dict[str, tuple[tuple[str, ...], ...]] = {
     # Without one of these a customer cannot be recognised when the file comes again.
     "customers": (("external_id", "email", "phone"),),
+    "contacts": (),
     "products": (),
     "orders": (("customer_id", "customer_email", "customer_name"), ("sku", "description"),
                ("unit_price", "line_total")),

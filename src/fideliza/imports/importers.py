@@ -27,6 +27,7 @@ from django.utils.translation import gettext_noop
 from fideliza.accounts.services import Actor
 from fideliza.catalog.selectors import product_costs_all, product_ids_by_sku, skus_known
 from fideliza.catalog.services import category_path_split, product_upsert_many
+from fideliza.customers.contacts import ContactRow, contact_clean_data, contacts_import_write
 from fideliza.customers.importing import (
     card_ids_of_source_by_email,
     card_new,
@@ -39,6 +40,7 @@ from fideliza.customers.importing import (
 )
 from fideliza.customers.models import (
     Channel,
+    Contact,
     ContactTime,
     Customer,
     CustomerKind,
@@ -47,6 +49,9 @@ from fideliza.customers.models import (
 from fideliza.customers.names import NAME_GROUPS, LazyNameCounts, NameCounts, reimport_group
 from fideliza.customers.normalize import normalize_tax_id, strip_accents
 from fideliza.customers.selectors import (
+    company_ids_among,
+    contact_consents_current,
+    contacts_for_cards,
     customer_ids_by_email,
     customer_ids_by_source,
     customer_names_of_source,
@@ -219,15 +224,18 @@ class Importer:
     def choice_options(self, name: str, s: pl.Series) -> tuple[dict[str, str], str]:
         return self.choices[name]
 
-    def first_row_of_duplicates(self, keys: pl.Series, name: str, message: str) -> None:
-        """Report every repeated key after its first occurrence."""
+    def first_row_of_duplicates(self, keys: pl.Series, name: str, message: str,
+                                shown: pl.Series | None = None) -> None:
+        """Report every repeated key after its first occurrence (as `shown`'s value if given:
+        a key built from several columns is no value the user wrote)."""
         frame = pl.DataFrame({"k": keys, "r": self.frame[ROW_COLUMN]})
         first = frame.filter(pl.col("k").is_not_null()).group_by("k").agg(pl.col("r").min().alias("first"))
         joined = frame.join(first, on="k", how="left", maintain_order="left")
         dup = joined["first"].is_not_null() & (joined["first"] != joined["r"])
         if dup.any():
             column = self.columns.get(name, str(self.specs[name].label))
-            bad = self.frame.with_columns(keys.alias("__key__"), joined["first"].alias("__first__")).filter(dup)
+            bad = self.frame.with_columns((keys if shown is None else shown).alias("__key__"),
+                                          joined["first"].alias("__first__")).filter(dup)
             for row, value, first_row in zip(bad[ROW_COLUMN], bad["__key__"], bad["__first__"], strict=True):
                 self.report.add_one(row=row, column=column, value=value,
                                     message=message % {"value": value, "first": first_row})
@@ -563,6 +571,111 @@ class CustomerImporter(Importer):
         # Cards that only had an id and now have a name or a contact are as good as new for
         # the duplicate finder: they may be someone another source already knows.
         self.created_ids = [c.pk for _k, _x, c, _t, _co in self.creates] + self.filled_ids
+
+
+# ====================================================================== contacts
+
+class ContactImporter(Importer):
+    """Contact persons of companies, each row linked by its company's id in this source (the
+    customers file of the same source brought the companies). A row is matched to a contact
+    the company already has by e-mail, else phone, else name, so re-importing the file
+    changes nothing; empty cells never erase what a contact holds. Consents are appended
+    only where they change."""
+
+    kind = "contacts"
+
+    def _phones(self, phones: pl.Series) -> pl.Series:
+        cache: dict[str, str | None] = {}
+        out: list[str | None] = []
+        for phone in phones.to_list():
+            if phone is not None and phone not in cache:
+                try:
+                    cache[phone] = contact_clean_data({"phone": phone})["phone"] or None
+                except ValidationError:
+                    cache[phone] = None
+            out.append(None if phone is None else cache[phone])
+        result = pl.Series("phone", out, dtype=pl.String)
+        self.check("phone", [(result.is_null() & phones.is_not_null(),
+                              _('"%(value)s" no es un número de teléfono válido.'))])
+        return result
+
+    def plan(self) -> None:
+        self.report_cell_issues()
+        company = self.convert("company_id")
+        values: dict[str, pl.Series] = {"name": self.convert("name")}
+        for name in ("role", "email", "notes", "is_primary", "is_active"):
+            if self.has(name):
+                values[name] = self.convert(name)
+        if self.has("phone"):
+            values["phone"] = self._phones(self.convert("phone"))
+        consents = {CONSENT_FIELDS[name]: self.convert(name) for name in CONSENT_FIELDS if self.has(name)}
+        self.tick(0.3)
+
+        by_source = customer_ids_by_source(self.source, [c for c in company.unique().to_list() if c])
+        companies = company_ids_among(by_source.values())
+        card = company.replace_strict(by_source, default=None, return_dtype=pl.Int64)
+        self.error_rows("company_id", company.is_not_null() & card.is_null(),
+                        _('No hay ninguna empresa con el id "%(value)s" en este origen: importe antes su '
+                          'archivo de clientes.'))
+        self.error_rows("company_id", card.is_not_null() & ~card.is_in(sorted(companies)),
+                        _('El cliente "%(value)s" es una persona, no una empresa.'))
+        # One row per person of a company: by e-mail, else phone, else name.
+        email = values.get("email", pl.Series([None] * len(company), dtype=pl.String))
+        phone = values.get("phone", pl.Series([None] * len(company), dtype=pl.String))
+        who = pl.select(pl.coalesce(["e:" + email, "t:" + phone, "n:" + values["name"].str.to_lowercase()])
+                        ).to_series()
+        self.first_row_of_duplicates(company + "|" + who, "name",
+                                     _('"%(value)s" ya aparece en la fila %(first)s para la misma empresa.'),
+                                     shown=values["name"])
+        if "is_primary" in values:
+            primary_key = pl.select(pl.when(values["is_primary"].fill_null(False)).then(company)).to_series()
+            self.first_row_of_duplicates(
+                primary_key, "is_primary",
+                _('La empresa "%(value)s" ya tiene otro contacto principal en la fila %(first)s.'), shown=company)
+        if self.report:
+            return
+        self.tick(0.6)
+
+        existing: dict[int, list[Contact]] = defaultdict(list)
+        for contact in contacts_for_cards(sorted(set(by_source.values()))):
+            existing[contact.customer_id].append(contact)
+        current = contact_consents_current(c.pk for cs in existing.values() for c in cs)
+        columns = {name: s.to_list() for name, s in values.items()}
+        consent_lists = {channel: s.to_list() for channel, s in consents.items()}
+        self.rows: list[ContactRow] = []
+        for i, customer_id in enumerate(card.to_list()):
+            fields = {name: col[i] for name, col in columns.items() if col[i] is not None}
+            wanted = {ch: bool(vals[i]) for ch, vals in consent_lists.items() if vals[i] is not None}
+            match = _contact_match(existing[customer_id], fields)
+            if match is None:
+                self.counts.created += 1
+                self.rows.append((customer_id, fields, wanted, None))
+                continue
+            changes = {f: v for f, v in fields.items() if f != "is_primary" and getattr(match, f) != v}
+            primary = bool(fields.get("is_primary")) and not match.is_primary
+            wanted = {ch: g for ch, g in wanted.items() if current.get(match.pk, {}).get(ch) is not g}
+            if changes or primary or wanted:
+                self.counts.updated += 1
+                self.rows.append((customer_id, {**changes, "is_primary": primary}, wanted, match))
+            else:
+                self.counts.unchanged += 1
+        self.tick(0.9)
+
+    def apply(self) -> None:
+        contacts_import_write(
+            actor=self.actor, rows=self.rows, consent_source=f"import:{self.file_name}"[:100],
+            consent_wording=_("Según el archivo importado «%(file)s».") % {"file": self.file_name},
+            now=timezone.now())
+
+
+def _contact_match(contacts: list[Contact], fields: dict[str, Any]) -> Contact | None:
+    """The company's contact a file row describes: same e-mail, else phone, else name."""
+    if fields.get("email"):
+        return next((c for c in contacts if c.email.lower() == fields["email"]), None)
+    if fields.get("phone"):
+        return next((c for c in contacts if c.phone == fields["phone"]), None)
+    name = str(fields.get("name", "")).casefold()
+    return next((c for c in contacts if c.name.casefold() == name), None)
 
 
 # ====================================================================== products
@@ -1205,6 +1318,7 @@ class TicketImporter(OrderImporter):
 
 IMPORTERS: dict[str, type[Importer]] = {
     "customers": CustomerImporter,
+    "contacts": ContactImporter,
     "products": ProductImporter,
     "orders": OrderImporter,
     "tickets": TicketImporter,

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 class ImportKind(models.TextChoices):
     CUSTOMERS = "customers", _("Clientes")
+    CONTACTS = "contacts", _("Personas de contacto de empresas")
     PRODUCTS = "products", _("Productos")
     ORDERS = "orders", _("Pedidos (una fila por línea)")
     TICKETS = "tickets", _("Tickets (una fila por compra: cliente, fecha e importe)")

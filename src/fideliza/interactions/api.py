@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from ninja import File, Form, Header, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import ConfigDict, Field
@@ -34,7 +35,7 @@ from fideliza.api_support import (
     replay_header_doc,
     sort_key,
 )
-from fideliza.customers.selectors import customers_visible_to
+from fideliza.customers.selectors import contacts_of, customers_visible_to
 from fideliza.followups.api import PRIORITY_VALUES, assignee_or_422, aware
 
 from .documents import document_add
@@ -59,6 +60,7 @@ class InteractionOut(Schema):
     kind: InteractionKind
     occurred_at: datetime
     user: int | None = Field(description="User id of who had the interaction")
+    contact: int | None = Field(description="Id of the company's contact person it was with")
     contact_name: str
     outcome: InteractionOutcome
     text: str
@@ -69,6 +71,10 @@ class InteractionOut(Schema):
     @staticmethod
     def resolve_user(obj: Interaction) -> int | None:
         return obj.user_id
+
+    @staticmethod
+    def resolve_contact(obj: Interaction) -> int | None:
+        return obj.contact_id
 
     @staticmethod
     def resolve_next_followup(obj: Interaction) -> int | None:
@@ -108,7 +114,8 @@ class InteractionCreateIn(Schema):
     user: DbId | None = Field(None, description="User id of who had it; default: the caller (a representative: only themselves)")
     outcome: InteractionOutcome = InteractionOutcome.NONE
     text: str = Field("", max_length=10_000)
-    contact_name: str = Field("", max_length=150)
+    contact: DbId | None = Field(None, description="Id of one of the customer's contact persons")
+    contact_name: str = Field("", max_length=150, description="Free text: whom it was with")
     via: str = Field("api", max_length=40, description="e.g. the integration that posts it")
     next_step: InteractionNextStepIn | None = Field(
         None, description="Creates a follow-up in the same transaction as the interaction")
@@ -148,8 +155,14 @@ def create_interaction(
             step = NextStep(title=payload.next_step.title, due_at=aware(payload.next_step.due_at),
                             assignee=assignee_or_422(payload.next_step.assignee, "next_step.assignee"),
                             priority=PRIORITY_VALUES[payload.next_step.priority])
+        contact = None
+        if payload.contact is not None:
+            contact = contacts_of(customer.pk).filter(pk=payload.contact).first()
+            if contact is None:
+                raise api_validation_error([(("body", "contact"), _("Esa persona de contacto no es de este cliente."),
+                                             "other_customer")])
         interaction = interaction_log(
-            actor=request_actor(request), customer=customer, kind=payload.kind.value,
+            actor=request_actor(request), customer=customer, kind=payload.kind.value, contact=contact,
             occurred_at=aware(payload.occurred_at) if payload.occurred_at else None,
             user=assignee_or_422(payload.user, "user"),
             outcome=payload.outcome.value, text=payload.text, contact_name=payload.contact_name,

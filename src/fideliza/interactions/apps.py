@@ -20,3 +20,13 @@ class InteractionsConfig(AppConfig):
         from .documents import documents_erase
 
         erasure_handler_register("interactions.Document", documents_erase)
+
+        from fideliza.customers.contacts import (
+            contact_erasure_handler_register,
+            contact_fold_handler_register,
+        )
+
+        from .services import interactions_contact_erase, interactions_contact_fold
+
+        contact_erasure_handler_register(interactions_contact_erase)
+        contact_fold_handler_register("interactions.Interaction", interactions_contact_fold)

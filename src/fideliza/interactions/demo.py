@@ -17,7 +17,7 @@ from django.db import transaction
 
 from fideliza.accounts.models import Role
 from fideliza.accounts.selectors import users_active
-from fideliza.customers.selectors import customers_newest
+from fideliza.customers.selectors import contact_ids_by_customer, customers_newest
 from fideliza.followups.demo import followups_demo_create
 from fideliza.followups.models import FollowUpOrigin
 from fideliza.followups.selectors import followups_exist, followups_open_by_customer
@@ -87,6 +87,11 @@ def relationship_demo_create(*, today: date, seed: int = 15) -> dict[str, int]:
         rows.append(Interaction(customer_id=customer_id, kind=kind, occurred_at=_at(rng, day), user=who,
                                 outcome=rng.choice(OUTCOMES) if kind != InteractionKind.NOTE else "",
                                 text=rng.choice(TEXTS[kind]), via="demo", created_by=who))
+    # With a company, the call or the visit was with one of its people (most often the primary).
+    people = contact_ids_by_customer({row.customer_id for row in rows})
+    for row in rows:
+        if row.customer_id in people and row.kind != InteractionKind.NOTE:
+            row.contact_id = people[row.customer_id][0 if rng.random() < 0.7 else -1]
     Interaction.objects.bulk_create(rows, batch_size=500)
 
     created = followups_demo_create(today=today, rng=rng, team=team, owner=owner, ranked=ranked)

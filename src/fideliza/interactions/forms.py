@@ -12,6 +12,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from fideliza.accounts.models import User
+from fideliza.customers.models import Contact
 from fideliza.followups.forms import DEFAULT_TIME, assignee_choices_for
 from fideliza.followups.models import FollowUp, FollowUpPriority
 from fideliza.followups.selectors import followups_open_of
@@ -45,16 +46,22 @@ class InteractionForm(forms.Form):
                                help_text=_("Opcional: un e-mail reenviado (.eml), un PDF o una imagen."))
 
     def __init__(self, *args: Any, user: User, today: date, open_followups: QuerySet[FollowUp] | None = None,
-                 **kwargs: Any) -> None:
+                 contacts: QuerySet[Contact] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
+        if contacts is not None and contacts.exists():
+            # A company's call is with one of its people: chosen from the card's contacts.
+            self.fields["contact"] = forms.ModelChoiceField(
+                label=_("Con quién de la empresa"), required=False, queryset=contacts,
+                empty_label=_("Nadie en concreto"))
+            self.fields["contact_name"].label = _("Otra persona (texto libre)")
         self.fields["completes"] = FollowUpChoiceField(
             label=_("Da por hecho el seguimiento"), required=False, empty_label=_("Ninguno"),
             queryset=open_followups if open_followups is not None else followups_open_of(None))
         self.fields["next_assignee"] = assignee_choices_for(user)
         self.fields["next_assignee"].label = _("Responsable del siguiente paso")
         self.fields["next_date"].help_text = _("Si la deja vacía: mañana.")
-        self.order_fields(["kind", "outcome", "text", "contact_name", "completes", "next_title", "next_date",
+        self.order_fields(["kind", "outcome", "text", "contact", "contact_name", "completes", "next_title", "next_date",
                            "next_time", "next_priority", "next_assignee", "document"])
 
     def clean(self) -> dict[str, Any]:

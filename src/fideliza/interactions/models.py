@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from fideliza.customers.models import Customer
+from fideliza.customers.models import Contact, Customer
 from fideliza.followups.models import FollowUp
 
 
@@ -44,6 +44,8 @@ class Interaction(models.Model):
     occurred_at = models.DateTimeField(_("cuándo"))
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="interactions", verbose_name=_("quién"))
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                verbose_name=_("persona de contacto de la empresa"))
     contact_name = models.CharField(_("persona de contacto"), max_length=150, blank=True)
     outcome = models.CharField(_("resultado"), max_length=16, choices=InteractionOutcome.choices, blank=True,
                                default=InteractionOutcome.NONE)
@@ -68,6 +70,13 @@ class Interaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.customer_id} {self.occurred_at:%Y-%m-%d}"
+
+    @property
+    def contact_label(self) -> str:
+        """Whom it was with: the company's contact person, else the name written."""
+        if self.contact is not None:
+            return str(self.contact)
+        return self.contact_name
 
     @property
     def who(self) -> str:

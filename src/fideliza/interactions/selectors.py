@@ -26,7 +26,7 @@ def interactions_visible_to(user: User) -> QuerySet[Interaction]:
 def customer_interactions(*, customer_id: int, kinds: Iterable[str] | None = None,
                           limit: int = 100) -> list[Interaction]:
     """A card's latest interactions, newest first, for its timeline."""
-    qs = (Interaction.objects.filter(customer_id=customer_id).select_related("user", "next_followup")
+    qs = (Interaction.objects.filter(customer_id=customer_id).select_related("user", "next_followup", "contact")
           .prefetch_related("documents"))
     if kinds is not None:
         qs = qs.filter(kind__in=list(kinds))

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from fideliza.accounts.models import User
 from fideliza.accounts.services import Actor
-from fideliza.customers.models import Customer
+from fideliza.customers.models import Contact, Customer
 from fideliza.followups.models import FollowUp, FollowUpOrigin, FollowUpPriority
 from fideliza.followups.services import followup_complete, followup_create
 
@@ -44,12 +44,14 @@ def interaction_log(
     outcome: str = "",
     text: str = "",
     contact_name: str = "",
+    contact: Contact | None = None,
     next_step: NextStep | None = None,
     completes: FollowUp | None = None,
     via: str = "",
     now: datetime | None = None,
 ) -> Interaction:
-    """Log one interaction; in the same transaction (all saved or nothing), mark done the
+    """Log one interaction (with a company, it may name one of its `contact` persons, and
+    `contact_name` stays free text); in the same transaction (all saved or nothing), mark done the
     follow-up it answers (`completes`, with the interaction's text as outcome) and create
     the follow-up of its `next_step`."""
     now = now or timezone.now()
@@ -70,8 +72,10 @@ def interaction_log(
                                   code="not_allowed")
         if not user.is_active or (user.is_sales_rep and customer.account_executive_id != user.pk):
             raise ValidationError({"user": _("Ese usuario no puede atender a este cliente.")}, code="not_visible")
+    if contact is not None and contact.customer_id != customer.pk:
+        raise ValidationError({"contact": _("Esa persona de contacto es de otro cliente.")}, code="other_customer")
     interaction = Interaction(customer=customer, kind=kind, occurred_at=occurred_at,
-                              user=user or actor.user, outcome=outcome, text=text.strip(),
+                              user=user or actor.user, outcome=outcome, text=text.strip(), contact=contact,
                               contact_name=contact_name.strip(), via=via[:40], created_by=actor.user)
     interaction.full_clean()
     interaction.save()
@@ -102,3 +106,30 @@ def interactions_erase(customer_ids: list[int], values: set[str]) -> int:
     """Erasure (customers.privacy): keep kind, time and who (team figures and cadences stay
     right); drop what was said and to whom."""
     return Interaction.objects.filter(customer_id__in=customer_ids).update(text="", contact_name="")
+
+
+def interactions_contact_erase(contact_ids: list[int]) -> int:
+    """Erasure of contact persons (customers.contacts): the free-text name written beside
+    them goes too (the key stays, to the anonymous contact)."""
+    return Interaction.objects.filter(contact_id__in=contact_ids).update(contact_name="")
+
+
+def interactions_contact_fold(folds: dict[int, int]) -> dict[str, list[int]]:
+    """A merge folded contacts ({the duplicate's: the survivor's same person}, customers.
+    contacts): the interactions that named them name the survivor's. Returns {duplicate's
+    contact: the interactions re-pointed}, which `interactions_contact_fold.undo` reverses."""
+    moved: dict[str, list[int]] = {}
+    for duplicate, twin in folds.items():
+        ids = list(Interaction.objects.filter(contact_id=duplicate).values_list("pk", flat=True))
+        if ids:
+            Interaction.objects.filter(pk__in=ids).update(contact_id=twin)
+            moved[str(duplicate)] = ids
+    return moved
+
+
+def _interactions_contact_fold_undo(payload: dict[str, list[int]]) -> None:
+    for duplicate, ids in payload.items():
+        Interaction.objects.filter(pk__in=ids).update(contact_id=int(duplicate))
+
+
+interactions_contact_fold.undo = _interactions_contact_fold_undo  # type: ignore[attr-defined]

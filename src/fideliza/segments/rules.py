@@ -424,6 +424,8 @@ FIELDS: dict[str, FieldDef] = {f.key: f for f in (
     FieldDef("gender", gettext_lazy("Género"), "card", "choice", CHOICE_OPS, _choice("gender"),
              _choices_from(Gender)),
     FieldDef("age", gettext_lazy("Edad"), "card", "number", NUMBER_OPS, _age),
+    FieldDef("employees", gettext_lazy("Número de empleados"), "card", "number", NUMBER_OPS, _numeric("employees"),
+             help=gettext_lazy("De las empresas; una persona, o una empresa sin el dato, no cumple la condición.")),
     FieldDef("birthday_within_days", gettext_lazy("Cumpleaños en los próximos N días"), "card", "days",
              ("lte",), _birthday),
     FieldDef("interest", gettext_lazy("Interés / afición"), "card", "choice", ("eq", "in", "ne", "not_in"),
