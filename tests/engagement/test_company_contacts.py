@@ -99,7 +99,7 @@ def test_a_withdrawal_after_queuing_cancels_at_send_time_and_a_new_grant_lets_it
     assert [m["To"] for m in smtp_sink.messages] == ["ana@vega.example"]
 
 
-def test_a_company_with_no_primary_contact_or_no_contacts_gets_no_marketing(noon):
+def test_no_primary_contact_means_no_address_and_no_contacts_means_the_card_itself(noon):
     company = _company()
     ana = _contact(company, "Ana García", "ana@vega.example", "+34611000001", consents={"email": True, "sms": True})
     _contact(company, "Luis Romero", "luis@vega.example", "+34611000002", consents={"email": True, "sms": True})
@@ -110,14 +110,16 @@ def test_a_company_with_no_primary_contact_or_no_contacts_gets_no_marketing(noon
     assert [(d.status, d.reason) for d in decisions] == [("skipped", "no_address")] * 3
     assert channel_choose([company.pk], ["email", "sms"]) == {company.pk: None}
 
-    # No contacts at all: the company's own consent does not count for marketing; its own
-    # address still receives what is not marketing (a receipt).
-    bare = _company(company_name="Talleres Ruiz", email="info@ruiz.example", phone="+34911000003")
+    # No contacts at all: the card is its own contact — its address and the consent recorded
+    # on it (company cards imported before contacts existed keep what they agreed to).
+    bare = _company(company_name="Talleres Ruiz", email="info@ruiz.example", phone="+34911000003",
+                    consent=("email",))
     decisions = messages_queue([request(bare), request(bare, channel="sms"),
                                 request(bare, kind="transactional", source="loyalty:coupon")])
-    assert [(d.status, d.reason) for d in decisions] == [("skipped", "no_consent"), ("skipped", "no_consent"),
+    assert [(d.status, d.reason) for d in decisions] == [("queued", ""), ("skipped", "no_consent"),
                                                          ("queued", "")]
-    assert Message.objects.get().address == "info@ruiz.example"
+    assert set(Message.objects.values_list("address", flat=True)) == {"info@ruiz.example"}
+    Message.objects.all().delete()
 
     contact_set_primary(actor=ACTOR, contact=company.contacts.get(name="Luis Romero"))
     [d] = messages_queue([request(company, source="campaign:2")])

@@ -231,11 +231,12 @@ def _card_facts(customer_ids: list[int], channels: set[str]) -> dict[int, _Custo
 def _company_facts(facts: dict[int, _CustomerFacts], customer_ids: list[int], consent_channels: set[str]) -> None:
     """A company is reached through a contact person: its messages are addressed to the
     primary contact and need that person's consent, not the company's. A company with
-    contacts but no primary one has no address; one with no contacts at all keeps its own
-    address for transactional messages but has no consent for marketing."""
+    contacts but no primary one has no address. One with no contacts at all is its own
+    contact: its card's address and the consent recorded on the card, as before contacts
+    existed (a shop's imported company cards keep receiving what they agreed to)."""
     for cid, contacts in company_contacts(customer_ids, consent_channels).items():
         f = facts.get(cid)
-        if f is None:
+        if f is None or not contacts:
             continue
         f.contacts = {}
         for contact_id, email, phone, _primary, consent in contacts:
@@ -244,10 +245,8 @@ def _company_facts(facts: dict[int, _CustomerFacts], customer_ids: list[int], co
         primary = next((c for c in contacts if c[3]), None)
         if primary is not None:
             f.email, f.phone, f.consent, f.consent_at = f.contacts[primary[0]]
-        elif contacts:
-            f.email, f.phone, f.consent, f.consent_at = "", "", {}, {}
         else:
-            f.consent, f.consent_at = {}, {}
+            f.email, f.phone, f.consent, f.consent_at = "", "", {}, {}
 
 
 def _times_load(facts: dict[int, _CustomerFacts], customer_ids: list[int], since: datetime) -> None:
