@@ -96,6 +96,11 @@ class FollowUp(models.Model):
                                    name="followup_has_assignee"),
             models.CheckConstraint(condition=~models.Q(status="snoozed") | models.Q(snoozed_until__isnull=False),
                                    name="followup_snoozed_has_until"),
+            # A contact cadence never has two pending follow-ups for one customer: two
+            # schedulers running at once insert the second one as a no-op (cadences.services).
+            models.UniqueConstraint(fields=["origin_id", "customer"],
+                                    condition=models.Q(origin_kind="cadence", status__in=["open", "snoozed"]),
+                                    name="followup_one_open_per_cadence"),
         ]
 
     def __str__(self) -> str:

@@ -178,3 +178,14 @@ def followups_open_of(customer_id: int | None) -> QuerySet[FollowUp]:
         return FollowUp.objects.none()
     return (FollowUp.objects.filter(customer_id=customer_id, status__in=(FollowUpStatus.OPEN, FollowUpStatus.SNOOZED))
             .order_by("due_at", "id"))
+
+
+def followups_of_origin(*, kind: str, origin_id: int) -> QuerySet[FollowUp]:
+    """The follow-ups one origin created (a contact cadence, an automation), every status:
+    a caller narrows them (by customer, by state) or correlates them with its own query."""
+    return FollowUp.objects.filter(origin_kind=kind, origin_id=origin_id)
+
+
+def followups_pending_q() -> Q:
+    """Open or snoozed: still to do."""
+    return Q(status__in=(FollowUpStatus.OPEN, FollowUpStatus.SNOOZED))

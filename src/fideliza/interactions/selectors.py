@@ -39,3 +39,10 @@ def customer_documents(*, customer_id: int, limit: int = 50) -> list[Document]:
 
 def interactions_exist() -> bool:
     return Interaction.objects.exists()
+
+
+def interactions_of_kinds(kinds: Iterable[str]) -> QuerySet[Interaction]:
+    """Every logged interaction of `kinds`: what resets a contact cadence's clock. A caller
+    narrows it (by customer, since a moment) or correlates it with its own query; the
+    (customer, occurred_at) index answers «any since …» and «the latest» per customer."""
+    return Interaction.objects.filter(kind__in=list(kinds))

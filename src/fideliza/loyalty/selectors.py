@@ -374,3 +374,15 @@ def referrals_recently_qualified(*, since: datetime, until: datetime,
 def referral_ids_of_referred(customer_ids: Iterable[int]) -> list[int]:
     """The referrals that brought these customers."""
     return list(Referral.objects.filter(referred_id__in=list(customer_ids)).values_list("pk", flat=True))
+
+
+def tier_customers(tier_id: int) -> QuerySet[Customer]:
+    """The current (unmerged) customers whose membership is in the tier `tier_id` now."""
+    from fideliza.customers.selectors import customers_current
+
+    return customers_current().filter(loyalty_memberships__tier_id=tier_id)
+
+
+def tiers_all() -> QuerySet[Tier]:
+    """Every tier of every program, by program and rank (for choice fields)."""
+    return Tier.objects.select_related("program").order_by("program_id", "rank")
