@@ -14,7 +14,7 @@ from fideliza.loyalty.models import Tier
 from fideliza.loyalty.selectors import tiers_all
 from fideliza.segments.selectors import segments_active
 
-from .models import CadenceRule
+from .models import Audience, CadenceRule
 from .selectors import SORTS
 
 
@@ -27,6 +27,7 @@ class CadenceRuleForm(forms.ModelForm):
     kinds = forms.MultipleChoiceField(label=_("Tipos de interacción que cuentan como contacto"),
                                       choices=InteractionKind.choices, widget=forms.CheckboxSelectMultiple,
                                       help_text=_("Registrar uno de estos tipos en la ficha pone el reloj a cero."))
+    every_days = forms.IntegerField(label=_("Cada (días)"), min_value=1, max_value=3650)
 
     class Meta:
         model = CadenceRule
@@ -44,6 +45,27 @@ class CadenceRuleForm(forms.ModelForm):
         self.fields["segment"] = forms.ModelChoiceField(label=_("Segmento"), queryset=segments_active().order_by("name"),
                                                         required=False, empty_label=_("Elija un segmento"))
         self.order_fields(self.Meta.fields)
+
+    def clean(self) -> dict[str, Any]:
+        """The checks that need several fields, so every error shows at once (the service
+        checks all of them again: it is what the other callers use)."""
+        from fideliza.engagement.templating import template_validate
+
+        from .services import CADENCE_VARIABLES
+
+        data = super().clean() or {}
+        audience = data.get("audience")
+        if audience == Audience.TIER and not data.get("tier"):
+            self.add_error("tier", _("Elija el nivel."))
+        if audience == Audience.SEGMENT and not data.get("segment"):
+            self.add_error("segment", _("Elija el segmento."))
+        if data.get("title_template"):
+            for problem in template_validate(data["title_template"], extra=[n for n, _d in CADENCE_VARIABLES]):
+                self.add_error("title_template", problem)
+        return data
+
+    def _post_clean(self) -> None:
+        """No model validation here: `cadence_rule_save` validates the rule, field by field."""
 
 
 class LosingTouchFilter(forms.Form):

@@ -122,8 +122,9 @@ def followups_create_many(*, actor: Actor, rows: Sequence[NewFollowUp], origin_k
     representative, the customer's account executive (checked here in bulk), else a role.
     A row that would break a unique constraint — a second pending follow-up of one cadence
     for one customer, inserted by a concurrent run — is skipped, not an error (on
-    PostgreSQL the insert waits for the other transaction and then skips). Call inside a
-    transaction when the count must be exact under concurrency.
+    PostgreSQL the insert waits for the other transaction and then skips). The count is
+    exact while no other writer of the same origin runs at the same moment (a cadence's run
+    holds its rule's row lock); without that it may include the other writer's rows.
     """
     if not rows:
         return 0
