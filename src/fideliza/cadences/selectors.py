@@ -122,6 +122,7 @@ class LosingRow:
     clock: datetime
     days_overdue: int
     clv: Decimal | None
+    revenue: Decimal | None
     pending_followup: int | None
     value_at_risk: Decimal | None = None
     executive: str = ""
@@ -150,7 +151,7 @@ def losing_touch(*, user: User, today: date, rule_id: int | None = None, executi
     wanted = page * page_size
     found: list[LosingRow] = []
     by_rule: list[tuple[CadenceRule, int]] = []
-    clv = metrics_lookup("clv_predicted")
+    clv, revenue = metrics_lookup("clv_predicted"), metrics_lookup("revenue")
     for rule in rules:
         qs = rule_past_due(rule, today, user=user)
         if executive == "none":
@@ -165,14 +166,14 @@ def losing_touch(*, user: User, today: date, rule_id: int | None = None, executi
             continue
         pending = _rule_followups(rule).filter(followups_pending_q()).order_by("due_at").values("pk")[:1]
         order = (F("clock").asc(), "pk") if sort == "overdue" else (F(clv).desc(nulls_last=True), F("clock").asc(), "pk")
-        for pk, executive_id, last_contact, clock, value, pending_id in (
+        for pk, executive_id, last_contact, clock, value, sales, pending_id in (
                 qs.annotate(pending_followup=Subquery(pending))
-                .order_by(*order).values_list("pk", "account_executive_id", "last_contact", "clock", clv,
+                .order_by(*order).values_list("pk", "account_executive_id", "last_contact", "clock", clv, revenue,
                                               "pending_followup")[:wanted]):
             found.append(LosingRow(rule=rule, customer_id=pk, name="", executive_id=executive_id,
                                    last_contact=last_contact, clock=clock,
                                    days_overdue=days_between(clock, today) - rule.every_days, clv=value,
-                                   pending_followup=pending_id))
+                                   revenue=sales, pending_followup=pending_id))
     if sort == "value":
         found.sort(key=lambda r: (r.clv is None, -(r.clv or 0), -r.days_overdue, r.customer_id, r.rule.pk))
     else:

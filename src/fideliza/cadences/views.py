@@ -21,6 +21,7 @@ from fideliza.accounts.http import AuthedRequest
 from fideliza.accounts.models import AuditAction
 from fideliza.accounts.services import Actor, audit_record
 from fideliza.core.exports import CSV, XLSX, Sheet, export_response, export_view
+from fideliza.customers.selectors import card_rows
 
 from .forms import CadenceRuleForm, LosingTouchFilter
 from .models import DEFAULT_TITLE, CadenceRule
@@ -109,14 +110,20 @@ def losing_touch_export(request: AuthedRequest, fmt: str) -> HttpResponse | Stre
     params |= {"page": 1}
     result = losing_touch(user=request.user, today=timezone.localdate(), page_size=EXPORT_ROWS, **params)
     currency = settings.FIDELIZA_DEFAULT_CURRENCY
-    header = [_("Nº de cliente"), _("Cliente"), _("Cadencia"), _("Cada (días)"), _("Último contacto"),
-              _("Días de retraso"), _("CLV previsto (%(currency)s)") % {"currency": currency},
+    header = [_("Nº de cliente"), _("Nombre"), _("Apellidos"), _("Razón social"), _("Teléfono"), _("E-mail"),
+              _("Ciudad"), _("Cadencia"), _("Cada (días)"), _("Último contacto"), _("Días de retraso"),
+              _("Ventas netas (%(currency)s)") % {"currency": currency},
+              _("CLV previsto (%(currency)s)") % {"currency": currency},
               _("Valor en riesgo (%(currency)s)") % {"currency": currency}, _("Ejecutivo de cuenta"),
               _("Seguimiento pendiente")]
-    rows = [(r.customer_id, r.name, r.rule.name, r.rule.every_days,
-             timezone.localtime(r.last_contact).date() if r.last_contact else None, r.days_overdue,
-             r.clv, r.value_at_risk,
-             r.executive or None, _("Sí") if r.pending_followup else _("No")) for r in result.rows]
+    cards = {row[0]: row for row in card_rows([r.customer_id for r in result.rows])}
+    rows = []
+    for r in result.rows:
+        _pk, _kind, first, last, company, email, phone, city, _region, _country = cards.get(
+            r.customer_id, (r.customer_id, "", r.name, "", "", "", "", "", "", ""))
+        rows.append((r.customer_id, first, last, company, phone, email, city, r.rule.name, r.rule.every_days,
+                     timezone.localtime(r.last_contact).date() if r.last_contact else None, r.days_overdue,
+                     r.revenue, r.clv, r.value_at_risk, r.executive or None, bool(r.pending_followup)))
     audit_record(actor=Actor.of(request.user, via="web"), action=AuditAction.EXPORT,
                  entity="cadences.losing_touch", entity_id="", context={"rows": len(rows), "format": fmt})
     return export_response(fmt=fmt, filename="perdiendo-contacto",
