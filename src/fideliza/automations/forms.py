@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from django import forms
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from fideliza.engagement.models import MessageChannel
@@ -81,7 +82,9 @@ class StepForm(forms.ModelForm):
         data = super().clean() or {}
         for name in self.OPTIONAL:
             if data.get(name) in (None, ""):
-                data[name] = AutomationStep._meta.get_field(name).get_default()
+                field = AutomationStep._meta.get_field(name)
+                assert isinstance(field, models.Field)
+                data[name] = field.get_default()
         return data
 
 

@@ -33,6 +33,7 @@ from fideliza.engagement.templating import (
     recipients_context,
     template_render,
     template_validate,
+    template_variables,
 )
 from fideliza.followups.models import FollowUpOrigin
 from fideliza.followups.services import (
@@ -124,9 +125,10 @@ def _titles(rule: CadenceRule, due: list[tuple[int, datetime | None, datetime]],
     cadence's own; a title that fails for one customer falls back to the rule's name."""
     today = now.astimezone(business_zone()).date()
     titles: dict[int, str] = {}
+    needs = template_variables(rule.title_template)
     for start in range(0, len(due), CHUNK):
         part = due[start:start + CHUNK]
-        contexts = recipients_context([cid for cid, _lc, _clock in part], now=now)
+        contexts = recipients_context([cid for cid, _lc, _clock in part], now=now, needs=needs)
         for cid, last_contact, clock in part:
             context = {**contexts.get(cid, {}), "cadencia": rule.name, "cada_dias": rule.every_days,
                        "dias_sin_contacto": days_between(clock, today),
