@@ -294,6 +294,11 @@ def _bring_to_life(*, actor: Actor, today: date, say: Callable[[str], None],
 
     say(_("contactos y seguimientos del equipo"))
     relationship_demo_create(today=today)
+    # Contact cadences by tier and segment, and their first daily run (after the logged
+    # contacts above, which reset some customers' clocks).
+    from fideliza.cadences.demo import cadences_demo_create
+
+    cadences_demo_create(today=today, actor=actor)
     lap("relationship")
 
 
