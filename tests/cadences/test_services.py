@@ -222,3 +222,15 @@ def test_losing_touch_by_how_far_and_only_the_reps_own(shop, owner, rep):
     assert {r.customer_id for r in everyone.rows} == {c.pk for c in shop.platinum}
     assert everyone.rows[0].days_overdue == 70 and everyone.rows[0].last_contact is None
     assert {r.customer_id for r in late.rows} == {shop.theirs.pk, shop.nobody.pk}
+
+
+def test_the_daily_job_is_scheduled_and_runs_the_rules(shop, owner):
+    from fideliza.cadences.tasks import cadences_daily
+    from fideliza.core.scheduler import schedule_jobs
+
+    job = next(j for j in schedule_jobs() if j.name == "cadences")
+    assert (job.task_path, job.at, job.every_minutes) == ("fideliza.cadences.tasks.cadences_daily", time(6), 0)
+    with time_machine.travel(NOW, tick=False):
+        rule = rule_make(owner, tier=shop.platino, starts_on=NOW.date() - timedelta(days=60))
+        assert cadences_daily.enqueue().return_value == {str(rule.pk): 4}
+        assert cadences_daily.enqueue().return_value == {str(rule.pk): 0}

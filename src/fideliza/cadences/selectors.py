@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DateTimeField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import DateTimeField, Exists, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from fideliza.accounts.models import User
@@ -83,9 +83,11 @@ def rule_due(rule: CadenceRule, today: date) -> QuerySet[Customer]:
     cutoff = cutoff_for(rule, today)
     if not rule.kinds or rule_start(rule) >= cutoff:
         return customers_current().none()
+    # Three NOT EXISTS rather than one with an OR: each matches an index on its own.
     return rule_audience(rule).filter(
         ~Exists(_contacts(rule).filter(occurred_at__gte=cutoff)),
-        ~Exists(_rule_followups(rule).filter(followups_pending_q() | Q(closed_at__gte=cutoff))))
+        ~Exists(_rule_followups(rule).filter(followups_pending_q())),
+        ~Exists(_rule_followups(rule).filter(closed_at__gte=cutoff)))
 
 
 def rule_past_due(rule: CadenceRule, today: date, *, user: User | None = None) -> QuerySet[Any]:
