@@ -90,6 +90,19 @@ def rule_due(rule: CadenceRule, today: date) -> QuerySet[Customer]:
         ~Exists(_rule_followups(rule).filter(closed_at__gte=cutoff)))
 
 
+def rule_clocks(rule: CadenceRule, customer_ids: list[int]) -> list[tuple[int, datetime | None, datetime]]:
+    """(customer, last counting contact or None, clock) of `customer_ids` under `rule`, in
+    chunks: the due customers' clocks, asked apart from the evaluation so the planner
+    answers «who is due» with anti-joins over the whole audience and computes the clock
+    (two correlated subqueries) for the few found only."""
+    out = []
+    for start in range(0, len(customer_ids), 5000):
+        chunk = customer_ids[start:start + 5000]
+        out += list(with_clock(customers_current().filter(pk__in=chunk), rule).order_by()
+                    .values_list("pk", "last_contact", "clock"))
+    return out
+
+
 def rule_past_due(rule: CadenceRule, today: date, *, user: User | None = None) -> QuerySet[Any]:
     """The customers past `rule`'s cadence `today` (whether or not a follow-up is pending),
     visible to `user`, with their clock (`with_clock`)."""

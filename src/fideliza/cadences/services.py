@@ -45,7 +45,7 @@ from fideliza.followups.services import (
 from fideliza.interactions.models import InteractionKind
 
 from .models import AssignTo, Audience, CadenceRule
-from .selectors import days_between, rule_due, with_clock
+from .selectors import days_between, rule_clocks, rule_due
 
 logger = logging.getLogger(__name__)
 
@@ -145,14 +145,15 @@ def _rule_run(rule: CadenceRule, now: datetime, active_people: set[int]) -> int:
     """Create the follow-ups of the customers `rule` finds due; call inside a transaction
     holding the rule's row lock (module docstring). Returns how many were created."""
     today = now.astimezone(business_zone()).date()
-    due = list(with_clock(rule_due(rule, today), rule).order_by("pk")
-               .values_list("pk", "account_executive_id", "last_contact", "clock"))
-    if not due:
+    executives = dict(rule_due(rule, today).order_by().values_list("pk", "account_executive_id"))
+    if not executives:
         return 0
-    titles = _titles(rule, [(cid, lc, clock) for cid, _e, lc, clock in due], now)
+    clocks = sorted(rule_clocks(rule, sorted(executives)))
+    titles = _titles(rule, clocks, now)
     due_at = local_moment(today, rule.due_time)
     rows = []
-    for cid, executive_id, _lc, _clock in due:
+    for cid, _lc, _clock in clocks:
+        executive_id = executives[cid]
         person = executive_id if (rule.assign_to == AssignTo.EXECUTIVE and executive_id in active_people) else None
         rows.append(NewFollowUp(customer_id=cid, title=titles[cid], due_at=due_at, assignee_id=person,
                                 assignee_role="" if person else rule.role))
