@@ -234,3 +234,13 @@ def test_the_daily_job_is_scheduled_and_runs_the_rules(shop, owner):
         rule = rule_make(owner, tier=shop.platino, starts_on=NOW.date() - timedelta(days=60))
         assert cadences_daily.enqueue().return_value == {str(rule.pk): 4}
         assert cadences_daily.enqueue().return_value == {str(rule.pk): 0}
+
+
+def test_a_title_may_use_the_loyalty_variables_of_the_messages(shop, owner):
+    with time_machine.travel(NOW, tick=False):
+        rule = rule_make(owner, tier=shop.platino, starts_on=NOW.date() - timedelta(days=45),
+                         title_template="{{ nombre }} ({{ nivel }}): {{ dias_sin_contacto }} días; "
+                                        "último contacto {{ ultimo_contacto|default('nunca') }}; cada {{ cada_dias }}")
+        cadences_run()
+    title = FollowUp.objects.get(origin_kind="cadence", origin_id=rule.pk, customer=shop.mine[0]).title
+    assert title == "Lucía (Platino): 45 días; último contacto nunca; cada 30"
