@@ -64,7 +64,8 @@ DATA_FIELDS: dict[str, tuple[str, ...]] = {
     "campaigns.MessageTemplate": ("name", "subject", "body_text", "topic"),
     "campaigns.Campaign": ("name", "description", "offer_description"),
     "automations.Automation": ("name", "description", "topic"),
-    "automations.AutomationStep": ("email_subject", "email_text", "sms_text"),
+    "automations.AutomationStep": ("email_subject", "email_text", "sms_text", "followup_title", "followup_text"),
+    "cadences.CadenceRule": ("name", "title_template"),
     "followups.FollowUp": ("title", "notes", "status_reason", "outcome"),
     "interactions.Interaction": ("contact_name", "text"),
 }
