@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from fideliza.accounts.models import Role, User
 from fideliza.accounts.services import Actor
 from fideliza.automations.services import automation_save, automations_run
+from fideliza.cadences.services import cadence_rule_save, cadences_run
 from fideliza.campaigns.services import MessageContent, campaign_create, campaign_launch
 from fideliza.customers.contacts import contact_create
 from fideliza.customers.models import Customer, MatchCandidate
@@ -194,6 +195,13 @@ def world_build(owner: User) -> World:
         suppression_add(channel="sms", address=person.customer.phone, reason="manual", note="prueba")
         suppression_add(channel="webhook", address=person.customer.phone, reason="manual", note="prueba")
 
+    # A contact cadence over everyone whose clock has run out (visits: nobody had one), so
+    # «Perdiendo contacto» and its export list every customer, and the scheduler's follow-ups.
+    cadence = cadence_rule_save(actor=system, data={
+        "name": "Visita cada 90 días", "audience": "segment", "segment": static_segment, "every_days": 90,
+        "kinds": ["visit"], "starts_on": NOW.date() - dt.timedelta(days=200)})
+    cadences_run(now=NOW)
+
     run = snapshot_recompute(as_of=NOW.date() - dt.timedelta(days=1))
 
     b1, b2 = reps["rep_bruno"].people
@@ -201,5 +209,5 @@ def world_build(owner: User) -> World:
     dsr = dsr_open(actor=system, customer=b1.customer, kind="access", country="ES")
     return World(owner=owner, reps=reps, unassigned=unassigned, program=program,
                  static_segment=static_segment, dynamic_segment=dynamic_segment,
-                 objects={"campaign": campaign, "automation": automation, "run": run, "dsr": dsr,
+                 objects={"campaign": campaign, "automation": automation, "run": run, "dsr": dsr, "cadence": cadence,
                           "product": drill})

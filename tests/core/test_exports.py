@@ -99,10 +99,25 @@ def export_urls() -> dict[str, tuple[str, ...]]:
     return found
 
 
+def _losing_touch(shop: dict) -> dict:
+    """A contact cadence over the hostile segment, its clock long run out: every hostile
+    customer is on «Perdiendo contacto» (and in its export)."""
+    from fideliza.accounts.services import Actor
+    from fideliza.cadences.models import CadenceRule
+    from fideliza.cadences.services import cadence_rule_save
+
+    if not CadenceRule.objects.exists():
+        cadence_rule_save(actor=Actor.system("tests"), data={
+            "name": "Todos cada 30 días", "audience": "segment", "segment": shop["segment"], "every_days": 30,
+            "kinds": ["call"], "starts_on": date(2000, 1, 1)})
+    return {}
+
+
 # How to reach each export for the hostile shop below. A new export must be added here.
 EXPORT_ARGS: dict[str, Callable[[dict], dict]] = {
     "segments:export": lambda shop: {"pk": shop["segment"].pk},
     "privacy:export": lambda shop: {"customer_id": shop["customers"][0].pk},
+    "cadences:losing_touch_export": _losing_touch,
 }
 
 

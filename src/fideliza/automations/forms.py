@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from django import forms
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from fideliza.engagement.models import MessageChannel
@@ -60,10 +61,31 @@ class AutomationForm(forms.ModelForm):
 class StepForm(forms.ModelForm):
     class Meta:
         model = AutomationStep
-        fields = ["position", "delay_days", "delay_hours", "condition", "email_subject", "email_text", "email_html",
-                  "sms_text", "offer_kind", "offer_value", "offer_valid_days", "offer_min_purchase"]
+        fields = ["position", "delay_days", "delay_hours", "condition", "kind", "email_subject", "email_text",
+                  "email_html", "sms_text", "offer_kind", "offer_value", "offer_valid_days", "offer_min_purchase",
+                  "followup_title", "followup_text", "followup_due_days", "followup_assign_to", "followup_role",
+                  "followup_priority"]
         widgets = {"email_text": forms.Textarea(attrs={"rows": 4}), "email_html": forms.Textarea(attrs={"rows": 3}),
-                   "sms_text": forms.Textarea(attrs={"rows": 2})}
+                   "sms_text": forms.Textarea(attrs={"rows": 2}), "followup_text": forms.Textarea(attrs={"rows": 2}),
+                   "followup_title": forms.TextInput(attrs={"translate": "no"})}
+
+
+    # A message step needs none of these: left out, they take the model's defaults.
+    OPTIONAL = ("kind", "followup_due_days", "followup_assign_to", "followup_role", "followup_priority")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.OPTIONAL:
+            self.fields[name].required = False
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name in self.OPTIONAL:
+            if data.get(name) in (None, ""):
+                field = AutomationStep._meta.get_field(name)
+                assert isinstance(field, models.Field)
+                data[name] = field.get_default()
+        return data
 
 
 StepFormSet = forms.formset_factory(StepForm, extra=1, can_delete=True)

@@ -22,9 +22,11 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fideliza.accounts.models import Role
 from fideliza.core.money import MoneyField
 from fideliza.customers.models import Customer
 from fideliza.engagement.models import OverBudget
+from fideliza.followups.models import FollowUpPriority
 from fideliza.loyalty.models import OfferKind
 
 
@@ -43,6 +45,16 @@ class StepCondition(models.TextChoices):
     NONE = "", _("Siempre")
     STOP_IF_PURCHASED = "stop_if_purchased", _("Detener si ha comprado desde la inscripción")
     ONLY_IF_INACTIVE = "only_if_inactive", _("Solo si sigue inactivo (si no, detener)")
+
+
+class StepKind(models.TextChoices):
+    MESSAGE = "message", _("Enviar un mensaje")
+    FOLLOWUP = "followup", _("Crear un seguimiento (pasar el cliente a una persona)")
+
+
+class FollowUpAssignTo(models.TextChoices):
+    EXECUTIVE = "executive", _("El ejecutivo de cuenta del cliente; si no tiene, el rol")
+    ROLE = "role", _("Siempre el rol")
 
 
 class Group(models.TextChoices):
@@ -73,6 +85,7 @@ class RunStatus(models.TextChoices):
     DUPLICATE = "duplicate", _("Duplicado")
     HOLDOUT = "holdout", _("Grupo de control")
     STOPPED = "stopped", _("Detenida por condición")
+    FOLLOWUP = "followup", _("Seguimiento creado")
 
 
 class Automation(models.Model):
@@ -116,8 +129,11 @@ class Automation(models.Model):
 
 
 class AutomationStep(models.Model):
-    """One message of the sequence, due `delay` after the previous step (the first: after
-    enrolment). Content is per channel and rendered with the engagement templating."""
+    """One step of the sequence, due `delay` after the previous step (the first: after
+    enrolment): a message (content per channel, rendered with the engagement templating)
+    or a follow-up for a person of the team («crear seguimiento»: title and notes rendered
+    with the same variables, due `followup_due_days` calendar days later, for the
+    customer's account executive or a role)."""
 
     automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="steps",
                                    verbose_name=_("automatización"))
@@ -126,6 +142,8 @@ class AutomationStep(models.Model):
     delay_hours = models.PositiveIntegerField(_("espera (horas)"), default=0)
     condition = models.CharField(_("condición"), max_length=20, choices=StepCondition.choices,
                                  blank=True, default=StepCondition.NONE)
+    kind = models.CharField(_("qué hace el paso"), max_length=10, choices=StepKind.choices,
+                            default=StepKind.MESSAGE)
     email_subject = models.CharField(_("asunto del e-mail"), max_length=200, blank=True)
     email_text = models.TextField(_("e-mail (texto)"), blank=True)
     email_html = models.TextField(_("e-mail (HTML)"), blank=True)
@@ -135,6 +153,18 @@ class AutomationStep(models.Model):
     offer_value = models.DecimalField(_("valor de la oferta"), max_digits=10, decimal_places=2, default=0)
     offer_valid_days = models.PositiveIntegerField(_("validez del cupón (días)"), default=30)
     offer_min_purchase = MoneyField(_("compra mínima del cupón"), default=0)
+    followup_title = models.CharField(_("seguimiento: qué hacer"), max_length=300, blank=True,
+                                      help_text=_("Con las mismas variables que los mensajes, p. ej. "
+                                                  "«Llamar a {{ nombre_completo }}»."))
+    followup_text = models.TextField(_("seguimiento: notas"), blank=True)
+    followup_due_days = models.PositiveIntegerField(_("seguimiento: vence a los (días)"), default=0)
+    followup_assign_to = models.CharField(_("seguimiento: para quién"), max_length=10,
+                                          choices=FollowUpAssignTo.choices, default=FollowUpAssignTo.EXECUTIVE)
+    followup_role = models.CharField(_("seguimiento: rol"), max_length=16, choices=Role.choices,
+                                     default=Role.OWNER)
+    followup_priority = models.PositiveSmallIntegerField(_("seguimiento: prioridad"),
+                                                         choices=FollowUpPriority.choices,
+                                                         default=FollowUpPriority.NORMAL)
 
     class Meta:
         verbose_name = _("paso")

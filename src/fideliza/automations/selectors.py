@@ -33,6 +33,7 @@ from .models import (
     Occurrence,
     OccurrenceOutcome,
     RunStatus,
+    StepKind,
     StepRun,
 )
 from .services import _delay, _tier_changes_for, enrolment_plan, steps_decide
@@ -102,9 +103,13 @@ def automations_dry_run(*, now: datetime | None = None, automation_ids: list[int
         by_automation[r[0].pk].append(r)
     for items in by_automation.values():
         automation = items[0][0]
-        reach = [r[1] for r in items if r[5] in ("send", "draw")]
+        reach = [r[1] for r in items if r[5] in ("send", "draw") and r[2].kind != StepKind.FOLLOWUP]
         channels = channel_choose(reach, list(automation.channels), kind="marketing") if reach else {}
         for a, cid, step, due, group, action, reason, new in items:
+            if step.kind == StepKind.FOLLOWUP:  # a hand-over to a person: no channel involved
+                out.append(DryRunRow(a.pk, a.name, cid, names.get(cid, str(cid)), step.position, due, group,
+                                     action, reason, None, new, step.followup_title[:80]))
+                continue
             channel = channels.get(cid) if action in ("send", "draw") else None
             if action in ("send", "draw") and channel is None:
                 reason = "no_channel"
@@ -162,6 +167,7 @@ def reason_label(code: str) -> str:
 
     own = {"no_channel": _("Sin canal con consentimiento"), "purchased": _("Ha comprado desde la inscripción"),
            "active_again": _("Vuelve a estar activo"),
+           "merged": _("La ficha se fusionó con otra"),
            "folded": _("Sumada a otra inscripción en curso del mismo cliente")}
     if code in own:
         return str(own[code])

@@ -37,12 +37,14 @@ from .models import (
     AutomationStep,
     Enrollment,
     EnrollmentState,
+    FollowUpAssignTo,
     Group,
     Occurrence,
     OccurrenceOutcome,
     OfferKind,
     RunStatus,
     StepCondition,
+    StepKind,
     StepRun,
     TriggerKind,
 )
@@ -62,8 +64,10 @@ logger = logging.getLogger(__name__)
 CHANNELS = tuple(Channel.values)
 AUTOMATION_FIELDS = ("name", "description", "trigger_kind", "trigger_params", "channels", "topic",
                      "holdout_share", "over_budget", "conversion_days", "is_active")
-STEP_FIELDS = ("position", "delay_days", "delay_hours", "condition", "email_subject", "email_text",
-               "email_html", "sms_text", "offer_kind", "offer_value", "offer_valid_days", "offer_min_purchase")
+STEP_FIELDS = ("position", "delay_days", "delay_hours", "condition", "kind", "email_subject", "email_text",
+               "email_html", "sms_text", "offer_kind", "offer_value", "offer_valid_days", "offer_min_purchase",
+               "followup_title", "followup_text", "followup_due_days", "followup_assign_to", "followup_role",
+               "followup_priority")
 
 
 # --- editing -----------------------------------------------------------------------------
@@ -72,7 +76,9 @@ def _template_errors(step: AutomationStep) -> list[str]:
     from fideliza.engagement.templating import template_validate
 
     errors = []
-    for name in ("email_subject", "email_text", "sms_text", "email_html"):
+    names = (("followup_title", "followup_text") if step.kind == StepKind.FOLLOWUP
+             else ("email_subject", "email_text", "sms_text", "email_html"))
+    for name in names:
         source = getattr(step, name)
         if source:
             label = getattr(AutomationStep._meta.get_field(name), "verbose_name", name)
@@ -108,6 +114,15 @@ def _validate(automation: Automation, steps: Sequence[AutomationStep]) -> None:
             step.full_clean(exclude=["automation"], validate_unique=False)
         except ValidationError as exc:
             errors["steps"] += [f"{label}: {m}" for m in exc.messages]
+        if step.kind == StepKind.FOLLOWUP:
+            if not step.followup_title.strip():
+                errors["steps"].append(_("%(step)s: escriba qué debe hacer la persona que recibe el seguimiento.")
+                                       % {"step": label})
+            if step.offer_kind:
+                errors["steps"].append(_("%(step)s: un seguimiento no lleva oferta; póngala en un paso de mensaje.")
+                                       % {"step": label})
+            errors["steps"] += [f"{label}: {e}" for e in _template_errors(step)]
+            continue
         if Channel.EMAIL in channels and not (step.email_subject and (step.email_text or step.email_html)):
             errors["steps"].append(_("%(step)s: falta el asunto o el texto del e-mail.") % {"step": label})
         if any(c != Channel.EMAIL for c in channels) and not step.sms_text:
@@ -533,6 +548,55 @@ def _send(automation: Automation, decisions: Sequence[Decision], now: datetime) 
     return runs
 
 
+def _followups_create(automation: Automation, decisions: Sequence[Decision], now: datetime) -> list[StepRun]:
+    """«Crear seguimiento» steps: one follow-up per treated enrolment, through the
+    follow-ups' service, for the customer's account executive (if active) or the step's
+    role, due `followup_due_days` calendar days from now at the same local time. Title and
+    notes are rendered with the messages' variables; a template that fails for one customer
+    skips that customer only (logged, as for messages)."""
+    from fideliza.accounts.selectors import users_active
+    from fideliza.customers.selectors import customers_by_id
+    from fideliza.engagement.templating import recipients_context, template_render
+    from fideliza.followups.models import FollowUpOrigin
+    from fideliza.followups.services import NewFollowUp, followups_create_many, later_same_time
+
+    runs: list[StepRun] = []
+    by_step: dict[int, list[Decision]] = defaultdict(list)
+    for d in decisions:
+        by_step[d.step.position].append(d)
+    people = set(users_active().values_list("pk", flat=True))
+    for group in by_step.values():
+        step = group[0].step
+        ids = [d.enrollment.customer_id for d in group]
+        contexts = recipients_context(ids, now=now)
+        cards = customers_by_id(ids)
+        due_at = later_same_time(now, step.followup_due_days)
+        rows, made = [], []
+        for d in group:
+            cid = d.enrollment.customer_id
+            try:
+                title = " ".join(template_render(step.followup_title, contexts.get(cid, {})).split())
+                notes = template_render(step.followup_text, contexts.get(cid, {})) if step.followup_text else ""
+            except Exception as exc:  # a template that fails for this customer only: log it, go on
+                runs.append(_run(d, now, RunStatus.SKIPPED, f"render_error: {exc}"[:120]))
+                continue
+            card = cards.get(cid)
+            if card is None or card.merged_into_id is not None:
+                runs.append(_run(d, now, RunStatus.SKIPPED, "merged"))
+                continue
+            executive = card.account_executive_id
+            person = executive if (step.followup_assign_to == FollowUpAssignTo.EXECUTIVE and executive in people) \
+                else None
+            rows.append(NewFollowUp(customer_id=cid, title=title or automation.name, notes=notes, due_at=due_at,
+                                    assignee_id=person, assignee_role="" if person else step.followup_role))
+            made.append(d)
+        followups_create_many(actor=Actor.system(f"automation:{automation.pk}"), rows=rows,
+                              origin_kind=FollowUpOrigin.AUTOMATION, origin_id=automation.pk,
+                              priority=step.followup_priority)
+        runs += [_run(d, now, RunStatus.FOLLOWUP, "") for d in made]
+    return runs
+
+
 def _run(d: Decision, now: datetime, status: str, reason: str, **extra: Any) -> StepRun:
     return StepRun(enrollment=d.enrollment, automation_id=d.enrollment.automation_id, position=d.step.position,
                    channel=d.channel or "", status=status, reason=reason[:120], created_at=now, **extra)
@@ -597,9 +661,12 @@ def _steps_pass(automation: Automation, steps: dict[int, AutomationStep], now: d
                     e.state, e.next_step, e.next_due_at = EnrollmentState.COMPLETED, None, None
             runs = [_run(d, now, RunStatus.STOPPED, d.reason) for d in decisions if d.action == "stop"]
             runs += [_run(d, now, RunStatus.HOLDOUT, "") for d in decisions if d.action == "holdout"]
-            sends = [d for d in decisions if d.action == "send"]
+            sends = [d for d in decisions if d.action == "send" and d.step.kind != StepKind.FOLLOWUP]
             if sends:
                 runs += _send(automation, sends, now)
+            handovers = [d for d in decisions if d.action == "send" and d.step.kind == StepKind.FOLLOWUP]
+            if handovers:
+                runs += _followups_create(automation, handovers, now)
             StepRun.objects.bulk_create(runs)
             for d in decisions:
                 _advance(d.enrollment, d.step, steps, stop=d.reason if d.action == "stop" else "")

@@ -24,6 +24,7 @@ urlpatterns += i18n_patterns(
     path("automatizaciones/", include("fideliza.automations.urls")),
     path("privacidad/", include("fideliza.customers.urls_privacy")),
     path("mi-dia/", include("fideliza.followups.urls")),
+    path("cadencias/", include("fideliza.cadences.urls")),
     path("documentos/", include("fideliza.interactions.urls")),
     path("metas/", include("fideliza.goals.urls")),
     path("plan/", include("fideliza.plan.urls")),

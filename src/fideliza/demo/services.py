@@ -305,6 +305,11 @@ def _bring_to_life(*, actor: Actor, today: date, say: Callable[[str], None],
     if owner is not None:
         goals_demo_create(today=today, owner=owner)
         plan_demo_create(today=today, owner=owner)
+    # Contact cadences by tier and segment, and their first daily run (after the logged
+    # contacts above, which reset some customers' clocks).
+    from fideliza.cadences.demo import cadences_demo_create
+
+    cadences_demo_create(today=today, actor=actor)
     lap("relationship")
 
 

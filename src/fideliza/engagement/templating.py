@@ -26,7 +26,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -520,11 +520,12 @@ def _render_prepared(template: Any, prepared: dict[str, Any]) -> str:
 # -- public API ---------------------------------------------------------------------------
 
 
-def template_validate(source: str, *, html: bool = False) -> list[str]:
+def template_validate(source: str, *, html: bool = False, extra: Sequence[str] = ()) -> list[str]:
     """Spanish error messages, each with its line; [] when the template can be used.
 
     Reports syntax errors, refused constructs, unknown filters and tests, variables not in
-    :data:`VARIABLES` (in every branch, as StrictUndefined would on the branches it
+    :data:`VARIABLES` nor in `extra` (the caller's own, e.g. a contact cadence's
+    «dias_sin_contacto») (in every branch, as StrictUndefined would on the branches it
     reaches), and errors of a trial render on a full and on an empty sample recipient.
     """
     try:
@@ -532,7 +533,7 @@ def template_validate(source: str, *, html: bool = False) -> list[str]:
     except TemplateError as exc:
         return [exc.message]
     found = _structure_errors(tree, env)
-    known = [name for name, _description in VARIABLES]
+    known = [name for name, _description in VARIABLES] + list(extra)
     seen: set[str] = set()
     for node in _walk(tree):
         if isinstance(node, nodes.Name) and node.ctx == "load" and node.name not in known and node.name not in seen:
@@ -551,6 +552,15 @@ def template_validate(source: str, *, html: bool = False) -> list[str]:
         except TemplateError as exc:
             return [exc.message]
     return []
+
+
+def template_variables(source: str, *, html: bool = False) -> set[str]:
+    """The variables `source` reads (every branch); empty for a template that does not parse."""
+    try:
+        _env, tree = _parse(source, html)
+    except TemplateError:
+        return set()
+    return {node.name for node in _walk(tree, prune=False) if isinstance(node, nodes.Name) and node.ctx == "load"}
 
 
 def template_render(source: str, context: Mapping[str, Any], *, html: bool = False) -> str:
@@ -628,6 +638,7 @@ def recipients_context(
     *,
     offer: Mapping[str, Any] | None = None,
     now: datetime | None = None,
+    needs: Collection[str] | None = None,
 ) -> dict[int, dict[str, Any]]:
     """The template variables of many recipients: {customer id: {variable: value}}.
 
@@ -639,6 +650,10 @@ def recipients_context(
 
     `offer`: ``{"codes": {customer_id: code}, "description": str, "valid_until": date}``.
     Labels (segment, tier, path step) are in the active language.
+
+    `needs`: the variables the caller's templates use (`template_variables`); the loyalty
+    and snapshot queries are skipped when none of theirs is among them (a follow-up title
+    that names the customer needs the card only). The skipped variables are None.
     """
     # Imported here: rendering alone needs none of the selectors.
     from fideliza.customers.models import CustomerKind
@@ -661,6 +676,8 @@ def recipients_context(
 
     ordered = list(dict.fromkeys(int(i) for i in customer_ids))
     ids = sorted(ordered)
+    want_loyalty = needs is None or not set(needs).isdisjoint(_LOYALTY_KEYS)
+    want_analytics = needs is None or not set(needs).isdisjoint(_ANALYTICS_KEYS)
     out: dict[int, dict[str, Any]] = {}
     label_cache: dict[tuple[str, str], str] = {}
 
@@ -698,7 +715,7 @@ def recipients_context(
         present.sort()
 
         # Loyalty: one membership per customer, the lowest program id (as member_for).
-        for cid, member in members_message_facts(present, now).items():
+        for cid, member in (members_message_facts(present, now) if want_loyalty else {}).items():
             ctx = out[cid]
             ctx["puntos"] = member.points
             ctx["nivel"] = member.tier_name
@@ -720,7 +737,8 @@ def recipients_context(
 
         # The analytics snapshot (customers who have bought).
         for (cid, segment, value_tier, activity, last_purchase, clv_predicted, clv_historic,
-             product, product_level, category, path_step, path_next) in metrics_message_rows(present):
+             product, product_level, category, path_step, path_next) in (metrics_message_rows(present)
+                                                                         if want_analytics else []):
             out[cid].update(
                 segmento_rfm=label("rfm_segment", segment),
                 nivel_valor=label("value_tier", value_tier),

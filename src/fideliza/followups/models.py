@@ -89,13 +89,20 @@ class FollowUp(models.Model):
             models.Index(fields=["status", "due_at"], name="followup_status_due_idx"),
             models.Index(fields=["due_at", "id"], name="followup_due_idx"),  # the API's pages
             models.Index(fields=["customer", "status"], name="followup_customer_idx"),
-            models.Index(fields=["origin_kind", "origin_id"], name="followup_origin_idx"),
+            # An origin's follow-ups of one customer: what a cadence's daily evaluation asks
+            # for every customer of its audience (pending, or closed since a moment).
+            models.Index(fields=["origin_kind", "origin_id", "customer", "closed_at"], name="followup_origin_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(assignee__isnull=False) | ~models.Q(assignee_role=""),
                                    name="followup_has_assignee"),
             models.CheckConstraint(condition=~models.Q(status="snoozed") | models.Q(snoozed_until__isnull=False),
                                    name="followup_snoozed_has_until"),
+            # A contact cadence never has two pending follow-ups for one customer: two
+            # schedulers running at once insert the second one as a no-op (cadences.services).
+            models.UniqueConstraint(fields=["origin_id", "customer"],
+                                    condition=models.Q(origin_kind="cadence", status__in=["open", "snoozed"]),
+                                    name="followup_one_open_per_cadence"),
         ]
 
     def __str__(self) -> str:

@@ -192,3 +192,14 @@ def followups_from_origin_count(*, kind: str, origin_ids: list[int]) -> dict[int
             .annotate(n=Count("pk"), still_open=Count("pk", filter=Q(status__in=(FollowUpStatus.OPEN,
                                                                                 FollowUpStatus.SNOOZED)))))
     return {r["origin_id"]: (r["n"], r["still_open"]) for r in rows if r["origin_id"] is not None}
+
+
+def followups_of_origin(*, kind: str, origin_id: int) -> QuerySet[FollowUp]:
+    """The follow-ups one origin created (a contact cadence, an automation), every status:
+    a caller narrows them (by customer, by state) or correlates them with its own query."""
+    return FollowUp.objects.filter(origin_kind=kind, origin_id=origin_id)
+
+
+def followups_pending_q() -> Q:
+    """Open or snoozed: still to do."""
+    return Q(status__in=(FollowUpStatus.OPEN, FollowUpStatus.SNOOZED))

@@ -7,7 +7,8 @@ The caller has already checked that its user may see the customer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -99,6 +100,67 @@ def followup_create(
     return followup
 
 
+@dataclass(frozen=True)
+class NewFollowUp:
+    """One follow-up of a batch (`followups_create_many`): for a person or, with nobody
+    named, for a role."""
+
+    customer_id: int
+    title: str
+    due_at: datetime
+    assignee_id: int | None = None
+    assignee_role: str = ""
+    notes: str = ""
+
+
+def followups_create_many(*, actor: Actor, rows: Sequence[NewFollowUp], origin_kind: str,
+                          origin_id: int | None, priority: int = FollowUpPriority.NORMAL) -> int:
+    """Create many open follow-ups of one origin at once (a contact cadence's daily run, an
+    automation step); returns how many were written.
+
+    The caller has chosen the assignees: a person who is active and, for a sales
+    representative, the customer's account executive (checked here in bulk), else a role.
+    A row that would break a unique constraint — a second pending follow-up of one cadence
+    for one customer, inserted by a concurrent run — is skipped, not an error (on
+    PostgreSQL the insert waits for the other transaction and then skips). The count is
+    exact while no other writer of the same origin runs at the same moment (a cadence's run
+    holds its rule's row lock); without that it may include the other writer's rows.
+    """
+    if not rows:
+        return 0
+    from fideliza.accounts.selectors import users_active
+    from fideliza.customers.selectors import customers_current
+
+    people = {pk: role for pk, role in users_active().filter(pk__in={r.assignee_id for r in rows if r.assignee_id})
+              .values_list("pk", "role")}
+    executives = dict(customers_current().filter(pk__in={r.customer_id for r in rows})
+                      .values_list("pk", "account_executive_id"))
+    objs = []
+    for r in rows:
+        if r.customer_id not in executives:
+            raise ValidationError(_("Esta ficha se fusionó con otra o no existe."), code="merged")
+        if timezone.is_naive(r.due_at):
+            raise ValidationError({"due_at": _("Falta la zona horaria de la fecha de vencimiento.")}, code="naive")
+        if r.assignee_id is not None:
+            if r.assignee_id not in people:
+                raise ValidationError({"assignee": _("Ese usuario no está activo.")}, code="inactive")
+            if people[r.assignee_id] == Role.SALES_REP and executives[r.customer_id] != r.assignee_id:
+                raise ValidationError(
+                    {"assignee": _("Un representante solo puede tener seguimientos de sus propios clientes.")},
+                    code="not_visible")
+        elif r.assignee_role not in Role.values:
+            raise ValidationError({"assignee": _("Indique un responsable o un rol.")}, code="required")
+        objs.append(FollowUp(customer_id=r.customer_id, title=r.title.strip()[:200] or "—", notes=r.notes.strip(),
+                             assignee_id=r.assignee_id, assignee_role="" if r.assignee_id else r.assignee_role,
+                             due_at=r.due_at, priority=priority, origin_kind=origin_kind, origin_id=origin_id,
+                             created_by=actor.user))
+    pending = FollowUp.objects.filter(origin_kind=origin_kind, origin_id=origin_id, status__in=OPEN_STATES)
+    with transaction.atomic():
+        before = pending.count()
+        FollowUp.objects.bulk_create(objs, batch_size=1000, ignore_conflicts=True)
+        return pending.count() - before
+
+
 def _locked(followup: FollowUp) -> FollowUp:
     return FollowUp.objects.select_for_update().select_related("customer").get(pk=followup.pk)
 
@@ -182,33 +244,3 @@ def followups_origin_set(origins: dict[int, int], *, kind: str) -> int:
     for followup_id, origin_id in origins.items():
         FollowUp.objects.filter(pk=followup_id).update(origin_kind=kind, origin_id=origin_id)
     return len(origins)
-
-
-def followups_create_many(*, actor: Actor, customers: Iterable[Customer], title: str, due_at: datetime,
-                          notes: str = "", priority: int = FollowUpPriority.NORMAL,
-                          origin_kind: str = FollowUpOrigin.MANUAL, origin_id: int | None = None) -> int:
-    """The same open follow-up for each of `customers` (a list from one action: a plan's
-    line), inserted in bulk; returns how many. Each goes to the customer's account
-    executive when active, else to the actor (as `followup_create` without an assignee).
-    The fields are validated once, on the first row; merged cards are skipped. The caller
-    has checked that its user may see every customer.
-    """
-    if timezone.is_naive(due_at):
-        raise ValidationError({"due_at": _("Falta la zona horaria de la fecha de vencimiento.")}, code="naive")
-    rows = []
-    for customer in customers:
-        if customer.merged_into_id is not None:
-            continue
-        executive = customer.account_executive
-        assignee = executive if executive is not None and executive.is_active else actor.user
-        if assignee is None:
-            raise ValidationError({"assignee": _("Indique un responsable o un rol.")}, code="required")
-        rows.append(FollowUp(customer=customer, title=title.strip(), notes=notes.strip(), assignee=assignee,
-                             due_at=due_at, priority=priority, origin_kind=origin_kind, origin_id=origin_id,
-                             created_by=actor.user))
-    if not rows:
-        return 0
-    rows[0].full_clean()
-    with transaction.atomic():
-        FollowUp.objects.bulk_create(rows, batch_size=500)
-    return len(rows)

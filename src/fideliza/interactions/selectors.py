@@ -47,3 +47,10 @@ def customers_contacted_since(*, since: datetime) -> QuerySet[Any]:
     """Ids of the customers with an interaction logged at or after `since` (any kind), as a
     subquery: who has been in touch lately (the relationship move's lists)."""
     return Interaction.objects.filter(occurred_at__gte=since).order_by().values("customer_id")
+
+
+def interactions_of_kinds(kinds: Iterable[str]) -> QuerySet[Interaction]:
+    """Every logged interaction of `kinds`: what resets a contact cadence's clock. A caller
+    narrows it (by customer, since a moment) or correlates it with its own query; the
+    (customer, occurred_at) index answers «any since …» and «the latest» per customer."""
+    return Interaction.objects.filter(kind__in=list(kinds))

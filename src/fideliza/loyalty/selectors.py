@@ -381,3 +381,15 @@ def customers_who_referred() -> QuerySet[Any]:
     status but rejected), as a subquery: the referral move's «sin referidos» lists."""
     return (Referral.objects.filter(referrer__isnull=False).exclude(status=ReferralStatus.REJECTED)
             .order_by().values("referrer__customer_id"))
+
+
+def tier_customers(tier_id: int) -> QuerySet[Customer]:
+    """The current (unmerged) customers whose membership is in the tier `tier_id` now."""
+    from fideliza.customers.selectors import customers_current
+
+    return customers_current().filter(loyalty_memberships__tier_id=tier_id)
+
+
+def tiers_all() -> QuerySet[Tier]:
+    """Every tier of every program, by program and rank (for choice fields)."""
+    return Tier.objects.select_related("program").order_by("program_id", "rank")

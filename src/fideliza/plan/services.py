@@ -24,7 +24,7 @@ from fideliza.accounts.models import User
 from fideliza.accounts.services import Actor
 from fideliza.followups.models import FollowUpOrigin
 from fideliza.followups.selectors import customers_with_followup_from
-from fideliza.followups.services import followups_create_many, local_moment
+from fideliza.followups.services import NewFollowUp, followups_create_many, local_moment
 from fideliza.segments.models import Segment, SegmentKind
 from fideliza.segments.selectors import segment_get, segment_name_taken
 from fideliza.segments.services import segment_create, segment_static_add
@@ -71,10 +71,16 @@ def line_followups_create(*, actor: Actor, line: Line, now: datetime | None = No
     ctx = line_context(user, now)
     action = _action(line=line, week=week_start(ctx.today), kind=ActionKind.FOLLOWUPS, user=user)
     done = customers_with_followup_from(kind=FollowUpOrigin.PLAN, origin_id=action.pk)
-    customers = [c for c in line_customers(line, ctx).select_related("account_executive") if c.pk not in done]
-    created = followups_create_many(actor=actor, customers=customers, title=str(line.action),
-                                    due_at=followup_due(ctx.today), notes=str(line.how),
-                                    origin_kind=FollowUpOrigin.PLAN, origin_id=action.pk)
+    due, title, notes = followup_due(ctx.today), str(line.action), str(line.how)
+    rows = []
+    for customer in line_customers(line, ctx).select_related("account_executive"):
+        if customer.pk in done:
+            continue
+        executive = customer.account_executive
+        assignee = executive if executive is not None and executive.is_active else user
+        rows.append(NewFollowUp(customer_id=customer.pk, title=title, due_at=due, assignee_id=assignee.pk,
+                                notes=notes))
+    created = followups_create_many(actor=actor, rows=rows, origin_kind=FollowUpOrigin.PLAN, origin_id=action.pk)
     action.customers = len(done) + created
     action.save(update_fields=["customers", "updated_at"])
     return action, created

@@ -66,6 +66,8 @@ CUSTOMERS = "customers:list"
 DASHBOARD = "insights:dashboard"
 AUTOMATIONS = "automations:list"
 MY_DAY = "followups:my_day"
+CADENCES = "cadences:list"
+LOSING_TOUCH = "cadences:losing_touch"
 # Pages of tools still to come (surveys, complaints book, goals): the apps that will add them.
 SURVEYS = "feedback:surveys"
 COMPLAINTS = "feedback:complaints"
@@ -98,6 +100,8 @@ MOVES: list[Move] = [
             Capability(_("Llamadas, visitas, comidas y eventos registrados en la ficha, con su siguiente paso"),
                        CUSTOMERS),
             Capability(_("Seguimientos de cada persona del equipo, cada día («Mi día»)"), MY_DAY),
+            Capability(_("Cadencias de contacto por nivel o segmento: llamadas y visitas periódicas"), CADENCES),
+            Capability(_("Clientes perdiendo contacto, por días de retraso y por valor"), LOSING_TOUCH),
             Capability(_("Encuestas para saber por qué nos eligen"), SURVEYS),
         ],
     ),

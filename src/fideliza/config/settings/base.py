@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "fideliza.interactions",
     "fideliza.goals",
     "fideliza.plan",
+    "fideliza.cadences",
     "fideliza.web",
     "fideliza.demo",
 ]
@@ -248,6 +249,9 @@ FIDELIZA_SCHEDULE: dict[str, dict[str, Any]] = {
     # task backend can defer) and marks sent those whose messages have all left.
     "campaigns": {"task": "fideliza.campaigns.tasks.campaigns_tick", "every_minutes": 5},
     "automations": {"task": "fideliza.automations.tasks.automations_run", "every_minutes": 15},
+    # Contact cadences: the day's follow-ups, before the team starts and after the nightly
+    # recompute (the «Perdiendo contacto» values come from its snapshot).
+    "cadences": {"task": "fideliza.cadences.tasks.cadences_daily", "at": "06:00"},
 }
 
 # --- Engagement: e-mail, SMS, webhooks, the outbox and the contact budget ------------------
