@@ -211,3 +211,14 @@ def customers_ranked_by_clv(limit: int) -> list[tuple[int, int | None]]:
             .order_by(F("clv_predicted").desc(nulls_last=True), "-customer_id")
             .values_list("customer_id", "customer__account_executive_id")[:limit])
     return list(rows)
+
+
+def customers_clv_predicted(customer_ids: Iterable[int]) -> dict[int, Decimal]:
+    """{customer id: predicted CLV} from the current snapshot (those without one are absent):
+    the value a recovered complainant keeps (complaints' recovery ROI)."""
+    ids = list(customer_ids)
+    out: dict[int, Decimal] = {}
+    for start in range(0, len(ids), 5000):
+        rows = CustomerMetrics.objects.filter(customer_id__in=ids[start:start + 5000], clv_predicted__isnull=False)
+        out.update((pk, clv) for pk, clv in rows.values_list("customer_id", "clv_predicted") if clv is not None)
+    return out

@@ -439,3 +439,8 @@ def order_external_ids(source: str, external_ids: Sequence[str] | None = None) -
     if external_ids is None:
         return list(qs.values_list("external_id", flat=True).iterator(chunk_size=50_000))
     return list(qs.filter(external_id__in=list(external_ids)).values_list("external_id", flat=True))
+
+
+def stores_all() -> list[Store]:
+    """Every store, by name (the complaints book's store choice)."""
+    return list(Store.objects.order_by("name", "pk"))

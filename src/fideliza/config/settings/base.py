@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "fideliza.automations",
     "fideliza.followups",
     "fideliza.interactions",
+    "fideliza.complaints",
     "fideliza.web",
     "fideliza.demo",
 ]

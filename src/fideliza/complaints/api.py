@@ -1,0 +1,58 @@
+"""REST API of the complaints book: the inbound hook a complaints mailbox calls (the mail
+provider's inbound-parse webhook or a small IMAP poller), protected by the same shared
+secret as the SMS and bounce hooks (X-Fideliza-Secret or a Bearer token)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from pydantic import Field
+
+from fideliza.accounts.services import Actor
+from fideliza.api_support import ErrorOut
+from fideliza.engagement.api import INBOUND_AUTH
+
+from . import rules as R
+from .models import ComplaintChannel
+from .services import Filing, complaint_file
+
+router = Router(tags=["complaints"])
+
+RulesCode = Literal["PE", "CO", "ES", "MX", "AR", "GEN"]
+KindCode = Literal["reclamo", "queja", "peticion", "sugerencia"]
+
+
+class MailboxComplaintIn(Schema):
+    email: str = Field(min_length=3, max_length=254, description="the sender's address (From)")
+    name: str = Field("", max_length=200, description="the sender's display name; the address when empty")
+    subject: str = Field("", max_length=300)
+    text: str = Field(min_length=10, max_length=10_000, description="the plain-text body")
+    rules: RulesCode | None = Field(None, description="rule set; the business's default when absent")
+    kind: KindCode | None = Field(None, description="the rule set's first kind when absent")
+    subdivision: str = Field("", max_length=8, description="region code (Spain: autonomous community, e.g. AN)")
+
+
+class MailboxComplaintOut(Schema):
+    id: int
+    tracking_code: str
+    customer_id: int
+    due_at: datetime | None
+
+
+@router.post("/inbound/email", auth=INBOUND_AUTH, response={201: MailboxComplaintOut, 401: ErrorOut, 422: Any},
+             url_name="complaint_inbound_email")
+def inbound_email(request: HttpRequest, payload: MailboxComplaintIn) -> tuple[int, Any]:
+    """A message that reached the complaints mailbox becomes a complaint (channel «Buzón de
+    correo»): its tracking code, deadline and the copy to the sender, as the web form does.
+    The subject, when given, heads the detail. Invalid input: 422 with field-level messages."""
+    rules = R.rule_set(payload.rules) if payload.rules else R.rules_default()
+    text = f"{payload.subject.strip()}\n\n{payload.text.strip()}" if payload.subject.strip() else payload.text
+    complaint = complaint_file(
+        actor=Actor.system("buzón de quejas"), channel=ComplaintChannel.EMAIL,
+        filing=Filing(rules=rules.code, kind=payload.kind or rules.kinds[0], name=payload.name or payload.email,
+                      email=payload.email, description=text, subdivision=payload.subdivision))
+    return 201, {"id": complaint.pk, "tracking_code": complaint.tracking_code,
+                 "customer_id": complaint.customer_id, "due_at": complaint.due_at}
