@@ -57,6 +57,8 @@ from .models import (
 )
 
 ERASED = "[suprimido]"
+# The variables a complaint adds to the message templates' own (nombre, cupon, …).
+TEMPLATE_VARIABLES = ("codigo", "tipo", "fecha_limite", "tienda", "libro")
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out over the phone
 
 
@@ -201,7 +203,6 @@ def complaint_context(complaint: Complaint, **extra: Any) -> dict[str, Any]:
         "fecha_limite": due,
         "tienda": complaint.store.name if complaint.store_id and complaint.store else "",
         "libro": str(rules.book),
-        "empresa": settings.FIDELIZA_BUSINESS_NAME,
         "cupon": "",
     }
     context.update(extra)
@@ -402,7 +403,7 @@ def complaint_answer(*, actor: Actor, complaint: Complaint, subject: str, body: 
     row = _locked(complaint)
     if not subject.strip() or not body.strip():
         raise ValidationError({"body": _("Escriba el asunto y el texto de la respuesta.")}, code="required")
-    errors = {k: msgs for k, v in (("subject", subject), ("body", body)) if (msgs := template_validate(v))}
+    errors = {k: msgs for k, v in (("subject", subject), ("body", body)) if (msgs := template_validate(v, extra=TEMPLATE_VARIABLES))}
     if errors:
         raise ValidationError({k: v[0] for k, v in errors.items()}, code="template")
     gesture = row.gestures.filter(coupon_code__gt="").order_by("-id").first()
@@ -488,7 +489,7 @@ def canned_answer_save(*, answer: CannedAnswer) -> CannedAnswer:
     """Create or change a canned answer; its subject and text must be valid templates."""
     errors = {}
     for field_name in ("subject", "body"):
-        problems = template_validate(getattr(answer, field_name))
+        problems = template_validate(getattr(answer, field_name), extra=TEMPLATE_VARIABLES)
         if problems:
             errors[field_name] = problems[0]
     if errors:

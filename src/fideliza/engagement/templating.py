@@ -520,19 +520,20 @@ def _render_prepared(template: Any, prepared: dict[str, Any]) -> str:
 # -- public API ---------------------------------------------------------------------------
 
 
-def template_validate(source: str, *, html: bool = False) -> list[str]:
+def template_validate(source: str, *, html: bool = False, extra: Sequence[str] = ()) -> list[str]:
     """Spanish error messages, each with its line; [] when the template can be used.
 
     Reports syntax errors, refused constructs, unknown filters and tests, variables not in
-    :data:`VARIABLES` (in every branch, as StrictUndefined would on the branches it
-    reaches), and errors of a trial render on a full and on an empty sample recipient.
+    :data:`VARIABLES` nor in `extra` (the variables another sender adds, e.g. a complaint's
+    code), in every branch, as StrictUndefined would on the branches it reaches, and errors
+    of a trial render on a full and on an empty sample recipient.
     """
     try:
         env, tree = _parse(source, html)
     except TemplateError as exc:
         return [exc.message]
     found = _structure_errors(tree, env)
-    known = [name for name, _description in VARIABLES]
+    known = [name for name, _description in VARIABLES] + list(extra)
     seen: set[str] = set()
     for node in _walk(tree):
         if isinstance(node, nodes.Name) and node.ctx == "load" and node.name not in known and node.name not in seen:
