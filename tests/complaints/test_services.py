@@ -20,7 +20,12 @@ from fideliza.complaints.models import (
     EventKind,
     RecoveryGesture,
 )
-from fideliza.complaints.selectors import complaints_visible_to, overdue_count, overdue_customers, timer_of
+from fideliza.complaints.selectors import (
+    complaints_visible_to,
+    overdue_count,
+    overdue_customers,
+    timer_of,
+)
 from fideliza.complaints.services import (
     complaint_answer,
     complaint_file,
