@@ -118,7 +118,7 @@ def test_a_consumer_files_a_reclamo_staff_recover_them_and_the_report_counts_it(
     expect(page.locator("#complaint-status")).to_have_text("En curso")
     expect(page.locator("#timer-first")).to_contain_text("Cumplido a tiempo")
     assert smtp_sink.wait_for(2)
-    answer = [m for m in smtp_sink.to("rosa@example.com") if "Respuesta a su reclamo" in str(m["Subject"])][0]
+    answer = next(m for m in smtp_sink.to("rosa@example.com") if "Respuesta a su reclamo" in str(m["Subject"]))
     body = answer.get_body(preferencelist=("plain",)).get_content()
     assert "Hola Rosa:" in body and coupon_code in body
 
