@@ -28,6 +28,7 @@ from fideliza.campaigns.services import MessageContent, campaign_create, campaig
 from fideliza.customers.models import Customer, MatchCandidate
 from fideliza.customers.privacy import dsr_open
 from fideliza.engagement.services import MessageRequest, messages_queue, suppression_add
+from fideliza.complaints.services import Filing, complaint_file
 from fideliza.followups.models import FollowUp
 from fideliza.insights.services import snapshot_recompute
 from fideliza.interactions.services import NextStep, interaction_log
@@ -143,6 +144,11 @@ def world_build(owner: User) -> World:
                                  next_step=NextStep(title=f"Volver a llamar a {person.customer.first_name}",
                                                     due_at=NOW + dt.timedelta(days=3)))
         person.followup = logged.next_followup
+        # A complaint in the book, taken at the counter (its copy not sent: the world's
+        # messages are the ones above).
+        complaint_file(actor=system, channel="counter", send_copy=False, filing=Filing(
+            rules="ES", subdivision="AN", kind="queja", name=person.customer.display_name,
+            email=person.customer.email, description=f"Queja de {person.customer.first_name} por la espera"))
         coupon_create(actor=system, name=f"Cupón de {person.customer.first_name}", value=Decimal("5.00"),
                       customer=person.customer, valid_until=NOW + dt.timedelta(days=30))
         messages_queue([MessageRequest(customer_id=person.customer.pk, channel=channel, kind="transactional",

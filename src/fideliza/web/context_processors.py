@@ -85,6 +85,7 @@ def navigation(request: HttpRequest) -> dict:
         ("web:home", _("Inicio"), namespace == "web" and url_name == "home"),
         ("followups:my_day", _("Mi día"), namespace == "followups"),
         ("customers:list", _("Clientes"), namespace == "customers"),
+        ("complaints:list", _("Quejas"), namespace == "complaints"),
         ("insights:dashboard", _("Panel de análisis"), namespace == "insights"),
         ("segments:list", _("Segmentos"), namespace == "segments"),
         ("campaigns:list", _("Campañas"), namespace == "campaigns"),

@@ -28,6 +28,7 @@ from fideliza.customers.forms import ConsentForm
 from fideliza.customers.models import Customer
 from fideliza.customers.selectors import customers_visible_to
 from fideliza.customers.services import consent_record
+from fideliza.complaints.selectors import customer_complaints
 from fideliza.followups.forms import FollowUpForm
 from fideliza.followups.models import FollowUp
 from fideliza.followups.selectors import customer_followups, followups_open_of
@@ -86,6 +87,7 @@ def _render_card(request: AuthedRequest, customer: Customer, consent_form: Conse
         "documents": customer_documents(customer_id=customer.pk),
         "document_form": document_form or DocumentForm(),
         "audit": customer_audit_entries(customer=customer),
+        "complaints": customer_complaints(customer_id=customer.pk, limit=10),
         # RFM, CLV, P(alive) and next best product from the analytics snapshot.
         **customer_insights_context(customer),
     }, status=status)
