@@ -25,10 +25,10 @@ from fideliza.accounts.models import Role, User
 from fideliza.accounts.services import Actor
 from fideliza.automations.services import automation_save, automations_run
 from fideliza.campaigns.services import MessageContent, campaign_create, campaign_launch
+from fideliza.complaints.services import Filing, complaint_file
 from fideliza.customers.models import Customer, MatchCandidate
 from fideliza.customers.privacy import dsr_open
 from fideliza.engagement.services import MessageRequest, messages_queue, suppression_add
-from fideliza.complaints.services import Filing, complaint_file
 from fideliza.followups.models import FollowUp
 from fideliza.insights.services import snapshot_recompute
 from fideliza.interactions.services import NextStep, interaction_log

@@ -23,12 +23,12 @@ from django.views.decorators.http import require_POST
 
 from fideliza.accounts.http import AuthedRequest
 from fideliza.accounts.services import Actor
+from fideliza.complaints.selectors import customer_complaints
 from fideliza.customers.card import consent_overview, customer_audit_entries
 from fideliza.customers.forms import ConsentForm
 from fideliza.customers.models import Customer
 from fideliza.customers.selectors import customers_visible_to
 from fideliza.customers.services import consent_record
-from fideliza.complaints.selectors import customer_complaints
 from fideliza.followups.forms import FollowUpForm
 from fideliza.followups.models import FollowUp
 from fideliza.followups.selectors import customer_followups, followups_open_of
