@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from fideliza.accounts.services import Actor
@@ -44,7 +44,7 @@ class MailboxComplaintOut(Schema):
 
 @router.post("/inbound/email", auth=INBOUND_AUTH, response={201: MailboxComplaintOut, 401: ErrorOut, 422: Any},
              url_name="complaint_inbound_email")
-def inbound_email(request: HttpRequest, payload: MailboxComplaintIn) -> tuple[int, Any]:
+def inbound_email(request: HttpRequest, payload: MailboxComplaintIn) -> Status:
     """A message that reached the complaints mailbox becomes a complaint (channel «Buzón de
     correo»): its tracking code, deadline and the copy to the sender, as the web form does.
     The subject, when given, heads the detail. Invalid input: 422 with field-level messages."""
@@ -54,5 +54,5 @@ def inbound_email(request: HttpRequest, payload: MailboxComplaintIn) -> tuple[in
         actor=Actor.system("buzón de quejas"), channel=ComplaintChannel.EMAIL,
         filing=Filing(rules=rules.code, kind=payload.kind or rules.kinds[0], name=payload.name or payload.email,
                       email=payload.email, description=text, subdivision=payload.subdivision))
-    return 201, {"id": complaint.pk, "tracking_code": complaint.tracking_code,
-                 "customer_id": complaint.customer_id, "due_at": complaint.due_at}
+    return Status(201, {"id": complaint.pk, "tracking_code": complaint.tracking_code,
+                        "customer_id": complaint.customer_id, "due_at": complaint.due_at})
