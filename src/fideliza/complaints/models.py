@@ -163,8 +163,8 @@ class ComplaintEvent(models.Model):
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events",
                                   verbose_name=_("queja"))
     kind = models.CharField(_("tipo"), max_length=8, choices=EventKind.choices)
-    from_status = models.CharField(_("de"), max_length=12, choices=ComplaintStatus.choices, blank=True)
-    to_status = models.CharField(_("a"), max_length=12, choices=ComplaintStatus.choices, blank=True)
+    from_status = models.CharField(_("estado anterior"), max_length=12, choices=ComplaintStatus.choices, blank=True)
+    to_status = models.CharField(_("estado nuevo"), max_length=12, choices=ComplaintStatus.choices, blank=True)
     text = models.TextField(_("texto"), blank=True)
     message_id = models.PositiveBigIntegerField(_("mensaje"), null=True, blank=True)
     at = models.DateTimeField(_("cuándo"))

@@ -79,7 +79,8 @@ def book_form(request: HttpRequest, rules_code: str) -> HttpResponse:
             token = signing.dumps(complaint.pk, salt=SALT)
             return redirect(reverse("complaints_public:received", args=[token]))
     status = 400 if request.method == "POST" else 200
-    return render(request, "complaints/public/form.html", _context(rules, form=form), status=status)
+    return render(request, "complaints/public/form.html", _context(rules, form=form, days=rules.term_days()),
+                  status=status)
 
 
 @visitor_language
