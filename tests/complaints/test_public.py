@@ -92,7 +92,7 @@ def test_bad_input_is_refused_on_its_field_in_spanish(client, clock, change, fie
 
 
 def test_an_english_browser_gets_english(client, clock):
-    response = _post(client, {**VALID, "description": "mal"}, language="en")
+    response = _post(client, {**VALID, "description": "mal", "amount": "129.90"}, language="en")
     text = response.content.decode()
     assert '<html lang="en">' in text and response["Content-Language"] == "en"
     assert "Describe what happened (at least 10 characters)." in text
