@@ -232,3 +232,13 @@ def test_spain_needs_the_autonomous_community_and_counts_its_holidays(owner):
         complaint = _file(rules="ES", kind="reclamo", subdivision="AN")
     due = (complaint.due_at.astimezone(ZoneInfo("Europe/Madrid")) - timedelta(microseconds=1)).date()
     assert due == date(2026, 4, 15) and complaint.tracking_code.startswith("HR-2026-")
+
+
+def test_a_representative_registers_complaints_of_their_own_customers_only(clock, rep, people):
+    mine = complaint_file(actor=Actor.of(rep), channel="counter", filing=filing(email="lucia@example.com"))
+    assert mine.customer_id == people["mine"].pk and mine.assignee_id == rep.pk
+    newcomer = complaint_file(actor=Actor.of(rep), channel="phone", filing=filing(email="nuevo@example.com"))
+    assert newcomer.customer.account_executive_id == rep.pk
+    with pytest.raises(ValidationError) as refused:
+        complaint_file(actor=Actor.of(rep), channel="counter", filing=filing(email="tomas@example.com"))
+    assert "email" in refused.value.message_dict

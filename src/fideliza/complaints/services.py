@@ -180,8 +180,8 @@ def consumer_customer(*, actor: Actor, name: str, email: str, phone: str, countr
                             "acquisition_channel": "libro de quejas"}
     if country:
         data["country"] = country
-    creator = actor if actor.user is not None and not actor.user.is_sales_rep else Actor.system(actor.label)
-    return customer_create(actor=creator, data=data, source=None)
+    # A representative's new card is theirs (customer_create assigns it), as any card they create.
+    return customer_create(actor=actor, data=data, source=None)
 
 
 def _event(complaint: Complaint, kind: str, *, by: User | None, at: datetime, text: str = "",
