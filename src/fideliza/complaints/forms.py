@@ -142,8 +142,7 @@ class AnswerForm(forms.Form):
     subject = forms.CharField(label=_("Asunto"), max_length=200, required=False)
     body = forms.CharField(label=_("Texto"), max_length=10_000, required=False,
                            widget=forms.Textarea(attrs={"rows": 6}),
-                           help_text=_("Variables: {{ nombre }}, {{ codigo }}, {{ tipo }}, {{ fecha_limite }}, "
-                                       "{{ tienda }}, {{ cupon }}."))
+                           help_text=_("Con las variables de la lista de abajo; vacío: el de la respuesta predefinida."))
 
     def __init__(self, *args: Any, answers: list[CannedAnswer], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

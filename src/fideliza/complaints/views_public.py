@@ -55,9 +55,12 @@ def _context(rules: R.RuleSet, **extra: Any) -> dict[str, Any]:
             "rule_sets": list(R.RULE_SETS.values()), **extra}
 
 
+@never_cache
 @visitor_language
+@require_http_methods(["GET", "POST"])
 def book_default(request: HttpRequest) -> HttpResponse:
-    return redirect(reverse("complaints_public:form", args=[R.rules_default().code.lower()]))
+    """The book under the business's rule set (FIDELIZA_COMPLAINTS_RULES): the address of the QR code."""
+    return _book(request, R.rules_default())
 
 
 @never_cache
@@ -66,7 +69,10 @@ def book_default(request: HttpRequest) -> HttpResponse:
 def book_form(request: HttpRequest, rules_code: str) -> HttpResponse:
     if rules_code.upper() not in R.RULE_SETS:
         raise Http404
-    rules = R.rule_set(rules_code)
+    return _book(request, R.rule_set(rules_code))
+
+
+def _book(request: HttpRequest, rules: R.RuleSet) -> HttpResponse:
     initial = {"store": request.GET.get("tienda", "")}
     form = ComplaintForm(request.POST or None, rules=rules, initial=initial)
     if request.method == "POST" and form.is_valid():
