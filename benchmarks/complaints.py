@@ -97,7 +97,6 @@ def main() -> None:
           f"({(time.perf_counter() - t0) / 10:.3f} ms each, holidays cached per year)")
 
     owner = User.objects.create_user(username="duena-bench", password="x", role="owner", is_staff=True)
-    actor = Actor.of(owner)
 
     # 2. Filing, with everything it causes.
     durations = []
