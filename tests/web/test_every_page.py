@@ -67,6 +67,14 @@ DATA_FIELDS: dict[str, tuple[str, ...]] = {
     "automations.AutomationStep": ("email_subject", "email_text", "sms_text"),
     "followups.FollowUp": ("title", "notes", "status_reason", "outcome"),
     "interactions.Interaction": ("contact_name", "text"),
+    "complaints.ComplaintCategory": ("name",),
+    "complaints.RootCause": ("name",),
+    "complaints.CannedAnswer": ("title", "subject", "body"),
+    "complaints.Complaint": ("tracking_code", "name", "document_number", "email", "phone", "address", "item",
+                             "order_reference", "description", "request", "resolution"),
+    "complaints.ComplaintEvent": ("text",),
+    "complaints.RecoveryGesture": ("coupon_code", "note"),
+    "complaints.ExitReasonRecord": ("text",),
 }
 
 ROLES = ("duena", "marketing", "comercial1", "soporte")

@@ -140,8 +140,7 @@ def complaints_demo_create(*, today: date, seed: int = 16) -> int:
 
 def _history(rng: random.Random, c: Complaint, status: str, today: date) -> None:
     """The states a complaint went through to reach `status`, as the services would write them."""
-    events = [ComplaintEvent(complaint=c, kind=EventKind.FILED, at=c.received_at, to_status=ComplaintStatus.NEW,
-                             text=str(c.get_channel_display()))]
+    events = [ComplaintEvent(complaint=c, kind=EventKind.FILED, at=c.received_at, to_status=ComplaintStatus.NEW)]
     now = local_moment(today, time(8))
     if status != ComplaintStatus.NEW:
         first = min(c.received_at + timedelta(hours=rng.choice((2, 5, 20, 30, 52, 75))), now)

@@ -105,8 +105,7 @@ class ComplaintForm(forms.Form):
 class CounterComplaintForm(ComplaintForm):
     """Registration by a person of the business (at the counter, by phone)."""
 
-    rules_code = forms.ChoiceField(label=_("Normativa"), choices=[(k, f"{v.name} · {v.book}")
-                                                                  for k, v in R.RULE_SETS.items()])
+    rules_code = forms.ChoiceField(label=_("Normativa"))
     channel = forms.ChoiceField(label=_("Canal"), choices=[(c.value, c.label) for c in ComplaintChannel
                                                            if c != ComplaintChannel.WEB])
     category = forms.ModelChoiceField(label=_("Categoría"), queryset=ComplaintCategory.objects.none(),
@@ -116,6 +115,7 @@ class CounterComplaintForm(ComplaintForm):
     def __init__(self, *args: Any, rules: R.RuleSet, **kwargs: Any) -> None:
         super().__init__(*args, rules=rules, strict=False, **kwargs)
         self.fields["rules_code"].initial = rules.code
+        _choice(self, "rules_code").choices = [(k, f"{v.name} · {v.book}") for k, v in R.RULE_SETS.items()]
         _model_choice(self, "category").queryset = categories_active()
         # Any kind of any rule set: the service checks it against the chosen one.
         self.fields["kind"].widget = forms.Select()

@@ -279,8 +279,7 @@ def complaint_file(*, actor: Actor, filing: Filing, channel: str = ComplaintChan
         **clean)
     complaint.full_clean()
     complaint.save()
-    _event(complaint, EventKind.FILED, by=actor.user, at=now, to_status=ComplaintStatus.NEW,
-           text=str(ComplaintChannel(channel).label))
+    _event(complaint, EventKind.FILED, by=actor.user, at=now, to_status=ComplaintStatus.NEW)
     followup = followup_create(
         actor=actor if actor.user else Actor.system("complaints"), customer=customer,
         title=_("Atender %(kind)s %(code)s") % {"kind": str(R.KIND_LABELS[complaint.kind]).lower(),
