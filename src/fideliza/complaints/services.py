@@ -298,7 +298,7 @@ def complaint_file(*, actor: Actor, filing: Filing, channel: str = ComplaintChan
 
 def _locked(complaint: Complaint) -> Complaint:
     assert complaint.pk is not None
-    return Complaint.objects.select_for_update().select_related("customer", "store").get(pk=complaint.pk)
+    return Complaint.objects.select_for_update(of=("self",)).select_related("customer", "store").get(pk=complaint.pk)
 
 
 def _pause(row: Complaint, now: datetime) -> None:
