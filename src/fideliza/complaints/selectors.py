@@ -281,31 +281,47 @@ class Report:
     overdue: int
 
 
-def _breached(c: Complaint, now: datetime) -> bool:
+@dataclass(frozen=True)
+class _Row:
+    """What the report needs of one complaint (tuples, not model instances: 20,000 rows)."""
+
+    customer_id: int
+    category: str | None
+    root_cause: str | None
+    store: str | None
+    status: str
+    received_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    due_at: datetime | None
+
+
+def _breached(c: _Row, now: datetime) -> bool:
     """Missed its resolution term: resolved after it, or still open past it."""
     if c.due_at is None:
         return False
     return (c.resolved_at or now) >= c.due_at
 
 
-def recovery(rows: Sequence[Complaint], gestured: set[int], *, days: int, now: datetime) -> Recovery:
-    """Per complainant (their latest resolved complaint): did they order within `days` after
-    its resolution? Split by whether any of their complaints got a gesture."""
-    latest: dict[int, Complaint] = {}
-    for c in rows:
-        if c.resolved_at is not None and (c.customer_id not in latest or c.resolved_at > latest[c.customer_id].resolved_at):  # type: ignore[operator]
-            latest[c.customer_id] = c
+def recovery(resolved: Iterable[tuple[int, datetime]], gestured: set[int], *, days: int, now: datetime) -> Recovery:
+    """Per complainant (their latest resolution, from (customer, resolved at) pairs): did they
+    order within `days` after it? Split by whether any of their complaints got a gesture."""
+    latest: dict[int, datetime] = {}
+    for customer_id, at in resolved:
+        if customer_id not in latest or at > latest[customer_id]:
+            latest[customer_id] = at
     out = Recovery(days=days)
     if not latest:
         return out
-    start = min(c.resolved_at for c in latest.values() if c.resolved_at is not None)
-    orders = orders_placed_by(list(latest), since=start, until=now + timedelta(seconds=1))
+    ids = list(latest)
     back: set[int] = set()
-    for customer_id, placed_at, _total in orders:
-        resolved = latest[customer_id].resolved_at
-        assert resolved is not None
-        if resolved <= placed_at <= resolved + timedelta(days=days):
-            back.add(customer_id)
+    start = min(latest.values())
+    for chunk in range(0, len(ids), 5000):
+        orders = orders_placed_by(ids[chunk:chunk + 5000], since=start, until=now + timedelta(seconds=1))
+        for customer_id, placed_at, _total in orders:
+            at = latest[customer_id]
+            if at <= placed_at <= at + timedelta(days=days):
+                back.add(customer_id)
     for customer_id in latest:
         if customer_id in gestured:
             out.with_gesture += 1
@@ -321,23 +337,26 @@ def complaints_report(*, user: User, since: datetime | None = None, days: int = 
                       now: datetime | None = None) -> Report:
     """The book's figures over the complaints `user` may see, received since `since`."""
     now = now or timezone.now()
-    qs = complaints_visible_to(user).select_related("category", "root_cause", "store")
+    qs = complaints_visible_to(user)
     if since is not None:
         qs = qs.filter(received_at__gte=since)
-    rows = list(qs)
-    ids = [c.pk for c in rows]
-    gestures = list(RecoveryGesture.objects.filter(complaint_id__in=ids))
-    gestured = {g.customer_id for g in gestures}
-    reasons = Counter(c.category.name if c.category else str(_("Sin categoría")) for c in rows)
-    causes = Counter(c.root_cause.name for c in rows if c.root_cause)
+    rows = [_Row(*values) for values in qs.order_by().values_list(
+        "customer_id", "category__name", "root_cause__name", "store__name", "status", "received_at",
+        "first_response_at", "resolved_at", "due_at")]
+    gestures = list(RecoveryGesture.objects.filter(complaint__in=qs.values("pk")).values_list("customer_id", "cost"))
+    gestured = {customer_id for customer_id, _cost in gestures}
+    no_category, no_store = str(_("Sin categoría")), str(_("Sin tienda"))
+    reasons = Counter(c.category or no_category for c in rows)
+    causes = Counter(c.root_cause for c in rows if c.root_cause)
     stores: dict[str, StoreBreaches] = {}
     for c in rows:
-        name = c.store.name if c.store else str(_("Sin tienda"))
+        name = c.store or no_store
         entry = stores.setdefault(name, StoreBreaches(name, 0, 0))
         entry.complaints += 1
         entry.breached += _breached(c, now)
-    rec = recovery(rows, gestured, days=days, now=now)
-    cost = quantize_money(sum((g.cost for g in gestures), Decimal(0)))
+    rec = recovery(((c.customer_id, c.resolved_at) for c in rows if c.resolved_at is not None), gestured,
+                   days=days, now=now)
+    cost = quantize_money(sum((c for _id, c in gestures), Decimal(0)))
     kept_ids = gestured & set(rec.recovered_ids)
     clv = customers_clv_predicted(kept_ids)
     kept = quantize_money(sum(clv.values(), Decimal(0)))
@@ -357,5 +376,5 @@ def complaints_report(*, user: User, since: datetime | None = None, days: int = 
         by_store=sorted(stores.values(), key=lambda s: (-s.breached, -s.complaints, s.store)),
         recovery=rec,
         roi=Roi(len(gestures), cost, kept, len(clv), (kept / cost).quantize(Decimal("0.1")) if cost else None),
-        overdue=sum(1 for c in rows if c.is_open and c.due_at is not None and c.due_at <= now),
+        overdue=sum(1 for c in rows if c.status in OPEN_STATUSES and c.due_at is not None and c.due_at <= now),
     )
