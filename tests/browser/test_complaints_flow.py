@@ -30,6 +30,9 @@ def _clock(time_machine, settings):
     """Tuesday 21 July 2026, 11:00 in Lima, ticking; the business files under Peru's rules."""
     time_machine.move_to(datetime(2026, 7, 21, 11, 0, tzinfo=LIMA), tick=True)
     settings.FIDELIZA_COMPLAINTS_RULES = "PE"
+    from django.core.cache import cache
+
+    cache.clear()  # the public form's per-address count starts from zero
 
 
 @pytest.fixture

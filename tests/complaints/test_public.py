@@ -121,3 +121,16 @@ TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30
 def test_whatever_is_posted_the_form_never_answers_500(client, clock, data, rules):
     response = _post(client, data, rules=rules)
     assert response.status_code in (302, 400)
+
+
+def test_one_address_cannot_turn_the_form_into_a_mailer(client, clock, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.FIDELIZA_COMPLAINTS_PER_HOUR = 2
+    assert _post(client, VALID).status_code == 302
+    assert _post(client, {**VALID, "email": "otra@example.com"}).status_code == 302
+    refused = _post(client, {**VALID, "email": "tercera@example.com"})
+    assert refused.status_code == 429 and "muchas quejas seguidas" in refused.content.decode()
+    assert Complaint.objects.count() == 2
+    cache.clear()

@@ -8,20 +8,24 @@ twice); the status page asks for the code and the e-mail or phone given.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from fideliza.accounts.lockout import client_ip
 from fideliza.accounts.services import Actor
 
 from . import rules as R
@@ -72,10 +76,28 @@ def book_form(request: HttpRequest, rules_code: str) -> HttpResponse:
     return _book(request, R.rule_set(rules_code))
 
 
+def _within_limit(request: HttpRequest) -> bool:
+    """At most FIDELIZA_COMPLAINTS_PER_HOUR filings an hour from one address: each filing
+    creates a card and e-mails the address typed, so a script must not turn the form into a
+    mailer. Counted in the cache (per process with the default local-memory cache: a soft
+    limit; a shared cache makes it exact)."""
+    limit = settings.FIDELIZA_COMPLAINTS_PER_HOUR
+    if not limit:
+        return True
+    key = f"complaints:filings:{client_ip(request) or '-'}:{int(time.time() // 3600)}"
+    cache.add(key, 0, timeout=3600)
+    return cache.incr(key) <= limit
+
+
 def _book(request: HttpRequest, rules: R.RuleSet) -> HttpResponse:
     initial = {"store": request.GET.get("tienda", "")}
     form = ComplaintForm(request.POST or None, rules=rules, initial=initial)
     if request.method == "POST" and form.is_valid():
+        if not _within_limit(request):
+            form.add_error(None, _("Ha enviado muchas quejas seguidas desde esta conexión; inténtelo dentro de "
+                                   "una hora o llámenos."))
+            return render(request, "complaints/public/form.html",
+                          _context(rules, form=form, days=rules.term_days()), status=429)
         try:
             complaint = complaint_file(actor=Actor.system("libro de quejas (web)"),
                                        filing=form.filing(translation.get_language() or "es"))

@@ -228,6 +228,8 @@ FIDELIZA_DOCUMENT_MAX_MB = env_int("FIDELIZA_DOCUMENT_MAX_MB", 10)
 # (PE, CO, ES, MX, AR or GEN), and the terms in business days that differ from the rule
 # sets' own, e.g. "MX:15,ES-CT:20".
 FIDELIZA_COMPLAINTS_RULES = env_str("FIDELIZA_COMPLAINTS_RULES", "ES")
+# Filings an hour from one address on the public form (0: no limit).
+FIDELIZA_COMPLAINTS_PER_HOUR = env_int("FIDELIZA_COMPLAINTS_PER_HOUR", 10)
 FIDELIZA_COMPLAINT_DAYS: dict[str, int] = {
     key.strip().upper(): int(days) for key, _sep, days in (
         item.partition(":") for item in env_str("FIDELIZA_COMPLAINT_DAYS", "").split(",") if ":" in item)}
