@@ -147,6 +147,12 @@ BUSINESS_RULES: dict[str, dict[tuple[tuple[str, ...], str], str]] = {
            for channel, part in [("email", "subject"), ("email", "body_text"), ("email", "body_html"),
                                  ("sms", "body_text")]},
     },
+    "POST /api/v1/complaints/inbound/email": {
+        (("body", "email"), "invalid"): "Django's e-mail validator (domain labels, IDN), beyond a pattern",
+        (("body", "kind"), "invalid"): "a kind the rule set has (Peru: reclamo or queja)",
+        (("body", "subdivision"), "invalid"): "a region code of the rule set (Spain: its autonomous communities)",
+        (("body", "text"), "invalid"): "10 characters besides spaces, at most 10,000 with the subject",
+    },
     "POST /api/v1/messages/inbound/bounce": {
         (("body", "address"), "invalid"): "the bounced address or the message token, one of the two",
     },

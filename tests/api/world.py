@@ -26,6 +26,7 @@ from fideliza.accounts.services import Actor
 from fideliza.automations.services import automation_save, automations_run
 from fideliza.cadences.services import cadence_rule_save, cadences_run
 from fideliza.campaigns.services import MessageContent, campaign_create, campaign_launch
+from fideliza.complaints.services import Filing, complaint_file
 from fideliza.customers.contacts import contact_create
 from fideliza.customers.models import Customer, MatchCandidate
 from fideliza.customers.privacy import dsr_open
@@ -149,6 +150,11 @@ def world_build(owner: User) -> World:
         contact_create(actor=Actor.of(executive), customer=person.customer,
                        data={"name": f"Contacto de {person.customer.first_name}",
                              "email": f"contacto.{person.customer.email}"}, consents={"email": True})
+        # A complaint in the book, taken at the counter (its copy not sent: the world's
+        # messages are the ones above).
+        complaint_file(actor=system, channel="counter", send_copy=False, filing=Filing(
+            rules="ES", subdivision="AN", kind="queja", name=person.customer.display_name,
+            email=person.customer.email, description=f"Queja de {person.customer.first_name} por la espera"))
         coupon_create(actor=system, name=f"Cupón de {person.customer.first_name}", value=Decimal("5.00"),
                       customer=person.customer, valid_until=NOW + dt.timedelta(days=30))
         messages_queue([MessageRequest(customer_id=person.customer.pk, channel=channel, kind="transactional",

@@ -95,12 +95,21 @@ def test_admin_cannot_delete_customers_but_can_deactivate(client, superuser):
     c = customer_create(actor=Actor.of(superuser), data={"first_name": "Ana"})
     client.force_login(superuser)
     assert client.get(reverse("admin:customers_customer_delete", args=[c.pk])).status_code == 403
-    response = client.post(reverse("admin:customers_customer_changelist"),
-                           {"action": "deactivate", "_selected_action": [c.pk]})
+    changelist = reverse("admin:customers_customer_changelist")
+    # First the reason is asked (a card never leaves without one); «otro» needs a text.
+    asked = client.post(changelist, {"action": "deactivate", "_selected_action": [c.pk]})
+    assert asked.status_code == 200 and "Motivo de la baja" in asked.content.decode()
+    refused = client.post(changelist, {"action": "deactivate", "_selected_action": [c.pk], "exit_reason": "other"})
+    assert refused.status_code == 200 and "Cuéntenos el motivo en pocas palabras." in refused.content.decode()
+    c.refresh_from_db()
+    assert c.is_active
+    response = client.post(changelist, {"action": "deactivate", "_selected_action": [c.pk],
+                                        "exit_reason": "competitor", "exit_text": "Se fue a la tienda nueva"})
     assert response.status_code == 302
     c.refresh_from_db()
     assert not c.is_active
-    assert AuditLog.objects.filter(entity_id=str(c.pk), action="delete").exists()
+    audit = AuditLog.objects.get(entity_id=str(c.pk), action="delete")
+    assert audit.context == {"exit_reason": "competitor", "exit_text": "Se fue a la tienda nueva"}
 
 
 def test_admin_revokes_api_tokens(client, superuser):

@@ -72,6 +72,14 @@ DATA_FIELDS: dict[str, tuple[str, ...]] = {
     "interactions.Interaction": ("contact_name", "text"),
     "goals.RetentionGoal": ("notes",),
     "plan.PlanItem": ("action", "when", "who", "how"),
+    "complaints.ComplaintCategory": ("name",),
+    "complaints.RootCause": ("name",),
+    "complaints.CannedAnswer": ("title", "subject", "body"),
+    "complaints.Complaint": ("tracking_code", "name", "document_number", "email", "phone", "address", "item",
+                             "order_reference", "description", "request", "resolution"),
+    "complaints.ComplaintEvent": ("text",),
+    "complaints.RecoveryGesture": ("coupon_code", "note"),
+    "complaints.ExitReasonRecord": ("text",),
 }
 
 ROLES = ("duena", "marketing", "comercial1", "soporte")

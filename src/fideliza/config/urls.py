@@ -12,6 +12,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # Links inside messages (unsubscribe, preferences, open pixel, click redirect): no
     # language prefix, so they never change once sent.
     path("m/", include("fideliza.engagement.urls_public")),
+    # The public complaints book (a QR code at the till): no language prefix either.
+    path("reclamaciones/", include("fideliza.complaints.urls_public")),
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
@@ -28,6 +30,7 @@ urlpatterns += i18n_patterns(
     path("documentos/", include("fideliza.interactions.urls")),
     path("metas/", include("fideliza.goals.urls")),
     path("plan/", include("fideliza.plan.urls")),
+    path("quejas/", include("fideliza.complaints.urls")),
     path("", include("fideliza.web.urls")),
     prefix_default_language=False,
 )

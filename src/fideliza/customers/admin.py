@@ -7,9 +7,11 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -17,6 +19,7 @@ from fideliza.accounts.models import User
 from fideliza.accounts.services import Actor
 from fideliza.core.admin import ReadOnlyAdmin, ReadOnlyInline
 
+from .exits import ExitReason, exit_reason_clean
 from .models import (
     ConsentRecord,
     Customer,
@@ -80,6 +83,24 @@ class ConsentInline(ReadOnlyInline):
     fields = readonly_fields = ("recorded_at", "channel", "status", "source", "ip_address", "wording",
                                 "recorded_by")
     ordering = ["-recorded_at", "-id"]
+
+
+class ExitReasonForm(forms.Form):
+    """Why a customer leaves: one of the fixed reasons, and a text (needed for «otro»)."""
+
+    exit_reason = forms.ChoiceField(label=_("Motivo de la baja"), choices=[("", "—"), *ExitReason.choices])
+    exit_text = forms.CharField(label=_("Comentario"), max_length=500, required=False,
+                                widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        try:
+            data["exit_reason"], data["exit_text"] = exit_reason_clean(
+                data.get("exit_reason", ""), data.get("exit_text", ""), required=True)
+        except ValidationError as exc:
+            for key, errors in exc.message_dict.items():
+                self.add_error(key, errors)
+        return data
 
 
 @admin.register(Customer)
@@ -147,14 +168,25 @@ class CustomerAdmin(admin.ModelAdmin):
             self.save_formset(request, form, formset, change=change)
 
     @admin.action(description=_("Dar de baja los clientes seleccionados"), permissions=["change"])
-    def deactivate(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
-        actor = Actor.of(cast(User, request.user), via="admin")
-        n = 0
-        for customer in queryset.filter(is_active=True):
-            customer_deactivate(actor=actor, customer=customer)
-            n += 1
-        self.message_user(request, ngettext("%(n)d cliente dado de baja.", "%(n)d clientes dados de baja.", n)
-                          % {"n": n}, messages.SUCCESS)
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Customer]) -> HttpResponse | None:
+        """Asks why first (a page with the reasons), then deactivates: a card never leaves
+        without its reason (seed 002 §2)."""
+        form = ExitReasonForm(request.POST if "exit_reason" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            actor = Actor.of(cast(User, request.user), via="admin")
+            n = 0
+            for customer in queryset.filter(is_active=True):
+                customer_deactivate(actor=actor, customer=customer, reason=form.cleaned_data["exit_reason"],
+                                    reason_text=form.cleaned_data["exit_text"])
+                n += 1
+            self.message_user(request, ngettext("%(n)d cliente dado de baja.", "%(n)d clientes dados de baja.", n)
+                              % {"n": n}, messages.SUCCESS)
+            return None
+        return TemplateResponse(request, "admin/customers/deactivate_reason.html", {
+            **self.admin_site.each_context(request), "title": _("¿Por qué se dan de baja?"),
+            "form": form, "customers": queryset[:100], "count": queryset.count(),
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME), "opts": self.model._meta,
+            "action": "deactivate"})
 
 
 @admin.register(Tag)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from fideliza.accounts.models import AuditAction
 from fideliza.accounts.services import Actor, audit_record
 
+from .exits import ExitSource, exit_reason_clean, exit_reason_report
 from .models import ConsentRecord, ConsentStatus, Customer, CustomerSourceId, Tag
 from .normalize import normalize_email, normalize_phone, normalize_tax_id
 from .selectors import customer_id_by_source
@@ -164,13 +165,19 @@ def customer_lock(customer_id: int) -> Customer:
     return Customer.objects.select_for_update().get(pk=customer_id)
 
 
-def customer_deactivate(*, actor: Actor, customer: Customer) -> Customer:
-    """Customers are never hard-deleted (their sales feed the analytics); they are deactivated."""
+@transaction.atomic
+def customer_deactivate(*, actor: Actor, customer: Customer, reason: str, reason_text: str = "") -> Customer:
+    """Customers are never hard-deleted (their sales feed the analytics); they are deactivated,
+    always saying why (`customers.exits.ExitReason`, «otro» with a text): the reason is
+    audited and handed to the exit-reasons keepers (`customers.exits`)."""
+    reason, reason_text = exit_reason_clean(reason, reason_text, required=True)
     if customer.is_active:
         customer.is_active = False
         customer.save(update_fields=["is_active", "updated_at"])
         audit_record(actor=actor, action=AuditAction.DELETE, entity=AUDIT_ENTITY,
-                     entity_id=customer.pk, changes={"is_active": (True, False)})
+                     entity_id=customer.pk, changes={"is_active": (True, False)},
+                     context={"exit_reason": reason, **({"exit_text": reason_text} if reason_text else {})})
+        exit_reason_report(customer_id=customer.pk, source=ExitSource.DEACTIVATION, reason=reason, text=reason_text)
     return customer
 
 

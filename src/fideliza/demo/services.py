@@ -311,6 +311,12 @@ def _bring_to_life(*, actor: Actor, today: date, say: Callable[[str], None],
 
     cadences_demo_create(today=today, actor=actor)
     lap("relationship")
+    # The complaints book (issue 16): a few dozen complaints in every state; nothing is sent.
+    from fideliza.complaints.demo import complaints_demo_create
+
+    say(_("libro de quejas"))
+    complaints_demo_create(today=today)
+    lap("complaints")
 
 
 def demo_populate(

@@ -524,9 +524,10 @@ def template_validate(source: str, *, html: bool = False, extra: Sequence[str] =
     """Spanish error messages, each with its line; [] when the template can be used.
 
     Reports syntax errors, refused constructs, unknown filters and tests, variables not in
-    :data:`VARIABLES` nor in `extra` (the caller's own, e.g. a contact cadence's
-    «dias_sin_contacto») (in every branch, as StrictUndefined would on the branches it
-    reaches), and errors of a trial render on a full and on an empty sample recipient.
+    :data:`VARIABLES` nor in `extra` (the variables another sender adds: a contact cadence's
+    «dias_sin_contacto», a complaint's code) in every branch, as StrictUndefined would on the
+    branches it reaches, and errors of a trial render on a full and on an empty sample
+    recipient.
     """
     try:
         env, tree = _parse(source, html)

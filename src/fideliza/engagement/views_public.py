@@ -11,6 +11,7 @@ import base64
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import (
     Http404,
     HttpRequest,
@@ -24,6 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from fideliza.customers.exits import ExitReason, ExitSource, exit_reason_clean, exit_reason_report
 from fideliza.customers.selectors import consent_current, customer_get
 
 from .models import EventKind, Message, MessageChannel
@@ -67,10 +69,20 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     context = {"message": message, "address": message.address, "done": False,
                "preferences_token": preferences_token(message.customer_id),
                "business_name": settings.FIDELIZA_BUSINESS_NAME}
+    context["exit_reasons"] = ExitReason.choices
     if request.method == "POST":
         message_unsubscribe(message=message, ip=_client_ip(request),
                             via="one-click" if request.POST.get("List-Unsubscribe") == "One-Click" else "page")
         context["done"] = True
+        # The reason is optional and never stands in the way of the unsubscription: one we
+        # cannot read (not in the list) is dropped; «otro» without a text is kept as «otro».
+        try:
+            reason, text = exit_reason_clean(request.POST.get("exit_reason", ""), request.POST.get("exit_text", ""),
+                                             required=False)
+        except ValidationError:
+            reason, text = (ExitReason.OTHER, "") if request.POST.get("exit_reason") == ExitReason.OTHER else ("", "")
+        exit_reason_report(customer_id=message.customer_id, source=ExitSource.UNSUBSCRIBE, reason=reason, text=text)
+        context["reason_given"] = bool(reason)
     return _no_store(render(request, "engagement/public/unsubscribe.html", context))
 
 

@@ -247,3 +247,14 @@ def customers_abc_dropped(*, as_of: date) -> list[int]:
     _abc_dropped_cache.clear()
     _abc_dropped_cache[key] = found
     return found
+
+
+def customers_clv_predicted(customer_ids: Iterable[int]) -> dict[int, Decimal]:
+    """{customer id: predicted CLV} from the current snapshot (those without one are absent):
+    the value a recovered complainant keeps (complaints' recovery ROI)."""
+    ids = list(customer_ids)
+    out: dict[int, Decimal] = {}
+    for start in range(0, len(ids), 5000):
+        rows = CustomerMetrics.objects.filter(customer_id__in=ids[start:start + 5000], clv_predicted__isnull=False)
+        out.update((pk, clv) for pk, clv in rows.values_list("customer_id", "clv_predicted") if clv is not None)
+    return out

@@ -86,6 +86,7 @@ def navigation(request: HttpRequest) -> dict:
         ("followups:my_day", _("Mi día"), namespace == "followups"),
         ("goals:list", _("Metas"), namespace == "goals"),
         ("customers:list", _("Clientes"), namespace == "customers"),
+        ("complaints:list", _("Quejas"), namespace == "complaints"),
         ("insights:dashboard", _("Panel de análisis"), namespace == "insights"),
         ("segments:list", _("Segmentos"), namespace == "segments"),
         ("campaigns:list", _("Campañas"), namespace == "campaigns"),

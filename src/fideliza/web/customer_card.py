@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from fideliza.accounts.http import AuthedRequest
 from fideliza.accounts.services import Actor
+from fideliza.complaints.selectors import customer_complaints
 from fideliza.customers.card import consent_overview, customer_audit_entries
 from fideliza.customers.contacts import (
     contact_consent_record,
@@ -139,6 +140,7 @@ def _render_card(request: AuthedRequest, customer: Customer, consent_form: Conse
         **_contacts_context(customer, contact_form=contact_form, edit_forms=contact_edit_forms or {},
                             consent_form=contact_consent_form),
         "may_erase_contacts": _may_erase(request),
+        "complaints": customer_complaints(customer_id=customer.pk, limit=10),
         # RFM, CLV, P(alive) and next best product from the analytics snapshot.
         **customer_insights_context(customer),
     }, status=status)

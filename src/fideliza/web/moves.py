@@ -68,9 +68,9 @@ AUTOMATIONS = "automations:list"
 MY_DAY = "followups:my_day"
 CADENCES = "cadences:list"
 LOSING_TOUCH = "cadences:losing_touch"
-# Pages of tools still to come (surveys, complaints book, goals): the apps that will add them.
+# Pages of tools still to come (surveys, goals): the apps that will add them.
 SURVEYS = "feedback:surveys"
-COMPLAINTS = "feedback:complaints"
+COMPLAINTS = "complaints:list"
 TESTIMONIALS = "feedback:testimonials"
 GOALS = "goals:list"
 

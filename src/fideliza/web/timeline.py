@@ -1,4 +1,4 @@
-"""The card's timeline: purchases, interactions, messages sent and points movements of one
+"""The card's timeline: purchases, interactions, messages sent, points movements and complaints of one
 customer, newest first, each from the selector of the app that owns it (DESIGN.md: «the
 timeline of a customer is assembled from selectors each app provides»)."""
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from fideliza.complaints.selectors import customer_complaints
 from fideliza.customers.models import Customer
 from fideliza.engagement.selectors import customer_messages
 from fideliza.interactions.selectors import customer_interactions
@@ -22,6 +23,7 @@ KINDS = (
     ("interacciones", _("Interacciones")),
     ("mensajes", _("Mensajes")),
     ("puntos", _("Puntos")),
+    ("quejas", _("Quejas")),
 )
 KIND_NAMES = frozenset(k for k, _label in KINDS)
 PER_KIND = 100  # the latest rows of each kind; the timeline shows the newest of them all
@@ -53,5 +55,8 @@ def customer_timeline(customer: Customer, *, kind: str | None = None, limit: int
         member = member_for(customer)
         if member is not None:
             items += [TimelineItem("puntos", e.occurred_at, e) for e in member_history(member, limit=limit)]
+    if kind in (None, "quejas"):
+        items += [TimelineItem("quejas", c.received_at, c)
+                  for c in customer_complaints(customer_id=customer.pk, limit=limit)]
     items.sort(key=lambda i: i.at, reverse=True)
     return items[:limit]

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "fideliza.goals",
     "fideliza.plan",
     "fideliza.cadences",
+    "fideliza.complaints",
     "fideliza.web",
     "fideliza.demo",
 ]
@@ -236,6 +237,15 @@ FIDELIZA_BUSINESS_NAME = env_str("FIDELIZA_BUSINESS_NAME", "Fideliza")
 FIDELIZA_IDEMPOTENCY_TTL_HOURS = env_int("FIDELIZA_IDEMPOTENCY_TTL_HOURS", 72)
 # Documents attached to a card or an interaction (interactions.documents): at most this size each.
 FIDELIZA_DOCUMENT_MAX_MB = env_int("FIDELIZA_DOCUMENT_MAX_MB", 10)
+# The complaints book (complaints.rules): the rule set of /reclamaciones/ and of the counter
+# (PE, CO, ES, MX, AR or GEN), and the terms in business days that differ from the rule
+# sets' own, e.g. "MX:15,ES-CT:20".
+FIDELIZA_COMPLAINTS_RULES = env_str("FIDELIZA_COMPLAINTS_RULES", "ES")
+# Filings an hour from one address on the public form (0: no limit).
+FIDELIZA_COMPLAINTS_PER_HOUR = env_int("FIDELIZA_COMPLAINTS_PER_HOUR", 10)
+FIDELIZA_COMPLAINT_DAYS: dict[str, int] = {
+    key.strip().upper(): int(days) for key, _sep, days in (
+        item.partition(":") for item in env_str("FIDELIZA_COMPLAINT_DAYS", "").split(",") if ":" in item)}
 # Match new customer cards of every import against the base (background job).
 FIDELIZA_MATCH_ON_IMPORT = env_bool("FIDELIZA_MATCH_ON_IMPORT", True)
 
