@@ -18,6 +18,7 @@ from fideliza.accounts.services import Actor
 from fideliza.automations.merging import FOLDED
 from fideliza.automations.models import Automation, AutomationStep, Enrollment, StepRun
 from fideliza.campaigns.models import Campaign, CampaignRecipient
+from fideliza.complaints.services import Filing, complaint_file, exit_reason_keep, gesture_give
 from fideliza.customers.contacts import contact_create
 from fideliza.customers.export import customer_export_data
 from fideliza.customers.merging import customer_merge, customer_merge_undo
@@ -142,6 +143,14 @@ def _rows_everywhere(actor, card, *, tag, program, segment, campaign, automation
                                        due_at=NOW + timedelta(days=2)))
     document_add(customer=card, user=None, description=f"DNI de {card.first_name} {card.last_name}",
                  upload=SimpleUploadedFile(f"{card.last_name}.pdf", b"%PDF-1.4 " + card.email.encode()))
+    # The complaints book: a complaint taken at the counter that quotes the person, a
+    # recovery coupon for it, and the reason they gave when they unsubscribed.
+    complaint = complaint_file(actor=actor, channel="counter", send_copy=False, now=NOW - timedelta(days=3),
+                               filing=Filing(rules="ES", subdivision="AN", kind="queja",
+                                             name=f"{card.first_name} {card.last_name}", email=card.email,
+                                             description=f"{card.first_name} {card.last_name} esperó una hora"))
+    gesture_give(actor=actor, complaint=complaint, kind="coupon", value=Decimal(5), now=NOW - timedelta(days=2))
+    exit_reason_keep(card.pk, "unsubscribe", "too_many", f"Escríbanme a {card.email} menos", NOW - timedelta(days=1))
 
 
 @pytest.fixture
