@@ -12,6 +12,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # Links inside messages (unsubscribe, preferences, open pixel, click redirect): no
     # language prefix, so they never change once sent.
     path("m/", include("fideliza.engagement.urls_public")),
+    # The guest's personal invitation link (answer, calendar file): no prefix either.
+    path("evento/", include("fideliza.events.urls_public")),
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
@@ -25,6 +27,7 @@ urlpatterns += i18n_patterns(
     path("privacidad/", include("fideliza.customers.urls_privacy")),
     path("mi-dia/", include("fideliza.followups.urls")),
     path("documentos/", include("fideliza.interactions.urls")),
+    path("eventos/", include("fideliza.events.urls")),
     path("", include("fideliza.web.urls")),
     prefix_default_language=False,
 )

@@ -66,6 +66,7 @@ CUSTOMERS = "customers:list"
 DASHBOARD = "insights:dashboard"
 AUTOMATIONS = "automations:list"
 MY_DAY = "followups:my_day"
+EVENTS = "events:list"
 # Pages of tools still to come (surveys, complaints book, goals): the apps that will add them.
 SURVEYS = "feedback:surveys"
 COMPLAINTS = "feedback:complaints"
@@ -98,6 +99,8 @@ MOVES: list[Move] = [
             Capability(_("Llamadas, visitas, comidas y eventos registrados en la ficha, con su siguiente paso"),
                        CUSTOMERS),
             Capability(_("Seguimientos de cada persona del equipo, cada día («Mi día»)"), MY_DAY),
+            Capability(_("Eventos (fin de año, visitas a la empresa, capacitaciones, «Día de…», VIP) con "
+                         "invitación, respuesta, lista de espera y registro de asistencia"), EVENTS),
             Capability(_("Encuestas para saber por qué nos eligen"), SURVEYS),
         ],
     ),

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "fideliza.automations",
     "fideliza.followups",
     "fideliza.interactions",
+    "fideliza.events",
     "fideliza.web",
     "fideliza.demo",
 ]
@@ -236,6 +237,8 @@ FIDELIZA_SCHEDULE: dict[str, dict[str, Any]] = {
     # task backend can defer) and marks sent those whose messages have all left.
     "campaigns": {"task": "fideliza.campaigns.tasks.campaigns_tick", "every_minutes": 5},
     "automations": {"task": "fideliza.automations.tasks.automations_run", "every_minutes": 15},
+    # Reminds the guests who said sí of tomorrow's events (idempotent).
+    "events_daily": {"task": "fideliza.events.tasks.events_daily", "at": "10:00"},
 }
 
 # --- Engagement: e-mail, SMS, webhooks, the outbox and the contact budget ------------------
