@@ -32,7 +32,7 @@ class EventForm(forms.Form):
     end_time = forms.TimeField(label=_("Hora de fin"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
     place = forms.CharField(label=_("Lugar"), max_length=250, required=False,
                             help_text=_("dirección o nombre del sitio"))
-    online_url = forms.URLField(label=_("Enlace para conectarse"), max_length=500, required=False,
+    online_url = forms.URLField(label=_("Enlace para conectarse"), max_length=500, required=False, assume_scheme="https",
                                 help_text=_("si es en línea"))
     city = forms.CharField(label=_("Ciudad"), max_length=100, required=False)
     capacity = forms.IntegerField(label=_("Aforo"), min_value=1, max_value=1_000_000, required=False,

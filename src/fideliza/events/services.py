@@ -106,6 +106,8 @@ def _clean_event(event: Event) -> None:
         errors.setdefault("ends_at", []).append(_("El final debe ser posterior al comienzo."))
     if event.rsvp_deadline and event.starts_at and event.rsvp_deadline > event.starts_at:
         errors.setdefault("rsvp_deadline", []).append(_("El plazo para responder debe terminar antes del comienzo."))
+    if event.capacity is not None and event.capacity < 1:
+        errors.setdefault("capacity", []).append(_("El aforo debe ser de al menos una plaza (vacío: sin límite)."))
     if not event.place.strip() and not event.online_url.strip():
         errors.setdefault("place", []).append(_("Indique el lugar o el enlace para conectarse."))
     if errors:
