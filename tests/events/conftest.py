@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.db import connection
+from django.utils import translation
 
 from fideliza.accounts.services import Actor
 from fideliza.events.models import Event, EventStatus
@@ -28,6 +29,15 @@ DEADLINE = datetime(2026, 6, 18, 20, 0, tzinfo=TZ)
 def _skip_postgres_only_on_sqlite(request):
     if request.node.get_closest_marker("postgres_only") and connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite serialises writers, there is no race to test")
+
+
+@pytest.fixture(autouse=True)
+def _spanish():
+    """Each test starts in the business's language: a request to an /en/ page leaves English
+    active in the thread, and an unprefixed page of the next test was rendered in it."""
+    translation.activate("es")
+    yield
+    translation.activate("es")
 
 
 @pytest.fixture
