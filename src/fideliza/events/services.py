@@ -284,7 +284,7 @@ def invitations_send(*, actor: Actor, event: Event, now: datetime | None = None,
     deferred past the quiet hours) get their invitation row; the others are counted by
     reason and get none, so a later run tries them again."""
     now = now or timezone.now()
-    event = Event.objects.select_for_update().select_related("audience_segment").get(pk=event.pk)
+    event = Event.objects.select_for_update(of=("self",)).select_related("audience_segment").get(pk=event.pk)
     _open_for_answers(event, now)
     audience = audience_customers(event)
     if customer_ids is not None:
@@ -410,7 +410,7 @@ def checkin_mark(*, actor: Actor, invitation: Invitation, now: datetime | None =
     """Mark a guest as present (once: a second mark changes nothing) and log the attendance
     on their card as an interaction of kind «Asistencia a un evento»."""
     now = now or timezone.now()
-    row = Invitation.objects.select_for_update().select_related("event", "customer").get(pk=invitation.pk)
+    row = Invitation.objects.select_for_update(of=("self",)).select_related("event", "customer").get(pk=invitation.pk)
     if row.attended_at is not None:
         return row
     event = row.event
