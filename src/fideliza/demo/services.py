@@ -295,6 +295,13 @@ def _bring_to_life(*, actor: Actor, today: date, say: Callable[[str], None],
     say(_("contactos y seguimientos del equipo"))
     relationship_demo_create(today=today)
     lap("relationship")
+    # One past event (attendance, no-shows, its report) and one upcoming, full, with a
+    # waiting list: written as history, nothing is sent.
+    from fideliza.events.demo import events_demo_create
+
+    say(_("eventos y sus invitados"))
+    events_demo_create(today=today, actor=actor)
+    lap("events")
 
 
 def demo_populate(
