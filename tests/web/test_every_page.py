@@ -67,6 +67,7 @@ DATA_FIELDS: dict[str, tuple[str, ...]] = {
     "automations.AutomationStep": ("email_subject", "email_text", "sms_text"),
     "followups.FollowUp": ("title", "notes", "status_reason", "outcome"),
     "interactions.Interaction": ("contact_name", "text"),
+    "events.Event": ("title", "description", "place", "city", "audience_city"),
 }
 
 ROLES = ("duena", "marketing", "comercial1", "soporte")
