@@ -20,7 +20,6 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from fideliza.accounts.http import AuthedRequest
-from fideliza.accounts.models import Role, User
 from fideliza.accounts.services import Actor
 from fideliza.customers.search import CustomerFilters, customer_list
 from fideliza.customers.selectors import customers_visible_to
@@ -28,6 +27,7 @@ from fideliza.engagement.models import DecisionReason
 
 from .forms import EventForm, NewcomerForm
 from .models import Event, EventStatus, Invitation
+from .permissions import can_edit_events
 from .selectors import (
     event_confirmed,
     event_counts,
@@ -48,13 +48,8 @@ from .services import (
     walk_in_register,
 )
 
-EDIT_ROLES = frozenset({Role.OWNER, Role.MARKETING})
 SHOWN = 500  # invitees listed on the event's page
 FOUND = 30   # people listed at the door for one search
-
-
-def can_edit_events(user: User) -> bool:
-    return bool(user.is_superuser or user.role in EDIT_ROLES)
 
 
 def _editor(request: AuthedRequest) -> None:
