@@ -53,7 +53,7 @@ INVITATION_SORTS = (SortKey.on("id", "id"), SortKey.on("-id", "id", descending=T
 InvitationSort = Literal["id", "-id"]
 
 
-class EventOut(Schema):
+class EventInfoOut(Schema):
     id: int
     kind: EventKind
     title: str
@@ -80,8 +80,8 @@ class EventOut(Schema):
         return obj.audience_segment_id
 
 
-class EventPage(Schema):
-    items: list[EventOut]
+class EventInfoPage(Schema):
+    items: list[EventInfoOut]
     next: str | None = Field(description="Cursor of the next page; null on the last page")
 
 
@@ -139,7 +139,7 @@ class EventAnswerIn(Schema):
     answer: Literal["yes", "no", "maybe"] = Field(description="A «yes» on a full event goes to the waiting list")
 
 
-@router.get("", response={200: EventPage, **ERRORS_READ}, url_name="event_list")
+@router.get("", response={200: EventInfoPage, **ERRORS_READ}, url_name="event_list")
 def list_events(request: HttpRequest, filters: Query[EventFilters]) -> dict[str, Any]:
     """Every event (no customer data), by start."""
     request_user(request)
@@ -150,7 +150,7 @@ def list_events(request: HttpRequest, filters: Query[EventFilters]) -> dict[str,
                     limit=filters.limit)
 
 
-@router.get("/{int:event_id}", response={200: EventOut, **ERRORS_READ}, url_name="event_get")
+@router.get("/{int:event_id}", response={200: EventInfoOut, **ERRORS_READ}, url_name="event_get")
 def get_event(request: HttpRequest, event_id: DbId) -> Event:
     request_user(request)
     return get_object_or_404(events_all(), pk=event_id)
