@@ -206,53 +206,72 @@ class _Text:
     html: str
 
 
-def _message(event: Event, customer: Customer, what: str) -> _Text:
-    """The message `what` (invitation, promoted, reminder, cancelled) for one guest, in the
-    business's language."""
-    name = customer.first_name or customer.display_name
-    rsvp, ics = rsvp_url(event.pk, customer.pk), ics_url(event.pk, customer.pk)
-    deadline = date_format(event.deadline.astimezone(business_zone()), "SHORT_DATETIME_FORMAT")
-    intro = {
-        "invitation": _("Le invitamos a «%(title)s».") % {"title": event.title},
-        "promoted": _("Se ha liberado una plaza y es suya: queda confirmada su asistencia a «%(title)s».")
-        % {"title": event.title},
-        "reminder": _("Le recordamos que mañana le esperamos en «%(title)s».") % {"title": event.title},
-        "cancelled": _("Lo sentimos: «%(title)s» se ha cancelado.") % {"title": event.title},
-    }[what]
-    subject = {
-        "invitation": _("Invitación: %(title)s") % {"title": event.title},
-        "promoted": _("Tiene plaza: %(title)s") % {"title": event.title},
-        "reminder": _("Mañana: %(title)s") % {"title": event.title},
-        "cancelled": _("Cancelado: %(title)s") % {"title": event.title},
-    }[what]
-    lines = [_("Hola %(name)s:") % {"name": name}, "", intro, "",
-             f"{_('Cuándo')}: {_when(event)}", f"{_('Dónde')}: {_where(event)}"]
-    if event.description and what in ("invitation", "promoted"):
-        lines += ["", event.description.strip()]
-    if what != "cancelled":
-        ask = (_("¿Vendrá? Responda sí, no o quizá aquí (puede cambiar su respuesta hasta el %(deadline)s):")
-               % {"deadline": deadline}) if what == "invitation" else _("Si no puede venir, díganoslo aquí:")
-        lines += ["", ask, rsvp, "", f"{_('Añadir a su calendario')}: {ics}"]
-    text = "\n".join(lines) + "\n"
-    html_lines = [f"<p>{escape(_('Hola %(name)s:') % {'name': name})}</p>", f"<p><strong>{escape(intro)}</strong></p>",
-                  f"<p>{escape(_('Cuándo'))}: {escape(_when(event))}<br>{escape(_('Dónde'))}: {escape(_where(event))}</p>"]
-    if event.description and what in ("invitation", "promoted"):
-        html_lines.append(f"<p>{escape(event.description.strip())}</p>".replace("\n", "<br>"))
-    if what != "cancelled":
-        html_lines.append(f'<p><a href="{escape(rsvp)}">{escape(_("Responder"))}</a> · '
-                          f'<a href="{escape(ics)}">{escape(_("Añadir a su calendario"))}</a></p>')
-    return _Text(subject=subject, text=text, html="<html><body>" + "".join(html_lines) + "</body></html>")
+class _Letter:
+    """The message `what` (invitation, promoted, reminder, cancelled) of one event, in the
+    business's language: everything but the guest's name and links is written once, so
+    writing to 20,000 guests costs one substitution each (no gettext, date formatting or
+    URL resolving per guest). Build and use it under the language it is written in."""
+
+    NAME, RSVP, ICS = "\x00name\x00", "\x00rsvp\x00", "\x00ics\x00"
+
+    def __init__(self, event: Event, what: str) -> None:
+        self.event = event
+        title = {"title": event.title}
+        intro = {
+            "invitation": _("Le invitamos a «%(title)s».") % title,
+            "promoted": _("Se ha liberado una plaza y es suya: queda confirmada su asistencia a «%(title)s».") % title,
+            "reminder": _("Le recordamos que mañana le esperamos en «%(title)s».") % title,
+            "cancelled": _("Lo sentimos: «%(title)s» se ha cancelado.") % title,
+        }[what]
+        self.subject = {
+            "invitation": _("Invitación: %(title)s") % title,
+            "promoted": _("Tiene plaza: %(title)s") % title,
+            "reminder": _("Mañana: %(title)s") % title,
+            "cancelled": _("Cancelado: %(title)s") % title,
+        }[what][:300]
+        deadline = date_format(event.deadline.astimezone(business_zone()), "SHORT_DATETIME_FORMAT")
+        when, where = _when(event), _where(event)
+        hello = _("Hola %(name)s:") % {"name": self.NAME}
+        lines = [hello, "", intro, "", f"{_('Cuándo')}: {when}", f"{_('Dónde')}: {where}"]
+        if event.description and what in ("invitation", "promoted"):
+            lines += ["", event.description.strip()]
+        if what != "cancelled":
+            ask = (_("¿Vendrá? Responda sí, no o quizá aquí (puede cambiar su respuesta hasta el %(deadline)s):")
+                   % {"deadline": deadline}) if what == "invitation" else _("Si no puede venir, díganoslo aquí:")
+            lines += ["", ask, self.RSVP, "", f"{_('Añadir a su calendario')}: {self.ICS}"]
+        self.text = "\n".join(lines) + "\n"
+        html_lines = [f"<p>{escape(hello)}</p>", f"<p><strong>{escape(intro)}</strong></p>",
+                      f"<p>{escape(_('Cuándo'))}: {escape(when)}<br>{escape(_('Dónde'))}: {escape(where)}</p>"]
+        if event.description and what in ("invitation", "promoted"):
+            html_lines.append(f"<p>{escape(event.description.strip())}</p>".replace("\n", "<br>"))
+        if what != "cancelled":
+            html_lines.append(f'<p><a href="{self.RSVP}">{escape(_("Responder"))}</a> · '
+                              f'<a href="{self.ICS}">{escape(_("Añadir a su calendario"))}</a></p>')
+        self.html = "<html><body>" + "".join(html_lines) + "</body></html>"
+        # The links of one guest differ only by the token: resolved once.
+        self.rsvp_base = public_url(reverse("events_public:rsvp", kwargs={"token": "TOKEN"}))
+        self.ics_base = public_url(reverse("events_public:ics", kwargs={"token": "TOKEN"}))
+
+    def to(self, customer: Customer) -> _Text:
+        token = rsvp_token(self.event.pk, customer.pk)
+        name = customer.first_name or customer.display_name
+        rsvp, ics = self.rsvp_base.replace("TOKEN", token), self.ics_base.replace("TOKEN", token)
+        text = self.text.replace(self.NAME, name).replace(self.RSVP, rsvp).replace(self.ICS, ics)
+        html = (self.html.replace(escape(self.NAME), escape(name)).replace(self.RSVP, escape(rsvp))
+                .replace(self.ICS, escape(ics)))
+        return _Text(subject=self.subject, text=text, html=html)
 
 
 def _requests(event: Event, customer_ids: Iterable[int], what: str, kind: str) -> list[MessageRequest]:
     cards = customers_by_id(customer_ids)
     requests = []
     with translation.override(settings.LANGUAGE_CODE):
+        letter = _Letter(event, what)
         for cid in sorted(cards):
-            body = _message(event, cards[cid], what)
+            body = letter.to(cards[cid])
             requests.append(MessageRequest(
                 customer_id=cid, channel="email", kind=kind, source=source_of(event.pk),
-                dedupe_key=f"event:{event.pk}:{what}:{cid}", subject=body.subject[:300], body_text=body.text,
+                dedupe_key=f"event:{event.pk}:{what}:{cid}", subject=body.subject, body_text=body.text,
                 body_html=body.html, topic=TOPIC if kind == "marketing" else "", over_budget="skip"))
     return requests
 
