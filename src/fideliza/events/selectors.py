@@ -90,37 +90,39 @@ def event_report(event: Event, *, now: datetime | None = None) -> EventReport:
     random holdout), read through sales' selector."""
     now = now or timezone.now()
     report = EventReport(ended=now >= event.ends_at)
-    attendees, absentees = [], []
-    for row in Invitation.objects.filter(event=event).values("customer_id", "response", "walk_in", "attended_at"):
-        came = row["attended_at"] is not None
+    counted = (Invitation.objects.filter(event=event).order_by().values("response", "walk_in")
+               .annotate(n=Count("pk"), came=Count("pk", filter=Q(attended_at__isnull=False))))
+    for row in counted:
+        n, came = row["n"], row["came"]
+        report.attended += came
         if row["walk_in"]:
-            report.walk_ins += 1
-        else:
-            report.invited += 1
-            response = row["response"]
-            if response == Response.PENDING:
-                report.pending += 1
-            elif response == Response.YES:
-                report.accepted += 1
-                if not came and report.ended and event.status != EventStatus.CANCELLED:
-                    report.no_shows += 1
-            elif response == Response.NO:
-                report.declined += 1
-            elif response == Response.MAYBE:
-                report.maybe += 1
-            elif response == Response.WAITING:
-                report.waiting += 1
-            if not came:
-                absentees.append(row["customer_id"])
-        if came:
-            report.attended += 1
-            attendees.append(row["customer_id"])
+            report.walk_ins += n
+            continue
+        report.invited += n
+        response = row["response"]
+        if response == Response.PENDING:
+            report.pending += n
+        elif response == Response.YES:
+            report.accepted += n
+            if report.ended and event.status != EventStatus.CANCELLED:
+                report.no_shows += n - came
+        elif response == Response.NO:
+            report.declined += n
+        elif response == Response.MAYBE:
+            report.maybe += n
+        elif response == Response.WAITING:
+            report.waiting += n
     if report.ended:
+        rows = list(Invitation.objects.filter(event=event).values_list("customer_id", "walk_in", "attended_at"))
+        attendees = [cid for cid, _walk_in, came in rows if came is not None]
+        absentees = [cid for cid, walk_in, came in rows if came is None and not walk_in]
         start, end = event.ends_at, event.ends_at + timedelta(days=PURCHASE_WINDOW_DAYS)
         report.window_start, report.window_end, report.window_complete = start, end, now >= end
         until = min(now, end)
         bought: dict[int, Decimal] = {}
-        for customer_id, _placed, total in orders_placed_by(attendees + absentees, since=start, until=until):
+        # The invitees as a subquery: no IN list of thousands of ids (SQLite's limit).
+        invitees = Invitation.objects.filter(event=event).values("customer_id")
+        for customer_id, _placed, total in orders_placed_by(invitees, since=start, until=until):
             bought[customer_id] = bought.get(customer_id, Decimal(0)) + total
         for group, ids in ((report.attendees, attendees), (report.absentees, absentees)):
             group.customers = len(ids)

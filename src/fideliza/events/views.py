@@ -115,7 +115,10 @@ def event_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     invitations = (invitations_visible_to(request.user).filter(event=event).select_related("customer", "event")
                    .order_by("customer__last_name", "customer__first_name", "id"))
     visible_count = invitations.count()
-    rows = [(i, is_no_show(i, now)) for i in invitations[:SHOWN]]
+    # Each row's links from one reverse per name (a page lists up to 500 invitees).
+    card, answer = reverse("customers:detail", args=[0]), reverse("events:answer", args=[0])
+    rows = [(i, is_no_show(i, now), card.replace("/0/", f"/{i.customer_id}/", 1),
+             answer.replace("/0/", f"/{i.pk}/", 1)) for i in invitations[:SHOWN]]
     can_edit = can_edit_events(request.user)
     open_for_answers = event.status == EventStatus.PUBLISHED and now < event.deadline
     to_invite = None
