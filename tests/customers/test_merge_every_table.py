@@ -126,6 +126,14 @@ def _rows_everywhere(actor, card, *, tag, program, segment, campaign, automation
                                        due_at=NOW + timedelta(days=2)))
     document_add(customer=card, user=None, description=f"DNI de {card.first_name} {card.last_name}",
                  upload=SimpleUploadedFile(f"{card.last_name}.pdf", b"%PDF-1.4 " + card.email.encode()))
+    # Both cards invited to the same event (the survivor's invitation stands on a merge).
+    from fideliza.events.models import Event, Invitation
+
+    event = Event.objects.filter(title="Jornada").first() or Event.objects.create(
+        title="Jornada", starts_at=NOW + timedelta(days=10), ends_at=NOW + timedelta(days=10, hours=2),
+        place="Tienda", status="published")
+    Invitation.objects.create(event=event, customer=card, invited_at=NOW - timedelta(days=3),
+                              response="yes" if tag == "a" else "no", responded_at=NOW - timedelta(days=2))
 
 
 @pytest.fixture
