@@ -59,6 +59,8 @@ pytestmark = pytest.mark.django_db
 # representative B's customers in this world and representative A none of them.
 NO_CUSTOMER_DATA = {
     "/api/v1/me",                                       # the caller's own user
+    "/api/v1/events",                                   # events: no customer data
+    "/api/v1/events/{event_id}",
     "/api/v1/products",                                 # the catalogue
     "/api/v1/products/{product_id}",
     "/api/v1/loyalty/rewards",                          # the program's rewards
@@ -92,6 +94,12 @@ def _an_interaction(rep: Rep) -> int:
     return Interaction.objects.filter(customer_id__in=rep.customer_ids).order_by("pk").first().pk
 
 
+def _an_invitation(rep: Rep) -> int:
+    from fideliza.events.models import Invitation
+
+    return Invitation.objects.filter(customer_id__in=rep.customer_ids).order_by("pk").first().pk
+
+
 # How to fill each path parameter with the representative's own object (or the world's).
 # A new path parameter fails `test_every_api_get_operation_is_walked` until it is added here.
 PATH_PARAMS: dict[str, Callable[[World, Rep], Any]] = {
@@ -105,6 +113,8 @@ PATH_PARAMS: dict[str, Callable[[World, Rep], Any]] = {
     "product_id": lambda w, rep: w.objects["product"].pk,
     "followup_id": lambda w, rep: _a_followup(rep),
     "interaction_id": lambda w, rep: _an_interaction(rep),
+    "event_id": lambda w, rep: w.objects["event"].pk,
+    "invitation_id": lambda w, rep: _an_invitation(rep),
 }
 # Required query parameters, filled the same way.
 REQUIRED_QUERY_PARAMS: dict[str, Callable[[World, Rep], Any]] = {

@@ -115,6 +115,7 @@ BUSINESS_RULES: dict[str, dict[tuple[tuple[str, ...], str], str]] = {
         **_CONTACT,
         (("body", "is_primary"), "inactive_primary"): "a contact who left cannot be the primary one",
     },
+    "POST /api/v1/events/{event_id}/invitations": _KEY_REUSED,
     "POST /api/v1/interactions/{interaction_id}/documents": {
         (("body", "file"), "file_invalid"): "the type is checked by extension and content, within a size limit",
         (("file", "file"), "missing"): "an empty file part is no file (Django's parser leaves empty uploads out)",
@@ -259,12 +260,22 @@ def _build_world() -> dict[str, Any]:
         dedupe_key="schemathesis:1", subject="Hola", body_text="Hola", body_html="", topic="",
         over_budget="skip", not_before=None, tracking=True)])
     run = snapshot_recompute(as_of=MIDSUMMER.date())
+    from fideliza.events.models import Invitation
+    from fideliza.events.services import event_save, invitations_send
+
+    event = event_save(actor=actor, data={
+        "kind": "vip", "title": "Noche VIP", "starts_at": MIDSUMMER + timedelta(days=20),
+        "ends_at": MIDSUMMER + timedelta(days=20, hours=3), "place": "Tienda Centro", "capacity": 2,
+        "audience_segment": segment, "status": "published"}, now=MIDSUMMER)
+    invitations_send(actor=actor, event=event, now=MIDSUMMER, customer_ids=[customers[0].pk])
+    invitation = Invitation.objects.get(event=event, customer=customers[0])
     return {
         "token": plain,
         "ids": {
             "customer_id": customers[0].pk, "product_id": product.pk, "order_id": orders[-1].pk,
             "run_id": run.pk, "reward_id": reward.pk, "segment_id": segment.pk,
             "message_id": decision.message_id, "campaign_id": campaign.pk, "automation_id": automation.pk,
+            "event_id": event.pk, "invitation_id": invitation.pk,
         },
     }
 

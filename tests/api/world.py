@@ -180,6 +180,17 @@ def world_build(owner: User) -> World:
                                messages={"email": MessageContent(subject="Rebajas", body_text="Hola {{ nombre }}")},
                                holdout_share=Decimal(0))
     campaign_launch(campaign, now=NOW - dt.timedelta(days=10), user=owner)
+    # An upcoming event for everyone, each invited through the outbox and answering sí.
+    from fideliza.events.selectors import invitations_visible_to
+    from fideliza.events.services import event_save, invitations_send, rsvp_answer
+
+    event = event_save(actor=Actor.of(owner), data={
+        "kind": "year_end", "title": "Jornada de fin de año", "starts_at": NOW + dt.timedelta(days=5),
+        "ends_at": NOW + dt.timedelta(days=5, hours=3), "place": "Tienda Centro", "city": "Sevilla",
+        "capacity": 100, "audience_segment": static_segment, "status": "published"}, now=NOW)
+    invitations_send(actor=Actor.of(owner), event=event, now=NOW)
+    for invitation in invitations_visible_to(owner).filter(event=event):
+        rsvp_answer(invitation=invitation, answer="yes", now=NOW)
     automation = automation_save(
         actor=system,
         data={"name": "Tras la compra", "trigger_kind": "post_purchase", "channels": ["email"],
@@ -216,4 +227,4 @@ def world_build(owner: User) -> World:
     return World(owner=owner, reps=reps, unassigned=unassigned, program=program,
                  static_segment=static_segment, dynamic_segment=dynamic_segment,
                  objects={"campaign": campaign, "automation": automation, "run": run, "dsr": dsr, "cadence": cadence,
-                          "product": drill})
+                          "product": drill, "event": event})

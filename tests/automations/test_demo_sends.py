@@ -86,8 +86,10 @@ def _assert_each_message_once(sms_dir) -> int:
 def test_the_first_start_of_the_demo_writes_to_nobody_by_itself(demo, mailoutbox):
     with time_machine.travel(START + timedelta(minutes=2), tick=False):
         started = enqueue_due_jobs()   # loyalty's nightly job, the recompute, the automations …
-    assert {"loyalty_daily", "automations"} <= set(started)
+    assert {"loyalty_daily", "automations", "events_daily"} <= set(started)
     assert not _automation_messages().exists() and not Enrollment.objects.exists()
+    # The demo's events are history: no invitation, reminder or notice is queued.
+    assert not Message.objects.filter(source__startswith="event:").exists()
     # There was a backlog; it was left out as the demo switched the automations on.
     assert {a.activation_scope for a in Automation.objects.filter(is_active=True)} == {"new"}
     assert Occurrence.objects.filter(outcome="existing").count() > 50

@@ -151,6 +151,14 @@ def _rows_everywhere(actor, card, *, tag, program, segment, campaign, automation
                                              description=f"{card.first_name} {card.last_name} esperó una hora"))
     gesture_give(actor=actor, complaint=complaint, kind="coupon", value=Decimal(5), now=NOW - timedelta(days=2))
     exit_reason_keep(card.pk, "unsubscribe", "too_many", f"Escríbanme a {card.email} menos", NOW - timedelta(days=1))
+    # Both cards invited to the same event (the survivor's invitation stands on a merge).
+    from fideliza.events.models import Event, Invitation
+
+    event = Event.objects.filter(title="Jornada").first() or Event.objects.create(
+        title="Jornada", starts_at=NOW + timedelta(days=10), ends_at=NOW + timedelta(days=10, hours=2),
+        place="Tienda", status="published")
+    Invitation.objects.create(event=event, customer=card, invited_at=NOW - timedelta(days=3),
+                              response="yes" if tag == "a" else "no", responded_at=NOW - timedelta(days=2))
 
 
 @pytest.fixture

@@ -80,6 +80,7 @@ DATA_FIELDS: dict[str, tuple[str, ...]] = {
     "complaints.ComplaintEvent": ("text",),
     "complaints.RecoveryGesture": ("coupon_code", "note"),
     "complaints.ExitReasonRecord": ("text",),
+    "events.Event": ("title", "description", "place", "city", "audience_city"),
 }
 
 ROLES = ("duena", "marketing", "comercial1", "soporte")

@@ -14,6 +14,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("m/", include("fideliza.engagement.urls_public")),
     # The public complaints book (a QR code at the till): no language prefix either.
     path("reclamaciones/", include("fideliza.complaints.urls_public")),
+    # The guest's personal invitation link (answer, calendar file): no prefix either.
+    path("evento/", include("fideliza.events.urls_public")),
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
@@ -31,6 +33,7 @@ urlpatterns += i18n_patterns(
     path("metas/", include("fideliza.goals.urls")),
     path("plan/", include("fideliza.plan.urls")),
     path("quejas/", include("fideliza.complaints.urls")),
+    path("eventos/", include("fideliza.events.urls")),
     path("", include("fideliza.web.urls")),
     prefix_default_language=False,
 )

@@ -318,6 +318,14 @@ def _bring_to_life(*, actor: Actor, today: date, say: Callable[[str], None],
     complaints_demo_create(today=today)
     lap("complaints")
 
+    # One past event (attendance, no-shows, its report) and one upcoming, full, with a
+    # waiting list: written as history, nothing is sent.
+    from fideliza.events.demo import events_demo_create
+
+    say(_("eventos y sus invitados"))
+    events_demo_create(today=today, actor=actor)
+    lap("events")
+
 
 def demo_populate(
     *,

@@ -23,6 +23,7 @@ import smtplib
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.utils import formataddr
 from importlib import import_module
@@ -50,12 +51,46 @@ class DeliveryError(Exception):
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file an e-mail carries (an event's .ics). Text content for `text/*` types."""
+
+    filename: str
+    content: str | bytes
+    mimetype: str
+
+
+@dataclass(frozen=True)
 class Rendered:
     subject: str
     text: str
     html: str
     unsubscribe_url: str
     preferences_url: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+# --- attachments -----------------------------------------------------------------------------
+# An app above engagement names the files its messages carry, by the prefix of their `source`
+# ("event:" — the invitation's calendar entry). They are built at send time from that app's
+# current rows: the outbox stores no copy (nothing more for an erasure to blank, and a resend
+# after a change of time carries the new one). Only e-mail carries them.
+AttachmentProvider = Callable[[Message], Sequence[Attachment]]
+_ATTACHMENT_PROVIDERS: dict[str, AttachmentProvider] = {}
+
+
+def attachment_provider_register(source_prefix: str, provider: AttachmentProvider) -> None:
+    """Called from the registering app's AppConfig.ready()."""
+    _ATTACHMENT_PROVIDERS[source_prefix] = provider
+
+
+def message_attachments(message: Message) -> tuple[Attachment, ...]:
+    """The files of an e-mail message, from the provider registered for its source."""
+    if message.channel != MessageChannel.EMAIL:
+        return ()
+    for prefix, provider in _ATTACHMENT_PROVIDERS.items():
+        if message.source.startswith(prefix):
+            return tuple(provider(message))
+    return ()
 
 
 # --- the bodies as they leave ----------------------------------------------------------------
@@ -110,7 +145,8 @@ def render(message: Message) -> Rendered:
         text = text.replace(marker, url)
         body_html = body_html.replace(marker, html.escape(url))
     subject = message.subject
-    return Rendered(subject=subject, text=text, html=body_html, unsubscribe_url=unsub, preferences_url=prefs)
+    return Rendered(subject=subject, text=text, html=body_html, unsubscribe_url=unsub, preferences_url=prefs,
+                    attachments=message_attachments(message))
 
 
 # --- adapters --------------------------------------------------------------------------------
@@ -198,6 +234,8 @@ class EmailChannel(ChannelAdapter):
             email.dkim_selector, email.dkim_domain, email.dkim_key = self.dkim
         if rendered.html:
             email.attach_alternative(rendered.html, "text/html")
+        for attachment in rendered.attachments:
+            email.attach(attachment.filename, attachment.content, attachment.mimetype)
         return email
 
     def send(self, message: Message, rendered: Rendered) -> str:

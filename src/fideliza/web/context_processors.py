@@ -90,6 +90,7 @@ def navigation(request: HttpRequest) -> dict:
         ("insights:dashboard", _("Panel de análisis"), namespace == "insights"),
         ("segments:list", _("Segmentos"), namespace == "segments"),
         ("campaigns:list", _("Campañas"), namespace == "campaigns"),
+        ("events:list", _("Eventos"), namespace == "events"),
         ("automations:list", _("Automatizaciones"), namespace == "automations"),
         ("engagement:outbox", _("Comunicación"), namespace == "engagement"),
         ("loyalty:home", _("Fidelización"), namespace == "loyalty"),

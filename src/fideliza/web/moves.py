@@ -68,7 +68,8 @@ AUTOMATIONS = "automations:list"
 MY_DAY = "followups:my_day"
 CADENCES = "cadences:list"
 LOSING_TOUCH = "cadences:losing_touch"
-# Pages of tools still to come (surveys, goals): the apps that will add them.
+EVENTS = "events:list"
+# Pages of tools still to come (surveys): the app that will add them.
 SURVEYS = "feedback:surveys"
 COMPLAINTS = "complaints:list"
 TESTIMONIALS = "feedback:testimonials"
@@ -102,6 +103,8 @@ MOVES: list[Move] = [
             Capability(_("Seguimientos de cada persona del equipo, cada día («Mi día»)"), MY_DAY),
             Capability(_("Cadencias de contacto por nivel o segmento: llamadas y visitas periódicas"), CADENCES),
             Capability(_("Clientes perdiendo contacto, por días de retraso y por valor"), LOSING_TOUCH),
+            Capability(_("Eventos (fin de año, visitas a la empresa, capacitaciones, «Día de…», VIP) con "
+                         "invitación, respuesta, lista de espera y registro de asistencia"), EVENTS),
             Capability(_("Encuestas para saber por qué nos eligen"), SURVEYS),
         ],
     ),

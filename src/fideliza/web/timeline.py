@@ -1,5 +1,5 @@
-"""The card's timeline: purchases, interactions, messages sent, points movements and complaints of one
-customer, newest first, each from the selector of the app that owns it (DESIGN.md: «the
+"""The card's timeline: purchases, interactions, messages sent, points movements, complaints
+and event invitations of one customer, newest first, each from the selector of the app that owns it (DESIGN.md: «the
 timeline of a customer is assembled from selectors each app provides»)."""
 
 from __future__ import annotations
@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fideliza.complaints.selectors import customer_complaints
 from fideliza.customers.models import Customer
 from fideliza.engagement.selectors import customer_messages
+from fideliza.events.selectors import customer_invitations, is_no_show
 from fideliza.interactions.selectors import customer_interactions
 from fideliza.loyalty.selectors import member_for, member_history
 from fideliza.sales.selectors import customer_orders
@@ -24,6 +26,7 @@ KINDS = (
     ("mensajes", _("Mensajes")),
     ("puntos", _("Puntos")),
     ("quejas", _("Quejas")),
+    ("eventos", _("Eventos")),
 )
 KIND_NAMES = frozenset(k for k, _label in KINDS)
 PER_KIND = 100  # the latest rows of each kind; the timeline shows the newest of them all
@@ -58,5 +61,13 @@ def customer_timeline(customer: Customer, *, kind: str | None = None, limit: int
     if kind in (None, "quejas"):
         items += [TimelineItem("quejas", c.received_at, c)
                   for c in customer_complaints(customer_id=customer.pk, limit=limit)]
+    if kind in (None, "eventos"):
+        # An invitation sits at its event's start once the event has begun (came, did not
+        # come), before that at the guest's latest answer (or the invitation).
+        now = timezone.now()
+        for inv in customer_invitations(customer_id=customer.pk, limit=limit):
+            at = inv.event.starts_at if inv.event.starts_at <= now else (inv.responded_at or inv.invited_at)
+            inv.no_show = is_no_show(inv, now)  # type: ignore[attr-defined]  # shown by the card's template
+            items.append(TimelineItem("eventos", at, inv))
     items.sort(key=lambda i: i.at, reverse=True)
     return items[:limit]

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "fideliza.plan",
     "fideliza.cadences",
     "fideliza.complaints",
+    "fideliza.events",
     "fideliza.web",
     "fideliza.demo",
 ]
@@ -262,6 +263,8 @@ FIDELIZA_SCHEDULE: dict[str, dict[str, Any]] = {
     # Contact cadences: the day's follow-ups, before the team starts and after the nightly
     # recompute (the «Perdiendo contacto» values come from its snapshot).
     "cadences": {"task": "fideliza.cadences.tasks.cadences_daily", "at": "06:00"},
+    # Reminds the guests who said sí of tomorrow's events (idempotent).
+    "events_daily": {"task": "fideliza.events.tasks.events_daily", "at": "10:00"},
 }
 
 # --- Engagement: e-mail, SMS, webhooks, the outbox and the contact budget ------------------

@@ -43,6 +43,7 @@ TIMING_LABELS = {
     "returns": gettext_lazy("devoluciones"), "loyalty": gettext_lazy("fidelización"),
     "analytics": gettext_lazy("analítica"), "relationship": gettext_lazy("contactos y seguimientos"),
     "complaints": gettext_lazy("libro de quejas"),
+    "events": gettext_lazy("eventos"),
 }
 
 
