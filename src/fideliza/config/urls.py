@@ -12,6 +12,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # Links inside messages (unsubscribe, preferences, open pixel, click redirect): no
     # language prefix, so they never change once sent.
     path("m/", include("fideliza.engagement.urls_public")),
+    # Survey links (personal, public/QR, testimonial): sent once, so no language prefix either.
+    path("e/", include("fideliza.surveys.urls_public")),
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
@@ -25,6 +27,7 @@ urlpatterns += i18n_patterns(
     path("privacidad/", include("fideliza.customers.urls_privacy")),
     path("mi-dia/", include("fideliza.followups.urls")),
     path("documentos/", include("fideliza.interactions.urls")),
+    path("encuestas/", include("fideliza.surveys.urls")),
     path("", include("fideliza.web.urls")),
     prefix_default_language=False,
 )

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "fideliza.automations",
     "fideliza.followups",
     "fideliza.interactions",
+    "fideliza.surveys",
     "fideliza.web",
     "fideliza.demo",
 ]
@@ -236,6 +237,8 @@ FIDELIZA_SCHEDULE: dict[str, dict[str, Any]] = {
     # task backend can defer) and marks sent those whose messages have all left.
     "campaigns": {"task": "fideliza.campaigns.tasks.campaigns_tick", "every_minutes": 5},
     "automations": {"task": "fideliza.automations.tasks.automations_run", "every_minutes": 15},
+    # Reminds, once, those invited to a survey who have not answered after its reminder delay.
+    "survey_reminders": {"task": "fideliza.surveys.tasks.survey_reminders", "at": "10:00"},
 }
 
 # --- Engagement: e-mail, SMS, webhooks, the outbox and the contact budget ------------------
