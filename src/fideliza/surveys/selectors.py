@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -20,7 +20,16 @@ from fideliza.accounts.models import User
 from fideliza.analytics.feedback import NpsResult, nps_from_counts, response_rate, word_frequencies
 from fideliza.customers.selectors import customers_visible_to
 
-from .models import Invitation, Question, Response, Survey, SurveySend, SurveyStatus, Testimonial
+from .models import (
+    Answer,
+    Invitation,
+    Question,
+    Response,
+    Survey,
+    SurveySend,
+    SurveyStatus,
+    Testimonial,
+)
 
 VERBATIMS_SHOWN = 50
 
@@ -151,8 +160,9 @@ def responses_for_export(*, survey: Survey, user: User) -> QuerySet[Response]:
 
 def customer_responses(*, customer_id: int, limit: int = 20) -> list[Response]:
     """A card's survey answers, newest first, with their answers and questions."""
+    answers = Answer.objects.select_related("question").order_by("question__position")
     return list(Response.objects.filter(customer_id=customer_id).select_related("survey")
-                .prefetch_related("answers__question").order_by("-started_at", "-pk")[:limit])
+                .prefetch_related(Prefetch("answers", queryset=answers)).order_by("-started_at", "-pk")[:limit])
 
 
 def testimonials_visible_to(user: User) -> QuerySet[Testimonial]:

@@ -211,7 +211,7 @@ def survey_export(request: AuthedRequest, pk: int, fmt: str) -> HttpResponse | S
     if fmt not in (CSV, XLSX):
         raise Http404
     questions = survey_questions(survey)
-    header = [_("Respuesta"), _("Cliente"), _("Empezada"), _("Terminada"), _("Tienda"), _("Nivel"),
+    header = [_("Respuesta"), _("Cliente"), _("E-mail"), _("Teléfono"), _("Empezada"), _("Terminada"), _("Tienda"), _("Nivel"),
               _("Clase ABC"), *[q.text for q in questions]]
 
     def cell(answer: object, question: Question) -> object:
@@ -230,8 +230,8 @@ def survey_export(request: AuthedRequest, pk: int, fmt: str) -> HttpResponse | S
     def rows() -> object:
         for r in responses.iterator(chunk_size=2000):
             answers = {a.question_id: a for a in r.answers.all()}
-            customer = "" if r.customer is None else r.customer.display_name
-            yield [r.pk, customer, r.started_at, r.finished_at, r.store.name if r.store else "", r.tier,
+            c = r.customer
+            yield [r.pk, c.display_name if c else "", c.email if c else "", c.phone if c else "", r.started_at, r.finished_at, r.store.name if r.store else "", r.tier,
                    r.abc_class, *[cell(answers.get(q.pk), q) for q in questions]]
 
     audit_record(actor=Actor.of(request.user, via="web"), action=AuditAction.EXPORT, entity="surveys.survey",

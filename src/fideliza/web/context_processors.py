@@ -89,6 +89,7 @@ def navigation(request: HttpRequest) -> dict:
         ("segments:list", _("Segmentos"), namespace == "segments"),
         ("campaigns:list", _("Campañas"), namespace == "campaigns"),
         ("automations:list", _("Automatizaciones"), namespace == "automations"),
+        ("surveys:list", _("Encuestas"), namespace == "surveys"),
         ("engagement:outbox", _("Comunicación"), namespace == "engagement"),
         ("loyalty:home", _("Fidelización"), namespace == "loyalty"),
         ("imports:list", _("Importaciones"), namespace == "imports"),

@@ -67,9 +67,9 @@ DASHBOARD = "insights:dashboard"
 AUTOMATIONS = "automations:list"
 MY_DAY = "followups:my_day"
 # Pages of tools still to come (surveys, complaints book, goals): the apps that will add them.
-SURVEYS = "feedback:surveys"
+SURVEYS = "surveys:list"
 COMPLAINTS = "feedback:complaints"
-TESTIMONIALS = "feedback:testimonials"
+TESTIMONIALS = "surveys:testimonials"
 GOALS = "goals:list"
 
 MOVES: list[Move] = [
@@ -156,6 +156,8 @@ MOVES: list[Move] = [
             Capability(_("Agradecimiento automático a quien recomienda"), AUTOMATIONS,
                        requires=_trigger("referral_thanks")),
             Capability(_("Recogida de opiniones y testimonios de clientes satisfechos"), TESTIMONIALS),
+            Capability(_("Encuestas NPS: los promotores reciben su código de recomendación y una "
+                         "petición de testimonio"), SURVEYS),
         ],
     ),
     Move(

@@ -1,4 +1,4 @@
-"""The card's timeline: purchases, interactions, messages sent and points movements of one
+"""The card's timeline: purchases, interactions, messages sent, points movements and survey answers of one
 customer, newest first, each from the selector of the app that owns it (DESIGN.md: «the
 timeline of a customer is assembled from selectors each app provides»)."""
 
@@ -15,6 +15,7 @@ from fideliza.engagement.selectors import customer_messages
 from fideliza.interactions.selectors import customer_interactions
 from fideliza.loyalty.selectors import member_for, member_history
 from fideliza.sales.selectors import customer_orders
+from fideliza.surveys.selectors import customer_responses
 
 # The filter's values (the query parameter `ver`) and their labels, in the order shown.
 KINDS = (
@@ -22,6 +23,7 @@ KINDS = (
     ("interacciones", _("Interacciones")),
     ("mensajes", _("Mensajes")),
     ("puntos", _("Puntos")),
+    ("encuestas", _("Encuestas")),
 )
 KIND_NAMES = frozenset(k for k, _label in KINDS)
 PER_KIND = 100  # the latest rows of each kind; the timeline shows the newest of them all
@@ -53,5 +55,8 @@ def customer_timeline(customer: Customer, *, kind: str | None = None, limit: int
         member = member_for(customer)
         if member is not None:
             items += [TimelineItem("puntos", e.occurred_at, e) for e in member_history(member, limit=limit)]
+    if kind in (None, "encuestas"):
+        items += [TimelineItem("encuestas", r.finished_at or r.started_at, r)
+                  for r in customer_responses(customer_id=customer.pk, limit=limit)]
     items.sort(key=lambda i: i.at, reverse=True)
     return items[:limit]
