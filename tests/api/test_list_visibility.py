@@ -297,6 +297,7 @@ def test_a_representative_may_not_add_a_suppression(world):
 EXPORT_KWARGS: dict[str, Callable[[World, Rep], dict[str, Any]]] = {
     "segments:export": lambda w, rep: {"pk": w.static_segment.pk},
     "privacy:export": lambda w, rep: {"customer_id": rep.people[0].customer.pk},
+    "surveys:export": lambda w, rep: {"pk": w.objects["survey"].pk},
 }
 
 

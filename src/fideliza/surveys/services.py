@@ -328,7 +328,7 @@ def response_for_invitation(*, invitation: Invitation, now: datetime | None = No
     """The response of a personal link: the partial one to resume, or a new one. Raises
     LinkClosed when the link is finished, expired or its survey closed."""
     now = now or timezone.now()
-    invitation = Invitation.objects.select_for_update().select_related("survey", "customer").get(pk=invitation.pk)
+    invitation = Invitation.objects.select_for_update(of=("self",)).select_related("survey", "customer").get(pk=invitation.pk)
     _check_open(invitation, now)
     existing = Response.objects.filter(invitation=invitation).first()
     if existing is not None:
@@ -423,7 +423,7 @@ def response_answer(*, response: Response, answers: Mapping[int, Any], finish: b
     end the survey points (once per survey and customer) and the promoter's invitation.
     """
     now = now or timezone.now()
-    response = Response.objects.select_for_update().select_related("survey", "customer", "invitation").get(
+    response = Response.objects.select_for_update(of=("self",)).select_related("survey", "customer", "invitation").get(
         pk=response.pk)
     if response.finished_at is not None:
         raise LinkClosed("finished")
