@@ -42,6 +42,7 @@ TIMING_LABELS = {
     "assign_sales_reps": gettext_lazy("comerciales"), "import_orders": gettext_lazy("ventas"),
     "returns": gettext_lazy("devoluciones"), "loyalty": gettext_lazy("fidelización"),
     "analytics": gettext_lazy("analítica"), "relationship": gettext_lazy("contactos y seguimientos"),
+    "surveys": gettext_lazy("encuestas"),
 }
 
 
