@@ -25,7 +25,16 @@ from fideliza.followups.services import business_zone, followup_create, local_mo
 from fideliza.insights.selectors import customers_ranked_by_clv
 from fideliza.sales.selectors import store_ids_by_code
 
-from .models import Answer, Invitation, Response, ResponseChannel, Survey, SurveyStatus, Testimonial
+from .models import (
+    Answer,
+    Invitation,
+    Response,
+    ResponseChannel,
+    Survey,
+    SurveyStatus,
+    Testimonial,
+    month_of,
+)
 from .services import add_business_days, survey_from_template
 
 # Band shares giving NPS ≈ +20: 45 % promoters − 25 % detractors.
@@ -87,7 +96,8 @@ def _round(*, survey: Survey, rng: random.Random, customers: list[tuple[int, int
                 texts[3] = rng.choice(WHY["promoter"])
         response = Response(survey=survey, invitation=invitation, customer_id=invitation.customer_id,
                             channel=ResponseChannel.LINK, store_id=rng.choice(stores) if stores else None,
-                            started_at=at, finished_at=at + timedelta(minutes=rng.randint(1, 4)), nps=score,
+                            started_at=at, month=month_of(at), finished_at=at + timedelta(minutes=rng.randint(1, 4)),
+                            nps=score,
                             verbatim="\n".join(texts[p] for p in sorted(texts)))
         responses.append(response)
         answers.append((response, [(scored, score, "")] + [(questions[p], None, t) for p, t in texts.items()]))

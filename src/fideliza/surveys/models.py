@@ -13,6 +13,9 @@ column of every table of the app).
 from __future__ import annotations
 
 import secrets
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -21,6 +24,11 @@ from django.utils.translation import gettext_lazy as _
 
 from fideliza.accounts.models import Role
 from fideliza.customers.models import Customer
+
+
+def month_of(moment: datetime) -> date:
+    """The first day of the business's month of `moment`."""
+    return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).date().replace(day=1)
 
 
 class QuestionKind(models.TextChoices):
@@ -194,6 +202,9 @@ class Response(models.Model):
     tier = models.CharField(_("nivel al responder"), max_length=60, blank=True)
     abc_class = models.CharField(_("clase ABC al responder"), max_length=2, blank=True)
     started_at = models.DateTimeField(_("empezada"))
+    # The first day of the business's month of `started_at`: the trend groups on it without
+    # converting every row's time zone (set by the services and by `save`).
+    month = models.DateField(_("mes"), null=True, blank=True)
     finished_at = models.DateTimeField(_("terminada"), null=True, blank=True)
     nps = models.PositiveSmallIntegerField(_("NPS"), null=True, blank=True)
     csat = models.PositiveSmallIntegerField(_("CSAT"), null=True, blank=True)
@@ -208,6 +219,7 @@ class Response(models.Model):
         verbose_name_plural = _("respuestas a encuestas")
         ordering = ["-started_at", "-id"]
         indexes = [models.Index(fields=["survey", "started_at"], name="response_survey_idx"),
+                   models.Index(fields=["survey", "month"], name="response_survey_month_idx"),
                    models.Index(fields=["customer", "started_at"], name="response_customer_idx"),
                    models.Index(fields=["started_at"], name="response_started_idx")]
         constraints = [
@@ -220,6 +232,11 @@ class Response(models.Model):
 
     def __str__(self) -> str:
         return f"{self.survey_id}:{self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.month is None and self.started_at is not None:
+            self.month = month_of(self.started_at)
+        super().save(*args, **kwargs)
 
     @property
     def is_finished(self) -> bool:

@@ -9,16 +9,16 @@ the database (counts per band and month), then combined by `fideliza.analytics.f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from fideliza.accounts.models import User
 from fideliza.analytics.feedback import NpsResult, nps_from_counts, response_rate, word_frequencies
 from fideliza.customers.selectors import customers_visible_to
+from fideliza.followups.services import local_moment
 
 from .models import (
     Answer,
@@ -44,22 +44,37 @@ def survey_questions(survey: Survey) -> list[Question]:
 
 def responses_visible_to(user: User) -> QuerySet[Response]:
     """Responses of the customers `user` may see; anonymous ones for everyone but a
-    representative."""
-    mine = Exists(customers_visible_to(user).filter(pk=OuterRef("customer_id")))
-    if user.is_sales_rep:
-        return Response.objects.filter(mine)
-    return Response.objects.filter(Q(customer__isnull=True) | mine)
+    representative. Those who see every customer get every response without a per-row
+    check (a merged card's responses move to the card that stays)."""
+    if not user.is_authenticated:
+        return Response.objects.none()
+    if user.sees_all_customers:
+        return Response.objects.all()
+    return Response.objects.filter(Exists(customers_visible_to(user).filter(pk=OuterRef("customer_id"))))
+
+
+def _between(qs: QuerySet[Any], field: str, start: date | None, end: date | None) -> QuerySet[Any]:
+    """Rows whose `field` falls on the business's days [start, end] (an index range, not a
+    date conversion per row)."""
+    if start is not None:
+        qs = qs.filter(**{f"{field}__gte": local_moment(start, time(0))})
+    if end is not None:
+        qs = qs.filter(**{f"{field}__lt": local_moment(end + timedelta(days=1), time(0))})
+    return qs
+
+
+COUNTS = {
+    "promoters": Count("pk", filter=Q(nps__gte=9)),
+    "passives": Count("pk", filter=Q(nps__gte=7, nps__lte=8)),
+    "detractors": Count("pk", filter=Q(nps__lte=6)),
+    "csat_n": Count("csat"), "csat_top": Count("pk", filter=Q(csat__gte=4)),
+    "ces_n": Count("ces"), "ces_sum": Sum("ces"),
+    "finished": Count("pk", filter=Q(finished_at__isnull=False)), "started": Count("pk"),
+}
 
 
 def _bands(qs: QuerySet[Response]) -> dict[str, int]:
-    return qs.aggregate(
-        promoters=Count("pk", filter=Q(nps__gte=9)),
-        passives=Count("pk", filter=Q(nps__gte=7, nps__lte=8)),
-        detractors=Count("pk", filter=Q(nps__lte=6)),
-        csat_n=Count("csat"), csat_top=Count("pk", filter=Q(csat__gte=4)),
-        ces_n=Count("ces"), ces_sum=Sum("ces"),
-        finished=Count("pk", filter=Q(finished_at__isnull=False)), started=Count("pk"),
-    )
+    return {k: v or 0 for k, v in qs.aggregate(**COUNTS).items()}
 
 
 @dataclass
@@ -75,10 +90,10 @@ class Scores:
 
 def _scores(row: dict[str, Any]) -> Scores:
     return Scores(
-        nps=nps_from_counts(row["promoters"] or 0, row["passives"] or 0, row["detractors"] or 0),
-        csat=100.0 * row["csat_top"] / row["csat_n"] if row["csat_n"] else None, csat_answers=row["csat_n"] or 0,
-        ces=(row["ces_sum"] or 0) / row["ces_n"] if row["ces_n"] else None, ces_answers=row["ces_n"] or 0,
-        started=row["started"] or 0, finished=row["finished"] or 0)
+        nps=nps_from_counts(row["promoters"], row["passives"], row["detractors"]),
+        csat=100.0 * row["csat_top"] / row["csat_n"] if row["csat_n"] else None, csat_answers=row["csat_n"],
+        ces=row["ces_sum"] / row["ces_n"] if row["ces_n"] else None, ces_answers=row["ces_n"],
+        started=row["started"], finished=row["finished"])
 
 
 @dataclass
@@ -94,41 +109,35 @@ class Results:
     by_segment: list[tuple[str, Scores]] = field(default_factory=list)
 
 
-def _grouped(qs: QuerySet[Response], key: str) -> list[tuple[Any, Scores]]:
-    rows = qs.order_by().values(key).annotate(
-        promoters=Count("pk", filter=Q(nps__gte=9)), passives=Count("pk", filter=Q(nps__gte=7, nps__lte=8)),
-        detractors=Count("pk", filter=Q(nps__lte=6)), csat_n=Count("csat"),
-        csat_top=Count("pk", filter=Q(csat__gte=4)), ces_n=Count("ces"), ces_sum=Sum("ces"),
-        finished=Count("pk", filter=Q(finished_at__isnull=False)), started=Count("pk"))
-    return [(row[key], _scores(row)) for row in rows]
+def _add(into: dict[str, int], row: dict[str, Any]) -> None:
+    for key in COUNTS:
+        into[key] = into.get(key, 0) + (row[key] or 0)
 
 
 def survey_results(*, survey: Survey, user: User, start: date | None = None, end: date | None = None,
                    segments: list[Any] | None = None) -> Results:
-    """The survey's figures for the responses `user` may see, started in [start, end]."""
-    qs = responses_visible_to(user).filter(survey=survey)
-    if start is not None:
-        qs = qs.filter(started_at__date__gte=start)
-    if end is not None:
-        qs = qs.filter(started_at__date__lte=end)
-    scores = _scores(_bands(qs))
-    invitations = Invitation.objects.filter(survey=survey)
+    """The survey's figures for the responses `user` may see, started on the business's
+    days [start, end]: ONE grouped scan (month × store × tier × ABC class) gives the total,
+    the trend and the breakdowns; each chosen segment is one more count."""
+    qs = _between(responses_visible_to(user).filter(survey=survey), "started_at", start, end)
+    total: dict[str, int] = dict.fromkeys(COUNTS, 0)
+    groups: dict[str, dict[Any, dict[str, int]]] = {"month": {}, "store": {}, "tier": {}, "abc": {}}
+    for row in qs.order_by().values("month", "store__name", "tier", "abc_class").annotate(**COUNTS):
+        _add(total, row)
+        for name, key in (("month", row["month"]), ("store", row["store__name"] or "—"),
+                          ("tier", row["tier"] or "—"), ("abc", row["abc_class"] or "—")):
+            _add(groups[name].setdefault(key, {}), row)
+    invitations = _between(Invitation.objects.filter(survey=survey), "created_at", start, end)
     if user.is_sales_rep:
         invitations = invitations.filter(Exists(customers_visible_to(user).filter(pk=OuterRef("customer_id"))))
-    if start is not None:
-        invitations = invitations.filter(created_at__date__gte=start)
-    if end is not None:
-        invitations = invitations.filter(created_at__date__lte=end)
-    invited = invitations.count()
-    answered = invitations.filter(answered_at__isnull=False).count()
-    results = Results(survey=survey, scores=scores, invited=invited, rate=response_rate(answered, invited))
-    results.trend = sorted(((m.date() if isinstance(m, datetime) else m, s)
-                            for m, s in _grouped(qs.annotate(month=TruncMonth("started_at")), "month")
-                            if m is not None), key=lambda t: t[0])
-    results.by_store = sorted(((k or "—", s) for k, s in _grouped(qs, "store__name")),
-                              key=lambda t: -t[1].started)
-    results.by_tier = sorted(((k or "—", s) for k, s in _grouped(qs, "tier")), key=lambda t: -t[1].started)
-    results.by_abc = sorted(((k or "—", s) for k, s in _grouped(qs, "abc_class")), key=lambda t: t[0])
+    counted = invitations.aggregate(invited=Count("pk"), answered=Count("pk", filter=Q(answered_at__isnull=False)))
+    results = Results(survey=survey, scores=_scores(total), invited=counted["invited"],
+                      rate=response_rate(counted["answered"], counted["invited"]))
+    results.trend = sorted(((m, _scores(r)) for m, r in groups["month"].items() if m is not None),
+                           key=lambda t: t[0])
+    results.by_store = sorted(((k, _scores(r)) for k, r in groups["store"].items()), key=lambda t: -t[1].started)
+    results.by_tier = sorted(((k, _scores(r)) for k, r in groups["tier"].items()), key=lambda t: -t[1].started)
+    results.by_abc = sorted(((k, _scores(r)) for k, r in groups["abc"].items()), key=lambda t: t[0])
     for segment in segments or []:
         from fideliza.segments.selectors import segment_customers
 
@@ -191,14 +200,13 @@ def nps(period_start: date, period_end: date, store: Any = None, rep: User | Non
     """The NPS of every response started in [period_start, period_end] (business dates),
     optionally of one store (a Store or its id) and of one representative's customers;
     None when there is no NPS answer."""
-    qs = Response.objects.filter(started_at__date__gte=period_start, started_at__date__lte=period_end,
-                                 nps__isnull=False)
+    qs = _between(Response.objects.filter(nps__isnull=False), "started_at", period_start, period_end)
     if store is not None:
         qs = qs.filter(store_id=getattr(store, "pk", store))
     if rep is not None:
         qs = qs.filter(Exists(customers_visible_to(rep).filter(pk=OuterRef("customer_id"))))
     row = _bands(qs)
-    return nps_from_counts(row["promoters"] or 0, row["passives"] or 0, row["detractors"] or 0)
+    return nps_from_counts(row["promoters"], row["passives"], row["detractors"])
 
 
 def satisfaction_figures(*, user: User, now: datetime | None = None, days: int = 365) -> dict[str, Any]:

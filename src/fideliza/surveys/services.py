@@ -47,6 +47,7 @@ from .models import (
     SurveySend,
     SurveyStatus,
     Testimonial,
+    month_of,
 )
 from .templates_catalog import TEMPLATES
 
@@ -189,11 +190,6 @@ def public_url(path: str) -> str:
     return settings.FIDELIZA_PUBLIC_URL.rstrip("/") + path
 
 
-def invitation_url(nonce: str, score: int | None = None) -> str:
-    url = public_url(reverse("surveys_public:answer", args=[link_token(nonce)]))
-    return f"{url}?nota={score}" if score is not None else url
-
-
 @dataclass(frozen=True)
 class SurveyContent:
     """What a message carrying a survey adds for one recipient."""
@@ -209,23 +205,43 @@ def _first_scored(survey: Survey) -> Question | None:
                                                          QuestionKind.RATING) else None
 
 
+class _Blocks:
+    """What a survey adds to each recipient's message, for many recipients: the URL pattern
+    is reversed, the texts translated and the HTML built once, with a placeholder for the
+    link; each recipient costs one signature and a few replacements."""
+
+    PLACEHOLDER = "@@ENLACE@@"
+
+    def __init__(self, survey: Survey, first: Question | None) -> None:
+        self.base = public_url(reverse("surveys_public:answer", args=["TOKEN"]))
+        self.signer = signing.Signer(salt=LINK_SALT)
+        link = self.PLACEHOLDER
+        if first is None:
+            self.text = _("Responda la encuesta «%(name)s»: %(url)s") % {"name": survey.name, "url": link}
+            self.html = f'<p><a href="{link}">{html.escape(_("Responder la encuesta"))}</a></p>'
+            return
+        low, high = first.range or (0, 10)
+        cells = "".join(
+            f'<td style="padding:2px"><a href="{link}?nota={n}" '
+            f'style="display:inline-block;min-width:28px;padding:6px 4px;border:1px solid #888;'
+            f'text-align:center;text-decoration:none" aria-label="{n}">{n}</a></td>'
+            for n in range(low, high + 1))
+        self.html = (f'<div class="survey-question"><p><strong>{html.escape(first.text)}</strong></p>'
+                     f'<table role="presentation"><tr>{cells}</tr></table>'
+                     f'<p><a href="{link}">{html.escape(_("Abrir la encuesta"))}</a></p></div>')
+        self.text = f"{first.text}\n" + _("Responda aquí: %(url)s") % {"url": link}
+
+    def url(self, nonce: str) -> str:
+        return self.base.replace("TOKEN", self.signer.sign(nonce), 1)
+
+    def content(self, nonce: str) -> SurveyContent:
+        url = self.url(nonce)
+        return SurveyContent(url, self.text.replace(self.PLACEHOLDER, url),
+                             self.html.replace(self.PLACEHOLDER, html.escape(url)))
+
+
 def _blocks(survey: Survey, first: Question | None, nonce: str) -> SurveyContent:
-    url = invitation_url(nonce)
-    if first is None:
-        text = _("Responda la encuesta «%(name)s»: %(url)s") % {"name": survey.name, "url": url}
-        body = (f'<p><a href="{html.escape(url)}">{html.escape(_("Responder la encuesta"))}</a></p>')
-        return SurveyContent(url, text, body)
-    low, high = first.range or (0, 10)
-    cells = "".join(
-        f'<td style="padding:2px"><a href="{html.escape(invitation_url(nonce, n))}" '
-        f'style="display:inline-block;min-width:28px;padding:6px 4px;border:1px solid #888;'
-        f'text-align:center;text-decoration:none" aria-label="{n}">{n}</a></td>'
-        for n in range(low, high + 1))
-    body = (f'<div class="survey-question"><p><strong>{html.escape(first.text)}</strong></p>'
-            f'<table role="presentation"><tr>{cells}</tr></table>'
-            f'<p><a href="{html.escape(url)}">{html.escape(_("Abrir la encuesta"))}</a></p></div>')
-    text = f"{first.text}\n" + _("Responda aquí: %(url)s") % {"url": url}
-    return SurveyContent(url, text, body)
+    return _Blocks(survey, first).content(nonce)
 
 
 def survey_content(*, source: str, customer_ids: Sequence[int], now: datetime) -> dict[int, SurveyContent]:
@@ -242,7 +258,8 @@ def survey_content(*, source: str, customer_ids: Sequence[int], now: datetime) -
     rows = [(None if survey.is_anonymous else cid, nonce) for cid, nonce in nonces.items()]
     insert_constant(Invitation, {"survey": survey.pk, "source": source, "created_at": now, "expires_at": expires},
                     ["customer", "nonce"], rows)
-    return {cid: _blocks(survey, first, nonce) for cid, nonce in nonces.items()}
+    blocks = _Blocks(survey, first)
+    return {cid: blocks.content(nonce) for cid, nonce in nonces.items()}
 
 
 def survey_content_sample(source: str) -> SurveyContent | None:
@@ -335,7 +352,8 @@ def response_for_invitation(*, invitation: Invitation, now: datetime | None = No
         return existing
     customer = None if invitation.survey.is_anonymous else invitation.customer
     return Response.objects.create(survey=invitation.survey, invitation=invitation, customer=customer,
-                                   channel=ResponseChannel.LINK, started_at=now, **_snapshot_fields(customer))
+                                   channel=ResponseChannel.LINK, started_at=now, month=month_of(now),
+                                   **_snapshot_fields(customer))
 
 
 @transaction.atomic
@@ -348,7 +366,8 @@ def response_public_start(*, survey: Survey, customer: Customer | None = None, s
     if survey.is_anonymous:
         customer = None
     return Response.objects.create(survey=survey, customer=customer, channel=ResponseChannel.PUBLIC,
-                                   store_id=store_id, started_at=now, **_snapshot_fields(customer))
+                                   store_id=store_id, started_at=now, month=month_of(now),
+                                   **_snapshot_fields(customer))
 
 
 def visible_questions(questions: Sequence[Question], numbers: Mapping[int, int | None]) -> list[Question]:
@@ -639,7 +658,7 @@ def reminders_send(*, now: datetime | None = None) -> int:
                                          customer__isnull=False, expires_at__gt=now,
                                          created_at__lte=now - timedelta(days=survey.reminder_days))
                .order_by("pk"))
-        first = _first_scored(survey)
+        blocks = _Blocks(survey, _first_scored(survey))
         while True:
             with transaction.atomic():
                 batch = list(due.select_for_update()[:BATCH])
@@ -651,7 +670,7 @@ def reminders_send(*, now: datetime | None = None) -> int:
                 for inv in batch:
                     if inv.customer_id is None or not chosen.get(inv.customer_id):
                         continue
-                    block = _blocks(survey, first, inv.nonce)
+                    block = blocks.content(inv.nonce)
                     intro = _("Hace unos días le pedimos su opinión. Todavía está a tiempo:")
                     text, body = message_with_survey(
                         intro, f"<html><body><p>{html.escape(intro)}</p></body></html>", block)
