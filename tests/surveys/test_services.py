@@ -263,3 +263,35 @@ def test_an_unknown_time_zone_free_due_date_is_a_business_moment(owner, shop, np
                               finish=False, now=friday)
     due = FollowUp.objects.get(pk=outcome.followup_id).due_at.astimezone(NOW.tzinfo)
     assert (due.date(), due.hour) == (date(2026, 6, 23), 18)  # Friday + 2 business days = Tuesday, 18:00
+
+
+def test_an_automation_step_carries_the_survey(owner, shop, program):
+    """A post-purchase journey whose first step sends the CSAT survey: the message has the
+    personal link and the scale, through the same outbox as any step."""
+    from fideliza.automations.services import automation_save, automations_run
+    from tests.factories.sales import order_make
+
+    survey = survey_from_template(actor=Actor.of(owner), template="csat_purchase")
+    customer = shop["customers"][0]
+    order_make(customer, placed_at=NOW - timedelta(days=3), total="40.00")
+    automation = automation_save(
+        actor=Actor.of(owner),
+        data={"name": "Tras la compra", "trigger_kind": "post_purchase", "channels": ["email"],
+              "trigger_params": {"days_after": 3, "lookback_days": 5}, "holdout_share": 0, "is_active": True},
+        steps=[{"position": 1, "email_subject": "¿Qué tal su compra?", "email_text": "Hola {{ nombre }}",
+                "email_html": "<html><body><p>Hola {{ nombre }}</p></body></html>", "survey": survey}],
+        include_existing=True)
+    automations_run(now=NOW)
+    message = Message.objects.get(source=f"automation:{automation.pk}:step:1")
+    assert message.customer_id == customer.pk
+    assert "?nota=1" in message.body_html and "?nota=5" in message.body_html and "?nota=6" not in message.body_html
+    invitation = invitation_for_token(_token(message))
+    assert invitation is not None and invitation.customer_id == customer.pk
+    assert invitation.source == f"automation:{automation.pk}:step:1"
+    # Saving the steps again without a survey drops it; an API-style save without the key keeps it.
+    automation_save(actor=Actor.of(owner), automation=automation, data={}, steps=[
+        {"position": 1, "email_subject": "¿Qué tal?", "email_text": "Hola"}])
+    assert selectors.survey_for_source(f"automation:{automation.pk}:step:1") == survey
+    automation_save(actor=Actor.of(owner), automation=automation, data={}, steps=[
+        {"position": 1, "email_subject": "¿Qué tal?", "email_text": "Hola", "survey": None}])
+    assert selectors.survey_for_source(f"automation:{automation.pk}:step:1") is None

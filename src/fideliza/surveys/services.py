@@ -169,6 +169,17 @@ def survey_attach(*, source: str, survey: Survey | None) -> None:
         SurveySend.objects.create(source=source, survey=survey)
 
 
+@transaction.atomic
+def survey_sends_replace(*, prefix: str, sends: Mapping[str, Survey]) -> None:
+    """The surveys the sends whose source starts with `prefix` carry, all at once (an
+    automation's steps: "automation:3:step:"): {source: survey}; the others carry none."""
+    SurveySend.objects.filter(source__startswith=prefix).delete()
+    for source, survey in sends.items():
+        if not source.startswith(prefix):
+            raise ValueError(f"{source!r} does not start with {prefix!r}")
+        survey_attach(source=source, survey=survey)
+
+
 def _nonce() -> str:
     return secrets.token_urlsafe(16)
 
