@@ -306,3 +306,4 @@ api.add_router("/v1/campaigns", "fideliza.campaigns.api.router")  # campaigns, t
 api.add_router("/v1/automations", "fideliza.automations.api.router")
 api.add_router("/v1/followups", "fideliza.followups.api.router")  # follow-ups (issue 15)
 api.add_router("/v1/interactions", "fideliza.interactions.api.router")  # interaction log (issue 15)
+api.add_router("/v1/surveys", "fideliza.surveys.api.router")  # surveys, results, responses (issue 16)

@@ -75,6 +75,8 @@ NO_CUSTOMER_DATA = {
     "/api/v1/insights/runs/{run_id}",
     "/api/v1/insights/metrics",                         # business-wide figures
     "/api/v1/insights/metrics/{name}",
+    "/api/v1/surveys",                                  # survey settings and questions
+    "/api/v1/surveys/{survey_id}/results",              # figures over the caller's customers
 }
 
 
@@ -105,6 +107,7 @@ PATH_PARAMS: dict[str, Callable[[World, Rep], Any]] = {
     "product_id": lambda w, rep: w.objects["product"].pk,
     "followup_id": lambda w, rep: _a_followup(rep),
     "interaction_id": lambda w, rep: _an_interaction(rep),
+    "survey_id": lambda w, rep: w.objects["survey"].pk,
 }
 # Required query parameters, filled the same way.
 REQUIRED_QUERY_PARAMS: dict[str, Callable[[World, Rep], Any]] = {

@@ -295,3 +295,23 @@ def test_an_automation_step_carries_the_survey(owner, shop, program):
     automation_save(actor=Actor.of(owner), automation=automation, data={}, steps=[
         {"position": 1, "email_subject": "¿Qué tal?", "email_text": "Hola", "survey": None}])
     assert selectors.survey_for_source(f"automation:{automation.pk}:step:1") is None
+
+
+def test_an_unassigned_detractor_goes_to_the_owners_and_a_role_wins(owner, shop, nps_survey, django_user_model):
+    from fideliza.customers.models import Customer
+
+    customer = shop["customers"][0]
+    Customer.objects.filter(pk=customer.pk).update(account_executive=None)
+    invitation = invitation_for_token(_token(_launch(owner, shop["segment"], nps_survey)[0]))
+    assert invitation is not None
+    response = response_for_invitation(invitation=invitation, now=NOW)
+    outcome = response_answer(response=response, answers={nps_survey.questions.get(position=1).pk: "1"},
+                              finish=True, now=NOW)
+    followup = FollowUp.objects.get(pk=outcome.followup_id)
+    assert followup.assignee is None and followup.assignee_role == "owner"
+    survey_save(actor=Actor.of(owner), survey=nps_survey, followup_role="support")
+    second = Invitation.objects.create(survey=nps_survey, customer=shop["customers"][1], nonce="otra",
+                                       source="manual", created_at=NOW, expires_at=NOW + timedelta(days=3))
+    r2 = response_for_invitation(invitation=second, now=NOW)
+    out2 = response_answer(response=r2, answers={nps_survey.questions.get(position=1).pk: "2"}, finish=True, now=NOW)
+    assert FollowUp.objects.get(pk=out2.followup_id).assignee_role == "support"

@@ -658,6 +658,7 @@ def recipients_context(
         "cupon_descripcion": offer.get("description") or None,
         "cupon_caduca": _offer_date(offer.get("valid_until")),
         "hoy": today, "enlace_baja": UNSUBSCRIBE_MARKER, "enlace_preferencias": PREFERENCES_MARKER,
+        "encuesta_enlace": None,  # filled by a send that carries a survey (campaigns, automations)
     }
     currency = settings.FIDELIZA_DEFAULT_CURRENCY
 

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fideliza.accounts.models import AuditAction
+from fideliza.accounts.models import AuditAction, Role
 from fideliza.accounts.services import Actor, audit_record
 from fideliza.analytics.feedback import nps_band
 from fideliza.core.bulk import insert_constant
@@ -550,10 +550,19 @@ def _close_the_loop(response: Response, now: datetime) -> int | None:
     local_day = now.astimezone(business_zone()).date()
     due = local_moment(add_business_days(local_day, survey.followup_days), time(18))
     score = (_("NPS %(n)s") % {"n": response.nps}) if unhappy_nps else (_("CSAT %(n)s") % {"n": response.csat})
+    # The configured role, else the account executive, else the owner: never no one, and
+    # never a refusal that would lose the answer (an executive who left the business).
+    role, assignee = survey.followup_role, None
+    if not role:
+        executive = response.customer.account_executive
+        if executive is not None and executive.is_active:
+            assignee = executive
+        else:
+            role = Role.OWNER
     followup = followup_create(
         actor=Actor.system(f"survey:{survey.pk}"), customer=response.customer,
         title=(_("Llamar: respondió %(score)s en «%(survey)s»") % {"score": score, "survey": survey.name})[:200],
-        due_at=due, assignee_role=survey.followup_role, priority=FollowUpPriority.HIGH,
+        due_at=due, assignee=assignee, assignee_role=role, priority=FollowUpPriority.HIGH,
         notes=(_("Comentarios: %(text)s") % {"text": response.verbatim}) if response.verbatim else "",
         origin_kind=FollowUpOrigin.SURVEY, origin_id=response.pk)
     response.followup_id = followup.pk
