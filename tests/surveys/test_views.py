@@ -203,3 +203,25 @@ def test_testimonial_page_from_a_promoter(owner, shop, nps_survey, clock):
     row.refresh_from_db()
     assert row.revoked_at is not None and not row.consent
     assert Client().get("/e/t/falso:firma/").status_code == 404
+
+
+@pytest.mark.parametrize("posted", [
+    {"qx": "1", "action": "finish"},
+    {"q999999": "5", "action": "save"},
+    {"action": "finish", "nota": "x" * 10000},
+])
+def test_public_pages_refuse_nonsense_without_a_500(owner, shop, nps_survey, posted):
+    survey_save(actor=Actor.of(owner), survey=nps_survey, public_enabled=True)
+    link = _send(owner, shop["segment"], nps_survey)[0]
+    client = Client()
+    for query in ({"nota": "abc"}, {"nota": "99999999999999999999"}, {"nota": "-3"}):
+        assert client.get(link, query).status_code == 200
+    nps_q, why_q, _best = Question.objects.filter(survey=nps_survey).order_by("position")
+    for data in (posted, {f"q{nps_q.pk}": ["3", "4"], "action": "finish"},
+                 {f"q{nps_q.pk}": "99999999999999999999", "action": "save"},
+                 {f"q{nps_q.pk}": "5", f"q{why_q.pk}": "y" * 20000, "action": "save"}):
+        for url in (link, reverse("surveys_public:public", args=[nps_survey.public_token])):
+            response = client.post(url, data)
+            assert response.status_code in (200, 204, 422), (url, data, response.status_code)
+            if response.status_code == 422:
+                assert "Elija" in response.content.decode() or "obligatoria" in response.content.decode()
