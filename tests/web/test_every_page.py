@@ -67,6 +67,11 @@ DATA_FIELDS: dict[str, tuple[str, ...]] = {
     "automations.AutomationStep": ("email_subject", "email_text", "sms_text"),
     "followups.FollowUp": ("title", "notes", "status_reason", "outcome"),
     "interactions.Interaction": ("contact_name", "text"),
+    "surveys.Survey": ("name", "intro", "thanks"),
+    "surveys.Question": ("text", "choices"),
+    "surveys.Response": ("verbatim", "tier"),
+    "surveys.Answer": ("text", "options"),
+    "surveys.Testimonial": ("text", "media_url", "consent_where"),
 }
 
 ROLES = ("duena", "marketing", "comercial1", "soporte")

@@ -61,8 +61,8 @@ class AutomationForm(forms.ModelForm):
 class StepForm(forms.ModelForm):
     survey = forms.ModelChoiceField(label=_("Encuesta"), queryset=surveys_open(), required=False,
                                     empty_label=_("Sin encuesta"),
-                                    help_text=_("El mensaje lleva el enlace personal a la encuesta y su primera "
-                                                "pregunta (variable encuesta_enlace)."))
+                                    help_text=_("Cada destinatario recibe su enlace personal a la encuesta, y el "
+                                                "e-mail muestra su primera pregunta."))
 
     class Meta:
         model = AutomationStep

@@ -55,8 +55,8 @@ class CampaignForm(forms.Form):
                                         help_text=_("Vacío: «10 % de descuento», «5,00 € de descuento»…"))
     survey = forms.ModelChoiceField(label=_("Encuesta"), queryset=surveys_open(), required=False,
                                     empty_label=_("Sin encuesta"),
-                                    help_text=_("Cada destinatario recibe su enlace personal; el e-mail muestra "
-                                                "la primera pregunta (variable encuesta_enlace)."))
+                                    help_text=_("Cada destinatario recibe su enlace personal a la encuesta, y el "
+                                                "e-mail muestra su primera pregunta."))
     holdout_percent = forms.DecimalField(label=_("Grupo de control (%)"), min_value=Decimal(0),
                                          max_value=Decimal(90), decimal_places=1, initial=Decimal(10),
                                          help_text=_("Clientes elegidos al azar que no reciben nada, "

@@ -232,13 +232,12 @@ class _Blocks:
             self.html = f'<p><a href="{link}">{html.escape(_("Responder la encuesta"))}</a></p>'
             return
         low, high = first.range or (0, 10)
+        cell = "display:block;padding:6px 8px;border:1px solid #888;text-decoration:none"  # inline: mail clients
         cells = "".join(
-            f'<td style="padding:2px"><a href="{link}?nota={n}" '
-            f'style="display:inline-block;min-width:28px;padding:6px 4px;border:1px solid #888;'
-            f'text-align:center;text-decoration:none" aria-label="{n}">{n}</a></td>'
+            f'<td><a href="{link}?nota={n}" style="{cell}" aria-label="{n}">{n}</a></td>'
             for n in range(low, high + 1))
         self.html = (f'<div class="survey-question"><p><strong>{html.escape(first.text)}</strong></p>'
-                     f'<table role="presentation"><tr>{cells}</tr></table>'
+                     f'<table role="presentation" cellpadding="2"><tr>{cells}</tr></table>'
                      f'<p><a href="{link}">{html.escape(_("Abrir la encuesta"))}</a></p></div>')
         self.text = f"{first.text}\n" + _("Responda aquí: %(url)s") % {"url": link}
 
