@@ -79,3 +79,22 @@ def test_dashboard_cards_read_the_answers(owner, rep, shop):
 def test_dashboard_cards_without_answers_say_so(owner, shop):
     cards = {c["id"]: c for c in satisfaction_cards(owner) or []}
     assert cards["nps"]["value"] == "—" and "sin respuestas" in cards["nps"]["note"]
+
+
+def test_till_link_answers_count_for_their_store(owner, shop, nps_survey):
+    from django.test import Client
+    from django.urls import reverse
+
+    from fideliza.surveys import selectors
+    from fideliza.surveys.services import survey_save
+    from tests.factories.sales import store_make
+
+    store_make("CEN", "Tienda Centro")
+    survey_save(actor=Actor.of(owner), survey=nps_survey, public_enabled=True)
+    url = reverse("surveys_public:public", args=[nps_survey.public_token])
+    score = nps_survey.questions.get(position=1)
+    assert Client().post(f"{url}?tienda=CEN", {f"q{score.pk}": "10"}).status_code == 200
+    assert Client().post(f"{url}?tienda=NO-EXISTE", {f"q{score.pk}": "2"}).status_code == 200
+    results = selectors.survey_results(survey=nps_survey, user=owner)
+    by_store = {name: s.started for name, s in results.by_store}
+    assert by_store == {"Tienda Centro": 1, "—": 1}

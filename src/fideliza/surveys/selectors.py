@@ -19,6 +19,7 @@ from fideliza.accounts.models import User
 from fideliza.analytics.feedback import NpsResult, nps_from_counts, response_rate, word_frequencies
 from fideliza.customers.selectors import customers_visible_to
 from fideliza.followups.services import local_moment
+from fideliza.sales.selectors import store_names
 
 from .models import (
     Answer,
@@ -122,9 +123,12 @@ def survey_results(*, survey: Survey, user: User, start: date | None = None, end
     qs = _between(responses_visible_to(user).filter(survey=survey), "started_at", start, end)
     total: dict[str, int] = dict.fromkeys(COUNTS, 0)
     groups: dict[str, dict[Any, dict[str, int]]] = {"month": {}, "store": {}, "tier": {}, "abc": {}}
-    for row in qs.order_by().values("month", "store__name", "tier", "abc_class").annotate(**COUNTS):
+    stores: dict[int, str] | None = None
+    for row in qs.order_by().values("month", "store_id", "tier", "abc_class").annotate(**COUNTS):
+        if row["store_id"] is not None and stores is None:
+            stores = store_names()
         _add(total, row)
-        for name, key in (("month", row["month"]), ("store", row["store__name"] or "—"),
+        for name, key in (("month", row["month"]), ("store", (stores or {}).get(row["store_id"], "—")),
                           ("tier", row["tier"] or "—"), ("abc", row["abc_class"] or "—")):
             _add(groups[name].setdefault(key, {}), row)
     invitations = _between(Invitation.objects.filter(survey=survey), "created_at", start, end)
