@@ -13,7 +13,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -179,7 +179,7 @@ def _hostile_survey(customers: list[Customer]) -> object:
                  for i, text in enumerate(HOSTILE)]
     nps = Question.objects.create(survey=survey, position=len(HOSTILE) + 1, kind="nps", text="NPS")
     for c in customers:
-        response = Response.objects.create(survey=survey, customer=c, channel="link", started_at="2026-06-01T10:00Z",
+        response = Response.objects.create(survey=survey, customer=c, channel="link", started_at=datetime(2026, 6, 1, 10, tzinfo=UTC),
                                            nps=3, tier=HOSTILE[1], abc_class="A")
         Answer.objects.bulk_create([Answer(response=response, question=q, text=HOSTILE[i])
                                     for i, q in enumerate(questions)] + [Answer(response=response, question=nps, number=3)])
