@@ -197,6 +197,8 @@ def test_testimonial_page_from_a_promoter(owner, shop, nps_survey, clock):
     assert ok.status_code == 200 and "testimonial-thanks" in ok.content.decode()
     row = Quote.objects.get()
     assert row.consent and row.customer_id == message.customer_id
+    again = client.post(url, {"text": "Otra vez", "consent": "on", "consent_where": "web"})
+    assert again.status_code == 200 and Quote.objects.count() == 1  # the link takes one testimonial
     listing = _client(owner).get(reverse("surveys:testimonials")).content.decode()
     assert "Excelente atención" in listing and "Publicable" in listing
     _client(owner).post(reverse("surveys:testimonial_revoke", args=[row.pk]))

@@ -28,7 +28,7 @@ from fideliza.customers.selectors import customer_get, customer_id_by_email, cus
 from fideliza.sales.selectors import store_ids_by_code
 
 from .forms import PublicIdentifyForm, TestimonialForm
-from .models import Question, QuestionKind, Response, Survey, SurveyStatus
+from .models import Question, QuestionKind, Response, Survey, SurveyStatus, Testimonial
 from .services import (
     LinkClosed,
     invitation_for_token,
@@ -213,8 +213,8 @@ def testimonial(request: HttpRequest, token: str) -> HttpResponse:
     if response is None or response.customer is None:
         raise Http404
     form = TestimonialForm(request.POST or None)
-    done = False
-    if request.method == "POST" and form.is_valid():
+    done = Testimonial.objects.filter(response=response).exists()  # one testimonial per invitation
+    if request.method == "POST" and not done and form.is_valid():
         data = form.cleaned_data
         try:
             testimonial_record(customer=response.customer, response=response, text=data["text"],
