@@ -308,3 +308,4 @@ api.add_router("/v1/followups", "fideliza.followups.api.router")  # follow-ups (
 api.add_router("/v1/interactions", "fideliza.interactions.api.router")  # interaction log (issue 15)
 api.add_router("/v1/complaints", "fideliza.complaints.api.router")  # complaints book (issue 16)
 api.add_router("/v1/events", "fideliza.events.api.router")  # events and invitations (issue 15)
+api.add_router("/v1/surveys", "fideliza.surveys.api.router")  # surveys, results, responses (issue 16)

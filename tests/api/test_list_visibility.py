@@ -77,6 +77,8 @@ NO_CUSTOMER_DATA = {
     "/api/v1/insights/runs/{run_id}",
     "/api/v1/insights/metrics",                         # business-wide figures
     "/api/v1/insights/metrics/{name}",
+    "/api/v1/surveys",                                  # survey settings and questions
+    "/api/v1/surveys/{survey_id}/results",              # figures over the caller's customers
 }
 
 
@@ -115,6 +117,7 @@ PATH_PARAMS: dict[str, Callable[[World, Rep], Any]] = {
     "interaction_id": lambda w, rep: _an_interaction(rep),
     "event_id": lambda w, rep: w.objects["event"].pk,
     "invitation_id": lambda w, rep: _an_invitation(rep),
+    "survey_id": lambda w, rep: w.objects["survey"].pk,
 }
 # Required query parameters, filled the same way.
 REQUIRED_QUERY_PARAMS: dict[str, Callable[[World, Rep], Any]] = {
@@ -308,6 +311,7 @@ EXPORT_KWARGS: dict[str, Callable[[World, Rep], dict[str, Any]]] = {
     "segments:export": lambda w, rep: {"pk": w.static_segment.pk},
     "privacy:export": lambda w, rep: {"customer_id": rep.people[0].customer.pk},
     "cadences:losing_touch_export": lambda w, rep: {},
+    "surveys:export": lambda w, rep: {"pk": w.objects["survey"].pk},
 }
 
 

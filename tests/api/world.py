@@ -40,6 +40,14 @@ from fideliza.loyalty.referrals import referral_register
 from fideliza.sales.models import Order
 from fideliza.segments.models import Segment
 from fideliza.segments.services import segment_create, segment_refresh, segment_static_add
+from fideliza.surveys.models import Invitation, Survey
+from fideliza.surveys.services import (
+    response_answer,
+    response_for_invitation,
+    survey_attach,
+    survey_content,
+    survey_from_template,
+)
 from tests.factories.catalog import product_make
 from tests.factories.customers import consent_grant, customer_make
 from tests.factories.loyalty import member_make, points_give, program_make
@@ -220,6 +228,7 @@ def world_build(owner: User) -> World:
     cadences_run(now=NOW)
 
     run = snapshot_recompute(as_of=NOW.date() - dt.timedelta(days=1))
+    survey = _survey_answered(system, everyone)
 
     b1, b2 = reps["rep_bruno"].people
     MatchCandidate.objects.create(customer_a=b1.customer, customer_b=b2.customer, score=0.8, reasons="prueba")
@@ -227,4 +236,18 @@ def world_build(owner: User) -> World:
     return World(owner=owner, reps=reps, unassigned=unassigned, program=program,
                  static_segment=static_segment, dynamic_segment=dynamic_segment,
                  objects={"campaign": campaign, "automation": automation, "run": run, "dsr": dsr, "cadence": cadence,
-                          "product": drill, "event": event})
+                          "product": drill, "event": event, "survey": survey})
+
+
+def _survey_answered(actor: Actor, everyone: list[Person]) -> Survey:
+    """An NPS survey every customer answered with a comment that names them."""
+    survey = survey_from_template(actor=actor, template="nps", name="Opinión de la tienda")
+    survey_attach(source="tests:world", survey=survey)
+    survey_content(source="tests:world", customer_ids=[p.customer.pk for p in everyone], now=NOW)
+    score, _why, best = survey.questions.order_by("position")
+    for person in everyone:
+        invitation = Invitation.objects.get(survey=survey, customer=person.customer)
+        response = response_for_invitation(invitation=invitation, now=NOW)
+        response_answer(response=response, finish=True, now=NOW, answers={
+            score.pk: "9", best.pk: f"Me atendió bien, soy {person.customer.first_name} {person.customer.last_name}"})
+    return survey

@@ -48,6 +48,15 @@ from fideliza.loyalty.models import Affiliate, Coupon, CouponRedemption, Member,
 from fideliza.loyalty.services import member_enroll
 from fideliza.sales.models import Order
 from fideliza.segments.models import Segment, SegmentKind, SegmentMember
+from fideliza.surveys.models import Invitation, Survey
+from fideliza.surveys.services import (
+    response_answer,
+    response_for_invitation,
+    survey_attach,
+    survey_content,
+    survey_from_template,
+)
+from fideliza.surveys.services import testimonial_record as record_testimonial
 from tests.factories.sales import order_make
 from tests.loyalty.ledger_views import export_held
 
@@ -152,13 +161,26 @@ def _rows_everywhere(actor, card, *, tag, program, segment, campaign, automation
     gesture_give(actor=actor, complaint=complaint, kind="coupon", value=Decimal(5), now=NOW - timedelta(days=2))
     exit_reason_keep(card.pk, "unsubscribe", "too_many", f"Escríbanme a {card.email} menos", NOW - timedelta(days=1))
     # Both cards invited to the same event (the survivor's invitation stands on a merge).
-    from fideliza.events.models import Event, Invitation
+    from fideliza.events.models import Event
+    from fideliza.events.models import Invitation as EventInvitation
 
     event = Event.objects.filter(title="Jornada").first() or Event.objects.create(
         title="Jornada", starts_at=NOW + timedelta(days=10), ends_at=NOW + timedelta(days=10, hours=2),
         place="Tienda", status="published")
-    Invitation.objects.create(event=event, customer=card, invited_at=NOW - timedelta(days=3),
+    EventInvitation.objects.create(event=event, customer=card, invited_at=NOW - timedelta(days=3),
                               response="yes" if tag == "a" else "no", responded_at=NOW - timedelta(days=2))
+    # A survey answered by the card (a detractor: a follow-up too), with a comment that quotes
+    # the person, and a testimonial.
+    survey = Survey.objects.filter(name="Opinión").first() or survey_from_template(
+        actor=actor, template="nps", name="Opinión")
+    survey_attach(source=f"tests:{tag}", survey=survey)
+    survey_content(source=f"tests:{tag}", customer_ids=[card.pk], now=NOW)
+    response = response_for_invitation(invitation=Invitation.objects.get(source=f"tests:{tag}"), now=NOW)
+    score, why, _best = survey.questions.order_by("position")
+    response_answer(response=response, finish=True, now=NOW, answers={
+        score.pk: "3", why.pk: f"Soy {card.first_name} {card.last_name}, escríbanme a {card.email}"})
+    record_testimonial(customer=card, text=f"{card.first_name} {card.last_name} recomienda la tienda",
+                       consent=True, consent_where="web")
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ def test_dashboard_draws_every_chart_on_the_demo_business(client, owner, demo_bu
         assert "Sin datos" not in svg, name
     assert html.count("¿cómo se calcula?") >= 10
     assert 'id="kpi-retention"' in html and 'id="kpi-cac"' in html
-    assert "no se recoge todavía" in html  # NPS: stated as not collected, not invented
+    assert 'id="kpi-nps"' in html and 'id="kpi-csat"' in html  # from the surveys, none invented
     # The Pareto sentence gives a percentage in the reader's format, not a share of 1.
     assert re.search(r"El 20 % de los clientes que más compran hace el \d{1,3},\d % de las ventas\.", html)
     assert "(1 = todas)" not in html

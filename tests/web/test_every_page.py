@@ -81,6 +81,11 @@ DATA_FIELDS: dict[str, tuple[str, ...]] = {
     "complaints.RecoveryGesture": ("coupon_code", "note"),
     "complaints.ExitReasonRecord": ("text",),
     "events.Event": ("title", "description", "place", "city", "audience_city"),
+    "surveys.Survey": ("name", "intro", "thanks"),
+    "surveys.Question": ("text", "choices"),
+    "surveys.Response": ("verbatim", "tier"),
+    "surveys.Answer": ("text", "options"),
+    "surveys.Testimonial": ("text", "media_url", "consent_where"),
 }
 
 ROLES = ("duena", "marketing", "comercial1", "soporte")

@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from fideliza.engagement.models import MessageChannel
+from fideliza.surveys.selectors import survey_for_source, surveys_open
 
 from .models import ActivationScope, Automation, AutomationStep
 from .triggers import PARAMS
@@ -59,6 +60,11 @@ class AutomationForm(forms.ModelForm):
 
 
 class StepForm(forms.ModelForm):
+    survey = forms.ModelChoiceField(label=_("Encuesta"), queryset=surveys_open(), required=False,
+                                    empty_label=_("Sin encuesta"),
+                                    help_text=_("Cada destinatario recibe su enlace personal a la encuesta, y el "
+                                                "e-mail muestra su primera pregunta."))
+
     class Meta:
         model = AutomationStep
         fields = ["position", "delay_days", "delay_hours", "condition", "kind", "email_subject", "email_text",
@@ -94,7 +100,11 @@ StepFormSet = forms.formset_factory(StepForm, extra=1, can_delete=True)
 def step_initial(automation: Automation | None) -> list[dict[str, Any]]:
     if automation is None:
         return []
-    return [{name: getattr(s, name) for name in StepForm.Meta.fields} for s in automation.steps.order_by("position")]
+    from .services import step_source
+
+    return [{**{name: getattr(s, name) for name in StepForm.Meta.fields},
+             "survey": getattr(survey_for_source(step_source(automation, s.position)), "pk", None)}
+            for s in automation.steps.order_by("position")]
 
 
 class ActivationForm(forms.Form):

@@ -162,6 +162,13 @@ def automation_save(*, actor: Actor, data: dict[str, Any], steps: Sequence[dict[
     for step in new_steps:
         step.automation = automation
     AutomationStep.objects.bulk_create(new_steps)
+    # The survey each step carries (kept by the surveys app under the step's source name),
+    # when the caller says (the web form does for every step; the API leaves them as they are).
+    if any("survey" in s for s in steps):
+        from fideliza.surveys.services import survey_sends_replace
+
+        survey_sends_replace(prefix=f"automation:{automation.pk}:step:", sends={
+            step_source(automation, int(s["position"])): s["survey"] for s in steps if s.get("survey") is not None})
     context: dict[str, Any] = {"name": automation.name, "active": automation.is_active, "steps": len(new_steps)}
     if automation.is_active and not was_active:
         left_out = _activate(automation, include_existing=include_existing, now=timezone.now())
@@ -501,6 +508,7 @@ def _send(automation: Automation, decisions: Sequence[Decision], now: datetime) 
     """Queue the messages of the treated decisions through the delivery layer."""
     from fideliza.engagement.services import MessageRequest, channel_choose, messages_queue
     from fideliza.engagement.templating import recipients_context
+    from fideliza.surveys.services import invitations_unsent, message_with_survey, survey_content
 
     runs: list[StepRun] = []
     chosen = channel_choose([d.enrollment.customer_id for d in decisions], list(automation.channels),
@@ -519,15 +527,22 @@ def _send(automation: Automation, decisions: Sequence[Decision], now: datetime) 
         offer = ({"codes": {cid: c.code for cid, c in coupons.items()}, "description": _offer_description(step),
                   "valid_until": now + timedelta(days=step.offer_valid_days)} if coupons else None)
         contexts = recipients_context(ids, offer=offer, now=now)
+        source = step_source(automation, step.position)
+        surveys = survey_content(source=source, customer_ids=ids, now=now)  # {} when the step carries none
         requests, pending = [], []
         for d in group:
             channel = d.channel or ""
             context = contexts.get(d.enrollment.customer_id, {})
+            survey_block = surveys.get(d.enrollment.customer_id)
+            if survey_block is not None:
+                context["encuesta_enlace"] = survey_block.url
             try:
                 subject, text, html = _render(step, channel, context)
             except Exception as exc:  # a template that fails for this customer only: log it, go on
                 runs.append(_run(d, now, RunStatus.SKIPPED, f"render_error: {exc}"[:120]))
                 continue
+            if survey_block is not None:
+                text, html = message_with_survey(text, html, survey_block)
             requests.append(MessageRequest(
                 customer_id=d.enrollment.customer_id, channel=channel, kind="marketing",
                 source=step_source(automation, step.position), dedupe_key=step_dedupe_key(d.enrollment, step.position),
@@ -545,6 +560,10 @@ def _send(automation: Automation, decisions: Sequence[Decision], now: datetime) 
                              send_at=out.send_at, coupon_id=coupon.pk if coupon else None))
         if unused:  # nobody will receive these codes
             coupons_deactivate(unused)
+        if surveys:  # nor these links (a recipient whose template failed included)
+            sent = {d.enrollment.customer_id for d, out in zip(pending, decisions_out, strict=True)
+                    if out.status not in ("skipped", "duplicate")}
+            invitations_unsent(source=source, customer_ids=[cid for cid in ids if cid not in sent])
     return runs
 
 

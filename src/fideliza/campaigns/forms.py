@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from fideliza.segments.selectors import segments_active
+from fideliza.surveys.selectors import survey_for_source, surveys_open
 
 from .models import (
     Campaign,
@@ -52,6 +53,10 @@ class CampaignForm(forms.Form):
                                             max_digits=14, decimal_places=2)
     offer_description = forms.CharField(label=_("Cómo se describe la oferta"), max_length=200, required=False,
                                         help_text=_("Vacío: «10 % de descuento», «5,00 € de descuento»…"))
+    survey = forms.ModelChoiceField(label=_("Encuesta"), queryset=surveys_open(), required=False,
+                                    empty_label=_("Sin encuesta"),
+                                    help_text=_("Cada destinatario recibe su enlace personal a la encuesta, y el "
+                                                "e-mail muestra su primera pregunta."))
     holdout_percent = forms.DecimalField(label=_("Grupo de control (%)"), min_value=Decimal(0),
                                          max_value=Decimal(90), decimal_places=1, initial=Decimal(10),
                                          help_text=_("Clientes elegidos al azar que no reciben nada, "
@@ -99,6 +104,7 @@ class CampaignForm(forms.Form):
             "offer_description": campaign.offer_description,
             "holdout_percent": (campaign.holdout_share * 100).normalize(),
             "over_budget": campaign.over_budget, "conversion_days": campaign.conversion_days,
+            "survey": getattr(survey_for_source(f"campaign:{campaign.pk}"), "pk", None),
         }
 
 

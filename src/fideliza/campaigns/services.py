@@ -42,6 +42,14 @@ from fideliza.loyalty.coupons import coupons_deactivate, coupons_issue
 from fideliza.loyalty.models import CouponSource
 from fideliza.segments.models import Segment
 from fideliza.segments.selectors import segment_customers
+from fideliza.surveys.models import Survey
+from fideliza.surveys.services import (
+    invitations_unsent,
+    message_with_survey,
+    survey_attach,
+    survey_content,
+    survey_content_sample,
+)
 
 from .models import (
     Campaign,
@@ -189,8 +197,9 @@ def _store_messages(campaign: Campaign, messages: Mapping[str, MessageContent], 
 
 @transaction.atomic
 def campaign_create(*, user: User | None, name: str, segment: Segment, channels: Iterable[str],
-                    messages: Mapping[str, MessageContent], **fields: Any) -> Campaign:
-    """A draft campaign. `fields` are the other model fields (offer, holdout share, …)."""
+                    messages: Mapping[str, MessageContent], survey: Survey | None = None, **fields: Any) -> Campaign:
+    """A draft campaign. `fields` are the other model fields (offer, holdout share, …);
+    `survey`: the survey each recipient is invited to answer (surveys keep the link)."""
     unknown = set(fields) - set(FIELDS)
     if unknown:
         raise TypeError(f"unknown campaign fields: {sorted(unknown)}")
@@ -199,6 +208,8 @@ def campaign_create(*, user: User | None, name: str, segment: Segment, channels:
     _validate_campaign(campaign, messages)
     _store_messages(campaign, messages, user)
     campaign.save()
+    if survey is not None:
+        survey_attach(source=f"campaign:{campaign.pk}", survey=survey)
     audit_record(actor=Actor.of(user), action=AuditAction.CREATE, entity="campaigns.campaign",
                  entity_id=campaign.pk, changes={"name": (None, campaign.name)})
     return campaign
@@ -206,8 +217,9 @@ def campaign_create(*, user: User | None, name: str, segment: Segment, channels:
 
 @transaction.atomic
 def campaign_update(*, campaign: Campaign, user: User | None, messages: Mapping[str, MessageContent],
-                    **fields: Any) -> Campaign:
-    """Change a draft or scheduled campaign; a launched one is history and stays as sent."""
+                    survey: Survey | bool | None = False, **fields: Any) -> Campaign:
+    """Change a draft or scheduled campaign; a launched one is history and stays as sent.
+    `survey`: the survey to carry (None: none; False, the default: leave it as it is)."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if not campaign.is_editable:
         raise ValidationError(_("Una campaña enviada o cancelada ya no se puede modificar."))
@@ -218,6 +230,8 @@ def campaign_update(*, campaign: Campaign, user: User | None, messages: Mapping[
         setattr(campaign, key, value.strip() if key == "name" else value)
     _validate_campaign(campaign, messages)
     _store_messages(campaign, messages, user)
+    if survey is not False:
+        survey_attach(source=f"campaign:{campaign.pk}", survey=survey if isinstance(survey, Survey) else None)
     if campaign.status == CampaignStatus.SCHEDULED and "scheduled_at" in fields:
         if campaign.scheduled_at is None or campaign.scheduled_at <= timezone.now():
             campaign.status = CampaignStatus.DRAFT  # no future date: back to a draft to send by hand
@@ -283,6 +297,9 @@ def campaign_preview(campaign: Campaign, customer: Customer, *, channel: str | N
         content = MessageContent(body_text=content.body_text)
     offer = _offer_spec(campaign, timezone.now(), {})
     rendered = preview(content.subject, content.body_text, content.body_html, customer.pk, offer=offer)
+    sample = survey_content_sample(f"campaign:{campaign.pk}") if campaign.pk else None
+    if sample is not None and not rendered["errors"]:
+        rendered["text"], rendered["html"] = message_with_survey(rendered["text"], rendered["html"], sample)
     return {"channel": channel, **rendered}
 
 
@@ -381,6 +398,8 @@ def campaign_launch(campaign: Campaign, *, now: datetime | None = None, user: Us
     clock.lap("coupons")
     offer = _offer_spec(campaign, now, {cid: c.code for cid, c in coupons.items()})
     source = f"campaign:{campaign.pk}"
+    surveys = survey_content(source=source, customer_ids=reachable, now=now)  # {} without a survey
+    clock.lap("survey links")
     requests = []
     for start in range(0, len(reachable), BATCH):
         chunk = reachable[start:start + BATCH]
@@ -390,7 +409,12 @@ def campaign_launch(campaign: Campaign, *, now: datetime | None = None, user: Us
             assert channel is not None  # reachable: chosen a channel
             template = campaign.template_for(channel)
             assert template is not None  # checked above for every channel of the campaign
+            survey_block = surveys.get(cid)
+            if survey_block is not None:
+                contexts[cid]["encuesta_enlace"] = survey_block.url
             subject, text, html = _render(template, contexts[cid])
+            if survey_block is not None:
+                text, html = message_with_survey(text, html, survey_block)
             requests.append(MessageRequest(
                 customer_id=cid, channel=channel, kind=MESSAGE_KIND, source=source,
                 dedupe_key=f"{source}:{cid}", subject=subject, body_text=text, body_html=html,
@@ -417,6 +441,10 @@ def campaign_launch(campaign: Campaign, *, now: datetime | None = None, user: Us
     insert_constant(CampaignRecipient, {"campaign": campaign.pk, "created_at": now},
             ["customer", "group", "channel", "status", "reason", "message_id", "coupon"], rows)
     coupons_deactivate(unsent_coupons)
+    if surveys:  # a link nobody received must not count as an invitation
+        invitations_unsent(source=source, customer_ids=[
+            d.request.customer_id for d in decisions
+            if d.status in (RecipientStatus.SKIPPED, RecipientStatus.DUPLICATE)])
     clock.lap("recipients")
     # "Sending" while the outbox holds some of its messages; nothing to wait for: sent.
     waiting = any(d.status in (RecipientStatus.QUEUED, RecipientStatus.DEFERRED) for d in decisions)

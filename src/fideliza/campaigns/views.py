@@ -114,12 +114,12 @@ def campaign_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse
                     campaign = campaign_create(user=request.user, name=form.cleaned_data["name"],
                                                segment=form.cleaned_data["segment"],
                                                channels=form.cleaned_data["channels"], messages=form.messages(),
-                                               **form.campaign_fields())
+                                               survey=form.cleaned_data.get("survey"), **form.campaign_fields())
                 else:
                     campaign = campaign_update(campaign=campaign, user=request.user, name=form.cleaned_data["name"],
                                                segment=form.cleaned_data["segment"],
                                                channels=form.cleaned_data["channels"], messages=form.messages(),
-                                               **form.campaign_fields())
+                                               survey=form.cleaned_data.get("survey"), **form.campaign_fields())
             except ValidationError as exc:
                 _form_errors(form, exc)
             else:
@@ -132,6 +132,8 @@ def campaign_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse
         segment = campaign.segment if campaign else (segment_get(int(preset)) if preset.isdigit() else None)
         if campaign is None and segment is not None:  # «preparar una campaña» from a list (plan)
             initial["segment"] = segment.pk
+        if campaign is None and request.GET.get("encuesta", "").isdigit():  # «Enviar con una campaña»
+            initial["survey"] = int(request.GET["encuesta"])
         form = CampaignForm(initial=initial)
     return render(request, "campaigns/edit.html", {
         "form": form, "campaign": campaign, "variables": _variables(),

@@ -16,6 +16,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("reclamaciones/", include("fideliza.complaints.urls_public")),
     # The guest's personal invitation link (answer, calendar file): no prefix either.
     path("evento/", include("fideliza.events.urls_public")),
+    # Survey links (personal, public/QR, testimonial): sent once, so no language prefix either.
+    path("e/", include("fideliza.surveys.urls_public")),
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
@@ -34,6 +36,7 @@ urlpatterns += i18n_patterns(
     path("plan/", include("fideliza.plan.urls")),
     path("quejas/", include("fideliza.complaints.urls")),
     path("eventos/", include("fideliza.events.urls")),
+    path("encuestas/", include("fideliza.surveys.urls")),
     path("", include("fideliza.web.urls")),
     prefix_default_language=False,
 )

@@ -326,6 +326,13 @@ def _bring_to_life(*, actor: Actor, today: date, say: Callable[[str], None],
     events_demo_create(today=today, actor=actor)
     lap("events")
 
+    # Two past survey rounds with their answers (issue 16): history only, nothing is sent.
+    from fideliza.surveys.demo import surveys_demo_create
+
+    say(_("encuestas y sus respuestas"))
+    surveys_demo_create(today=today)
+    lap("surveys")
+
 
 def demo_populate(
     *,

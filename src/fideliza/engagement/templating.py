@@ -107,6 +107,7 @@ VARIABLES: list[tuple[str, str]] = [
     ("cupon", N_("Código de cupón personal de la oferta de la campaña")),
     ("cupon_descripcion", N_("Descripción de la oferta")),
     ("cupon_caduca", N_("Fecha hasta la que vale el cupón")),
+    ("encuesta_enlace", N_("Enlace personal a la encuesta que lleva el envío (vacío si no lleva)")),
     ("hoy", N_("Fecha de hoy")),
     ("enlace_baja", N_("Enlace para darse de baja (obligatorio en los envíos comerciales)")),
     ("enlace_preferencias", N_("Enlace a la página de preferencias de comunicación")),
@@ -611,6 +612,7 @@ def _sample_context() -> dict[str, Any]:
         "paso_sendero": "Producto de valor", "siguiente_paso_sendero": "Producto principal",
         "cupon": "BIENVENIDA-7Q2X", "cupon_descripcion": "10 € de descuento",
         "cupon_caduca": today + timedelta(days=30), "hoy": today,
+        "encuesta_enlace": "https://example.com/e/ejemplo",
         "enlace_baja": UNSUBSCRIBE_MARKER, "enlace_preferencias": PREFERENCES_MARKER,
     }
 
@@ -672,6 +674,7 @@ def recipients_context(
         "cupon_descripcion": offer.get("description") or None,
         "cupon_caduca": _offer_date(offer.get("valid_until")),
         "hoy": today, "enlace_baja": UNSUBSCRIBE_MARKER, "enlace_preferencias": PREFERENCES_MARKER,
+        "encuesta_enlace": None,  # filled by a send that carries a survey (campaigns, automations)
     }
     currency = settings.FIDELIZA_DEFAULT_CURRENCY
 

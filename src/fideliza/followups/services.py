@@ -244,3 +244,14 @@ def followups_origin_set(origins: dict[int, int], *, kind: str) -> int:
     for followup_id, origin_id in origins.items():
         FollowUp.objects.filter(pk=followup_id).update(origin_kind=kind, origin_id=origin_id)
     return len(origins)
+
+
+@transaction.atomic
+def followup_notes_append(*, followup_id: int, text: str) -> None:
+    """Add a paragraph to the notes of a follow-up (a survey's free text that arrives after
+    the score that created it). Closed follow-ups are left as they were closed."""
+    row = FollowUp.objects.select_for_update().filter(pk=followup_id, status__in=OPEN_STATES).first()
+    if row is None or not text.strip():
+        return
+    row.notes = f"{row.notes}\n\n{text.strip()}".strip()
+    row.save(update_fields=["notes", "updated_at"])

@@ -149,6 +149,16 @@ def kpi_cards(agg: dict[str, Any], currency: str) -> list[dict[str, str]]:
     return cards
 
 
+def _with_satisfaction(cards: list[dict[str, str]], user: Any) -> list[dict[str, str]]:
+    """The NPS card replaced by the surveys' NPS and CSAT cards, once surveys are installed."""
+    from .feedback import satisfaction_cards
+
+    extra = satisfaction_cards(user)
+    if extra is None:
+        return cards
+    return [c for c in cards if c["id"] != "nps"] + extra
+
+
 def dashboard_charts(agg: dict[str, Any], currency: str) -> dict[str, Any]:
     """Every chart of the dashboard as inline SVG."""
     out: dict[str, Any] = {}
@@ -264,7 +274,7 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
     if run is not None and request.user.sees_all_customers:
         agg = run.aggregates or {}
         context.update({
-            "kpis": kpi_cards(agg, currency),
+            "kpis": _with_satisfaction(kpi_cards(agg, currency), request.user),
             "charts": dashboard_charts(agg, currency),
             "segments": [
                 {**s, "label": selectors.label("rfm_segment", s["code"]),

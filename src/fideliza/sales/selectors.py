@@ -433,6 +433,11 @@ def store_ids_by_code() -> dict[str, int]:
     return dict(Store.objects.values_list("code", "pk"))
 
 
+def store_names() -> dict[int, str]:
+    """{store id: name} of every store (a handful of rows)."""
+    return dict(Store.objects.values_list("pk", "name"))
+
+
 def order_external_ids(source: str, external_ids: Sequence[str] | None = None) -> list[str]:
     """The external ids of `source`'s orders: among `external_ids` (one IN list), or all of
     them (read in chunks of 50,000)."""

@@ -92,6 +92,7 @@ def navigation(request: HttpRequest) -> dict:
         ("campaigns:list", _("Campañas"), namespace == "campaigns"),
         ("events:list", _("Eventos"), namespace == "events"),
         ("automations:list", _("Automatizaciones"), namespace == "automations"),
+        ("surveys:list", _("Encuestas"), namespace == "surveys"),
         ("engagement:outbox", _("Comunicación"), namespace == "engagement"),
         ("loyalty:home", _("Fidelización"), namespace == "loyalty"),
         ("imports:list", _("Importaciones"), namespace == "imports"),

@@ -69,10 +69,9 @@ MY_DAY = "followups:my_day"
 CADENCES = "cadences:list"
 LOSING_TOUCH = "cadences:losing_touch"
 EVENTS = "events:list"
-# Pages of tools still to come (surveys): the app that will add them.
-SURVEYS = "feedback:surveys"
+SURVEYS = "surveys:list"
 COMPLAINTS = "complaints:list"
-TESTIMONIALS = "feedback:testimonials"
+TESTIMONIALS = "surveys:testimonials"
 GOALS = "goals:list"
 
 MOVES: list[Move] = [
@@ -163,6 +162,8 @@ MOVES: list[Move] = [
             Capability(_("Agradecimiento automático a quien recomienda"), AUTOMATIONS,
                        requires=_trigger("referral_thanks")),
             Capability(_("Recogida de opiniones y testimonios de clientes satisfechos"), TESTIMONIALS),
+            Capability(_("Encuestas NPS: los promotores reciben su código de recomendación y una "
+                         "petición de testimonio"), SURVEYS),
         ],
     ),
     Move(

@@ -1,5 +1,5 @@
-"""The card's timeline: purchases, interactions, messages sent, points movements, complaints
-and event invitations of one customer, newest first, each from the selector of the app that owns it (DESIGN.md: «the
+"""The card's timeline: purchases, interactions, messages sent, points movements, complaints,
+event invitations and survey answers of one customer, newest first, each from the selector of the app that owns it (DESIGN.md: «the
 timeline of a customer is assembled from selectors each app provides»)."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from fideliza.events.selectors import customer_invitations, is_no_show
 from fideliza.interactions.selectors import customer_interactions
 from fideliza.loyalty.selectors import member_for, member_history
 from fideliza.sales.selectors import customer_orders
+from fideliza.surveys.selectors import customer_responses
 
 # The filter's values (the query parameter `ver`) and their labels, in the order shown.
 KINDS = (
@@ -27,6 +28,7 @@ KINDS = (
     ("puntos", _("Puntos")),
     ("quejas", _("Quejas")),
     ("eventos", _("Eventos")),
+    ("encuestas", _("Encuestas")),
 )
 KIND_NAMES = frozenset(k for k, _label in KINDS)
 PER_KIND = 100  # the latest rows of each kind; the timeline shows the newest of them all
@@ -69,5 +71,8 @@ def customer_timeline(customer: Customer, *, kind: str | None = None, limit: int
             at = inv.event.starts_at if inv.event.starts_at <= now else (inv.responded_at or inv.invited_at)
             inv.no_show = is_no_show(inv, now)  # type: ignore[attr-defined]  # shown by the card's template
             items.append(TimelineItem("eventos", at, inv))
+    if kind in (None, "encuestas"):
+        items += [TimelineItem("encuestas", r.finished_at or r.started_at, r)
+                  for r in customer_responses(customer_id=customer.pk, limit=limit)]
     items.sort(key=lambda i: i.at, reverse=True)
     return items[:limit]

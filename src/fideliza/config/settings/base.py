@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "fideliza.cadences",
     "fideliza.complaints",
     "fideliza.events",
+    "fideliza.surveys",
     "fideliza.web",
     "fideliza.demo",
 ]
@@ -265,6 +266,8 @@ FIDELIZA_SCHEDULE: dict[str, dict[str, Any]] = {
     "cadences": {"task": "fideliza.cadences.tasks.cadences_daily", "at": "06:00"},
     # Reminds the guests who said sí of tomorrow's events (idempotent).
     "events_daily": {"task": "fideliza.events.tasks.events_daily", "at": "10:00"},
+    # Reminds, once, those invited to a survey who have not answered after its reminder delay.
+    "survey_reminders": {"task": "fideliza.surveys.tasks.survey_reminders", "at": "10:00"},
 }
 
 # --- Engagement: e-mail, SMS, webhooks, the outbox and the contact budget ------------------

@@ -44,6 +44,7 @@ TIMING_LABELS = {
     "analytics": gettext_lazy("analítica"), "relationship": gettext_lazy("contactos y seguimientos"),
     "complaints": gettext_lazy("libro de quejas"),
     "events": gettext_lazy("eventos"),
+    "surveys": gettext_lazy("encuestas"),
 }
 
 
