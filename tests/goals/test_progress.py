@@ -160,3 +160,26 @@ def test_goals_page_editing_is_for_owner_and_marketing(shop, owner, rep, client)
     response = client.post(reverse("goals:create"), {
         "metric": "retention_rate", "period_kind": "quarter", "period_day": "2026-04-02", "target": "70"})
     assert response.status_code == 200 and "Ya hay una meta" in response.content.decode()
+
+
+def test_an_nps_goal_reads_the_surveys_answers_of_its_customers_and_period(shop, owner, rep):
+    """The surveys app is the NPS source: the answers of June by the goal's customers (a
+    representative's goal: only theirs), hand-computed."""
+    from fideliza.surveys.models import Response
+    from fideliza.surveys.services import survey_from_template
+
+    survey = survey_from_template(actor=Actor.of(owner), template="nps", name="NPS de junio")
+    c = shop["customers"]
+
+    def answer(customer, score, when):
+        Response.objects.create(survey=survey, customer=customer, channel="email", started_at=when, nps=score)
+
+    answer(c[1], 10, at(2026, 6, 3))   # promoter, the representative's
+    answer(c[2], 4, at(2026, 6, 4))    # detractor, the representative's
+    answer(c[3], 9, at(2026, 6, 5))    # promoter
+    answer(c[4], 7, at(2026, 6, 6))    # passive
+    answer(c[5], 10, at(2026, 5, 20))  # May: another period
+    whole = goal_progress(_goal(owner, GoalMetric.NPS, "40"), viewer=owner)
+    assert whole.value == Decimal("25.0")  # (2 promoters − 1 detractor) / 4 answers
+    mine = goal_progress(_goal(owner, GoalMetric.NPS, "40", sales_rep=rep), viewer=rep)
+    assert mine.value == Decimal("0.0")     # (1 − 1) / 2

@@ -1,7 +1,7 @@
-"""Where a goal's measure comes from when another app owns it: today, the NPS.
+"""Where a goal's measure comes from when another app owns it: the NPS.
 
-The NPS needs survey answers, which Fideliza does not collect yet. The surveys app fills
-this hook when it exists, from its `AppConfig.ready()`:
+The NPS comes from the surveys app's answers (`surveys.selectors.nps_bands`, the default
+source). Another source (an NPS collected by an outside tool) can replace it:
 
     from fideliza.goals.providers import nps_provider_register
     nps_provider_register(my_nps)
@@ -9,9 +9,7 @@ this hook when it exists, from its `AppConfig.ready()`:
 `my_nps(*, since, until, customers)` receives the period as instants [since, until) and
 the customers the goal covers (a `Customer` query: the viewer's visible customers,
 narrowed to the goal's representative or store buyers), and returns an `NpsFigure`, or
-None when the period has no answers. Until a provider is registered `nps_measure` returns
-None and the goals page says «sin datos»: a goal on NPS can be set today and starts
-showing progress the day surveys arrive, without changing this app.
+None when the period has no answers; the goals page then says «sin datos».
 """
 
 from __future__ import annotations
@@ -58,10 +56,17 @@ def nps_provider_clear() -> None:
     _providers.clear()
 
 
+def surveys_nps(*, since: datetime, until: datetime, customers: QuerySet[Any]) -> NpsFigure | None:
+    """The default source: the NPS answers of Fideliza's own surveys."""
+    from fideliza.surveys.selectors import nps_bands
+
+    promoters, passives, detractors = nps_bands(since=since, until=until, customers=customers)
+    return NpsFigure(promoters=promoters, passives=passives, detractors=detractors)
+
+
 def nps_measure(*, since: datetime, until: datetime, customers: QuerySet[Any]) -> NpsFigure | None:
-    """The NPS of the answers given in [since, until) by `customers`; None while no app
-    provides it (today) or there are no answers."""
-    if not _providers:
-        return None
-    figure = _providers[0](since=since, until=until, customers=customers)
+    """The NPS of the answers given in [since, until) by `customers`; None when there are
+    no answers."""
+    provider: NpsProvider = _providers[0] if _providers else surveys_nps
+    figure = provider(since=since, until=until, customers=customers)
     return figure if figure is not None and figure.answers else None

@@ -213,6 +213,16 @@ def nps(period_start: date, period_end: date, store: Any = None, rep: User | Non
     return nps_from_counts(row["promoters"], row["passives"], row["detractors"])
 
 
+def nps_bands(*, since: datetime, until: datetime, customers: QuerySet[Any] | None = None) -> tuple[int, int, int]:
+    """(promoters, passives, detractors) of the NPS answers started in [since, until), of
+    `customers` (a query of customers) when given: a retention goal's NPS."""
+    qs = Response.objects.filter(nps__isnull=False, started_at__gte=since, started_at__lt=until)
+    if customers is not None:
+        qs = qs.filter(customer__in=customers.values("pk"))
+    row = _bands(qs)
+    return row["promoters"], row["passives"], row["detractors"]
+
+
 def satisfaction_figures(*, user: User, now: datetime | None = None, days: int = 365) -> dict[str, Any]:
     """The dashboard's cards: NPS (with its margin) and CSAT of the last `days`."""
     now = now or timezone.now()
