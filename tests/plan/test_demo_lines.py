@@ -20,6 +20,7 @@ from django.test import Client
 from django.urls import reverse
 
 from fideliza.accounts.models import User
+from fideliza.complaints.models import Complaint
 from fideliza.customers.models import Customer
 from fideliza.demo.services import demo_populate
 from fideliza.goals.models import RetentionGoal
@@ -30,6 +31,7 @@ from fideliza.plan.lines import lines_all
 from fideliza.plan.models import PlanItem
 from fideliza.plan.selectors import line_context
 from fideliza.sales.models import Order, OrderLine, Return
+from fideliza.surveys.models import Response
 
 TZ = ZoneInfo("Europe/Madrid")
 TODAY = date(2026, 6, 15)
@@ -105,6 +107,14 @@ def _hand() -> dict[str, set[int]]:
                     .values_list("referrer__customer_id", flat=True))
     out["loyal_no_referrals"] = set(CustomerMetrics.objects.filter(rfm_segment__in=["champions", "loyal"])
                                     .values_list("customer_id", flat=True)) - referrers
+    latest_nps: dict[int, int] = {}
+    for customer_id, score in (Response.objects.filter(nps__isnull=False, customer__isnull=False)
+                               .order_by("started_at", "pk").values_list("customer_id", "nps")):
+        latest_nps[customer_id] = score  # the last one wins
+    out["promoters_no_referrals"] = {c for c, score in latest_nps.items() if score >= 9} - referrers
+    out["complaints_overdue"] = {c.customer_id for c in Complaint.objects.exclude(customer=None)
+                                 if c.status in ("new", "in_progress", "waiting") and c.due_at is not None
+                                 and c.due_at <= NOW}
     out["returned_recently"] = set(Return.objects.filter(returned_at__gte=NOW - timedelta(days=30))
                                    .values_list("order__customer_id", flat=True))
     last: dict[int, date] = {}
@@ -137,6 +147,8 @@ def test_every_line_equals_its_hand_written_query_for_each_role(clock):
     assert set(hand) == {line.key for line in lines_all()}
     # The demo gives most lines something to show.
     assert sum(1 for ids in hand.values() if ids) >= 8, {k: len(v) for k, v in hand.items()}
+    # The surveys' promoters and the complaints book's overdue complaints, from their demos.
+    assert hand["promoters_no_referrals"] and hand["complaints_overdue"], {k: len(v) for k, v in hand.items()}
     for username in ("duena", "comercial1"):
         user = User.objects.get(username=username)
         visible = _current(user)

@@ -91,6 +91,19 @@ def _returned(ctx: LineContext) -> QuerySet[Customer]:
     return ctx.base.filter(pk__in=customers_with_returns_since(since=ctx.now - timedelta(days=RETURNS_DAYS)))
 
 
+def _promoters_no_referrals(ctx: LineContext) -> QuerySet[Customer]:
+    from fideliza.surveys.selectors import last_nps_subquery
+
+    return (ctx.base.annotate(last_nps=last_nps_subquery()).filter(last_nps__gte=9)
+            .exclude(pk__in=customers_who_referred()))
+
+
+def _complaints_overdue(ctx: LineContext) -> QuerySet[Customer]:
+    from fideliza.complaints.selectors import overdue_customers
+
+    return ctx.base.filter(pk__in=overdue_customers(now=ctx.now))
+
+
 def _a_dropped(ctx: LineContext) -> QuerySet[Customer]:
     return ctx.base.filter(pk__in=customers_abc_dropped(as_of=ctx.today))
 
@@ -125,6 +138,16 @@ BUILTIN: tuple[Line, ...] = (
          _("Pedir que nos recomiende"),
          _("Segmento RFM Campeones o Leales en el último cálculo y ninguna recomendación hecha (salvo "
            "rechazadas)."), _loyal_no_referrals, order=10),
+    Line("promoters_no_referrals", Move.REFERENCIACION,
+         _("%(n)s promotor sin referidos"), _("%(n)s promotores sin referidos"),
+         _("Pedir referidos a un promotor"),
+         _("Su última respuesta a la pregunta NPS fue 9 o 10 y no ha recomendado a nadie (salvo "
+           "recomendaciones rechazadas)."), _promoters_no_referrals, order=5),
+    Line("complaints_overdue", Move.RECUPERACION,
+         _("%(n)s cliente con una queja fuera de plazo"), _("%(n)s clientes con una queja fuera de plazo"),
+         _("Resolver la queja fuera de plazo"),
+         _("Una queja abierta del libro de quejas ha pasado su plazo de respuesta (días hábiles de su país)."),
+         _complaints_overdue, order=5),
     Line("returned_recently", Move.RECUPERACION,
          _("%(n)s cliente con una devolución en los últimos 30 días"),
          _("%(n)s clientes con una devolución en los últimos 30 días"),
