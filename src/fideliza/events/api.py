@@ -172,7 +172,7 @@ def list_invitations(request: HttpRequest, event_id: DbId, filters: Query[EventI
 
 
 @router.post("/{int:event_id}/invitations", response={200: EventInviteOut, **ERRORS_WRITE},
-             url_name="event_invite", openapi_extra=replay_header_doc())
+             url_name="event_invite", openapi_extra=replay_header_doc(200))
 def invite(
     request: HttpRequest,
     event_id: DbId,
