@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from fideliza.accounts.services import Actor
 from fideliza.customers.selectors import customers_by_id, customers_newest
@@ -110,7 +111,9 @@ def complaints_demo_create(*, today: date, seed: int = 16) -> int:
             card = cards[customer_id]
             n += 1
             category_name = rng.choices(CATEGORIES, weights=weights)[0]
-            received = _at(rng, today - timedelta(days=rng.randint(low, high)))
+            # Never later than now: today's complaints arrived earlier today.
+            received = min(_at(rng, today - timedelta(days=rng.randint(low, high))),
+                           timezone.now() - timedelta(minutes=rng.randint(5, 120)))
             region = rng.choice(("AN", "AN", "MD"))
             complaint = Complaint.objects.create(
                 tracking_code=tracking_code_new(SPAIN, received), rules=SPAIN.code, subdivision=region,
