@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import cache
 from zoneinfo import ZoneInfo
 
-import holidays
 from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+from fideliza.core import calendar
 
 RECLAMO, QUEJA, PETICION, SUGERENCIA = "reclamo", "queja", "peticion", "sugerencia"
 
@@ -140,30 +140,16 @@ def zone_of(rules: RuleSet) -> ZoneInfo:
     return ZoneInfo(rules.zone or settings.TIME_ZONE)
 
 
-@cache
-def _holidays(country: str, subdivision: str, year: int) -> frozenset[date]:
-    found = holidays.country_holidays(country, subdiv=subdivision or None, years=year)
-    return frozenset(found.keys())
-
-
 def is_business_day(day: date, rules: RuleSet, subdivision: str = "") -> bool:
     """Monday to Friday and not a public holiday of the country (and of the region)."""
-    if day.weekday() >= 5:
-        return False
-    if rules.holiday_country is None:
-        return True
     region = subdivision if any(code == subdivision for code, _label in rules.subdivisions) else ""
-    return day not in _holidays(rules.holiday_country, region, day.year)
+    return calendar.is_business_day(day, rules.holiday_country, region)
 
 
 def add_business_days(start: date, days: int, rules: RuleSet, subdivision: str = "") -> date:
     """The `days`-th business day after `start` (`start` itself never counts; 0 → `start`)."""
-    current, left = start, days
-    while left > 0:
-        current += timedelta(days=1)
-        if is_business_day(current, rules, subdivision):
-            left -= 1
-    return current
+    region = subdivision if any(code == subdivision for code, _label in rules.subdivisions) else ""
+    return calendar.add_business_days(start, days, rules.holiday_country, region)
 
 
 def business_days_between(after: date, until: date, rules: RuleSet, subdivision: str = "") -> int:

@@ -529,12 +529,12 @@ def _denormalise(response: Response, questions: Sequence[Question]) -> None:
 
 
 def add_business_days(day: date, days: int) -> date:
-    """`days` working days (Monday–Friday) after `day`; public holidays are not skipped."""
-    while days > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            days -= 1
-    return day
+    """`days` working days after `day` in the business's calendar (weekends and its public
+    holidays skipped, `core.calendar`)."""
+    from fideliza.core.calendar import add_business_days as add_days
+    from fideliza.core.calendar import business_calendar
+
+    return add_days(day, days, *business_calendar())
 
 
 def _close_the_loop(response: Response, now: datetime) -> int | None:

@@ -242,6 +242,10 @@ FIDELIZA_DOCUMENT_MAX_MB = env_int("FIDELIZA_DOCUMENT_MAX_MB", 10)
 # The complaints book (complaints.rules): the rule set of /reclamaciones/ and of the counter
 # (PE, CO, ES, MX, AR or GEN), and the terms in business days that differ from the rule
 # sets' own, e.g. "MX:15,ES-CT:20".
+# The business's calendar of public holidays for «N días hábiles» outside the complaints
+# book (ISO country code; empty: weekends only) and its region (e.g. "AN", "MD").
+FIDELIZA_HOLIDAYS_COUNTRY = env_str("FIDELIZA_HOLIDAYS_COUNTRY", "ES")
+FIDELIZA_HOLIDAYS_REGION = env_str("FIDELIZA_HOLIDAYS_REGION", "")
 FIDELIZA_COMPLAINTS_RULES = env_str("FIDELIZA_COMPLAINTS_RULES", "ES")
 # Filings an hour from one address on the public form (0: no limit).
 FIDELIZA_COMPLAINTS_PER_HOUR = env_int("FIDELIZA_COMPLAINTS_PER_HOUR", 10)
