@@ -242,3 +242,44 @@ def test_a_representative_registers_complaints_of_their_own_customers_only(clock
     with pytest.raises(ValidationError) as refused:
         complaint_file(actor=Actor.of(rep), channel="counter", filing=filing(email="tomas@example.com"))
     assert "email" in refused.value.message_dict
+
+
+def _resolve(owner, complaint, text="Se cambió el taladro."):
+    actor = Actor.of(owner)
+    complaint = complaint_transition(actor=actor, complaint=complaint, to=ComplaintStatus.IN_PROGRESS)
+    return complaint_transition(actor=actor, complaint=complaint, to=ComplaintStatus.RESOLVED, resolution=text)
+
+
+def test_resolving_asks_how_it_went_once_with_the_csat_survey(clock, owner, settings):
+    """Seed 002 §5: after the resolution, the «CSAT tras una queja» survey goes to the
+    complainant through the outbox — once per complaint, and only with e-mail consent."""
+    from fideliza.customers.services import consent_record
+    from fideliza.surveys.models import Invitation
+    from fideliza.surveys.services import survey_from_template
+
+    settings.FIDELIZA_QUIET_HOURS_START = settings.FIDELIZA_QUIET_HOURS_END = ""
+    complaint = _file()
+    consent_record(customer=complaint.customer, channel="email", granted=True, source="tests")
+    # No such survey open: nothing is sent.
+    complaint = _resolve(owner, complaint)
+    assert not Message.objects.filter(source=f"complaint:{complaint.pk}:csat").exists()
+
+    survey = survey_from_template(actor=Actor.of(owner), template="csat_complaint", name="Tras una queja")
+    other = _file(email="ana.flores@example.com", name="Ana Flores")
+    consent_record(customer=other.customer, channel="email", granted=True, source="tests")
+    other = _resolve(owner, other)
+    [message] = Message.objects.filter(source=f"complaint:{other.pk}:csat")
+    assert message.customer_id == other.customer_id and other.tracking_code in message.subject
+    invitation = Invitation.objects.get(survey=survey, customer=other.customer)
+    assert "/e/" in message.body_text and invitation.source == f"complaint:{other.pk}:csat"
+    # Reopened and resolved again: not asked twice.
+    other = complaint_transition(actor=Actor.of(owner), complaint=other, to=ComplaintStatus.IN_PROGRESS,
+                                 note="Volvió a fallar")
+    complaint_transition(actor=Actor.of(owner), complaint=other, to=ComplaintStatus.RESOLVED, resolution="Reembolso")
+    assert Message.objects.filter(source=f"complaint:{other.pk}:csat").count() == 1
+    assert Invitation.objects.filter(survey=survey, customer=other.customer).count() == 1
+
+    # Without marketing consent (a consumer the book created a card for): no survey.
+    stranger = _resolve(owner, _file(email="sin.permiso@example.com", name="Pedro Ríos"))
+    assert not Message.objects.filter(source=f"complaint:{stranger.pk}:csat").exists()
+    assert not Invitation.objects.filter(survey=survey, customer=stranger.customer).exists()

@@ -354,7 +354,31 @@ def complaint_transition(*, actor: Actor, complaint: Complaint, to: str, note: s
            text=(resolution if to == ComplaintStatus.RESOLVED else note).strip())
     if to in (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED) and row.followup_id:
         _followup_done(actor, row)
+    if to == ComplaintStatus.RESOLVED:
+        _satisfaction_survey(row, now)
     return row
+
+
+def _satisfaction_survey(row: Complaint, now: datetime) -> None:
+    """Seed 002 §5: ask how the resolution went. The open survey made from the «CSAT tras
+    una queja» template, sent once per complaint through the outbox (consent and budget
+    apply); nothing when the business has no such survey open."""
+    from fideliza.surveys.services import survey_for_template, survey_invite
+
+    if not getattr(settings, "FIDELIZA_COMPLAINTS_CSAT", True) or row.customer_id is None:
+        return
+    survey = survey_for_template("csat_complaint")
+    if survey is None:
+        return
+    message_id = survey_invite(
+        survey=survey, customer_id=row.customer_id, source=f"complaint:{row.pk}:csat", now=now,
+        subject=_("¿Cómo resolvimos su %(kind)s %(code)s?") % {"kind": str(R.KIND_LABELS[row.kind]).lower(),
+                                                             "code": row.tracking_code},
+        intro=_("Hemos dado por resuelta su %(kind)s %(code)s. ¿Nos dice en un minuto cómo lo hicimos?")
+        % {"kind": str(R.KIND_LABELS[row.kind]).lower(), "code": row.tracking_code})
+    if message_id is not None:
+        _event(row, EventKind.ANSWER, by=None, at=now, text=_("Encuesta de satisfacción enviada"),
+               message_id=message_id)
 
 
 def _followup_done(actor: Actor, row: Complaint) -> None:

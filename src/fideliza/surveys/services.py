@@ -617,6 +617,38 @@ def _promoter_invite(response: Response, now: datetime) -> int | None:
     return decision.message_id
 
 
+def survey_for_template(template: str) -> Survey | None:
+    """The newest open, named (not anonymous) survey made from `template`: the one a
+    service sends by itself (the CSAT after a complaint)."""
+    return (Survey.objects.filter(template=template, status=SurveyStatus.ACTIVE, is_anonymous=False)
+            .order_by("-pk").first())
+
+
+def survey_invite(*, survey: Survey, customer_id: int, source: str, subject: str, intro: str,
+                  now: datetime | None = None) -> int | None:
+    """Invite one customer to `survey` by e-mail, through the outbox's gate (consent,
+    contact budget, quiet hours; once per `source` and customer): the message's id, or None
+    when the gate held it back (the unused invitation is dropped) or the customer was
+    already invited by `source`."""
+    from fideliza.engagement.services import MessageRequest, channel_choose, messages_queue
+
+    now = now or timezone.now()
+    if survey.status != SurveyStatus.ACTIVE or Invitation.objects.filter(source=source, customer_id=customer_id).exists():
+        return None  # closed, or already invited by this send (its link stays valid)
+    channel = channel_choose([customer_id], ["email"], kind="marketing").get(customer_id)
+    if channel is None:
+        return None
+    survey_attach(source=source, survey=survey)
+    content = survey_content(source=source, customer_ids=[customer_id], now=now)[customer_id]
+    text, body = message_with_survey(intro, f"<p>{html.escape(intro)}</p>", content)
+    (decision,) = messages_queue([MessageRequest(
+        customer_id=customer_id, channel=channel, kind="marketing", source=source,
+        dedupe_key=f"{source}:{customer_id}", subject=subject, body_text=text, body_html=body, topic="")], now=now)
+    if decision.message_id is None:
+        invitations_unsent(source=source, customer_ids=[customer_id])
+    return decision.message_id
+
+
 def response_for_testimonial_token(token: str) -> Response | None:
     nonce = nonce_of(token)
     if nonce is None or not nonce.startswith("t") or not nonce[1:].isdigit():
