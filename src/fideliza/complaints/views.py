@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -62,6 +63,13 @@ EDIT_ANSWERS = {Role.OWNER, Role.MARKETING, Role.SUPPORT}
 def _report_errors(request: AuthedRequest, exc: ValidationError) -> None:
     for message in exc.messages:
         messages.error(request, message)
+
+
+def _report_form_errors(request: AuthedRequest, form: forms.Form) -> None:
+    """A form posted from the complaint's page: its errors as messages on that page."""
+    for error in form.errors.get_json_data().values():
+        for item in error:
+            messages.error(request, item["message"])
 
 
 @login_required
@@ -142,9 +150,7 @@ def complaint_answer_view(request: AuthedRequest, pk: int) -> HttpResponse:
     complaint = _visible(request, pk)
     form = AnswerForm(request.POST, answers=canned_answers_for(complaint.category_id))
     if not form.is_valid():
-        for error in form.errors.get_json_data().values():
-            for item in error:
-                messages.error(request, item["message"])
+        _report_form_errors(request, form)
         return _back(pk)
     try:
         complaint_answer(actor=Actor.of(request.user), complaint=complaint, subject=form.cleaned_data["subject"],
@@ -178,9 +184,7 @@ def complaint_gesture_view(request: AuthedRequest, pk: int) -> HttpResponse:
     complaint = _visible(request, pk)
     form = GestureForm(request.POST)
     if not form.is_valid():
-        for error in form.errors.get_json_data().values():
-            for item in error:
-                messages.error(request, item["message"])
+        _report_form_errors(request, form)
         return _back(pk)
     d = form.cleaned_data
     try:

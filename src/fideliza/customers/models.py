@@ -168,15 +168,10 @@ class ConsentStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Retirado")
 
 
-class ConsentRecord(models.Model):
-    """Append-only: every grant or withdrawal of consent for one channel.
+class ConsentFields(models.Model):
+    """What every consent record says, for a card (`ConsentRecord`) or for one of its
+    contact persons (`ContactConsentRecord`): one grant or withdrawal for one channel."""
 
-    The current consent for a channel is the latest record for it (see
-    `customers.selectors.consent_current`). Records are never updated or deleted.
-    """
-
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents",
-                                 verbose_name=_("cliente"))
     channel = models.CharField(_("canal"), max_length=10, choices=Channel.choices)
     status = models.CharField(_("estado"), max_length=10, choices=ConsentStatus.choices)
     recorded_at = models.DateTimeField(_("cuándo"), db_index=True)
@@ -186,6 +181,20 @@ class ConsentRecord(models.Model):
     wording = models.TextField(_("texto o versión del consentimiento"), blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        abstract = True
+
+
+class ConsentRecord(ConsentFields):
+    """Append-only: every grant or withdrawal of consent for one channel.
+
+    The current consent for a channel is the latest record for it (see
+    `customers.selectors.consent_current`). Records are never updated or deleted.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents",
+                                 verbose_name=_("cliente"))
 
     class Meta:
         verbose_name = _("consentimiento")
@@ -233,21 +242,12 @@ class Contact(TimeStampedModel):
         return f"{self.name} ({self.role})" if self.role else self.name
 
 
-class ContactConsentRecord(models.Model):
+class ContactConsentRecord(ConsentFields):
     """Append-only, as `ConsentRecord`: every grant or withdrawal of one contact person's
     consent for one channel. The latest record per channel is the current consent."""
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents",
                                 verbose_name=_("persona de contacto"))
-    channel = models.CharField(_("canal"), max_length=10, choices=Channel.choices)
-    status = models.CharField(_("estado"), max_length=10, choices=ConsentStatus.choices)
-    recorded_at = models.DateTimeField(_("cuándo"), db_index=True)
-    source = models.CharField(_("origen"), max_length=100,
-                              help_text=_("formulario, fichero importado, caja, API, enlace de baja…"))
-    ip_address = models.GenericIPAddressField(_("IP"), null=True, blank=True)
-    wording = models.TextField(_("texto o versión del consentimiento"), blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         verbose_name = _("consentimiento de una persona de contacto")
